@@ -1,0 +1,648 @@
+package notebook
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/BurntSushi/toml"
+)
+
+// ParseFile reads and parses a notebook file.
+func ParseFile(path string) (*Notebook, error) {
+	src, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("read notebook: %w", err)
+	}
+	return Parse(path, src)
+}
+
+// Parse parses and validates a notebook. On a TOML syntax error it returns a
+// nil notebook and the positioned syntax error. Otherwise it returns the
+// notebook even when validation found problems, together with an ErrorList
+// of all of them, so tools can still show what they can.
+func Parse(path string, src []byte) (*Notebook, error) {
+	if !utf8Valid(src) {
+		return nil, ErrorList{errorf(path, Pos{1, 1}, "not UTF-8 text: a notebook is a UTF-8 TOML file")}
+	}
+	var raw map[string]any
+	if _, err := toml.Decode(string(src), &raw); err != nil {
+		return nil, ErrorList{syntaxError(path, err)}
+	}
+	p := &parser{path: path, pos: locate(string(src))}
+	nb := p.notebook(raw)
+	nb.pos = p.pos
+	return nb, p.errs.Err()
+}
+
+func syntaxError(path string, err error) *Error {
+	var pe toml.ParseError
+	if errors.As(err, &pe) {
+		msg := pe.Message
+		if pe.Usage != "" {
+			msg += "; " + strings.TrimSpace(strings.SplitN(pe.Usage, "\n", 2)[0])
+		}
+		return errorf(path, Pos{Line: pe.Position.Line, Col: max(pe.Position.Col, 1)}, "TOML syntax: %s", msg)
+	}
+	return errorf(path, Pos{}, "TOML: %v", err)
+}
+
+func errorf(file string, pos Pos, format string, args ...any) *Error {
+	return &Error{File: file, Pos: pos, Msg: fmt.Sprintf(format, args...)}
+}
+
+type parser struct {
+	path string
+	pos  *positions
+	errs ErrorList
+}
+
+func (p *parser) errAt(pos Pos, format string, args ...any) {
+	if !pos.IsValid() {
+		pos = Pos{Line: 1, Col: 1}
+	}
+	p.errs = append(p.errs, errorf(p.path, pos, format, args...))
+}
+
+// errKey reports a problem about the key at path.
+func (p *parser) errKey(path []string, format string, args ...any) {
+	p.errAt(p.pos.near(path...), format, args...)
+}
+
+// errVal reports a problem about the value at path.
+func (p *parser) errVal(path []string, format string, args ...any) {
+	pos, ok := p.pos.vals[pathKey(path...)]
+	if !ok {
+		pos = p.pos.near(path...)
+	}
+	p.errAt(pos, format, args...)
+}
+
+func (p *parser) notebook(raw map[string]any) *Notebook {
+	nb := &Notebook{
+		Path:   p.path,
+		Params: map[string]*Param{},
+		Guests: map[string]*Table{},
+		Loads:  map[string]*Table{},
+	}
+	p.checkKeys(nil, raw, topFields, "at the top level")
+
+	nb.Title = str(raw["title"])
+	if strings.TrimSpace(nb.Title) == "" {
+		if _, ok := raw["title"]; ok {
+			p.errVal([]string{"title"}, "title is empty")
+		} else {
+			p.errAt(Pos{1, 1}, `missing title: add title = "..." at the top of the file`)
+		}
+	}
+	if t, ok := raw["date"].(time.Time); ok {
+		nb.Date = t
+	}
+	nb.Authors = strs(raw["authors"])
+	nb.Tags = strs(raw["tags"])
+	for i, tag := range nb.Tags {
+		if strings.TrimSpace(tag) == "" {
+			p.errKey([]string{"tags", strconv.Itoa(i)}, "empty tag")
+		}
+	}
+	nb.Summary = str(raw["summary"])
+	nb.Draft, _ = raw["draft"].(bool)
+	nb.UnsafeHTML, _ = raw["unsafe_html"].(bool)
+	nb.Slug = str(raw["slug"])
+	if nb.Slug == "" {
+		nb.Slug = Slugify(strings.TrimSuffix(filepath.Base(p.path), filepath.Ext(p.path)))
+	} else if !slugRE.MatchString(nb.Slug) {
+		p.errVal([]string{"slug"}, "slug %q: use lowercase letters, digits and '-' (e.g. %q)", nb.Slug, Slugify(nb.Slug))
+	}
+
+	if params, ok := raw["params"].(map[string]any); ok {
+		for _, name := range sortedKeys(params) {
+			v := params[name]
+			switch v.(type) {
+			case int64, float64, string, bool:
+			default:
+				p.errVal([]string{"params", name}, "param %s is %s; params are integers, floats, strings or booleans", name, typeName(v))
+				continue
+			}
+			nb.Params[name] = &Param{Name: name, Value: v, Pos: p.pos.key("params", name)}
+		}
+	}
+	p.tables(nb, raw["guests"], "guests", nb.Guests)
+	p.tables(nb, raw["loads"], "loads", nb.Loads)
+	for _, name := range sortedKeys(nb.Guests) {
+		p.guest(nb, nb.Guests[name])
+	}
+	for _, name := range sortedKeys(nb.Loads) {
+		p.load(nb, nb.Loads[name])
+	}
+
+	cells, _ := raw["cells"].([]map[string]any)
+	if _, present := raw["cells"]; !present {
+		p.errAt(Pos{1, 1}, "no cells: add at least one [[cells]] table (kind = \"markdown\", text = \"...\")")
+	}
+	for i, c := range cells {
+		nb.Cells = append(nb.Cells, p.cell(nb, i, c))
+	}
+	p.crossCheck(nb)
+	return nb
+}
+
+func (p *parser) tables(nb *Notebook, v any, section string, into map[string]*Table) {
+	m, ok := v.(map[string]any)
+	if !ok {
+		return
+	}
+	for _, name := range sortedKeys(m) {
+		path := []string{section, name}
+		t, ok := m[name].(map[string]any)
+		if !ok {
+			p.errVal(path, "%s.%s must be a table ([%s.%s]), not %s", section, name, section, name, typeName(m[name]))
+			continue
+		}
+		if !nameRE.MatchString(name) {
+			p.errKey(path, "name %q: use letters, digits, '-' and '_'", name)
+		}
+		into[name] = &Table{Name: name, Pos: p.pos.key(path...), Values: t}
+	}
+}
+
+func (p *parser) guest(nb *Notebook, t *Table) {
+	path := []string{"guests", t.Name}
+	kind, ok := t.Values["kind"].(string)
+	if !ok {
+		if _, present := t.Values["kind"]; !present {
+			p.errAt(t.Pos, "guest %s has no kind: add kind = \"process\" (or %s)", t.Name, quoteList(guestKinds[1:]))
+			return
+		}
+	}
+	fields := vmFields
+	switch kind {
+	case "process":
+		fields = processFields
+		if _, ok := t.Values["command"]; !ok {
+			p.errAt(t.Pos, "guest %s: a process guest needs command = [\"program\", \"arg\", ...]", t.Name)
+		}
+	case "qemu", "libvirt":
+		_, img := t.Values["image"]
+		_, kern := t.Values["kernel"]
+		_, disk := t.Values["disk"]
+		raw := str(t.Values["flavor"]) == "raw"
+		if !img && !kern && !disk && !raw {
+			p.errAt(t.Pos, "guest %s: a %s guest needs image, kernel or disk", t.Name, kind)
+		}
+		if kind == "qemu" {
+			if _, ok := t.Values["uri"]; ok {
+				p.errKey(append(path, "uri"), "uri applies to libvirt guests only")
+			}
+		}
+	}
+	p.checkTable(nb, path, t.Values, fields, fmt.Sprintf("for a %s guest", orDefault(kind, "qemu")))
+}
+
+func (p *parser) load(nb *Notebook, t *Table) {
+	path := []string{"loads", t.Name}
+	p.checkTable(nb, path, t.Values, loadFields, "in a load")
+	if r, ok := t.Values["ratio"].(string); ok {
+		if _, isRef := wholeRef(r); !isRef && !ratioRE.MatchString(r) {
+			p.errVal(append(path, "ratio"), "ratio %q: want SET:GET like \"1:10\"", r)
+		}
+	}
+	_, req := t.Values["requests"]
+	_, tt := t.Values["test_time"]
+	if req && tt {
+		p.errKey(append(path, "test_time"), "load %s: give requests or test_time, not both", t.Name)
+	}
+}
+
+func (p *parser) cell(nb *Notebook, i int, raw map[string]any) *Cell {
+	path := []string{"cells", strconv.Itoa(i)}
+	c := &Cell{Index: i, Pos: p.pos.near(path...), raw: raw}
+	c.Kind, _ = raw["kind"].(string)
+	fields, known := cellFields[c.Kind]
+	switch {
+	case raw["kind"] == nil:
+		p.errAt(c.Pos, "cell %d has no kind: add kind = \"markdown\", \"bench\", \"plot\" or \"table\"", i+1)
+		return c
+	case !known:
+		p.checkKeys(path, map[string]any{"kind": raw["kind"]}, cellCommon, "")
+		return c
+	}
+	p.checkTable(nb, path, raw, fields, "for a "+c.Kind+" cell")
+	c.ID = str(raw["id"])
+	if c.ID != "" && !nameRE.MatchString(c.ID) {
+		p.errVal(append(path, "id"), "id %q: use letters, digits, '-' and '_'", c.ID)
+	}
+	c.Title = str(raw["title"])
+	c.Description = str(raw["description"])
+	switch c.Kind {
+	case KindMarkdown:
+		c.Text = str(raw["text"])
+		c.TextPos = p.pos.val(append(path, "text")...)
+		if _, ok := raw["text"]; !ok {
+			p.errAt(c.Pos, "markdown cell needs text = \"\"\"...\"\"\"")
+		}
+	case KindBench:
+		c.Guests = strs(raw["guests"])
+		c.Load = str(raw["load"])
+		c.Repeat = 3
+		if r, ok := raw["repeat"].(int64); ok {
+			c.Repeat = int(r)
+			if r < 1 || r > 1000 {
+				p.errVal(append(path, "repeat"), "repeat = %d: want 1 to 1000", r)
+			}
+		}
+		if c.ID == "" {
+			p.errAt(c.Pos, "bench cell needs an id (plots and tables refer to it, results are stored under it)")
+		}
+		if len(c.Guests) == 0 {
+			p.errAt(p.pos.near(append(path, "guests")...), "bench cell %s needs guests = [\"name\", ...]", orDefault(c.ID, strconv.Itoa(i+1)))
+		}
+		if _, ok := raw["load"]; !ok {
+			p.errAt(c.Pos, "bench cell %s needs load = \"name\" (a [loads.NAME] table)", orDefault(c.ID, strconv.Itoa(i+1)))
+		}
+		c.Sweep = p.sweep(nb, path, raw["sweep"])
+	case KindPlot:
+		c.From = str(raw["from"])
+		c.Y = orDefault(str(raw["y"]), "ops_per_sec")
+		c.X = str(raw["x"])
+		c.Style = orDefault(str(raw["style"]), "bar")
+		c.Caption = str(raw["caption"])
+		c.Group, _ = raw["group"].(bool)
+		c.ErrorBar = orDefault(str(raw["error"]), "minmax")
+		c.Guests = strs(raw["guests"])
+		c.Alt = str(raw["alt"])
+		if y := str(raw["y"]); y != "" && !IsMetric(y) {
+			p.errVal(append(path, "y"), "unknown metric %q%s; metrics: %s", y, didYouMean(y, Metrics), strings.Join(Metrics, ", "))
+		}
+	case KindTable:
+		c.From = str(raw["from"])
+		c.Metrics = strs(raw["metrics"])
+		if _, ok := raw["metrics"]; !ok {
+			c.Metrics = []string{"ops_per_sec", "latency_avg", "latency_p99"}
+		}
+		for j, m := range c.Metrics {
+			if !IsMetric(m) {
+				p.errVal(append(path, "metrics", strconv.Itoa(j)), "unknown metric %q%s", m, didYouMean(m, Metrics))
+			}
+		}
+		c.Baseline = str(raw["baseline"])
+		c.Caption = str(raw["caption"])
+	}
+	if (c.Kind == KindPlot || c.Kind == KindTable) && raw["from"] == nil {
+		p.errAt(c.Pos, "%s cell needs from = \"ID\" naming the bench cell it shows", c.Kind)
+	}
+	return c
+}
+
+func (p *parser) sweep(nb *Notebook, cellPath []string, v any) []SweepAxis {
+	m, ok := v.(map[string]any)
+	if !ok {
+		return nil
+	}
+	var axes []SweepAxis
+	for _, name := range sortedKeys(m) {
+		path := append(append([]string{}, cellPath...), "sweep", name)
+		vals, ok := m[name].([]any)
+		if !ok || len(vals) == 0 {
+			p.errVal(path, "sweep %s: want a non-empty array of values, e.g. %s = [1, 8, 32]", name, name)
+			continue
+		}
+		param, ok := nb.Params[name]
+		if !ok {
+			p.errKey(path, "sweep over %q, which is not a param%s; declare it under [params] with its default", name, didYouMean(name, nb.ParamNames()))
+			continue
+		}
+		for j, val := range vals {
+			if !sameType(param.Value, val) {
+				p.errVal(append(path, strconv.Itoa(j)), "sweep %s: value is %s but param %s is %s", name, typeName(val), name, typeName(param.Value))
+			}
+		}
+		axes = append(axes, SweepAxis{Param: name, Values: vals})
+	}
+	return axes
+}
+
+// crossCheck validates references between cells, guests and loads.
+func (p *parser) crossCheck(nb *Notebook) {
+	ids := map[string]*Cell{}
+	for _, c := range nb.Cells {
+		if c.ID == "" {
+			continue
+		}
+		if prev, dup := ids[c.ID]; dup {
+			p.errVal([]string{"cells", strconv.Itoa(c.Index), "id"}, "duplicate cell id %q (first used by the cell at line %d)", c.ID, prev.Pos.Line)
+			continue
+		}
+		ids[c.ID] = c
+	}
+	var benchIDs []string
+	for _, c := range nb.BenchCells() {
+		if c.ID != "" {
+			benchIDs = append(benchIDs, c.ID)
+		}
+	}
+	for _, c := range nb.Cells {
+		path := []string{"cells", strconv.Itoa(c.Index)}
+		switch c.Kind {
+		case KindBench:
+			seen := map[string]bool{}
+			for j, g := range c.Guests {
+				gp := append(append([]string{}, path...), "guests", strconv.Itoa(j))
+				if _, ok := nb.Guests[g]; !ok {
+					p.errKey(gp, "unknown guest %q%s; define it as [guests.%s]", g, didYouMean(g, sortedKeys(nb.Guests)), g)
+				}
+				if seen[g] {
+					p.errKey(gp, "guest %q listed twice", g)
+				}
+				seen[g] = true
+			}
+			if c.Load != "" {
+				if _, ok := nb.Loads[c.Load]; !ok {
+					p.errVal(append(path, "load"), "unknown load %q%s; define it as [loads.%s]", c.Load, didYouMean(c.Load, sortedKeys(nb.Loads)), c.Load)
+				}
+			}
+		case KindPlot, KindTable:
+			if c.From == "" {
+				continue
+			}
+			from := nb.Bench(c.From)
+			if from == nil {
+				hint := didYouMean(c.From, benchIDs)
+				if hint == "" && len(benchIDs) > 0 {
+					hint = "; bench cells: " + strings.Join(benchIDs, ", ")
+				}
+				p.errVal(append(path, "from"), "from = %q names no bench cell%s", c.From, hint)
+				continue
+			}
+			for j, g := range c.Guests {
+				if !contains(from.Guests, g) {
+					p.errKey(append(append([]string{}, path...), "guests", strconv.Itoa(j)), "guest %q is not run by bench cell %s", g, from.ID)
+				}
+			}
+			if c.Baseline != "" && !contains(from.Guests, c.Baseline) {
+				p.errVal(append(path, "baseline"), "baseline %q is not a guest of bench cell %s%s", c.Baseline, from.ID, didYouMean(c.Baseline, from.Guests))
+			}
+			if c.Kind == KindPlot && c.Style == "line" {
+				switch {
+				case len(from.Sweep) == 0:
+					p.errVal(append(path, "style"), "a line plot needs a bench cell with a sweep; %s has none (use style = \"bar\")", from.ID)
+				case c.X == "" && len(from.Sweep) > 1:
+					p.errAt(c.Pos, "line plot of %s: several swept params; choose one with x = \"NAME\"", from.ID)
+				case c.X != "" && !hasAxis(from.Sweep, c.X):
+					p.errVal(append(path, "x"), "x = %q is not swept by bench cell %s", c.X, from.ID)
+				}
+				if c.X == "" && len(from.Sweep) == 1 {
+					c.X = from.Sweep[0].Param
+				}
+			}
+		}
+	}
+}
+
+// checkTable checks keys and types of a guest, load or cell table, and its
+// {param} references.
+func (p *parser) checkTable(nb *Notebook, path []string, m map[string]any, fields map[string]field, where string) {
+	p.checkKeys(path, m, fields, where)
+	for _, k := range sortedKeys(m) {
+		f, ok := fields[k]
+		if !ok {
+			continue
+		}
+		p.checkRefs(nb, append(append([]string{}, path...), k), m[k], f)
+	}
+}
+
+// checkKeys reports unknown keys and values of the wrong shape.
+func (p *parser) checkKeys(path []string, m map[string]any, fields map[string]field, where string) {
+	names := sortedKeys(fields)
+	for _, k := range sortedKeys(m) {
+		kp := append(append([]string{}, path...), k)
+		f, ok := fields[k]
+		if !ok {
+			msg := fmt.Sprintf("unknown key %q", k)
+			if where != "" {
+				msg += " " + where
+			}
+			p.errKey(kp, "%s%s", msg, didYouMean(k, names))
+			continue
+		}
+		p.checkType(kp, m[k], f)
+	}
+}
+
+func (p *parser) checkType(path []string, v any, f field) {
+	key := path[len(path)-1]
+	if s, ok := v.(string); ok && f.params {
+		if _, isRef := wholeRef(s); isRef {
+			return // typed by the param; checked in checkRefs
+		}
+	}
+	bad := func() { p.errVal(path, "%s must be %s, not %s", key, f.t, typeName(v)) }
+	switch f.t {
+	case tString:
+		s, ok := v.(string)
+		if !ok {
+			bad()
+			return
+		}
+		if len(f.oneOf) > 0 && !contains(f.oneOf, s) {
+			p.errVal(path, "%s = %q: want one of %s%s", key, s, quoteList(f.oneOf), didYouMean(s, f.oneOf))
+		}
+	case tInt:
+		if _, ok := v.(int64); !ok {
+			bad()
+		}
+	case tBool:
+		if _, ok := v.(bool); !ok {
+			bad()
+		}
+	case tDate:
+		if _, ok := v.(time.Time); !ok {
+			bad()
+		}
+	case tStrings:
+		if !isStrings(v) {
+			bad()
+		}
+	case tStringOrStrings:
+		if _, ok := v.(string); !ok && !isStrings(v) {
+			bad()
+		}
+	case tStringMap:
+		m, ok := v.(map[string]any)
+		if !ok {
+			bad()
+			return
+		}
+		for _, k := range sortedKeys(m) {
+			if _, ok := m[k].(string); !ok {
+				p.errVal(append(append([]string{}, path...), k), "%s.%s must be a string, not %s", key, k, typeName(m[k]))
+			}
+		}
+	case tDuration:
+		s, ok := v.(string)
+		if !ok {
+			bad()
+			return
+		}
+		if d, err := time.ParseDuration(s); err != nil || d < 0 {
+			p.errVal(path, "%s = %q: want a duration like \"30s\", \"500ms\" or \"2m\"", key, s)
+		}
+	case tSweep, tParams, tTables:
+		if _, ok := v.(map[string]any); !ok {
+			bad()
+		}
+	case tCells:
+		if _, ok := v.([]map[string]any); !ok {
+			bad()
+		}
+	}
+}
+
+// checkRefs checks the {name} references in the strings of a value.
+func (p *parser) checkRefs(nb *Notebook, path []string, v any, f field) {
+	switch x := v.(type) {
+	case string:
+		if !f.params {
+			return
+		}
+		if name, ok := wholeRef(x); ok {
+			if param, ok := nb.Params[name]; ok && !fitsType(param.Value, f.t) {
+				p.errVal(path, "%s = \"{%s}\": param %s is %s, but %s must be %s", path[len(path)-1], name, name, typeName(param.Value), path[len(path)-1], f.t)
+			}
+		}
+		for _, name := range refs(x) {
+			if _, ok := nb.Params[name]; ok || contains(runtimeVars, name) {
+				continue
+			}
+			hint := didYouMean(name, append(nb.ParamNames(), runtimeVars...))
+			p.errVal(path, "{%s} names no param%s; define it under [params] (the runner also provides {port})", name, hint)
+		}
+	case []any:
+		for i, e := range x {
+			p.checkRefs(nb, append(append([]string{}, path...), strconv.Itoa(i)), e, f)
+		}
+	case map[string]any:
+		for _, k := range sortedKeys(x) {
+			p.checkRefs(nb, append(append([]string{}, path...), k), x[k], f)
+		}
+	}
+}
+
+// fitsType reports whether a param value can stand where type t is wanted.
+func fitsType(v any, t typ) bool {
+	switch t {
+	case tInt:
+		_, ok := v.(int64)
+		return ok
+	case tBool:
+		_, ok := v.(bool)
+		return ok
+	case tString, tStrings, tStringOrStrings, tStringMap, tDuration:
+		_, ok := v.(string)
+		return ok
+	}
+	return true
+}
+
+func sameType(a, b any) bool {
+	switch a.(type) {
+	case float64:
+		switch b.(type) {
+		case float64, int64:
+			return true
+		}
+		return false
+	}
+	return fmt.Sprintf("%T", a) == fmt.Sprintf("%T", b)
+}
+
+func str(v any) string {
+	s, _ := v.(string)
+	return s
+}
+
+func strs(v any) []string {
+	switch x := v.(type) {
+	case []any:
+		out := make([]string, 0, len(x))
+		for _, e := range x {
+			if s, ok := e.(string); ok {
+				out = append(out, s)
+			}
+		}
+		return out
+	case string:
+		return []string{x}
+	}
+	return nil
+}
+
+func isStrings(v any) bool {
+	arr, ok := v.([]any)
+	if !ok {
+		return false
+	}
+	for _, e := range arr {
+		if _, ok := e.(string); !ok {
+			return false
+		}
+	}
+	return true
+}
+
+func contains(list []string, s string) bool {
+	for _, e := range list {
+		if e == s {
+			return true
+		}
+	}
+	return false
+}
+
+func hasAxis(axes []SweepAxis, name string) bool {
+	for _, a := range axes {
+		if a.Param == name {
+			return true
+		}
+	}
+	return false
+}
+
+func orDefault(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}
+
+func quoteList(list []string) string {
+	q := make([]string, len(list))
+	for i, s := range list {
+		q[i] = strconv.Quote(s)
+	}
+	if len(q) <= 1 {
+		return strings.Join(q, "")
+	}
+	return strings.Join(q[:len(q)-1], ", ") + " or " + q[len(q)-1]
+}
+
+// Slugify turns a file name or title into a URL path element.
+func Slugify(s string) string {
+	var b strings.Builder
+	dash := false
+	for _, r := range strings.ToLower(s) {
+		if r >= 'a' && r <= 'z' || r >= '0' && r <= '9' {
+			b.WriteRune(r)
+			dash = false
+		} else if !dash && b.Len() > 0 {
+			b.WriteByte('-')
+			dash = true
+		}
+	}
+	return strings.TrimSuffix(b.String(), "-")
+}
