@@ -1,0 +1,55 @@
+# benchbook's make targets. `make demo` and `make test` are the two commands
+# of the README's quick start; both install what is missing first.
+
+GO       ?= go
+VERSION  ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS  := -X github.com/benchbook/benchbook/internal/buildinfo.version=$(VERSION)
+BIN      := bin/benchbook
+OUT      ?= public
+
+# Debian packages the tests and the demo use: real programs, never mocks.
+DEB_PACKAGES := redis-server redis-tools
+
+export PATH := $(PATH):/usr/local/go/bin
+
+.PHONY: setup build test demo bench lint fmt clean
+
+setup:
+	@missing=""; \
+	for p in $(DEB_PACKAGES); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "install ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "setup: installing$$missing"; \
+	  if [ "$$(id -u)" != 0 ]; then echo "setup: need root for apt-get (sudo make setup)"; exit 1; fi; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+	@# Debian's redis-server package starts a system redis; benchbook starts its own on free ports.
+	@command -v redis-server >/dev/null
+
+build:
+	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/benchbook
+
+test: setup
+	$(GO) vet ./...
+	$(GO) test -count=1 -timeout 15m ./...
+
+demo: setup build
+	@for nb in notebooks/*.toml; do \
+	  slug=$$(basename $$nb .toml); \
+	  $(BIN) render $$nb -o $(OUT)/$$slug || exit 1; \
+	done
+	@echo "demo: open $(OUT)/*/index.html"
+
+bench: setup
+	$(GO) test -run '^$$' -bench . -benchmem ./...
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+fmt:
+	gofmt -w $$(git ls-files '*.go')
+
+clean:
+	rm -rf bin out $(OUT)

@@ -1,0 +1,234 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"text/template"
+
+	_ "embed"
+
+	"github.com/benchbook/benchbook/internal/buildinfo"
+	"github.com/benchbook/benchbook/notebook"
+	"github.com/benchbook/benchbook/render"
+)
+
+//go:embed starter.toml.tmpl
+var starterTemplate string
+
+type newOpts struct{ force bool }
+
+func newCommand() *command {
+	return &command{
+		name:  "new",
+		args:  "NAME",
+		short: "write a commented starter notebook",
+		long: `Writes NAME (".toml" is added when missing) with a commented starter
+notebook: a prose cell, redis-server as a process guest, the built-in load
+generator, a bench cell, a plot and a table. It refuses to overwrite a file.
+
+Example:
+
+  benchbook new notebooks/redis-pipelining
+  benchbook check notebooks/redis-pipelining.toml`,
+		flags: func(fs *flag.FlagSet) any {
+			o := &newOpts{}
+			fs.BoolVar(&o.force, "force", false, "overwrite an existing file")
+			return o
+		},
+		minArgs: 1, maxArgs: 1,
+		run: func(ctx context.Context, env *cmdEnv, opts any, args []string) error {
+			o := opts.(*newOpts)
+			path := args[0]
+			if filepath.Ext(path) != ".toml" {
+				path += ".toml"
+			}
+			base := strings.TrimSuffix(filepath.Base(path), ".toml")
+			title := strings.ToUpper(base[:1]) + strings.ReplaceAll(base[1:], "-", " ")
+			var b strings.Builder
+			t := template.Must(template.New("starter").Parse(starterTemplate))
+			if err := t.Execute(&b, map[string]string{"Title": title}); err != nil {
+				return err
+			}
+			flags := os.O_WRONLY | os.O_CREATE | os.O_EXCL
+			if o.force {
+				flags = os.O_WRONLY | os.O_CREATE | os.O_TRUNC
+			}
+			if dir := filepath.Dir(path); dir != "." {
+				if err := os.MkdirAll(dir, 0o755); err != nil {
+					return err
+				}
+			}
+			f, err := os.OpenFile(path, flags, 0o644)
+			if errors.Is(err, fs.ErrExist) {
+				return fmt.Errorf("%s exists; choose another name or pass --force", path)
+			}
+			if err != nil {
+				return err
+			}
+			if _, err := f.WriteString(b.String()); err != nil {
+				f.Close()
+				return err
+			}
+			if err := f.Close(); err != nil {
+				return err
+			}
+			fmt.Fprintf(env.stdout, "wrote %s\nnext: benchbook check %s && benchbook run %s\n", path, path, path)
+			return nil
+		},
+	}
+}
+
+func checkCommand() *command {
+	return &command{
+		name:  "check",
+		args:  "PATH...",
+		short: "validate notebooks and print every problem",
+		long: `Validates notebooks without running anything. PATH is a notebook or a
+folder (its *.toml files). Every problem of every file is printed, one per
+line, as file:line:col: message, sorted by position; the exit status is 1
+when there is any.
+
+Example:
+
+  benchbook check notebooks/
+  notebooks/x.toml:12:1: unknown key "guets" at the top level (did you mean "guests"?)`,
+		minArgs: 1, maxArgs: -1,
+		run: func(ctx context.Context, env *cmdEnv, _ any, args []string) error {
+			paths, err := notebookPaths(args)
+			if err != nil {
+				return err
+			}
+			var problems notebook.ErrorList
+			for _, p := range paths {
+				nb, err := notebook.ParseFile(p)
+				if list := notebook.Errors(err); list != nil {
+					problems = append(problems, list...)
+				} else if err != nil {
+					return err
+				}
+				if nb != nil {
+					problems = append(problems, render.Check(nb)...)
+				}
+			}
+			problems.Sort()
+			for _, e := range problems {
+				fmt.Fprintln(env.stderr, e)
+			}
+			if len(problems) > 0 {
+				return silent(1, fmt.Errorf("%d problems", len(problems)))
+			}
+			fmt.Fprintf(env.stdout, "%s ok\n", plural(len(paths), "notebook"))
+			return nil
+		},
+	}
+}
+
+type renderOpts struct{ out string }
+
+func renderCommand() *command {
+	return &command{
+		name:  "render",
+		args:  "NOTEBOOK [-o DIR]",
+		short: "write a notebook's report as HTML and Markdown",
+		long: `Renders NOTEBOOK and its stored results (NOTEBOOK.results/) into
+DIR/index.html (a standalone page) and DIR/index.md (GitHub-flavoured
+Markdown with front matter for Hugo or Jekyll), with the files the prose
+links copied beside them. Rendering never executes anything: cells without
+stored results show a placeholder.
+
+Example:
+
+  benchbook render notebooks/clsf-2014-day2.toml -o out/clsf
+  open out/clsf/index.html`,
+		flags: func(fs *flag.FlagSet) any {
+			o := &renderOpts{}
+			fs.StringVar(&o.out, "o", "", "output folder (default out/SLUG)")
+			return o
+		},
+		minArgs: 1, maxArgs: 1,
+		run: func(ctx context.Context, env *cmdEnv, opts any, args []string) error {
+			o := opts.(*renderOpts)
+			nb, err := parseValid(env, args[0])
+			if err != nil {
+				return err
+			}
+			out := o.out
+			if out == "" {
+				out = filepath.Join("out", nb.Slug)
+			}
+			if err := render.Write(out, nb, renderOptions(nb)); err != nil {
+				return fmt.Errorf("render %s: %w", args[0], err)
+			}
+			fmt.Fprintf(env.stdout, "wrote %s and %s\n", filepath.Join(out, "index.html"), filepath.Join(out, "index.md"))
+			return nil
+		},
+	}
+}
+
+func renderOptions(nb *notebook.Notebook) render.Options {
+	return render.Options{Version: buildinfo.Version()}
+}
+
+func versionCommand() *command {
+	return &command{
+		name:    "version",
+		short:   "print benchbook's version",
+		long:    "Prints benchbook's version.\n\nExample:\n\n  benchbook version",
+		maxArgs: 0,
+		run: func(ctx context.Context, env *cmdEnv, _ any, _ []string) error {
+			fmt.Fprintf(env.stdout, "benchbook %s\n", buildinfo.Version())
+			return nil
+		},
+	}
+}
+
+// parseValid parses a notebook and prints its problems, one per line.
+func parseValid(env *cmdEnv, path string) (*notebook.Notebook, error) {
+	nb, err := notebook.ParseFile(path)
+	if list := notebook.Errors(err); list != nil {
+		for _, e := range list {
+			fmt.Fprintln(env.stderr, e)
+		}
+		return nil, silent(1, err)
+	}
+	return nb, err
+}
+
+// notebookPaths expands folders into their *.toml files, sorted.
+func notebookPaths(args []string) ([]string, error) {
+	var out []string
+	for _, a := range args {
+		st, err := os.Stat(a)
+		if err != nil {
+			return nil, err
+		}
+		if !st.IsDir() {
+			out = append(out, a)
+			continue
+		}
+		matches, err := filepath.Glob(filepath.Join(a, "*.toml"))
+		if err != nil {
+			return nil, err
+		}
+		if len(matches) == 0 {
+			return nil, fmt.Errorf("%s: no *.toml notebooks in this folder", a)
+		}
+		sort.Strings(matches)
+		out = append(out, matches...)
+	}
+	return out, nil
+}
+
+func plural(n int, word string) string {
+	if n == 1 {
+		return fmt.Sprintf("1 %s", word)
+	}
+	return fmt.Sprintf("%d %ss", n, word)
+}
