@@ -10,6 +10,11 @@ import (
 )
 
 func TestMain(m *testing.M) {
+	// Tests that need a real process with real signals re-run this binary
+	// as benchbook itself.
+	if os.Getenv("BENCHBOOK_AS_MAIN") == "1" {
+		main()
+	}
 	testscript.Main(m, map[string]func(){
 		"benchbook": func() {
 			err := run(context.Background(), os.Args[1:], os.Stdout, os.Stderr)

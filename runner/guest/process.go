@@ -132,6 +132,9 @@ func (p *Process) setFact(k, v string) {
 	p.mu.Unlock()
 }
 
+// LogTail is the end of the guest's log, formatted for an error message.
+func (p *Process) LogTail() string { return p.tail() }
+
 // tail formats the end of the guest's log for an error message.
 func (p *Process) tail() string {
 	if p.log == nil {

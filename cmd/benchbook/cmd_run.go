@@ -1,0 +1,111 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+
+	"golang.org/x/term"
+
+	"github.com/benchbook/benchbook/internal/buildinfo"
+	"github.com/benchbook/benchbook/results"
+	"github.com/benchbook/benchbook/runner"
+)
+
+type runOpts struct {
+	force  bool
+	only   string
+	params multiFlag
+	quiet  bool
+}
+
+func runCommand() *command {
+	return &command{
+		name:  "run",
+		args:  "[-p key=value]... [--force | --only ID] NOTEBOOK",
+		short: "run a notebook's stale bench cells and store their results",
+		long: `Runs the bench cells of NOTEBOOK whose stored results are missing or
+stale (their input hash -- the cell, its guests and load, the params they
+use -- changed), and stores what they measured in NOTEBOOK.results/ as one
+JSON file per cell, with the environment it came from. Cells that are up to
+date are not run again.
+
+Each repeat starts every guest in turn, waits until redis answers PING, runs
+the load and stops the guest. A failed cell records its failure in
+CELL.failed.json and never replaces the last good CELL.json. Ctrl-C stops
+every guest and load, writes nothing half-done, and exits with status 130.
+
+Example:
+
+  benchbook run notebooks/unikernels-redis.toml
+  benchbook run -p clients=50 --only throughput notebooks/unikernels-redis.toml`,
+		flags: func(fs *flag.FlagSet) any {
+			o := &runOpts{}
+			fs.BoolVar(&o.force, "force", false, "run every bench cell, even up-to-date ones")
+			fs.StringVar(&o.only, "only", "", "run only the bench cell with this `id`")
+			fs.Var(&o.params, "p", "override a param, as `key=value` (repeatable); the value keeps the param's type")
+			fs.BoolVar(&o.quiet, "q", false, "print only failures")
+			return o
+		},
+		minArgs: 1, maxArgs: 1,
+		run: func(ctx context.Context, env *cmdEnv, opts any, args []string) error {
+			o := opts.(*runOpts)
+			if o.force && o.only != "" {
+				return fmt.Errorf("--force and --only: choose one (--only always runs its cell)")
+			}
+			nb, err := parseValid(env, args[0])
+			if err != nil {
+				return err
+			}
+			if err := nb.Override(o.params); err != nil {
+				return err
+			}
+			progress := env.stdout
+			if o.quiet {
+				progress = nil
+			}
+			outcomes, err := runner.Run(ctx, nb, results.ForNotebook(nb.Path), runner.Options{
+				Force:    o.force,
+				Only:     o.only,
+				Version:  buildinfo.Version(),
+				Progress: progress,
+				Live:     !o.quiet && isTerminal(env.stdout),
+			})
+			if ctx.Err() != nil {
+				fmt.Fprintf(env.stderr, "benchbook run: interrupted: every guest stopped; results of finished cells are kept, nothing was written for the cell in progress\n")
+				return silent(130, ctx.Err())
+			}
+			ran, fresh := 0, 0
+			for _, oc := range outcomes {
+				switch oc.Status {
+				case runner.Ran:
+					ran++
+				case runner.UpToDate:
+					fresh++
+				}
+			}
+			if errors.Is(err, runner.ErrFailed) {
+				for _, oc := range outcomes {
+					if oc.Err != nil {
+						fmt.Fprintf(env.stderr, "benchbook run: cell %s failed: %v\n", oc.Cell, oc.Err)
+					}
+				}
+				return silent(1, err)
+			}
+			if err != nil {
+				return err
+			}
+			if !o.quiet {
+				fmt.Fprintf(env.stdout, "ran %d, up to date %d\n", ran, fresh)
+			}
+			return nil
+		},
+	}
+}
+
+func isTerminal(w any) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd())) && os.Getenv("CI") == ""
+}

@@ -1,0 +1,110 @@
+package main
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// benchbookCmd runs this test binary as the benchbook command.
+func benchbookCmd(t *testing.T, dir string, args ...string) *exec.Cmd {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "BENCHBOOK_AS_MAIN=1")
+	return cmd
+}
+
+const longLoadNotebook = `title = "interrupt me"
+[guests.host]
+kind = "process"
+command = ["redis-server", "--port", "{port}", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+[loads.long]
+tool = "builtin"
+clients = 2
+test_time = "60s"
+[[cells]]
+kind = "bench"
+id = "tp"
+guests = ["host"]
+load = "long"
+repeat = 1
+`
+
+var pidRE = regexp.MustCompile(`pid=(\d+)`)
+
+// Ctrl-C (or SIGTERM) during a load stops the guest and the load, writes
+// nothing, and exits 130; no redis-server is left behind.
+func TestInterruptDuringLoad(t *testing.T) {
+	if _, err := exec.LookPath("redis-server"); err != nil {
+		t.Skip("redis-server is not installed (make setup installs it)")
+	}
+	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM} {
+		t.Run(sig.String(), func(t *testing.T) {
+			dir := t.TempDir()
+			if err := os.WriteFile(filepath.Join(dir, "nb.toml"), []byte(longLoadNotebook), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			cmd := benchbookCmd(t, dir, "run", "nb.toml")
+			var stdout, stderr bytes.Buffer
+			cmd.Stdout, cmd.Stderr = &stdout, &stderr
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+
+			pid := waitForRedis(t, dir)
+			time.Sleep(300 * time.Millisecond) // well into the load
+			cmd.Process.Signal(sig)
+			done := make(chan error, 1)
+			go func() { done <- cmd.Wait() }()
+			var err error
+			select {
+			case err = <-done:
+			case <-time.After(20 * time.Second):
+				t.Fatalf("benchbook did not exit 20s after %v\n%s\n%s", sig, stdout.String(), stderr.String())
+			}
+			var ee *exec.ExitError
+			if !errors.As(err, &ee) || ee.ExitCode() != 130 {
+				t.Fatalf("exit: %v, want status 130\nstdout:\n%s\nstderr:\n%s", err, stdout.String(), stderr.String())
+			}
+			if syscall.Kill(pid, 0) == nil {
+				t.Fatalf("redis-server pid %d still running after benchbook exited", pid)
+			}
+			if _, err := os.Stat(filepath.Join(dir, "nb.results", "tp.json")); !os.IsNotExist(err) {
+				t.Errorf("an interrupted run wrote results: %v", err)
+			}
+			if m, _ := filepath.Glob(filepath.Join(dir, "nb.results", ".run-*")); len(m) > 0 {
+				t.Errorf("staging folders left: %v", m)
+			}
+		})
+	}
+}
+
+// waitForRedis waits until the guest's log says redis is ready and returns
+// its pid, read from redis's own start-up line.
+func waitForRedis(t *testing.T, dir string) int {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		logs, _ := filepath.Glob(filepath.Join(dir, "nb.results", ".run-*", "logs", "*.log"))
+		for _, l := range logs {
+			data, _ := os.ReadFile(l)
+			if m := pidRE.FindSubmatch(data); m != nil && bytes.Contains(data, []byte("Ready to accept connections")) {
+				pid, _ := strconv.Atoi(string(m[1]))
+				return pid
+			}
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	t.Fatal(fmt.Errorf("redis never became ready"))
+	return 0
+}

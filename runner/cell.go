@@ -1,0 +1,415 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/benchbook/benchbook/internal/resp"
+	"github.com/benchbook/benchbook/notebook"
+	"github.com/benchbook/benchbook/results"
+	"github.com/benchbook/benchbook/runner/guest"
+	"github.com/benchbook/benchbook/runner/load"
+)
+
+// stopTimeout bounds a guest's teardown, also after an interrupt.
+const stopTimeout = 15 * time.Second
+
+// cellRun is one execution of one bench cell.
+type cellRun struct {
+	*run
+	cell    *notebook.Cell
+	file    *results.File
+	points  []map[string]any
+	active  []bool // per guest: still being measured
+	staging string // folder for this run's logs until the outcome is known
+}
+
+// cell runs one bench cell and stores its results, or its failure next to
+// the last good results.
+func (r *run) cell(ctx context.Context, c *notebook.Cell, hash string) error {
+	rel, err := filepath.Rel(filepath.Dir(r.store.Dir), r.nb.Path)
+	if err != nil {
+		rel = filepath.Base(r.nb.Path)
+	}
+	cr := &cellRun{
+		run:    r,
+		cell:   c,
+		points: sweepPoints(c.Sweep),
+		active: make([]bool, len(c.Guests)),
+		file: &results.File{
+			Notebook:  filepath.ToSlash(rel),
+			Cell:      c.ID,
+			InputHash: hash,
+			Started:   time.Now().UTC(),
+			Env:       r.environment(ctx),
+			Params:    r.nb.ParamValues(),
+		},
+	}
+	cr.staging, err = os.MkdirTemp(r.store.Dir, ".run-"+c.ID+"-")
+	if err != nil {
+		return fmt.Errorf("results folder: %w", err)
+	}
+	defer os.RemoveAll(cr.staging)
+
+	runErr := cr.execute(ctx)
+	if ctx.Err() != nil {
+		return ctx.Err() // interrupted: write nothing half-done
+	}
+	cr.file.Finished = time.Now().UTC()
+	cr.file.Summarize()
+	if runErr != nil {
+		cr.file.Failure = runErr.Error()
+		cr.publishLogs("logs/failed")
+		if err := r.store.SaveFailure(cr.file); err != nil {
+			return errors.Join(runErr, fmt.Errorf("record the failure: %w", err))
+		}
+		return runErr
+	}
+	cr.publishLogs("logs")
+	if err := r.store.Save(cr.file); err != nil {
+		return fmt.Errorf("store results: %w", err)
+	}
+	return nil
+}
+
+func (cr *cellRun) execute(ctx context.Context) error {
+	if err := cr.prepare(); err != nil {
+		return err
+	}
+	total := len(cr.points) * cr.cell.Repeat
+	for pi, point := range cr.points {
+		for rep := 0; rep < cr.cell.Repeat; rep++ {
+			// Guests take turns within a repeat, so slow drift of the
+			// machine (thermal, background work) spreads over all of them.
+			for gi, name := range cr.cell.Guests {
+				if !cr.active[gi] {
+					continue
+				}
+				n := pi*cr.cell.Repeat + rep + 1
+				label := fmt.Sprintf("%s: %s%s repeat %d/%d", cr.cell.ID, name, describePoint(point), rep+1, cr.cell.Repeat)
+				if total > cr.cell.Repeat {
+					label += fmt.Sprintf(" (%d/%d)", n, total)
+				}
+				err := cr.once(ctx, gi, pi, rep, label)
+				if ctx.Err() != nil {
+					return ctx.Err()
+				}
+				if err == nil {
+					continue
+				}
+				g := &cr.file.Guests[gi]
+				g.Status, g.Reason = results.StatusFailed, err.Error()
+				cr.active[gi] = false
+				spec, _ := cr.nb.Guest(name, nil)
+				if !spec.Optional {
+					return fmt.Errorf("guest %s, repeat %d: %w", name, rep+1, err)
+				}
+				fmt.Fprintf(cr.opt.Progress, "%s: optional guest %s failed, going on without it: %v\n", cr.cell.ID, name, firstLine(err))
+			}
+		}
+	}
+	return nil
+}
+
+// prepare fills the guest entries and finds out which guests can run here at
+// all, before anything is started: a missing program fails the cell at once
+// (or skips an optional guest) instead of after other guests' repeats.
+func (cr *cellRun) prepare() error {
+	loadSpec, err := cr.loadSpec(nil)
+	if err != nil {
+		return err
+	}
+	version, err := load.Available(loadSpec.Tool)
+	if err != nil {
+		return fmt.Errorf("load %s: %w", cr.cell.Load, err)
+	}
+	cr.file.Env.Tools[loadSpec.Tool] = version
+
+	for gi, name := range cr.cell.Guests {
+		spec, err := cr.nb.Guest(name, cr.nb.ParamValues())
+		if err != nil {
+			return err
+		}
+		g := results.Guest{Name: name, Kind: spec.Kind, Status: results.StatusOK}
+		for _, p := range cr.points {
+			g.Points = append(g.Points, results.Point{Params: p})
+		}
+		cr.file.Guests = append(cr.file.Guests, g)
+
+		why := unavailable(spec)
+		switch {
+		case why == "":
+			cr.active[gi] = true
+		case spec.Kind != "process" || spec.Optional:
+			// VM kinds come with later versions; say so and go on.
+			cr.file.Guests[gi].Status = results.StatusSkipped
+			cr.file.Guests[gi].Reason = why
+			fmt.Fprintf(cr.opt.Progress, "%s: skipping guest %s: %s\n", cr.cell.ID, name, why)
+		default:
+			return fmt.Errorf("guest %s: %s", name, why)
+		}
+	}
+	return nil
+}
+
+// unavailable says why a guest cannot run on this machine, or "".
+func unavailable(spec notebook.GuestSpec) string {
+	switch spec.Kind {
+	case "process":
+		if len(spec.Command) == 0 {
+			return "no command"
+		}
+		if _, err := lookPath(spec.Command[0]); err != nil {
+			return fmt.Sprintf("%s not found on PATH (install it, or run benchbook doctor)", spec.Command[0])
+		}
+		return ""
+	default:
+		return fmt.Sprintf("guest kind %q is not available in this version of benchbook (only process guests run so far)", spec.Kind)
+	}
+}
+
+// vars are the values {name} references resolve to for one run.
+func (cr *cellRun) vars(point map[string]any, extra map[string]any) map[string]any {
+	v := cr.nb.ParamValues()
+	for k, x := range point {
+		v[k] = x
+	}
+	for k, x := range extra {
+		v[k] = x
+	}
+	v["cell"] = cr.cell.ID
+	return v
+}
+
+func (cr *cellRun) loadSpec(point map[string]any) (load.Spec, error) {
+	ls, err := cr.nb.Load(cr.cell.Load, cr.vars(point, nil))
+	if err != nil {
+		return load.Spec{}, err
+	}
+	s := load.Spec{
+		Tool:       ls.Tool,
+		Threads:    ls.Threads,
+		Clients:    ls.Clients,
+		Requests:   ls.Requests,
+		TestTime:   ls.TestTime,
+		DataSize:   ls.DataSize,
+		Pipeline:   ls.Pipeline,
+		KeyPattern: ls.KeyPattern,
+		KeyMinimum: ls.KeyMinimum,
+		KeyMaximum: ls.KeyMaximum,
+		Warmup:     ls.Warmup,
+		Seed:       ls.Seed,
+	}
+	if ls.Ratio != "" {
+		if s.Ratio, err = load.ParseRatio(ls.Ratio); err != nil {
+			return load.Spec{}, fmt.Errorf("load %s: %w", cr.cell.Load, err)
+		}
+	}
+	s = s.WithDefaults()
+	if err := s.Validate(); err != nil {
+		return load.Spec{}, fmt.Errorf("load %s: %w", cr.cell.Load, err)
+	}
+	return s, nil
+}
+
+// once starts guest gi, loads it once and stops it.
+func (cr *cellRun) once(ctx context.Context, gi, pi, rep int, label string) (err error) {
+	name := cr.cell.Guests[gi]
+	point := cr.points[pi]
+	port, err := guest.FreePort()
+	if err != nil {
+		return err
+	}
+	vars := cr.vars(point, map[string]any{"port": port, "guest": name})
+	spec, err := cr.nb.Guest(name, vars)
+	if err != nil {
+		return err
+	}
+	logRel := cr.store.LogRel(cr.cell.ID, name, pi, rep)
+	dir := spec.Dir
+	if dir != "" && !filepath.IsAbs(dir) {
+		dir = filepath.Join(cr.notebookDir(), dir)
+	}
+	g, err := guest.NewProcess(guest.ProcessConfig{
+		Name:         name,
+		Command:      spec.Command,
+		Env:          spec.Env,
+		Dir:          dir,
+		Port:         port,
+		ReadyTimeout: spec.ReadyTimeout,
+		LogPath:      filepath.Join(cr.staging, filepath.FromSlash(logRel)),
+	})
+	if err != nil {
+		return err
+	}
+	defer func() {
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), stopTimeout)
+		defer cancel()
+		if serr := g.Stop(sctx); serr != nil && err == nil {
+			err = serr
+		}
+	}()
+
+	started := time.Now()
+	cr.live("%s: starting %s", label, name)
+	ep, err := g.Start(ctx)
+	if err != nil {
+		return err
+	}
+	bootMs := since(started)
+
+	ls, err := cr.loadSpec(point)
+	if err != nil {
+		return err
+	}
+	ls.Progress = func(p load.Progress) {
+		phase := "load"
+		if p.Warmup {
+			phase = "warmup"
+		}
+		cr.live("%s: %s %s, %s ops/s", label, phase, p.Elapsed.Round(100*time.Millisecond), thousands(p.OpsPerSec))
+	}
+	l, err := load.New(ls.Tool)
+	if err != nil {
+		return err
+	}
+	loadStart := time.Now()
+	m, err := l.Run(ctx, load.Target{Addr: ep.Addr}, ls)
+	if err != nil {
+		select {
+		case <-g.Exited():
+			how := "status 0"
+			if xerr := g.ExitError(); xerr != nil {
+				how = xerr.Error()
+			}
+			return fmt.Errorf("the guest exited during the load (%s): %w%s", how, err, g.LogTail())
+		default:
+		}
+		pctx, cancel := context.WithTimeout(ctx, time.Second)
+		defer cancel()
+		if perr := resp.Ping(pctx, ep.Addr); perr != nil {
+			return fmt.Errorf("%w; the guest's redis no longer answers PING (did it crash?)%s", err, g.LogTail())
+		}
+		return err
+	}
+	if m.Totals.Ops == 0 {
+		// A run that completed nothing is a failure, never a row of zeros.
+		return fmt.Errorf("no request completed")
+	}
+
+	gr := &cr.file.Guests[gi]
+	if len(gr.Commands) == 0 {
+		gr.Commands = []string{shellQuote(spec.Command)}
+		for _, c := range commandsOf(m) {
+			gr.Commands = append(gr.Commands, shellQuote(c))
+		}
+	}
+	if gr.Facts == nil {
+		gr.Facts = g.Facts()
+		delete(gr.Facts, "pid")
+		gr.Facts["load_tool"] = m.Tool + " " + m.ToolVersion
+	}
+	metrics := flatten(m)
+	metrics["boot_ms"] = bootMs
+	gr.Points[pi].Repeats = append(gr.Points[pi].Repeats, results.Repeat{
+		Index:       rep,
+		Started:     loadStart.UTC(),
+		Seconds:     m.Duration.Seconds(),
+		Metrics:     metrics,
+		Percentiles: percentiles(m.Totals.Percentiles),
+		Log:         logRel,
+	})
+	cr.done("%s: %s ops/s, avg %.0f µs, p99 %.0f µs, ready in %.0f ms", label,
+		thousands(m.Totals.OpsPerSec), m.Totals.LatencyAvg, m.Totals.LatencyP99, bootMs)
+	return nil
+}
+
+// publishLogs moves this run's logs from the staging folder to dest (under
+// the results folder), replacing the logs of the same names.
+func (cr *cellRun) publishLogs(dest string) {
+	filepath.WalkDir(cr.staging, func(path string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return nil
+		}
+		rel, _ := filepath.Rel(filepath.Join(cr.staging, "logs"), path)
+		target := filepath.Join(cr.store.Dir, filepath.FromSlash(dest), rel)
+		os.MkdirAll(filepath.Dir(target), 0o755)
+		os.Rename(path, target)
+		return nil
+	})
+	if dest != "logs" {
+		for gi := range cr.file.Guests {
+			for pi := range cr.file.Guests[gi].Points {
+				for ri := range cr.file.Guests[gi].Points[pi].Repeats {
+					r := &cr.file.Guests[gi].Points[pi].Repeats[ri]
+					r.Log = dest + strings.TrimPrefix(r.Log, "logs")
+				}
+			}
+		}
+	}
+}
+
+func commandsOf(m load.Measurement) [][]string {
+	if len(m.Commands) > 0 {
+		return m.Commands
+	}
+	if len(m.Command) > 0 {
+		return [][]string{m.Command}
+	}
+	return nil
+}
+
+// flatten turns a measurement into the catalogue's flat metric names.
+func flatten(m load.Measurement) map[string]float64 {
+	out := map[string]float64{"errors": float64(m.Errors)}
+	add := func(prefix string, s load.Stats) {
+		out[prefix+"ops_per_sec"] = s.OpsPerSec
+		out[prefix+"kb_per_sec"] = s.KBPerSec
+		out[prefix+"latency_avg"] = s.LatencyAvg
+		out[prefix+"latency_p50"] = s.LatencyP50
+		out[prefix+"latency_p90"] = s.LatencyP90
+		out[prefix+"latency_p99"] = s.LatencyP99
+		out[prefix+"latency_p999"] = s.LatencyP999
+		out[prefix+"latency_max"] = s.LatencyMax
+		if prefix != "sets." {
+			out[prefix+"hits"] = float64(s.Hits)
+			out[prefix+"misses"] = float64(s.Misses)
+		}
+	}
+	add("", m.Totals)
+	if m.Sets.Ops > 0 {
+		add("sets.", m.Sets)
+	}
+	if m.Gets.Ops > 0 {
+		add("gets.", m.Gets)
+	}
+	return out
+}
+
+func percentiles(ps []load.Percentile) []results.Percentile {
+	out := make([]results.Percentile, len(ps))
+	for i, p := range ps {
+		out[i] = results.Percentile{P: p.P, LatencyUs: p.LatencyUs}
+	}
+	return out
+}
+
+func firstLine(err error) string {
+	s, _, _ := strings.Cut(err.Error(), "\n")
+	return s
+}
+
+func sortedKeys(m map[string]any) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

@@ -1,0 +1,156 @@
+package load
+
+import (
+	"context"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+// needProgram skips when prog cannot be on this machine. redis-benchmark is
+// a Debian package (redis-tools) and must be installed; memtier_benchmark is
+// in no Debian release, so only its absence is a reason to skip.
+func needProgram(t testing.TB, prog string) {
+	t.Helper()
+	if _, err := exec.LookPath(prog); err != nil {
+		if prog == memtierProg {
+			t.Skipf("%s not on PATH (see benchbook doctor)", prog)
+		}
+		t.Fatalf("%s not on PATH: apt-get install -y redis-tools", prog)
+	}
+}
+
+// sharedTestdata returns shared/testdata/<sub>, found by walking up from the
+// package directory: the recorded tool outputs live beside the repository,
+// not in it.
+func sharedTestdata(t testing.TB, sub string) string {
+	t.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		p := filepath.Join(dir, "shared", "testdata", sub)
+		if fi, err := os.Stat(p); err == nil && fi.IsDir() {
+			return p
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Skipf("shared/testdata/%s not found beside the repository: recorded tool outputs are needed", sub)
+		}
+		dir = parent
+	}
+}
+
+// closedAddr returns a 127.0.0.1 address nothing listens on.
+func closedAddr(t testing.TB) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	return addr
+}
+
+// childrenNamed lists the pids of this process' children (alive or zombie)
+// whose command name starts with name.
+func childrenNamed(t testing.TB, name string) []int {
+	t.Helper()
+	me := os.Getpid()
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pids []int
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		stat, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ppid ...
+		s := string(stat)
+		open, close := strings.IndexByte(s, '('), strings.LastIndexByte(s, ')')
+		if open < 0 || close < open {
+			continue
+		}
+		comm := s[open+1 : close]
+		fields := strings.Fields(s[close+1:])
+		if len(fields) < 2 {
+			continue
+		}
+		ppid, _ := strconv.Atoi(fields[1])
+		if ppid == me && strings.HasPrefix(comm, name) {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
+}
+
+// runWithin runs l and fails the test if it takes longer than limit.
+func runWithin(ctx context.Context, t *testing.T, limit time.Duration, tool, addr string, s Spec) (Measurement, error) {
+	t.Helper()
+	l, err := New(tool)
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	m, err := l.Run(ctx, Target{Addr: addr}, s)
+	if took := time.Since(start); took > limit {
+		t.Errorf("%s: Run took %s, want under %s", tool, took, limit)
+	}
+	return m, err
+}
+
+// checkSane checks figures every successful run must satisfy.
+func checkSane(t *testing.T, m Measurement, s Spec) {
+	t.Helper()
+	s = s.WithDefaults()
+	if m.Totals.Ops <= 0 || m.Totals.OpsPerSec <= 0 || m.Duration <= 0 {
+		t.Fatalf("no work measured: ops %d, ops/s %g, duration %s", m.Totals.Ops, m.Totals.OpsPerSec, m.Duration)
+	}
+	if got := m.Sets.Ops + m.Gets.Ops; got != m.Totals.Ops {
+		t.Errorf("sets %d + gets %d != totals %d", m.Sets.Ops, m.Gets.Ops, m.Totals.Ops)
+	}
+	if s.TestTime == 0 {
+		if want := int64(s.Threads * s.Clients * s.Requests); m.Totals.Ops != want {
+			t.Errorf("totals ops %d, want %d", m.Totals.Ops, want)
+		}
+	}
+	// SET share near the ratio's.
+	want := float64(s.Ratio.Set) / float64(s.Ratio.Set+s.Ratio.Get)
+	got := float64(m.Sets.Ops) / float64(m.Totals.Ops)
+	if got < want-0.02 || got > want+0.02 {
+		t.Errorf("SET share %.3f, want %.3f (sets %d, gets %d)", got, want, m.Sets.Ops, m.Gets.Ops)
+	}
+	for name, st := range map[string]Stats{"totals": m.Totals, "sets": m.Sets, "gets": m.Gets} {
+		if st.Ops == 0 {
+			continue
+		}
+		if !(st.LatencyAvg > 0 && st.LatencyP50 > 0 && st.LatencyP50 <= st.LatencyP99 && st.LatencyP99 <= st.LatencyMax) {
+			t.Errorf("%s latencies out of order: avg %g p50 %g p99 %g max %g", name, st.LatencyAvg, st.LatencyP50, st.LatencyP99, st.LatencyMax)
+		}
+		if st.LatencyAvg > st.LatencyMax {
+			t.Errorf("%s avg %g > max %g", name, st.LatencyAvg, st.LatencyMax)
+		}
+		for i := 1; i < len(st.Percentiles); i++ {
+			a, b := st.Percentiles[i-1], st.Percentiles[i]
+			if !(a.P < b.P && a.LatencyUs <= b.LatencyUs) {
+				t.Errorf("%s percentiles not ascending at %v, %v", name, a, b)
+			}
+		}
+	}
+	if len(m.Command) == 0 || m.ToolVersion == "" {
+		t.Errorf("command %q, version %q", m.Command, m.ToolVersion)
+	}
+}

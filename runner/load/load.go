@@ -1,0 +1,127 @@
+// Package load drives redis with a load generator and reports what it
+// measured in one shape, whichever tool produced it.
+//
+// Three tools share the [Spec]: "builtin" (a Go RESP generator that needs
+// nothing installed), "redis-benchmark" (Debian redis-tools) and "memtier"
+// (memtier_benchmark, when it is on PATH). The external tools are run as
+// child processes in their own process group, bounded by [Spec.Timeout] and
+// the context, and always killed and reaped before Run returns.
+package load
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Tool names accepted by [New] and [Spec.Tool].
+const (
+	ToolBuiltin        = "builtin"
+	ToolRedisBenchmark = "redis-benchmark"
+	ToolMemtier        = "memtier"
+)
+
+// Tools lists every tool name, in the order users see them in messages.
+var Tools = []string{ToolBuiltin, ToolRedisBenchmark, ToolMemtier}
+
+// Target is the redis server under load.
+type Target struct {
+	Addr string // host:port, e.g. "127.0.0.1:6379"
+}
+
+// Load is one load generator.
+type Load interface {
+	// Run applies s (after [Spec.WithDefaults] and [Spec.Validate]) to t.
+	// On error the Measurement may still hold partial figures (e.g. Errors).
+	Run(ctx context.Context, t Target, s Spec) (Measurement, error)
+}
+
+// New returns the generator for tool ("" means builtin).
+func New(tool string) (Load, error) {
+	switch tool {
+	case "", ToolBuiltin:
+		return builtin{}, nil
+	case ToolRedisBenchmark:
+		return redisBenchmark{}, nil
+	case ToolMemtier:
+		return memtier{}, nil
+	}
+	return nil, unknownToolError(tool)
+}
+
+func unknownToolError(tool string) error {
+	return fmt.Errorf("unknown load tool %q: want one of %s", tool, strings.Join(Tools, ", "))
+}
+
+// Available reports whether tool can run here and its version. builtin is
+// always available; the others must be on PATH.
+func Available(tool string) (version string, err error) {
+	switch tool {
+	case "", ToolBuiltin:
+		return BuiltinVersion, nil
+	case ToolRedisBenchmark:
+		return redisBenchmarkVersion(context.Background())
+	case ToolMemtier:
+		return memtierVersion(context.Background())
+	}
+	return "", unknownToolError(tool)
+}
+
+// Measurement is what one run measured. Figures a tool does not report are
+// zero (see each tool's notes on [New]'s implementations).
+type Measurement struct {
+	Tool        string `json:"tool"`
+	ToolVersion string `json:"tool_version"`
+	// Command is the argv that was run. For builtin it is a descriptive argv
+	// (it runs in-process). When a tool ran more than one process (redis-
+	// benchmark with a ratio other than 1:1 runs SET and GET separately)
+	// Command is the first and Commands holds them all.
+	Command  []string   `json:"command"`
+	Commands [][]string `json:"commands,omitempty"`
+	// Duration covers the measured phase only (no warmup, no connecting).
+	Duration time.Duration `json:"duration"`
+	Totals   Stats         `json:"totals"`
+	Sets     Stats         `json:"sets"`
+	Gets     Stats         `json:"gets"`
+	// Errors counts server error replies plus connection errors.
+	Errors int64 `json:"errors"`
+	// CPU is the user+system CPU time of the generator's processes (external
+	// tools only; zero for builtin, which shares the caller's process).
+	CPU time.Duration `json:"cpu,omitempty"`
+}
+
+// Stats are the figures of one kind of request (or all of them). Latencies
+// are in microseconds.
+type Stats struct {
+	Ops         int64   `json:"ops"`
+	OpsPerSec   float64 `json:"ops_per_sec"`
+	KBPerSec    float64 `json:"kb_per_sec"` // bytes sent + received, 1 KB = 1024 bytes
+	Hits        int64   `json:"hits"`
+	Misses      int64   `json:"misses"`
+	LatencyAvg  float64 `json:"latency_avg_us"`
+	LatencyP50  float64 `json:"latency_p50_us"`
+	LatencyP90  float64 `json:"latency_p90_us"`
+	LatencyP99  float64 `json:"latency_p99_us"`
+	LatencyP999 float64 `json:"latency_p999_us"`
+	LatencyMax  float64 `json:"latency_max_us"`
+	// Percentiles is the latency spectrum, ascending by P, for percentile
+	// plots. It holds what the tool gives, at least 50, 75, 90, 99, 99.9,
+	// 99.99 and 100 where available.
+	Percentiles []Percentile `json:"percentiles,omitempty"`
+}
+
+// Percentile is one point of a latency spectrum: P percent of requests took
+// at most LatencyUs microseconds.
+type Percentile struct {
+	P         float64 `json:"p"`
+	LatencyUs float64 `json:"latency_us"`
+}
+
+// Progress is a live snapshot handed to [Spec.Progress].
+type Progress struct {
+	Warmup    bool          // true while in the warmup phase
+	Elapsed   time.Duration // since the current phase began
+	Ops       int64         // requests answered so far in this phase
+	OpsPerSec float64       // rate over the last interval
+}

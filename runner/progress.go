@@ -1,0 +1,58 @@
+package runner
+
+import (
+	"fmt"
+	"os/exec"
+	"strconv"
+	"strings"
+)
+
+var lookPath = exec.LookPath
+
+// live shows a transient status line, on a terminal only.
+func (r *run) live(format string, args ...any) {
+	if !r.opt.Live {
+		return
+	}
+	line := fmt.Sprintf(format, args...)
+	if len(line) > 110 {
+		line = line[:110]
+	}
+	fmt.Fprintf(r.opt.Progress, "\r\033[K%s", line)
+}
+
+// done prints a permanent line, replacing the live one.
+func (r *run) done(format string, args ...any) {
+	if r.opt.Live {
+		fmt.Fprint(r.opt.Progress, "\r\033[K")
+	}
+	fmt.Fprintf(r.opt.Progress, format+"\n", args...)
+}
+
+// thousands formats a rate for people: 123456.7 -> "123,457".
+func thousands(x float64) string {
+	s := strconv.FormatInt(int64(x+0.5), 10)
+	var b strings.Builder
+	for i, c := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
+}
+
+// shellQuote joins argv so it can be pasted into a shell.
+func shellQuote(argv []string) string {
+	q := make([]string, len(argv))
+	for i, a := range argv {
+		if a != "" && strings.IndexFunc(a, func(r rune) bool {
+			return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_./=:,+@%", r))
+		}) < 0 {
+			q[i] = a
+			continue
+		}
+		q[i] = "'" + strings.ReplaceAll(a, "'", `'\''`) + "'"
+	}
+	return strings.Join(q, " ")
+}

@@ -1,0 +1,195 @@
+// Package runner executes a notebook's stale bench cells and writes what
+// they measured to the results store. It never renders.
+//
+// For each bench cell, for each sweep point and repeat, it starts every guest
+// in turn (host, vm, host, vm... so drift hits all guests alike), waits until
+// it answers, runs the load, records the figures and stops the guest. A cell
+// whose stored input hash matches is up to date and is not run again.
+package runner
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/benchbook/benchbook/notebook"
+	"github.com/benchbook/benchbook/results"
+)
+
+// Options select what to run and where progress goes.
+type Options struct {
+	Force   bool   // run every bench cell, fresh or not
+	Only    string // run only this bench cell (fresh or not)
+	Version string // benchbook's version, stored with the results
+
+	// Progress receives human-readable progress. Live (updating) lines are
+	// written only when Live is set, i.e. on a terminal; CI gets one plain
+	// line per measurement.
+	Progress io.Writer
+	Live     bool
+}
+
+// Outcome is what happened to one bench cell.
+type Outcome struct {
+	Cell   string
+	Status string // "up to date", "ran", "failed"
+	Reason string // why it was stale, or why it failed
+	Err    error
+}
+
+// Outcome statuses.
+const (
+	UpToDate = "up to date"
+	Ran      = "ran"
+	Failed   = "failed"
+)
+
+// CellState says whether a bench cell's stored results are fresh.
+type CellState struct {
+	Cell   string
+	Fresh  bool
+	Reason string // for stale cells: "no stored results", "inputs changed"...
+	Hash   string // the cell's current input hash
+}
+
+// State reports, for every bench cell, whether its stored results match
+// the notebook as it is now. It reads files only.
+func State(nb *notebook.Notebook, store results.Store) []CellState {
+	var out []CellState
+	for _, c := range nb.BenchCells() {
+		st := CellState{Cell: c.ID, Hash: nb.InputHash(c, nil)}
+		f, err := store.Load(c.ID)
+		switch {
+		case errors.Is(err, os.ErrNotExist):
+			st.Reason = "no stored results"
+		case err != nil:
+			st.Reason = fmt.Sprintf("stored results unreadable: %v", err)
+		case f.InputHash != st.Hash:
+			st.Reason = "inputs changed since the stored run (cell, guests, load or params)"
+		default:
+			st.Fresh = true
+		}
+		out = append(out, st)
+	}
+	return out
+}
+
+// ErrFailed is wrapped by Run's error when at least one cell failed.
+var ErrFailed = errors.New("bench cells failed")
+
+// Run executes the stale bench cells of nb. It returns one outcome per bench
+// cell considered. A cancelled ctx stops every guest and load, writes
+// nothing for the cell in progress, and returns ctx's error.
+func Run(ctx context.Context, nb *notebook.Notebook, store results.Store, opt Options) ([]Outcome, error) {
+	if opt.Progress == nil {
+		opt.Progress = io.Discard
+	}
+	if opt.Only != "" && nb.Bench(opt.Only) == nil {
+		var ids []string
+		for _, c := range nb.BenchCells() {
+			ids = append(ids, c.ID)
+		}
+		return nil, fmt.Errorf("--only %s: %s has no bench cell %q (bench cells: %s)", opt.Only, nb.Path, opt.Only, strings.Join(ids, ", "))
+	}
+	if err := os.MkdirAll(store.Dir, 0o755); err != nil {
+		return nil, fmt.Errorf("results folder: %w", err)
+	}
+	unlock, err := lock(store.Dir)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+
+	r := &run{nb: nb, store: store, opt: opt}
+	var outcomes []Outcome
+	var failed []string
+	for _, st := range State(nb, store) {
+		if opt.Only != "" && st.Cell != opt.Only {
+			continue
+		}
+		if st.Fresh && !opt.Force && opt.Only == "" {
+			fmt.Fprintf(opt.Progress, "%s: up to date\n", st.Cell)
+			outcomes = append(outcomes, Outcome{Cell: st.Cell, Status: UpToDate})
+			continue
+		}
+		reason := st.Reason
+		if st.Fresh {
+			reason = "forced"
+		}
+		fmt.Fprintf(opt.Progress, "%s: running (%s)\n", st.Cell, reason)
+		err := r.cell(ctx, nb.Bench(st.Cell), st.Hash)
+		if ctx.Err() != nil {
+			return outcomes, fmt.Errorf("%s: interrupted; nothing was written for this cell: %w", st.Cell, ctx.Err())
+		}
+		if err != nil {
+			fmt.Fprintf(opt.Progress, "%s: FAILED: %v\n", st.Cell, err)
+			outcomes = append(outcomes, Outcome{Cell: st.Cell, Status: Failed, Reason: reason, Err: err})
+			failed = append(failed, st.Cell)
+			continue
+		}
+		outcomes = append(outcomes, Outcome{Cell: st.Cell, Status: Ran, Reason: reason})
+	}
+	if len(failed) > 0 {
+		return outcomes, fmt.Errorf("%w: %s (see %s)", ErrFailed, strings.Join(failed, ", "), store.Dir)
+	}
+	return outcomes, nil
+}
+
+type run struct {
+	nb    *notebook.Notebook
+	store results.Store
+	opt   Options
+	env   *results.Env
+}
+
+// notebookDir is where relative paths of the notebook resolve.
+func (r *run) notebookDir() string { return filepath.Dir(r.nb.Path) }
+
+func (r *run) environment(ctx context.Context) results.Env {
+	if r.env == nil {
+		env := results.CollectEnvContext(ctx, r.opt.Version)
+		r.env = &env
+	}
+	env := *r.env
+	env.Tools = map[string]string{}
+	return env
+}
+
+// sweepPoints expands the sweep axes into every combination, first axis
+// slowest, so points come out in the order a reader expects.
+func sweepPoints(axes []notebook.SweepAxis) []map[string]any {
+	points := []map[string]any{{}}
+	for _, a := range axes {
+		var next []map[string]any
+		for _, p := range points {
+			for _, v := range a.Values {
+				q := make(map[string]any, len(p)+1)
+				for k, x := range p {
+					q[k] = x
+				}
+				q[a.Param] = v
+				next = append(next, q)
+			}
+		}
+		points = next
+	}
+	return points
+}
+
+func describePoint(p map[string]any) string {
+	if len(p) == 0 {
+		return ""
+	}
+	var parts []string
+	for _, k := range sortedKeys(p) {
+		parts = append(parts, fmt.Sprintf("%s=%v", k, p[k]))
+	}
+	return " [" + strings.Join(parts, " ") + "]"
+}
+
+func since(t time.Time) float64 { return float64(time.Since(t).Microseconds()) / 1000 }
