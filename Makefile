@@ -35,6 +35,7 @@ test: setup
 	$(GO) test -count=1 -timeout 15m ./...
 
 demo: setup build
+	@for nb in notebooks/*.toml; do $(BIN) run $$nb || exit 1; done
 	@for nb in notebooks/*.toml; do \
 	  slug=$$(basename $$nb .toml); \
 	  $(BIN) render $$nb -o $(OUT)/$$slug || exit 1; \
@@ -43,6 +44,7 @@ demo: setup build
 
 bench: setup
 	$(GO) test -run '^$$' -bench . -benchmem ./...
+	$(GO) run ./internal/loadbench
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

@@ -92,12 +92,11 @@ func (p *parser) notebook(raw map[string]any) *Notebook {
 	p.checkKeys(nil, raw, topFields, "at the top level")
 
 	nb.Title = str(raw["title"])
-	if strings.TrimSpace(nb.Title) == "" {
-		if _, ok := raw["title"]; ok {
-			p.errVal([]string{"title"}, "title is empty")
-		} else {
-			p.errAt(Pos{1, 1}, `missing title: add title = "..." at the top of the file`)
-		}
+	switch v, ok := raw["title"]; {
+	case !ok:
+		p.errAt(Pos{1, 1}, `missing title: add title = "..." at the top of the file`)
+	case typeName(v) == "a string" && strings.TrimSpace(nb.Title) == "":
+		p.errVal([]string{"title"}, "title is empty")
 	}
 	if t, ok := raw["date"].(time.Time); ok {
 		nb.Date = t

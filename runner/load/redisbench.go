@@ -140,7 +140,9 @@ func (redisBenchmark) Run(ctx context.Context, t Target, s Spec) (Measurement, e
 		}
 	}
 	var rows []rbRow
-	for i, run := range plan {
+	var done int64
+	start := time.Now()
+	for _, run := range plan {
 		argv, _ := redisBenchmarkArgv(path, t, s, run)
 		res, err := runProc(ctx, argv, "", nil)
 		m.CPU += res.cpu()
@@ -155,8 +157,10 @@ func (redisBenchmark) Run(ctx context.Context, t Target, s Spec) (Measurement, e
 			got[j].requests = run.requests
 		}
 		rows = append(rows, got...)
+		done += int64(run.requests)
 		if s.Progress != nil {
-			s.Progress(Progress{Ops: int64(plan[i].requests)})
+			// The CSV mode prints nothing live: one report per process.
+			s.Progress(Progress{Ops: done, OpsPerSec: got[len(got)-1].rps, Elapsed: time.Since(start)})
 		}
 	}
 	if err := redisBenchmarkCombine(&m, rows); err != nil {

@@ -1,0 +1,367 @@
+package notebook
+
+import (
+	"errors"
+	"strings"
+	"testing"
+)
+
+// base is a minimal valid notebook that test cases extend.
+const base = `title = "t"
+[params]
+clients = 50
+ratio = "1:10"
+[guests.host]
+kind = "process"
+command = ["redis-server", "--port", "{port}"]
+[loads.mt]
+clients = "{clients}"
+`
+
+const benchCell = `
+[[cells]]
+kind = "bench"
+id = "tp"
+guests = ["host"]
+load = "mt"
+`
+
+func TestParseErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		src  string
+		want []string // each a full "line:col: message" fragment, in order
+	}{
+		{
+			name: "valid",
+			src:  base + benchCell + "[[cells]]\nkind = \"plot\"\nfrom = \"tp\"\n",
+		},
+		{
+			name: "syntax error keeps parser position",
+			src:  "title = \"t\"\nx = [1, 2\n",
+			want: []string{"x.toml:2:10: TOML syntax: expected a comma"},
+		},
+		{
+			name: "unknown top-level key with suggestion",
+			src:  "summry = \"s\"\n" + base + benchCell,
+			want: []string{`x.toml:1:1: unknown key "summry" at the top level (did you mean "summary"?)`},
+		},
+		{
+			name: "unknown key in guest",
+			src:  strings.Replace(base, "kind = \"process\"", "kind = \"process\"\ncomand = []", 1) + benchCell,
+			want: []string{`x.toml:7:1: unknown key "comand" for a process guest (did you mean "command"?)`},
+		},
+		{
+			name: "unknown key in cell",
+			src:  base + benchCell + "repaet = 3\n",
+			want: []string{`x.toml:16:1: unknown key "repaet" for a bench cell (did you mean "repeat"?)`},
+		},
+		{
+			name: "wrong type",
+			src:  base + benchCell + "repeat = \"five\"\n",
+			want: []string{`x.toml:16:10: repeat must be an integer, not a string`},
+		},
+		{
+			name: "missing title",
+			src:  strings.Replace(base, `title = "t"`, `summary = "s"`, 1) + benchCell,
+			want: []string{`x.toml:1:1: missing title`},
+		},
+		{
+			name: "duplicate id",
+			src:  base + benchCell + "[[cells]]\nkind = \"markdown\"\nid = \"tp\"\ntext = \"x\"\n",
+			want: []string{`x.toml:18:6: duplicate cell id "tp" (first used by the cell at line 11)`},
+		},
+		{
+			name: "dangling from",
+			src:  base + benchCell + "[[cells]]\nkind = \"table\"\nfrom = \"tpp\"\n",
+			want: []string{`x.toml:18:8: from = "tpp" names no bench cell (did you mean "tp"?)`},
+		},
+		{
+			name: "unknown guest and load",
+			src:  base + "[[cells]]\nkind = \"bench\"\nid = \"b\"\nguests = [\"host\", \"vm\"]\nload = \"lt\"\n",
+			want: []string{
+				`x.toml:13:19: unknown guest "vm"`,
+				`x.toml:14:8: unknown load "lt"`,
+			},
+		},
+		{
+			name: "undefined param reference",
+			src:  strings.Replace(base, `"{port}"]`, `"{port}", "{maxmem}"]`, 1) + benchCell,
+			want: []string{`x.toml:7:48: {maxmem} names no param`},
+		},
+		{
+			name: "param of the wrong type",
+			src:  strings.Replace(base, `clients = "{clients}"`, `clients = "{ratio}"`, 1) + benchCell,
+			want: []string{`x.toml:9:11: clients = "{ratio}": param ratio is a string, but clients must be an integer`},
+		},
+		{
+			name: "bad enum",
+			src:  base + "tool = \"memtire\"\n" + benchCell,
+			want: []string{`x.toml:10:8: tool = "memtire": want one of "builtin", "redis-benchmark" or "memtier" (did you mean "memtier"?)`},
+		},
+		{
+			name: "bad duration and ratio",
+			src:  base + "warmup = \"1 sec\"\nratio = \"1/10\"\n" + benchCell,
+			want: []string{`x.toml:10:10: warmup = "1 sec": want a duration`, `x.toml:11:9: ratio "1/10": want SET:GET`},
+		},
+		{
+			name: "sweep over unknown param",
+			src:  base + benchCell + "sweep = { clinets = [1, 2] }\n",
+			want: []string{`x.toml:16:11: sweep over "clinets", which is not a param (did you mean "clients"?)`},
+		},
+		{
+			name: "line plot without sweep",
+			src:  base + benchCell + "[[cells]]\nkind = \"plot\"\nfrom = \"tp\"\nstyle = \"line\"\n",
+			want: []string{`x.toml:19:9: a line plot needs a bench cell with a sweep`},
+		},
+		{
+			name: "bench cell without id, guests or load",
+			src:  base + "[[cells]]\nkind = \"bench\"\n",
+			want: []string{"x.toml:10:1: bench cell needs an id", "x.toml:10:1: bench cell 1 needs guests", "x.toml:10:1: bench cell 1 needs load"},
+		},
+		{
+			name: "cell without kind",
+			src:  base + "[[cells]]\ntext = \"x\"\n",
+			want: []string{`x.toml:10:1: cell 1 has no kind`},
+		},
+		{
+			name: "no cells",
+			src:  base,
+			want: []string{`x.toml:1:1: no cells`},
+		},
+		{
+			name: "unknown metric in table",
+			src:  base + benchCell + "[[cells]]\nkind = \"table\"\nfrom = \"tp\"\nmetrics = [\"ops_per_sec\", \"latncy_p99\"]\nbaseline = \"hots\"\n",
+			want: []string{`x.toml:19:27: unknown metric "latncy_p99" (did you mean "latency_p99"?)`, `x.toml:20:12: baseline "hots" is not a guest of bench cell tp (did you mean "host"?)`},
+		},
+		{
+			name: "every problem at once, sorted by position",
+			src:  "title = \"t\"\ntagz = [\"a\"]\n[[cells]]\nkind = \"plot\"\nfrom = \"nope\"\n[[cells]]\nkind = \"markdwn\"\n",
+			want: []string{
+				`x.toml:2:1: unknown key "tagz"`,
+				`x.toml:5:8: from = "nope" names no bench cell`,
+				`x.toml:7:8: kind = "markdwn": want one of`,
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Parse("x.toml", []byte(tt.src))
+			got := Errors(err)
+			if len(tt.want) == 0 {
+				if err != nil {
+					t.Fatalf("unexpected errors:\n%v", err)
+				}
+				return
+			}
+			if len(got) != len(tt.want) {
+				t.Fatalf("got %d errors, want %d:\n%v", len(got), len(tt.want), err)
+			}
+			for i, w := range tt.want {
+				if !strings.HasPrefix(got[i].Error(), w) {
+					t.Errorf("error %d:\n got %s\nwant %s...", i, got[i], w)
+				}
+			}
+		})
+	}
+}
+
+func TestParseValues(t *testing.T) {
+	src := `title = "Redis"
+date = 2014-11-02
+authors = ["A", "B"]
+tags = ["redis"]
+unsafe_html = true
+[params]
+clients = 8
+[guests.host]
+kind = "process"
+command = ["redis-server", "--port", "{port}"]
+[loads.mt]
+tool = "builtin"
+clients = "{clients}"
+test_time = "2s"
+[[cells]]
+kind = "markdown"
+text = """
+Hello *world*.
+"""
+[[cells]]
+kind = "bench"
+id = "tp"
+guests = ["host"]
+load = "mt"
+repeat = 5
+sweep = { clients = [1, 4] }
+[[cells]]
+kind = "plot"
+from = "tp"
+style = "line"
+`
+	nb, err := Parse("notebooks/My Notes.toml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if nb.Slug != "my-notes" || nb.Date.Format("2006-01-02") != "2014-11-02" || !nb.UnsafeHTML {
+		t.Errorf("metadata: slug %q date %v unsafe %v", nb.Slug, nb.Date, nb.UnsafeHTML)
+	}
+	if md := nb.Cells[0]; md.Text != "Hello *world*.\n" || md.TextPos != (Pos{17, 8}) {
+		t.Errorf("markdown cell: %q at %v", md.Text, md.TextPos)
+	}
+	b := nb.Bench("tp")
+	if b == nil || b.Repeat != 5 || len(b.Sweep) != 1 || b.Sweep[0].Param != "clients" {
+		t.Fatalf("bench cell: %+v", b)
+	}
+	if plot := nb.Cells[2]; plot.X != "clients" || plot.Y != "ops_per_sec" {
+		t.Errorf("plot defaults: x %q y %q", plot.X, plot.Y)
+	}
+	load, err := nb.Load("mt", nb.ParamValues())
+	if err != nil || load.Clients != 8 || load.TestTime.Seconds() != 2 {
+		t.Errorf("load: %+v %v", load, err)
+	}
+	g, err := nb.Guest("host", map[string]any{"port": 6390})
+	if err != nil || strings.Join(g.Command, " ") != "redis-server --port 6390" {
+		t.Errorf("guest: %+v %v", g, err)
+	}
+}
+
+func TestOverride(t *testing.T) {
+	src := base + "threads = 2.5\nverbose = false\n" + benchCell
+	src = strings.Replace(src, "[guests.host]", "threads = 2.5\nverbose = false\n[guests.host]", 1)
+	src = strings.Replace(src, "[loads.mt]\nclients = \"{clients}\"\nthreads = 2.5\nverbose = false\n", "[loads.mt]\nclients = \"{clients}\"\n", 1)
+	tests := []struct {
+		set     string
+		wantErr string
+		check   func(nb *Notebook) bool
+	}{
+		{"clients=100", "", func(nb *Notebook) bool { return nb.Params["clients"].Value == int64(100) }},
+		{"threads=3", "", func(nb *Notebook) bool { return nb.Params["threads"].Value == 3.0 }},
+		{"verbose=true", "", func(nb *Notebook) bool { return nb.Params["verbose"].Value == true }},
+		{"ratio=1:1", "", func(nb *Notebook) bool { return nb.Params["ratio"].Value == "1:1" }},
+		{"clients=many", `-p clients=many: the param is an integer; "many" is not`, nil},
+		{"clinets=3", `has no param "clinets" (did you mean "clients"?)`, nil},
+		{"clients", "want key=value", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.set, func(t *testing.T) {
+			nb, err := Parse("x.toml", []byte(src))
+			if err != nil {
+				t.Fatal(err)
+			}
+			err = nb.Override([]string{tt.set})
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("err = %v, want %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil || !tt.check(nb) {
+				t.Fatalf("err %v, params %v", err, nb.ParamValues())
+			}
+		})
+	}
+}
+
+func TestInputHash(t *testing.T) {
+	hash := func(src string, sets ...string) string {
+		t.Helper()
+		nb, err := Parse("x.toml", []byte(src))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := nb.Override(sets); err != nil {
+			t.Fatal(err)
+		}
+		return nb.InputHash(nb.Bench("tp"), nil)
+	}
+	src := strings.Replace(base, "[guests.host]", "unused = 1\n[guests.host]", 1) + benchCell
+	h := hash(src)
+	if !strings.HasPrefix(h, "sha256:") || len(h) != 71 {
+		t.Fatalf("hash %q", h)
+	}
+	same := []struct{ name, src string }{
+		{"prose changes", src + "[[cells]]\nkind = \"markdown\"\ntext = \"new words\"\n"},
+		{"comments and layout", strings.ReplaceAll(src, " = ", "=") + "# comment\n"},
+		{"guest description", strings.Replace(src, `kind = "process"`, "kind = \"process\"\ndescription = \"d\"", 1)},
+	}
+	for _, s := range same {
+		if got := hash(s.src); got != h {
+			t.Errorf("%s: hash changed", s.name)
+		}
+	}
+	if got := hash(src, "unused=2"); got != h {
+		t.Errorf("an unreferenced param changed the hash")
+	}
+	differ := []struct{ name, src string }{
+		{"repeat", src + "repeat = 7\n"},
+		{"guest command", strings.Replace(src, `"{port}"]`, `"{port}", "--save", ""]`, 1)},
+		{"load", strings.Replace(src, "[loads.mt]", "[loads.mt]\npipeline = 4", 1)},
+	}
+	for _, d := range differ {
+		if got := hash(d.src); got == h {
+			t.Errorf("%s: hash unchanged", d.name)
+		}
+	}
+	if got := hash(src, "clients=7"); got == h {
+		t.Errorf("a referenced param did not change the hash")
+	}
+}
+
+func TestResolve(t *testing.T) {
+	vars := map[string]any{"n": int64(4), "name": "db", "port": 7000}
+	tests := []struct {
+		in   any
+		want any
+	}{
+		{"{n}", int64(4)},
+		{"x{n}y", "x4y"},
+		{"--port={port}", "--port=7000"},
+		{"{{n}}", "{n}}"},
+		{"{missing}", "{missing}"},
+		{[]any{"{name}", "{n}"}, []any{"db", int64(4)}},
+	}
+	for _, tt := range tests {
+		got := Resolve(tt.in, vars)
+		if !equalAny(got, tt.want) {
+			t.Errorf("Resolve(%v) = %#v, want %#v", tt.in, got, tt.want)
+		}
+	}
+}
+
+func equalAny(a, b any) bool {
+	as, aok := a.([]any)
+	bs, bok := b.([]any)
+	if aok && bok {
+		if len(as) != len(bs) {
+			return false
+		}
+		for i := range as {
+			if !equalAny(as[i], bs[i]) {
+				return false
+			}
+		}
+		return true
+	}
+	return a == b
+}
+
+func TestErrorsHelper(t *testing.T) {
+	_, err := Parse("x.toml", []byte("title = 1\n[[cells]]\nkind = \"markdown\"\ntext = \"\"\n"))
+	var list ErrorList
+	if !errors.As(err, &list) || len(list) != 1 || list[0].Pos != (Pos{1, 9}) {
+		t.Fatalf("got %v", err)
+	}
+}
+
+func TestSlugify(t *testing.T) {
+	for in, want := range map[string]string{
+		"CLSF 2014, day 2": "clsf-2014-day-2",
+		"unikernels-redis": "unikernels-redis",
+		"--x--":            "x",
+		"Ünïcode":          "n-code",
+	} {
+		if got := Slugify(in); got != want {
+			t.Errorf("Slugify(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

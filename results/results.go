@@ -1,0 +1,132 @@
+// Package results is the store between the runner, which writes what a bench
+// cell measured, and the renderer, which reads it. It has no idea what a
+// notebook is: it knows cells by id, guests by name, and metrics by the names
+// in its catalogue.
+//
+// For a notebook notebooks/x.toml the results live in notebooks/x.results/:
+//
+//	<cell>.json         the last good run of a bench cell
+//	<cell>.failed.json  the last failed run (same schema, Failure set); it
+//	                    never replaces <cell>.json
+//	logs/               guest console logs, named by LogPath
+//
+// Files are indented JSON with a trailing newline and a stable key order, so
+// they diff well when committed beside the notebook, and the same File always
+// encodes to the same bytes.
+package results
+
+import "time"
+
+// SchemaVersion is the version written into every file. Load refuses other
+// versions instead of guessing what their fields mean.
+const SchemaVersion = 1
+
+// Guest statuses.
+const (
+	StatusOK      = "ok"
+	StatusFailed  = "failed"
+	StatusSkipped = "skipped" // e.g. an optional guest whose image is missing
+)
+
+// File is the stored result of one run of one bench cell.
+type File struct {
+	Schema int `json:"schema"` // SchemaVersion; Save writes it when left zero
+	// Notebook is the notebook's path relative to the parent of the results
+	// directory, e.g. "x.toml", so a moved folder stays consistent.
+	Notebook  string    `json:"notebook"`
+	Cell      string    `json:"cell"`
+	InputHash string    `json:"input_hash"`
+	Started   time.Time `json:"started"` // stored in UTC
+	Finished  time.Time `json:"finished"`
+	Env       Env       `json:"env"`
+	// Params are the effective params of the run. Integral numbers load as
+	// int64, others as float64, so a loaded value compares equal to the
+	// TOML value it came from.
+	Params  map[string]any `json:"params,omitempty"`
+	Guests  []Guest        `json:"guests"`            // in the cell's order
+	Failure string         `json:"failure,omitempty"` // set only in <cell>.failed.json
+}
+
+// Env describes the machine a run came from. The host name is left out on
+// purpose: results are published.
+type Env struct {
+	CPUModel    string `json:"cpu_model"`
+	Cores       int    `json:"cores"` // runtime.NumCPU: what the run could use
+	MemoryBytes int64  `json:"memory_bytes"`
+	Kernel      string `json:"kernel"` // uname release
+	OS          string `json:"os"`     // PRETTY_NAME of os-release
+	Arch        string `json:"arch"`   // uname machine
+	GoVersion   string `json:"go_version"`
+	Benchbook   string `json:"benchbook"`
+	// Virtualization says whether this machine is itself a virtual machine:
+	// "none", or the hypervisor ("kvm", "vmware", ...; "vm" when only the
+	// CPU's hypervisor flag tells). A benchmark of guests inside a guest
+	// reads very differently, so the report must be able to say so.
+	Virtualization string `json:"virtualization"`
+	// Container is the container runtime the run happened in ("docker",
+	// "podman", "none"), empty when unknown. Containers change the network
+	// path to process guests.
+	Container string            `json:"container,omitempty"`
+	Tools     map[string]string `json:"tools,omitempty"` // tool name -> version, filled by the runner
+}
+
+// Guest is what one guest of the cell produced.
+type Guest struct {
+	Name   string            `json:"name"`
+	Kind   string            `json:"kind"`
+	Status string            `json:"status"` // StatusOK, StatusFailed or StatusSkipped
+	Reason string            `json:"reason,omitempty"`
+	Facts  map[string]string `json:"facts,omitempty"` // accel, redis_version, qemu_version, network...
+	// Commands are the exact command lines run for this guest (the guest
+	// itself, the load), shell-quoted so they can be pasted.
+	Commands []string `json:"commands,omitempty"`
+	// Points has one entry per sweep point, in sweep order; a cell without
+	// a sweep has one point without params.
+	Points []Point `json:"points"`
+}
+
+// Point is one combination of sweep params, measured Repeat times.
+type Point struct {
+	Params  map[string]any     `json:"params,omitempty"` // the sweep values of this point
+	Repeats []Repeat           `json:"repeats"`
+	Summary map[string]Summary `json:"summary"` // metric -> summary over the repeats; see Point.Summarize
+}
+
+// Repeat is one measurement: the raw figures, never rounded.
+type Repeat struct {
+	Index   int       `json:"index"` // from 0
+	Started time.Time `json:"started"`
+	Seconds float64   `json:"seconds"`
+	// Metrics are flat, named as in the catalogue: "ops_per_sec",
+	// "gets.latency_p99", "boot_ms"...
+	Metrics map[string]float64 `json:"metrics"`
+	// Percentiles is the latency spectrum of all commands, ascending by P.
+	Percentiles []Percentile `json:"percentiles,omitempty"`
+	Log         string       `json:"log,omitempty"` // slash path relative to the results directory
+}
+
+// Percentile is one point of a latency spectrum: P percent of the requests
+// took at most LatencyUs microseconds.
+type Percentile struct {
+	P         float64 `json:"p"`
+	LatencyUs float64 `json:"latency_us"`
+}
+
+// Summarize fills the summaries of every point of every guest.
+func (f *File) Summarize() {
+	for i := range f.Guests {
+		for j := range f.Guests[i].Points {
+			f.Guests[i].Points[j].Summarize()
+		}
+	}
+}
+
+// Guest returns the guest called name, or nil.
+func (f *File) Guest(name string) *Guest {
+	for i := range f.Guests {
+		if f.Guests[i].Name == name {
+			return &f.Guests[i]
+		}
+	}
+	return nil
+}
