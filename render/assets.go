@@ -1,0 +1,173 @@
+package render
+
+import (
+	"errors"
+	"io/fs"
+	"net/url"
+	"os"
+	"path"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+
+	"github.com/benchbook/benchbook/notebook"
+	"github.com/yuin/goldmark/ast"
+)
+
+// asset is a file the prose links by a relative path. It is published beside
+// the page under the same relative path, so the link works wherever the page
+// goes.
+type asset struct {
+	Rel string // slash-separated and cleaned: relative to the notebook's folder and to the output folder
+	Src string // the file on disk
+}
+
+// Check reports what would make the rendered page broken: prose that links
+// (or shows as an image) a local file that does not exist, is a folder, or
+// lies outside the notebook's folder. Each error points into the markdown
+// text, at the link. Links with a scheme (https:, mailto:), root-relative
+// links (/about/) and fragments (#intro) are left alone.
+func Check(nb *notebook.Notebook) notebook.ErrorList {
+	_, errs := collectAssets(nb)
+	errs.Sort()
+	return errs
+}
+
+// collectAssets returns the notebook's local assets, sorted and without
+// duplicates, and every problem with its links.
+func collectAssets(nb *notebook.Notebook) ([]asset, notebook.ErrorList) {
+	var (
+		errs   notebook.ErrorList
+		found  = map[string]asset{}
+		dir    = filepath.Dir(nb.Path)
+		source string
+		loaded bool
+	)
+	pr := newProse(nb)
+	for _, c := range nb.Cells {
+		if c.Kind != notebook.KindMarkdown || c.Text == "" {
+			continue
+		}
+		var tm *textMap
+		errAt := func(n ast.Node, format string, args ...any) {
+			if !loaded {
+				// Read only when something is wrong; if the file has changed or
+				// gone, positions are estimated from the string's start.
+				b, _ := os.ReadFile(nb.Path)
+				source, loaded = string(b), true
+			}
+			if tm == nil {
+				tm = newTextMap(source, c.TextPos, c.Text)
+			}
+			errs = append(errs, nb.Errorf(tm.pos(nodeOffset(n)), format, args...))
+		}
+		doc, _ := pr.parse(c, nil)
+		_ = ast.Walk(doc, func(n ast.Node, entering bool) (ast.WalkStatus, error) {
+			if !entering {
+				return ast.WalkContinue, nil
+			}
+			var dest, what string
+			switch n := n.(type) {
+			case *ast.Link:
+				dest, what = string(n.Destination), "link"
+			case *ast.Image:
+				dest, what = string(n.Destination), "image"
+			default:
+				return ast.WalkContinue, nil
+			}
+			rel, local, problem := localTarget(dest)
+			switch {
+			case problem != "":
+				errAt(n, "%s %q: %s", what, dest, problem)
+			case local:
+				a, problem := checkAsset(dir, rel)
+				if problem != "" {
+					errAt(n, "%s %q: %s", what, dest, problem)
+				} else {
+					found[a.Rel] = a
+				}
+			}
+			return ast.WalkContinue, nil
+		})
+	}
+	assets := make([]asset, 0, len(found))
+	for _, a := range found {
+		assets = append(assets, a)
+	}
+	sort.Slice(assets, func(i, j int) bool { return assets[i].Rel < assets[j].Rel })
+	return assets, errs
+}
+
+// nodeOffset is where a link starts in its cell's text: goldmark records the
+// "[" (or "!" of "![") as the node's position.
+func nodeOffset(n ast.Node) int {
+	if p := n.Pos(); p >= 0 {
+		return p
+	}
+	for c := n.FirstChild(); c != nil; c = c.FirstChild() {
+		if t, ok := c.(*ast.Text); ok {
+			return t.Segment.Start
+		}
+	}
+	return 0
+}
+
+var schemeRE = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9+.-]*:`)
+
+// localTarget decides whether a link destination names a file beside the
+// notebook. It returns the cleaned relative path, or a problem that makes
+// the link unpublishable.
+func localTarget(dest string) (rel string, local bool, problem string) {
+	if dest == "" || strings.ContainsAny(dest[:1], "#?/") || schemeRE.MatchString(dest) {
+		return "", false, ""
+	}
+	p := dest
+	if i := strings.IndexAny(p, "?#"); i >= 0 {
+		p = p[:i]
+	}
+	p, err := url.PathUnescape(p)
+	if err != nil {
+		return "", true, "bad %-escape in the path"
+	}
+	if strings.Contains(p, `\`) {
+		return "", true, `use "/" between folders in a link, not "\"`
+	}
+	clean := path.Clean(p)
+	switch {
+	case clean == ".":
+		return "", false, "" // the page's own folder
+	case clean == ".." || strings.HasPrefix(clean, "../"):
+		return "", true, "leaves the notebook's folder; files a page links are published beside it, so keep them in the notebook's folder or below it"
+	case clean == HTMLFile || clean == MarkdownFile:
+		return "", true, "would be overwritten by the rendered page; rename the file"
+	}
+	return clean, true, ""
+}
+
+// checkAsset checks that rel names a regular file inside dir, also after
+// following symbolic links, so that publishing cannot leak a file from
+// elsewhere on the machine.
+func checkAsset(dir, rel string) (asset, string) {
+	src := filepath.Join(dir, filepath.FromSlash(rel))
+	fi, err := os.Stat(src)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return asset{}, "file not found (looked for " + src + ")"
+	case err != nil:
+		return asset{}, err.Error()
+	case fi.IsDir():
+		return asset{}, "is a folder; link a file inside it"
+	case !fi.Mode().IsRegular():
+		return asset{}, "is not a regular file"
+	}
+	realDir, err1 := filepath.EvalSymlinks(dir)
+	realSrc, err2 := filepath.EvalSymlinks(src)
+	if err := errors.Join(err1, err2); err != nil {
+		return asset{}, err.Error()
+	}
+	if r, err := filepath.Rel(realDir, realSrc); err != nil || r == ".." || strings.HasPrefix(r, ".."+string(filepath.Separator)) {
+		return asset{}, "is a symbolic link to a file outside the notebook's folder; copy the file in instead"
+	}
+	return asset{Rel: rel, Src: src}, ""
+}

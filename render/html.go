@@ -1,0 +1,223 @@
+package render
+
+import (
+	"bytes"
+	"embed"
+	"fmt"
+	"html/template"
+	"io"
+	"slices"
+	"strings"
+	"sync"
+
+	chromahtml "github.com/alecthomas/chroma/v2/formatters/html"
+	"github.com/alecthomas/chroma/v2/styles"
+	"github.com/benchbook/benchbook/notebook"
+	"github.com/yuin/goldmark/ast"
+	east "github.com/yuin/goldmark/extension/ast"
+	"github.com/yuin/goldmark/parser"
+)
+
+//go:embed theme/page.html.tmpl theme/style.css
+var theme embed.FS
+
+// Every notebook value reaches the page through html/template and is escaped
+// by it; template.HTML is used only for goldmark's output and for the
+// built-in stylesheet.
+var templates = template.Must(template.ParseFS(theme, "theme/page.html.tmpl"))
+
+// stylesheet is the built-in CSS with both code themes, each under its own
+// media query so that neither leaks token colours into the other: chroma's
+// light theme on light screens and in print, its dark one on dark screens.
+var stylesheet = sync.OnceValue(func() template.CSS {
+	base, err := theme.ReadFile("theme/style.css")
+	if err != nil {
+		panic(err) // embedded: cannot happen
+	}
+	var b bytes.Buffer
+	b.Write(base)
+	f := chromahtml.New(slices.Concat(chromaOptions, []chromahtml.Option{chromahtml.WithCSSComments(false)})...)
+	for _, t := range []struct{ media, style string }{
+		{"print, (prefers-color-scheme: light)", "github"},
+		{"screen and (prefers-color-scheme: dark)", "github-dark"},
+	} {
+		fmt.Fprintf(&b, "@media %s {\n", t.media)
+		if err := f.WriteCSS(&b, styles.Get(t.style)); err != nil {
+			panic(err)
+		}
+		b.WriteString("}\n")
+	}
+	return template.CSS(b.String())
+})
+
+// pageView is what the page template sees.
+type pageView struct {
+	Title     string
+	Date      string // 2014-11-01, for <time datetime>
+	DateText  string // 1 November 2014
+	Authors   []string
+	Tags      []string
+	Summary   string
+	Draft     bool
+	Cells     []cellView
+	Footnotes template.HTML // <li> items of all cells' footnotes, numbered across the page
+	Version   string
+	CSS       template.CSS
+}
+
+// cellView is one rendered cell: HTML for prose, or a placeholder.
+type cellView struct {
+	Kind        string
+	ID          string // cell-ID, or empty
+	HTML        template.HTML
+	Placeholder *placeholder
+}
+
+// HTML writes the notebook as a standalone HTML page (or, with
+// Options.Fragment, only its <article>).
+func HTML(w io.Writer, nb *notebook.Notebook, opt Options) error {
+	page, err := newHTMLRenderer(nb, opt).page()
+	if err != nil {
+		return fmt.Errorf("render %s: %w", nb.Path, err)
+	}
+	name := "page"
+	if opt.Fragment {
+		name = "article"
+	}
+	var b bytes.Buffer
+	if err := templates.ExecuteTemplate(&b, name, page); err != nil {
+		return fmt.Errorf("render %s: %w", nb.Path, err)
+	}
+	if _, err := w.Write(b.Bytes()); err != nil {
+		return fmt.Errorf("write html of %s: %w", nb.Path, err)
+	}
+	return nil
+}
+
+// htmlRenderer holds what is shared across the cells of one page.
+type htmlRenderer struct {
+	nb        *notebook.Notebook
+	opt       Options
+	prose     *prose
+	ids       parser.IDs // heading ids, unique across the page
+	footnotes bytes.Buffer
+	nfoot     int // footnotes numbered so far
+}
+
+func newHTMLRenderer(nb *notebook.Notebook, opt Options) *htmlRenderer {
+	r := &htmlRenderer{nb: nb, opt: opt, prose: newProse(nb), ids: parser.NewContext().IDs()}
+	// Cell anchors are taken first, so a heading that happens to produce the
+	// same id gets a suffix instead of a duplicate.
+	for _, c := range nb.Cells {
+		if c.ID != "" {
+			r.ids.Put([]byte(cellAnchor(c)))
+		}
+	}
+	return r
+}
+
+func cellAnchor(c *notebook.Cell) string {
+	if c.ID == "" {
+		return ""
+	}
+	return "cell-" + c.ID
+}
+
+func (r *htmlRenderer) page() (*pageView, error) {
+	nb := r.nb
+	p := &pageView{
+		Title:   nb.Title,
+		Authors: nb.Authors,
+		Tags:    nb.Tags,
+		Summary: nb.Summary,
+		Draft:   nb.Draft,
+		Version: r.opt.Version,
+	}
+	if !nb.Date.IsZero() {
+		p.Date = nb.Date.Format("2006-01-02")
+		p.DateText = nb.Date.Format("2 January 2006")
+	}
+	if !r.opt.Fragment {
+		p.CSS = stylesheet()
+	}
+	for _, c := range nb.Cells {
+		v, err := r.cell(c)
+		if err != nil {
+			return nil, err
+		}
+		p.Cells = append(p.Cells, v)
+	}
+	p.Footnotes = template.HTML(r.footnotes.String())
+	return p, nil
+}
+
+// cell renders one cell; each kind has its own small function so that plots
+// and tables can replace their placeholders without touching the rest.
+func (r *htmlRenderer) cell(c *notebook.Cell) (cellView, error) {
+	v := cellView{Kind: c.Kind, ID: cellAnchor(c)}
+	switch c.Kind {
+	case notebook.KindMarkdown:
+		html, err := r.markdown(c)
+		if err != nil {
+			return v, fmt.Errorf("cell %d: %w", c.Index+1, err)
+		}
+		v.HTML = html
+	case notebook.KindBench:
+		v.Placeholder = ptr(benchPlaceholder(r.nb, c, r.opt))
+	case notebook.KindPlot:
+		v.Placeholder = ptr(plotPlaceholder(r.nb, c, r.opt))
+	case notebook.KindTable:
+		v.Placeholder = ptr(tablePlaceholder(r.nb, c, r.opt))
+	default:
+		v.Kind = "unknown"
+		v.Placeholder = ptr(unknownPlaceholder(c))
+	}
+	return v, nil
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// markdown renders a markdown cell. Its footnotes are taken out of the cell,
+// renumbered to follow the previous cells' ones, and kept for the page's end.
+func (r *htmlRenderer) markdown(c *notebook.Cell) (template.HTML, error) {
+	doc, source := r.prose.parse(c, r.ids)
+	md := r.prose.md
+
+	var list *east.FootnoteList
+	for n := doc.FirstChild(); n != nil; n = n.NextSibling() {
+		if l, ok := n.(*east.FootnoteList); ok {
+			list = l
+		}
+	}
+	if list != nil {
+		doc.RemoveChild(doc, list)
+		offset := r.nfoot
+		renumber := func(n ast.Node, entering bool) (ast.WalkStatus, error) {
+			if entering {
+				switch n := n.(type) {
+				case *east.FootnoteLink:
+					n.Index += offset
+				case *east.FootnoteBacklink:
+					n.Index += offset
+				case *east.Footnote:
+					n.Index += offset
+				}
+			}
+			return ast.WalkContinue, nil
+		}
+		_ = ast.Walk(doc, renumber)
+		_ = ast.Walk(list, renumber)
+		r.nfoot += list.Count
+		for n := list.FirstChild(); n != nil; n = n.NextSibling() {
+			if err := md.Renderer().Render(&r.footnotes, source, n); err != nil {
+				return "", fmt.Errorf("footnotes: %w", err)
+			}
+		}
+	}
+
+	var b strings.Builder
+	if err := md.Renderer().Render(&b, source, doc); err != nil {
+		return "", err
+	}
+	return template.HTML(b.String()), nil
+}

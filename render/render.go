@@ -1,0 +1,72 @@
+// Package render turns a parsed notebook, plus whatever results are stored for
+// it, into a report: GitHub-flavoured Markdown with front matter (to drop into
+// a Hugo or Jekyll site) and a standalone HTML page (one file, stylesheet
+// inlined). It reads files and writes files; it never starts a process, so
+// rendering an untrusted notebook is safe and repeatable byte for byte.
+//
+// The Markdown output carries title, date, authors, tags, summary (also as
+// description), slug and draft in YAML front matter; its body is the cells
+// only, because site themes print the title and summary from the front
+// matter. The HTML page shows them in its header.
+//
+// Prose is handled as follows:
+//
+//   - Markdown cells are rendered one by one, so an unclosed fence or list in
+//     one cell cannot swallow the next. Link reference definitions apply to
+//     the whole notebook (the first wins), as they do in the Markdown output.
+//     Heading ids are unique across the page. Footnote labels belong to their
+//     cell (the Markdown output renames a label an earlier cell used); notes
+//     are numbered across the page and listed once, at its end.
+//   - Raw HTML in prose is shown as escaped text unless the notebook sets
+//     unsafe_html = true. In the Markdown output it is neutralised the same
+//     way (its "<" written as "&lt;"), because many static site generators
+//     pass raw HTML through.
+//   - Files linked by a relative path (images, data) are assets: Check reports
+//     missing ones and ones outside the notebook's folder, Write copies them
+//     beside the page under the same relative path.
+//
+// Bench, plot and table cells are shown as placeholders for now.
+package render
+
+import (
+	"github.com/benchbook/benchbook/notebook"
+)
+
+// Options controls rendering. The zero value renders a standalone page with
+// no stored results.
+type Options struct {
+	// Results gives the stored results of bench cells; nil means none yet,
+	// and every bench, plot and table cell shows a placeholder.
+	Results Results
+
+	// Fragment makes HTML write only the <article> (no <html>, <head> or
+	// stylesheet), for embedding in a site's own layout. The default is a
+	// standalone page, so that the zero Options do the common thing.
+	Fragment bool
+
+	// Version is the benchbook version named in the page footer and the
+	// generator meta tag; empty leaves the version out.
+	Version string
+}
+
+// Results is what rendering needs from the results store. It is deliberately
+// tiny for now; it grows when plots and tables are drawn from stored data.
+type Results interface {
+	// Has reports whether results are stored for the bench cell with this id.
+	Has(benchID string) bool
+}
+
+// has reports whether results are stored for a bench cell, tolerating no store.
+func (o Options) has(benchID string) bool {
+	return o.Results != nil && benchID != "" && o.Results.Has(benchID)
+}
+
+// Names of the files Write produces in its output folder.
+const (
+	HTMLFile     = "index.html"
+	MarkdownFile = "index.md"
+)
+
+func commandFor(nb *notebook.Notebook) string {
+	return "benchbook run " + shellQuote(notebookBase(nb))
+}

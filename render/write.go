@@ -1,0 +1,109 @@
+package render
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/benchbook/benchbook/notebook"
+)
+
+// Write renders the notebook into outDir: index.html, index.md (so the folder
+// is also a Hugo page bundle) and a copy of every asset the prose links, at
+// the same relative path. It refuses, with Check's positioned errors, to
+// write a page whose assets are missing. Each file is written to a temporary
+// name and renamed, so a reader never sees half a page; a file whose content
+// is unchanged is left untouched, so incremental site builds see no change.
+func Write(outDir string, nb *notebook.Notebook, opt Options) error {
+	assets, errs := collectAssets(nb)
+	if err := errs.Err(); err != nil {
+		return err
+	}
+	var md, page bytes.Buffer
+	if err := Markdown(&md, nb, opt); err != nil {
+		return err
+	}
+	if err := HTML(&page, nb, opt); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(outDir, 0o755); err != nil {
+		return fmt.Errorf("render %s: %w", nb.Path, err)
+	}
+	// Assets first, the page last: a page never links a file not yet there.
+	for _, a := range assets {
+		if err := copyFile(a.Src, filepath.Join(outDir, filepath.FromSlash(a.Rel))); err != nil {
+			return fmt.Errorf("render %s: asset %s: %w", nb.Path, a.Rel, err)
+		}
+	}
+	for _, f := range []struct {
+		name string
+		data []byte
+	}{{MarkdownFile, md.Bytes()}, {HTMLFile, page.Bytes()}} {
+		if err := writeFile(filepath.Join(outDir, f.name), f.data); err != nil {
+			return fmt.Errorf("render %s: %w", nb.Path, err)
+		}
+	}
+	return nil
+}
+
+// writeFile replaces path with data through a temporary file and a rename,
+// unless it already holds exactly data.
+func writeFile(path string, data []byte) error {
+	if old, err := os.ReadFile(path); err == nil && bytes.Equal(old, data) {
+		return nil
+	}
+	return replace(path, func(w io.Writer) error {
+		_, err := w.Write(data)
+		return err
+	})
+}
+
+// copyFile copies src to dst through a temporary file and a rename. Rendering
+// into the notebook's own folder makes them the same file: nothing to do.
+func copyFile(src, dst string) error {
+	if si, err := os.Stat(src); err == nil {
+		if di, err := os.Stat(dst); err == nil && os.SameFile(si, di) {
+			return nil
+		}
+	}
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
+		return err
+	}
+	return replace(dst, func(w io.Writer) error {
+		_, err := io.Copy(w, in)
+		return err
+	})
+}
+
+// replace writes a new version of path with fill and renames it into place.
+// It does not fsync: a page can always be rendered again, and a thousand
+// fsyncs would dominate a site rebuild.
+func replace(path string, fill func(io.Writer) error) (err error) {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if err != nil {
+			err = errors.Join(err, os.Remove(tmp.Name()))
+		}
+	}()
+	if err := fill(tmp); err != nil {
+		return errors.Join(fmt.Errorf("write %s: %w", path, err), tmp.Close())
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
