@@ -23,13 +23,15 @@ type asset struct {
 	Src string // the file on disk
 }
 
-// Check reports what would make the rendered page broken: prose that links
+// Check reports what would make the rendered page broken: inline figures
+// ({{ value ... }}) that name no bench cell, guest or metric, and prose that links
 // (or shows as an image) a local file that does not exist, is a folder, or
 // lies outside the notebook's folder. Each error points into the markdown
 // text, at the link. Links with a scheme (https:, mailto:), root-relative
 // links (/about/) and fragments (#intro) are left alone.
 func Check(nb *notebook.Notebook) notebook.ErrorList {
 	_, errs := collectAssets(nb)
+	errs = append(errs, checkInline(nb)...)
 	errs.Sort()
 	return errs
 }

@@ -24,7 +24,7 @@ var theme embed.FS
 // Every notebook value reaches the page through html/template and is escaped
 // by it; template.HTML is used only for goldmark's output and for the
 // built-in stylesheet.
-var templates = template.Must(template.ParseFS(theme, "theme/page.html.tmpl"))
+var templates = template.Must(template.New("page.html.tmpl").Funcs(template.FuncMap{"accelText": accelText}).ParseFS(theme, "theme/page.html.tmpl"))
 
 // stylesheet is the built-in CSS with both code themes, each under its own
 // media query so that neither leaks token colours into the other: chroma's
@@ -61,6 +61,7 @@ type pageView struct {
 	Draft     bool
 	Cells     []cellView
 	Footnotes template.HTML // <li> items of all cells' footnotes, numbered across the page
+	Appendix  *appendixView
 	Version   string
 	CSS       template.CSS
 }
@@ -71,12 +72,20 @@ type cellView struct {
 	ID          string // cell-ID, or empty
 	HTML        template.HTML
 	Placeholder *placeholder
+	Bench       *benchView
+	Figure      *figure
+	Table       *tableView
 }
 
 // HTML writes the notebook as a standalone HTML page (or, with
 // Options.Fragment, only its <article>).
 func HTML(w io.Writer, nb *notebook.Notebook, opt Options) error {
-	page, err := newHTMLRenderer(nb, opt).page()
+	return writeHTML(w, newReport(nb, opt))
+}
+
+func writeHTML(w io.Writer, rep *report) error {
+	nb, opt := rep.nb, rep.opt
+	page, err := newHTMLRenderer(rep).page()
 	if err != nil {
 		return fmt.Errorf("render %s: %w", nb.Path, err)
 	}
@@ -98,14 +107,16 @@ func HTML(w io.Writer, nb *notebook.Notebook, opt Options) error {
 type htmlRenderer struct {
 	nb        *notebook.Notebook
 	opt       Options
+	rep       *report
 	prose     *prose
 	ids       parser.IDs // heading ids, unique across the page
 	footnotes bytes.Buffer
 	nfoot     int // footnotes numbered so far
 }
 
-func newHTMLRenderer(nb *notebook.Notebook, opt Options) *htmlRenderer {
-	r := &htmlRenderer{nb: nb, opt: opt, prose: newProse(nb), ids: parser.NewContext().IDs()}
+func newHTMLRenderer(rep *report) *htmlRenderer {
+	nb := rep.nb
+	r := &htmlRenderer{nb: nb, opt: rep.opt, rep: rep, prose: newProse(nb), ids: parser.NewContext().IDs()}
 	// Cell anchors are taken first, so a heading that happens to produce the
 	// same id gets a suffix instead of a duplicate.
 	for _, c := range nb.Cells {
@@ -148,6 +159,7 @@ func (r *htmlRenderer) page() (*pageView, error) {
 		p.Cells = append(p.Cells, v)
 	}
 	p.Footnotes = template.HTML(r.footnotes.String())
+	p.Appendix = r.rep.appendix()
 	return p, nil
 }
 
@@ -163,11 +175,19 @@ func (r *htmlRenderer) cell(c *notebook.Cell) (cellView, error) {
 		}
 		v.HTML = html
 	case notebook.KindBench:
-		v.Placeholder = ptr(benchPlaceholder(r.nb, c, r.opt))
+		if v.Bench = r.rep.benchView(c); v.Bench == nil {
+			v.Placeholder = ptr(benchPlaceholder(r.nb, c, r.rep.problem(c.ID)))
+		}
 	case notebook.KindPlot:
-		v.Placeholder = ptr(plotPlaceholder(r.nb, c, r.opt))
+		v.Figure = r.rep.figure(c)
+		if v.Figure == nil || v.Figure.Err != "" {
+			v.Placeholder = ptr(plotPlaceholder(r.nb, c, r.rep.figureProblem(c, v.Figure)))
+			v.Figure = nil
+		}
 	case notebook.KindTable:
-		v.Placeholder = ptr(tablePlaceholder(r.nb, c, r.opt))
+		if v.Table = r.rep.table(c); v.Table == nil {
+			v.Placeholder = ptr(tablePlaceholder(r.nb, c, r.rep.problem(c.From)))
+		}
 	default:
 		v.Kind = "unknown"
 		v.Placeholder = ptr(unknownPlaceholder(c))
@@ -180,7 +200,7 @@ func ptr[T any](v T) *T { return &v }
 // markdown renders a markdown cell. Its footnotes are taken out of the cell,
 // renumbered to follow the previous cells' ones, and kept for the page's end.
 func (r *htmlRenderer) markdown(c *notebook.Cell) (template.HTML, error) {
-	doc, source := r.prose.parse(c, r.ids)
+	doc, source := r.prose.parse(r.rep.expandCell(c), r.ids)
 	md := r.prose.md
 
 	var list *east.FootnoteList

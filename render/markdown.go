@@ -21,6 +21,11 @@ import (
 // site themes print it from there, and a "# Title" in the body would show it
 // twice. Markdown cells are copied through; other cells become blockquotes.
 func Markdown(w io.Writer, nb *notebook.Notebook, opt Options) error {
+	return writeMarkdown(w, newReport(nb, opt))
+}
+
+func writeMarkdown(w io.Writer, rep *report) error {
+	nb := rep.nb
 	var b bytes.Buffer
 	writeFrontMatter(&b, nb)
 	p, footnoteLabels := newProse(nb), map[string]bool{}
@@ -28,13 +33,25 @@ func Markdown(w io.Writer, nb *notebook.Notebook, opt Options) error {
 		var block string
 		switch c.Kind {
 		case notebook.KindMarkdown:
-			block = markdownProse(nb, c, p, footnoteLabels)
+			block = markdownProse(nb, rep.expandCell(c), p, footnoteLabels)
 		case notebook.KindBench:
-			block = markdownPlaceholder(benchPlaceholder(nb, c, opt))
+			if v := rep.benchView(c); v != nil {
+				block = markdownBench(v)
+			} else {
+				block = markdownPlaceholder(benchPlaceholder(nb, c, rep.problem(c.ID)))
+			}
 		case notebook.KindPlot:
-			block = markdownPlaceholder(plotPlaceholder(nb, c, opt))
+			if f := rep.figure(c); f != nil && f.Err == "" {
+				block = markdownFigure(f)
+			} else {
+				block = markdownPlaceholder(plotPlaceholder(nb, c, rep.figureProblem(c, f)))
+			}
 		case notebook.KindTable:
-			block = markdownPlaceholder(tablePlaceholder(nb, c, opt))
+			if t := rep.table(c); t != nil {
+				block = markdownTable(t)
+			} else {
+				block = markdownPlaceholder(tablePlaceholder(nb, c, rep.problem(c.From)))
+			}
 		default:
 			block = markdownPlaceholder(unknownPlaceholder(c))
 		}
@@ -43,6 +60,10 @@ func Markdown(w io.Writer, nb *notebook.Notebook, opt Options) error {
 		}
 		b.WriteByte('\n')
 		b.WriteString(block)
+	}
+	if a := rep.appendix(); a != nil {
+		b.WriteByte('\n')
+		b.WriteString(markdownAppendix(a))
 	}
 	if _, err := w.Write(b.Bytes()); err != nil {
 		return fmt.Errorf("write markdown of %s: %w", nb.Path, err)

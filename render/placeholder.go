@@ -19,19 +19,21 @@ type placeholder struct {
 	Command string // what to run about it; may be empty
 }
 
-func benchPlaceholder(nb *notebook.Notebook, c *notebook.Cell, opt Options) placeholder {
-	return resultsPlaceholder(nb, c, opt, "Benchmark", c.ID, c.Description)
+func benchPlaceholder(nb *notebook.Notebook, c *notebook.Cell, problem string) placeholder {
+	return resultsPlaceholder(nb, c, problem, "Benchmark", c.ID, c.Description)
 }
 
-func plotPlaceholder(nb *notebook.Notebook, c *notebook.Cell, opt Options) placeholder {
-	return resultsPlaceholder(nb, c, opt, "Plot of", c.From, c.Caption)
+func plotPlaceholder(nb *notebook.Notebook, c *notebook.Cell, problem string) placeholder {
+	return resultsPlaceholder(nb, c, problem, "Plot of", c.From, c.Caption)
 }
 
-func tablePlaceholder(nb *notebook.Notebook, c *notebook.Cell, opt Options) placeholder {
-	return resultsPlaceholder(nb, c, opt, "Table of", c.From, c.Caption)
+func tablePlaceholder(nb *notebook.Notebook, c *notebook.Cell, problem string) placeholder {
+	return resultsPlaceholder(nb, c, problem, "Table of", c.From, c.Caption)
 }
 
-func resultsPlaceholder(nb *notebook.Notebook, c *notebook.Cell, opt Options, label, ref, caption string) placeholder {
+// resultsPlaceholder stands in for a cell without figures: problem says why
+// the stored results cannot be shown, or is empty when there are none yet.
+func resultsPlaceholder(nb *notebook.Notebook, c *notebook.Cell, problem, label, ref, caption string) placeholder {
 	p := placeholder{
 		Kind:    c.Kind,
 		Label:   label,
@@ -39,8 +41,8 @@ func resultsPlaceholder(nb *notebook.Notebook, c *notebook.Cell, opt Options, la
 		Title:   oneLine(c.Title),
 		Caption: oneLine(caption),
 	}
-	if opt.has(ref) {
-		p.Note = "results are stored, but this version of benchbook cannot show them yet"
+	if problem != "" {
+		p.Note = problem
 	} else {
 		p.Note = "no stored results yet"
 		p.Command = commandFor(nb)

@@ -25,11 +25,17 @@
 //     missing ones and ones outside the notebook's folder, Write copies them
 //     beside the page under the same relative path.
 //
-// Bench, plot and table cells are shown as placeholders for now.
+// Bench, plot and table cells show the stored results: a bench cell its setup
+// and state, a plot cell an SVG (HTML) or PNG (Markdown) written beside the
+// page, a table cell the medians with their spread and ratios to a baseline.
+// Failed and skipped guests appear with their reason. A page with bench cells
+// ends with a reproducibility appendix. Cells without stored results show a
+// placeholder saying how to produce them.
 package render
 
 import (
 	"github.com/benchbook/benchbook/notebook"
+	"github.com/benchbook/benchbook/results"
 )
 
 // Options controls rendering. The zero value renders a standalone page with
@@ -49,16 +55,14 @@ type Options struct {
 	Version string
 }
 
-// Results is what rendering needs from the results store. It is deliberately
-// tiny for now; it grows when plots and tables are drawn from stored data.
+// Results is what rendering needs from the results store; results.Store
+// provides it. Both methods return an error satisfying
+// errors.Is(err, fs.ErrNotExist) when nothing is stored.
 type Results interface {
-	// Has reports whether results are stored for the bench cell with this id.
-	Has(benchID string) bool
-}
-
-// has reports whether results are stored for a bench cell, tolerating no store.
-func (o Options) has(benchID string) bool {
-	return o.Results != nil && benchID != "" && o.Results.Has(benchID)
+	// Load returns the last good results of a bench cell.
+	Load(cell string) (*results.File, error)
+	// LoadFailure returns the last failed run of a bench cell.
+	LoadFailure(cell string) (*results.File, error)
 }
 
 // Names of the files Write produces in its output folder.

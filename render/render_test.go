@@ -176,24 +176,6 @@ func TestFragment(t *testing.T) {
 	}
 }
 
-type storedResults map[string]bool
-
-func (s storedResults) Has(id string) bool { return s[id] }
-
-func TestPlaceholdersWithResults(t *testing.T) {
-	nb := parseFile(t, goldenNotebook)
-	opt := Options{Results: storedResults{"throughput": true}}
-	page, md := renderHTML(t, nb, opt), renderMarkdown(t, nb, opt)
-	for name, out := range map[string]string{"html": page, "markdown": md} {
-		if strings.Contains(out, "no stored results") || strings.Contains(out, "benchbook run") {
-			t.Errorf("%s still asks to run a benchmark whose results are stored", name)
-		}
-		if !strings.Contains(out, "results are stored") {
-			t.Errorf("%s does not say results are stored", name)
-		}
-	}
-}
-
 const xss = `<script>alert(1)</script>`
 
 func xssNotebook(unsafe bool) string {

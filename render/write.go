@@ -22,11 +22,12 @@ func Write(outDir string, nb *notebook.Notebook, opt Options) error {
 	if err := errs.Err(); err != nil {
 		return err
 	}
+	rep := newReport(nb, opt)
 	var md, page bytes.Buffer
-	if err := Markdown(&md, nb, opt); err != nil {
+	if err := writeMarkdown(&md, rep); err != nil {
 		return err
 	}
-	if err := HTML(&page, nb, opt); err != nil {
+	if err := writeHTML(&page, rep); err != nil {
 		return err
 	}
 	if err := os.MkdirAll(outDir, 0o755); err != nil {
@@ -38,10 +39,20 @@ func Write(outDir string, nb *notebook.Notebook, opt Options) error {
 			return fmt.Errorf("render %s: asset %s: %w", nb.Path, a.Rel, err)
 		}
 	}
-	for _, f := range []struct {
+	type file struct {
 		name string
 		data []byte
-	}{{MarkdownFile, md.Bytes()}, {HTMLFile, page.Bytes()}} {
+	}
+	// Plots before the pages that show them; in cell order, so two renders
+	// write the same files in the same order.
+	var files []file
+	for _, c := range nb.Cells {
+		if f := rep.plots[c.Index]; f != nil && f.Err == "" {
+			files = append(files, file{f.SVGFile(), f.SVG}, file{f.PNGFile(), f.PNG})
+		}
+	}
+	files = append(files, file{MarkdownFile, md.Bytes()}, file{HTMLFile, page.Bytes()})
+	for _, f := range files {
 		if err := writeFile(filepath.Join(outDir, f.name), f.data); err != nil {
 			return fmt.Errorf("render %s: %w", nb.Path, err)
 		}

@@ -17,6 +17,7 @@ import (
 	"github.com/benchbook/benchbook/internal/buildinfo"
 	"github.com/benchbook/benchbook/notebook"
 	"github.com/benchbook/benchbook/render"
+	"github.com/benchbook/benchbook/results"
 )
 
 //go:embed starter.toml.tmpl
@@ -173,7 +174,7 @@ Example:
 }
 
 func renderOptions(nb *notebook.Notebook) render.Options {
-	return render.Options{Version: buildinfo.Version()}
+	return render.Options{Results: results.ForNotebook(nb.Path), Version: buildinfo.Version()}
 }
 
 func versionCommand() *command {

@@ -1,0 +1,221 @@
+package render
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/benchbook/benchbook/notebook"
+	"github.com/benchbook/benchbook/results"
+)
+
+// benchView summarises a bench cell where it stands in the notebook.
+type benchView struct {
+	ID      string
+	Title   string
+	Desc    string
+	Setup   string // guests, load, repeats
+	Ran     string
+	Fresh   bool
+	Stale   string
+	Failure string // the newest run failed: when and why
+	Guests  []benchGuest
+}
+
+type benchGuest struct {
+	Name   string
+	Status string
+	Reason string
+	Accel  string
+}
+
+func (r *report) benchView(c *notebook.Cell) *benchView {
+	bd := r.data(c.ID)
+	if bd == nil || (bd.file == nil && bd.failure == nil) {
+		return nil
+	}
+	v := &benchView{ID: c.ID, Title: oneLine(c.Title), Desc: oneLine(c.Description), Fresh: bd.fresh, Stale: bd.stale}
+	v.Setup = r.setupText(c)
+	if bd.file != nil {
+		v.Ran = formatWhen(bd.file.Started)
+		// Guests that failed or were skipped for the same reason share a line.
+		at := map[[2]string]int{}
+		for _, g := range bd.file.Guests {
+			if g.Status == results.StatusOK {
+				continue
+			}
+			k := [2]string{g.Status, firstLine(g.Reason)}
+			if i, ok := at[k]; ok {
+				v.Guests[i].Name = v.Guests[i].Name + ", " + g.Name
+				continue
+			}
+			at[k] = len(v.Guests)
+			v.Guests = append(v.Guests, benchGuest{Name: g.Name, Status: g.Status, Reason: k[1]})
+		}
+	}
+	if f := bd.failure; f != nil && (bd.file == nil || f.Started.After(bd.file.Started)) {
+		v.Failure = fmt.Sprintf("the newest run (%s) failed: %s", formatWhen(f.Started), firstLine(f.Failure))
+		if bd.file != nil {
+			v.Failure += "; the figures shown are from the last good run"
+		}
+	}
+	return v
+}
+
+// setupText is "4 guests (host, linux, osv, rumprun) × 5 repeats; load mt:
+// builtin, 2 threads × 10 clients, …".
+func (r *report) setupText(c *notebook.Cell) string {
+	parts := []string{fmt.Sprintf("%s (%s) × %s", plural(len(c.Guests), "guest"), strings.Join(c.Guests, ", "), plural(c.Repeat, "repeat"))}
+	if ls, err := r.nb.Load(c.Load, r.nb.ParamValues()); err == nil {
+		parts = append(parts, "load "+c.Load+": "+loadText(ls))
+	}
+	for _, a := range c.Sweep {
+		vals := make([]string, len(a.Values))
+		for i, v := range a.Values {
+			vals[i] = fmt.Sprint(v)
+		}
+		parts = append(parts, fmt.Sprintf("sweep %s over %s", a.Param, strings.Join(vals, ", ")))
+	}
+	return strings.Join(parts, "; ")
+}
+
+func loadText(ls notebook.LoadSpec) string {
+	tool := ls.Tool
+	if tool == "" {
+		tool = "builtin"
+	}
+	var parts []string
+	parts = append(parts, tool)
+	threads, clients := max(ls.Threads, 1), ls.Clients
+	if clients == 0 {
+		clients = 50
+	}
+	parts = append(parts, fmt.Sprintf("%s × %s", plural(threads, "thread"), plural(clients, "client")))
+	switch {
+	case ls.TestTime > 0:
+		parts = append(parts, ls.TestTime.String()+" per run")
+	case ls.Requests > 0:
+		parts = append(parts, groupThousands(int64(ls.Requests))+" requests per client")
+	}
+	ratio := ls.Ratio
+	if ratio == "" {
+		ratio = "1:10"
+	}
+	parts = append(parts, "SET:GET "+ratio)
+	size := ls.DataSize
+	if size == 0 {
+		size = 32
+	}
+	parts = append(parts, fmt.Sprintf("%d-byte values", size))
+	if ls.Pipeline > 1 {
+		parts = append(parts, fmt.Sprintf("pipeline %d", ls.Pipeline))
+	}
+	if ls.Warmup > 0 {
+		parts = append(parts, ls.Warmup.String()+" warmup")
+	}
+	return strings.Join(parts, ", ")
+}
+
+// appendixView is the reproducibility appendix: everything needed to judge
+// the figures and to run them again.
+type appendixView struct {
+	Cells []appendixCell
+}
+
+type appendixCell struct {
+	ID       string
+	State    string // "fresh" or "stale: why"
+	Fresh    bool
+	Ran      string
+	Hash     string
+	Rerun    string
+	Params   string
+	Machine  []kv
+	Tools    []kv
+	Guests   []appendixGuest
+	Failure  string
+	NoResult bool
+}
+
+type appendixGuest struct {
+	Name     string
+	Kind     string
+	Status   string
+	Reason   string
+	Facts    []kv
+	Commands []string
+}
+
+type kv struct{ K, V string }
+
+func (r *report) appendix() *appendixView {
+	if !r.hasBenchResults() && len(r.bench) == 0 {
+		return nil
+	}
+	a := &appendixView{}
+	for _, c := range r.nb.BenchCells() {
+		bd := r.bench[c.ID]
+		ac := appendixCell{
+			ID:    c.ID,
+			Hash:  r.nb.InputHash(c, nil),
+			Rerun: fmt.Sprintf("benchbook run --only %s %s", c.ID, shellQuote(notebookBase(r.nb))),
+			Fresh: bd.fresh,
+		}
+		if bd.fresh {
+			ac.State = "fresh: the stored results match the notebook"
+		} else {
+			ac.State = "stale: " + bd.stale
+		}
+		if f := bd.failure; f != nil {
+			ac.Failure = fmt.Sprintf("%s: %s", formatWhen(f.Started), firstLine(f.Failure))
+		}
+		f := bd.file
+		if f == nil {
+			ac.NoResult = true
+			a.Cells = append(a.Cells, ac)
+			continue
+		}
+		ac.Ran = fmt.Sprintf("%s to %s", formatWhen(f.Started), formatWhen(f.Finished))
+		ac.Hash = f.InputHash
+		ac.Params = pointLabel(f.Params)
+		e := f.Env
+		ac.Machine = []kv{
+			{"CPU", e.CPUModel},
+			{"cores", fmt.Sprint(e.Cores)},
+			{"memory", formatBytes(e.MemoryBytes)},
+			{"kernel", e.Kernel},
+			{"OS", e.OS},
+			{"architecture", e.Arch},
+			{"this machine is virtualized", e.Virtualization},
+			{"Go", e.GoVersion},
+			{"benchbook", e.Benchbook},
+		}
+		if e.Container != "" {
+			ac.Machine = append(ac.Machine, kv{"container", e.Container})
+		}
+		ac.Tools = sortedKV(e.Tools)
+		for _, g := range f.Guests {
+			ag := appendixGuest{Name: g.Name, Kind: g.Kind, Status: g.Status, Reason: g.Reason, Commands: g.Commands}
+			ag.Facts = sortedKV(g.Facts)
+			if g.Facts["accel"] == "tcg" {
+				ag.Facts = append(ag.Facts, kv{"note", accelNote})
+			}
+			ac.Guests = append(ac.Guests, ag)
+		}
+		a.Cells = append(a.Cells, ac)
+	}
+	return a
+}
+
+func sortedKV(m map[string]string) []kv {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	out := make([]kv, len(keys))
+	for i, k := range keys {
+		out[i] = kv{k, m[k]}
+	}
+	return out
+}

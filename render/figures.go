@@ -1,0 +1,268 @@
+package render
+
+import (
+	"bytes"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/benchbook/benchbook/notebook"
+	"github.com/benchbook/benchbook/render/plot"
+	"github.com/benchbook/benchbook/results"
+)
+
+// figure is a plot cell drawn from stored results: its files and the words
+// around it.
+type figure struct {
+	Name    string // file name without extension: plot-throughput-2
+	SVG     []byte
+	PNG     []byte
+	Alt     string
+	Title   string
+	Caption string // what the bars and whiskers are, failures, accel
+	Err     string // why it could not be drawn
+}
+
+func (f *figure) SVGFile() string { return f.Name + ".svg" }
+func (f *figure) PNGFile() string { return f.Name + ".png" }
+
+// figure draws plot cell c, once per report.
+func (r *report) figure(c *notebook.Cell) *figure {
+	if f, ok := r.plots[c.Index]; ok {
+		return f
+	}
+	f := r.drawFigure(c)
+	r.plots[c.Index] = f
+	return f
+}
+
+func (r *report) drawFigure(c *notebook.Cell) *figure {
+	bd := r.data(c.From)
+	fig := &figure{Name: fmt.Sprintf("plot-%s-%d", c.From, c.Index+1), Title: c.Title}
+	if bd == nil || bd.file == nil {
+		return nil
+	}
+	f := bd.file
+	var chart plot.Chart
+	var notes []string
+	whiskers := "whiskers: min–max"
+	if c.ErrorBar == "ci95" {
+		whiskers = "whiskers: 95 % confidence interval of the median"
+	}
+	title := c.Title
+	switch c.Style {
+	case "percentiles":
+		if title == "" {
+			title = "Latency by percentile"
+		}
+		chart, notes = r.percentileChart(c, f, title)
+		notes = append([]string{"Median over repeats of each percentile"}, notes...)
+	case "line":
+		if title == "" {
+			title = results.Label(c.Y)
+		}
+		chart, notes = r.lineChart(c, f, title)
+		notes = append([]string{"Points: median of the repeats; " + whiskers}, notes...)
+	default:
+		if title == "" {
+			title = results.Label(c.Y)
+		}
+		chart, notes = r.barChart(c, f, title)
+		notes = append([]string{"Bars: median of the repeats; " + whiskers}, notes...)
+	}
+	fig.Title = title
+	var svg, png bytes.Buffer
+	if err := chart.Draw(&svg, "svg"); err != nil {
+		fig.Err = err.Error()
+		return fig
+	}
+	if err := chart.Draw(&png, "png"); err != nil {
+		fig.Err = err.Error()
+		return fig
+	}
+	fig.SVG, fig.PNG, fig.Alt = svg.Bytes(), png.Bytes(), chart.Alt()
+	caption := strings.Join(notes, ". ") + "."
+	if c.Caption != "" {
+		caption = strings.TrimSpace(c.Caption) + " " + caption
+	}
+	fig.Caption = caption
+	return fig
+}
+
+// guestNotes lists failed and skipped guests and emulated ones, for
+// captions; guests that share a reason share a sentence.
+func guestNotes(f *results.File, only []string) []string {
+	type key struct{ status, reason string }
+	var order []key
+	names := map[key][]string{}
+	for _, g := range f.Guests {
+		if len(only) > 0 && !contains(only, g.Name) {
+			continue
+		}
+		k := key{g.Status, firstLine(g.Reason)}
+		if g.Status == results.StatusOK {
+			if g.Facts["accel"] == "" {
+				continue
+			}
+			k = key{"accel", accelText(g.Facts["accel"])}
+		}
+		if _, seen := names[k]; !seen {
+			order = append(order, k)
+		}
+		names[k] = append(names[k], g.Name)
+	}
+	var notes []string
+	for _, k := range order {
+		who := joinNames(names[k])
+		if k.status == "accel" {
+			notes = append(notes, who+": "+k.reason)
+		} else {
+			notes = append(notes, fmt.Sprintf("%s %s: %s", who, k.status, k.reason))
+		}
+	}
+	return notes
+}
+
+// joinNames is "a", "a and b", "a, b and c".
+func joinNames(names []string) string {
+	if len(names) <= 1 {
+		return strings.Join(names, "")
+	}
+	return strings.Join(names[:len(names)-1], ", ") + " and " + names[len(names)-1]
+}
+
+func firstLine(s string) string {
+	s, _, _ = strings.Cut(s, "\n")
+	return strings.TrimSpace(s)
+}
+
+func (r *report) guests(c *notebook.Cell, f *results.File) []*results.Guest {
+	var out []*results.Guest
+	for i := range f.Guests {
+		g := &f.Guests[i]
+		if len(c.Guests) > 0 && !contains(c.Guests, g.Name) {
+			continue
+		}
+		out = append(out, g)
+	}
+	return out
+}
+
+func (r *report) bounds(c *notebook.Cell, s results.Summary) (lo, hi float64) {
+	if c.ErrorBar == "ci95" {
+		return s.CILow, s.CIHigh
+	}
+	return s.Min, s.Max
+}
+
+func (r *report) barChart(c *notebook.Cell, f *results.File, title string) (plot.Chart, []string) {
+	b := plot.Bar{Title: title, YLabel: metricLabel(c.Y)}
+	metrics := []string{c.Y}
+	if c.Group {
+		base := strings.TrimPrefix(strings.TrimPrefix(c.Y, "sets."), "gets.")
+		metrics = []string{"sets." + base, "gets." + base, base}
+		b.Groups = []string{"sets", "gets", "totals"}
+	}
+	gs := r.guests(c, f)
+	b.Values = make([][]plot.Value, len(metrics))
+	for _, g := range gs {
+		b.Categories = append(b.Categories, g.Name)
+		b.Colors = append(b.Colors, r.colors[g.Name])
+		for mi, m := range metrics {
+			v := plot.Value{Missing: true, Note: g.Status}
+			if g.Status == results.StatusOK && len(g.Points) > 0 {
+				if s, ok := g.Points[0].Summary[m]; ok && s.N > 0 {
+					lo, hi := r.bounds(c, s)
+					v = plot.Value{Median: s.Median, Low: lo, High: hi}
+				} else {
+					v.Note = "no data"
+				}
+			}
+			b.Values[mi] = append(b.Values[mi], v)
+		}
+	}
+	b.ValueFormat = func(v float64) string { return plot.Compact(v) }
+	return b, guestNotes(f, c.Guests)
+}
+
+func (r *report) lineChart(c *notebook.Cell, f *results.File, title string) (plot.Chart, []string) {
+	l := plot.Line{Title: title, XLabel: c.X, YLabel: metricLabel(c.Y)}
+	minX, maxX := 0.0, 0.0
+	for _, g := range r.guests(c, f) {
+		if g.Status != results.StatusOK {
+			continue
+		}
+		s := plot.Series{Name: g.Name, Color: r.colors[g.Name]}
+		type pt struct{ x, y, lo, hi float64 }
+		var pts []pt
+		for _, p := range g.Points {
+			x, ok := number(p.Params[c.X])
+			sum, has := p.Summary[c.Y]
+			if !ok || !has || sum.N == 0 {
+				continue
+			}
+			lo, hi := r.bounds(c, sum)
+			pts = append(pts, pt{x, sum.Median, lo, hi})
+		}
+		sort.SliceStable(pts, func(i, j int) bool { return pts[i].x < pts[j].x })
+		for _, p := range pts {
+			s.X, s.Y, s.Low, s.High = append(s.X, p.x), append(s.Y, p.y), append(s.Low, p.lo), append(s.High, p.hi)
+			if minX == 0 || p.x < minX {
+				minX = p.x
+			}
+			maxX = max(maxX, p.x)
+		}
+		if len(s.X) > 0 {
+			l.Series = append(l.Series, s)
+		}
+	}
+	l.LogX = minX > 0 && maxX/minX > 10
+	return l, guestNotes(f, c.Guests)
+}
+
+func (r *report) percentileChart(c *notebook.Cell, f *results.File, title string) (plot.Chart, []string) {
+	pc := plot.Percentiles{Title: title}
+	for _, g := range r.guests(c, f) {
+		if g.Status != results.StatusOK || len(g.Points) == 0 {
+			continue
+		}
+		sp := plot.Spectrum{Name: g.Name, Color: r.colors[g.Name]}
+		// The median over repeats at each percentile: one slow repeat does
+		// not bend the curve, and the shape stays that of a real run.
+		byP := map[float64][]float64{}
+		for _, rep := range g.Points[0].Repeats {
+			for _, p := range rep.Percentiles {
+				byP[p.P] = append(byP[p.P], p.LatencyUs)
+			}
+		}
+		ps := make([]float64, 0, len(byP))
+		for p := range byP {
+			ps = append(ps, p)
+		}
+		sort.Float64s(ps)
+		for _, p := range ps {
+			sp.P = append(sp.P, p)
+			sp.LatencyUs = append(sp.LatencyUs, results.Summarize(byP[p]).Median)
+		}
+		if len(sp.P) > 0 {
+			pc.Series = append(pc.Series, sp)
+		}
+	}
+	return pc, guestNotes(f, c.Guests)
+}
+
+func number(v any) (float64, bool) {
+	switch x := v.(type) {
+	case int64:
+		return float64(x), true
+	case int:
+		return float64(x), true
+	case float64:
+		return x, true
+	case string:
+		f, err := strconv.ParseFloat(x, 64)
+		return f, err == nil
+	}
+	return 0, false
+}

@@ -1,0 +1,137 @@
+package render
+
+import (
+	"fmt"
+	"strings"
+
+	"github.com/benchbook/benchbook/notebook"
+	"github.com/benchbook/benchbook/results"
+)
+
+// tableView is a table cell drawn from stored results; the HTML and the
+// Markdown output show the same facts.
+type tableView struct {
+	Title    string
+	Caption  string
+	Metrics  []string // column headers, with units
+	Baseline string
+	Rows     []tableRow
+	Notes    []string
+}
+
+type tableRow struct {
+	Guest   string
+	Point   string
+	Status  string // ok, failed, skipped
+	Reason  string
+	Accel   string
+	Cells   []tableCell
+	Repeats int
+	Warning string
+}
+
+// tableCell is "61,234 ± 1,204 ops/s" and "0.42× host".
+type tableCell struct {
+	Value  string
+	Spread string // "± 1,204", or empty
+	Ratio  string // "0.42× host", or empty
+}
+
+func (r *report) table(c *notebook.Cell) *tableView {
+	bd := r.data(c.From)
+	if bd == nil || bd.file == nil {
+		return nil
+	}
+	t := &tableView{Title: c.Title, Caption: strings.TrimSpace(c.Caption), Baseline: c.Baseline}
+	for _, m := range c.Metrics {
+		t.Metrics = append(t.Metrics, metricLabel(m))
+	}
+	all := rows(bd.file, nil)
+	base := map[string]guestRow{} // point -> the baseline guest's row
+	for _, row := range all {
+		if row.Guest == c.Baseline && row.Status == results.StatusOK {
+			base[row.Point] = row
+		}
+	}
+	minRepeats, exact := 0, true
+	for _, row := range all {
+		tr := tableRow{Guest: row.Guest, Point: row.Point, Status: row.Status, Reason: firstLine(row.Reason), Accel: row.Accel, Repeats: row.Repeat}
+		if row.Status == results.StatusOK {
+			var warns []string
+			for _, m := range c.Metrics {
+				s, ok := row.Sum[m]
+				if !ok || s.N == 0 {
+					tr.Cells = append(tr.Cells, tableCell{Value: "–"})
+					continue
+				}
+				cell := tableCell{Value: formatValue(m, s.Median)}
+				if s.N > 1 {
+					cell.Spread = "± " + formatNumber(spread(s))
+				}
+				if b, ok := base[row.Point]; ok && c.Baseline != "" && row.Guest != c.Baseline {
+					if bs, ok := b.Sum[m]; ok && bs.N > 0 {
+						cell.Ratio = formatRatio(s.Median, bs.Median) + " " + c.Baseline
+					}
+				}
+				tr.Cells = append(tr.Cells, cell)
+				if s.Warning != "" {
+					warns = append(warns, fmt.Sprintf("%s: %s", results.Label(m), s.Warning))
+				}
+				if minRepeats == 0 || s.N < minRepeats {
+					minRepeats = s.N
+				}
+				exact = exact && s.CIExact
+			}
+			tr.Warning = strings.Join(warns, "; ")
+		}
+		t.Rows = append(t.Rows, tr)
+	}
+	switch {
+	case exact:
+		t.Notes = append(t.Notes, "Median of the repeats; ± is the 95 % confidence interval of the median")
+	case minRepeats > 1:
+		t.Notes = append(t.Notes, fmt.Sprintf("Median of the repeats; ± spans min–max (%s are too few for a 95 %% interval of the median: need %d)", plural(minRepeats, "repeat"), results.MinRepeatsForCI()))
+	}
+	if c.Baseline != "" {
+		t.Notes = append(t.Notes, fmt.Sprintf("ratios are to %s's median at the same point", c.Baseline))
+	}
+	for _, row := range t.Rows {
+		if row.Accel == "tcg" {
+			t.Notes = append(t.Notes, accelNote)
+			break
+		}
+	}
+	return t
+}
+
+// CaptionText is the sentence under a table.
+func (t *tableView) CaptionText() string {
+	parts := []string{}
+	if t.Caption != "" {
+		parts = append(parts, t.Caption)
+	}
+	if len(t.Notes) > 0 {
+		parts = append(parts, strings.Join(t.Notes, "; ")+".")
+	}
+	return strings.Join(parts, " ")
+}
+
+// guestLabel names a row: "host", "host (clients=4)".
+func (row tableRow) guestLabel() string {
+	s := row.Guest
+	if row.Point != "" {
+		s += " (" + row.Point + ")"
+	}
+	if row.Accel != "" {
+		s += " [accel: " + row.Accel + "]"
+	}
+	return s
+}
+
+// StatusText is shown across a failed or skipped guest's row.
+func (row tableRow) StatusText() string {
+	if row.Reason == "" {
+		return row.Status
+	}
+	return row.Status + ": " + row.Reason
+}
