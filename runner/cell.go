@@ -26,7 +26,10 @@ type cellRun struct {
 	cell    *notebook.Cell
 	file    *results.File
 	points  []map[string]any
-	active  []bool // per guest: still being measured
+	active    []bool      // per guest: still being measured
+	perCell   []bool      // per guest: booted once per sweep point, not per repeat
+	kept      []*instance // per guest: the instance kept across repeats
+	keptPoint []int
 	staging string // folder for this run's logs until the outcome is known
 }
 
@@ -41,7 +44,10 @@ func (r *run) cell(ctx context.Context, c *notebook.Cell, hash string) error {
 		run:    r,
 		cell:   c,
 		points: sweepPoints(c.Sweep),
-		active: make([]bool, len(c.Guests)),
+		active:    make([]bool, len(c.Guests)),
+		perCell:   make([]bool, len(c.Guests)),
+		kept:      make([]*instance, len(c.Guests)),
+		keptPoint: make([]int, len(c.Guests)),
 		file: &results.File{
 			Notebook:  filepath.ToSlash(rel),
 			Cell:      c.ID,
@@ -79,9 +85,14 @@ func (r *run) cell(ctx context.Context, c *notebook.Cell, hash string) error {
 }
 
 func (cr *cellRun) execute(ctx context.Context) error {
-	if err := cr.prepare(); err != nil {
+	if err := cr.prepare(ctx); err != nil {
 		return err
 	}
+	defer func() {
+		for gi := range cr.kept {
+			cr.stopKept(ctx, gi)
+		}
+	}()
 	total := len(cr.points) * cr.cell.Repeat
 	for pi, point := range cr.points {
 		for rep := 0; rep < cr.cell.Repeat; rep++ {
@@ -120,7 +131,7 @@ func (cr *cellRun) execute(ctx context.Context) error {
 // prepare fills the guest entries and finds out which guests can run here at
 // all, before anything is started: a missing program fails the cell at once
 // (or skips an optional guest) instead of after other guests' repeats.
-func (cr *cellRun) prepare() error {
+func (cr *cellRun) prepare(ctx context.Context) error {
 	loadSpec, err := cr.loadSpec(nil)
 	if err != nil {
 		return err
@@ -143,11 +154,14 @@ func (cr *cellRun) prepare() error {
 		cr.file.Guests = append(cr.file.Guests, g)
 
 		why := unavailable(spec)
+		if spec.Kind == "qemu" || spec.Kind == "libvirt" {
+			why = cr.vmUnavailable(ctx, spec)
+		}
+		cr.perCell[gi] = spec.Boot == "per-cell"
 		switch {
 		case why == "":
 			cr.active[gi] = true
-		case spec.Kind != "process" || spec.Optional:
-			// VM kinds come with later versions; say so and go on.
+		case spec.Optional:
 			cr.file.Guests[gi].Status = results.StatusSkipped
 			cr.file.Guests[gi].Reason = why
 			fmt.Fprintf(cr.opt.Progress, "%s: skipping guest %s: %s\n", cr.cell.ID, name, why)
@@ -170,7 +184,7 @@ func unavailable(spec notebook.GuestSpec) string {
 		}
 		return ""
 	default:
-		return fmt.Sprintf("guest kind %q is not available in this version of benchbook (only process guests run so far)", spec.Kind)
+		return fmt.Sprintf("guest kind %q is not available in this version of benchbook", spec.Kind)
 	}
 }
 
@@ -218,51 +232,30 @@ func (cr *cellRun) loadSpec(point map[string]any) (load.Spec, error) {
 	return s, nil
 }
 
-// once starts guest gi, loads it once and stops it.
+// once starts guest gi, loads it once and stops it (or, for a guest booted
+// once per cell, keeps it for the next repeat).
 func (cr *cellRun) once(ctx context.Context, gi, pi, rep int, label string) (err error) {
 	name := cr.cell.Guests[gi]
 	point := cr.points[pi]
-	port, err := guest.FreePort()
+	cr.live("%s: starting %s", label, name)
+	in, booted, err := cr.instance(ctx, gi, pi, rep)
 	if err != nil {
 		return err
 	}
-	vars := cr.vars(point, map[string]any{"port": port, "guest": name})
-	spec, err := cr.nb.Guest(name, vars)
-	if err != nil {
-		return err
-	}
-	logRel := cr.store.LogRel(cr.cell.ID, name, pi, rep)
-	dir := spec.Dir
-	if dir != "" && !filepath.IsAbs(dir) {
-		dir = filepath.Join(cr.notebookDir(), dir)
-	}
-	g, err := guest.NewProcess(guest.ProcessConfig{
-		Name:         name,
-		Command:      spec.Command,
-		Env:          spec.Env,
-		Dir:          dir,
-		Port:         port,
-		ReadyTimeout: spec.ReadyTimeout,
-		LogPath:      filepath.Join(cr.staging, filepath.FromSlash(logRel)),
-	})
-	if err != nil {
-		return err
-	}
+	keep := cr.perCell[gi]
 	defer func() {
+		if keep && err == nil {
+			return
+		}
+		cr.kept[gi] = nil
 		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), stopTimeout)
 		defer cancel()
-		if serr := g.Stop(sctx); serr != nil && err == nil {
+		if serr := in.stop(sctx); serr != nil && err == nil {
 			err = serr
 		}
 	}()
-
-	started := time.Now()
-	cr.live("%s: starting %s", label, name)
-	ep, err := g.Start(ctx)
-	if err != nil {
-		return err
-	}
-	bootMs := since(started)
+	g, ep := in.g, in.ep
+	logRel := cr.store.LogRel(cr.cell.ID, name, pi, rep)
 
 	ls, err := cr.loadSpec(point)
 	if err != nil {
@@ -280,20 +273,21 @@ func (cr *cellRun) once(ctx context.Context, gi, pi, rep int, label string) (err
 		return err
 	}
 	loadStart := time.Now()
-	m, err := l.Run(ctx, load.Target{Addr: ep.Addr}, ls)
+	m, err := l.Run(ctx, load.Target{Addr: ep.Addr, Netns: ep.Netns}, ls)
 	if err != nil {
 		select {
 		case <-g.Exited():
-			how := "status 0"
-			if xerr := g.ExitError(); xerr != nil {
-				how = xerr.Error()
-			}
-			return fmt.Errorf("the guest exited during the load (%s): %w%s", how, err, g.LogTail())
+			return fmt.Errorf("the guest exited during the load: %w%s", err, g.LogTail())
 		default:
 		}
 		pctx, cancel := context.WithTimeout(ctx, time.Second)
 		defer cancel()
-		if perr := resp.Ping(pctx, ep.Addr); perr != nil {
+		conn, perr := ep.Dial(pctx)
+		if perr == nil {
+			perr = resp.PingConn(pctx, conn)
+			conn.Close()
+		}
+		if perr != nil {
 			return fmt.Errorf("%w; the guest's redis no longer answers PING (did it crash?)%s", err, g.LogTail())
 		}
 		return err
@@ -305,18 +299,22 @@ func (cr *cellRun) once(ctx context.Context, gi, pi, rep int, label string) (err
 
 	gr := &cr.file.Guests[gi]
 	if len(gr.Commands) == 0 {
-		gr.Commands = []string{shellQuote(spec.Command)}
+		gr.Commands = []string{shellQuote(in.command)}
 		for _, c := range commandsOf(m) {
 			gr.Commands = append(gr.Commands, shellQuote(c))
 		}
 	}
 	if gr.Facts == nil {
 		gr.Facts = g.Facts()
-		delete(gr.Facts, "pid")
+		for k, v := range in.facts {
+			gr.Facts[k] = v
+		}
 		gr.Facts["load_tool"] = m.Tool + " " + m.ToolVersion
 	}
 	metrics := flatten(m)
-	metrics["boot_ms"] = bootMs
+	if booted {
+		metrics["boot_ms"] = in.bootMs
+	}
 	gr.Points[pi].Repeats = append(gr.Points[pi].Repeats, results.Repeat{
 		Index:       rep,
 		Started:     loadStart.UTC(),
@@ -325,9 +323,60 @@ func (cr *cellRun) once(ctx context.Context, gi, pi, rep int, label string) (err
 		Percentiles: percentiles(m.Totals.Percentiles),
 		Log:         logRel,
 	})
-	cr.done("%s: %s ops/s, avg %.0f µs, p99 %.0f µs, ready in %.0f ms", label,
-		thousands(m.Totals.OpsPerSec), m.Totals.LatencyAvg, m.Totals.LatencyP99, bootMs)
+	ready := ""
+	if booted {
+		ready = fmt.Sprintf(", ready in %.0f ms", in.bootMs)
+	}
+	cr.done("%s: %s ops/s, avg %.0f µs, p99 %.0f µs%s", label,
+		thousands(m.Totals.OpsPerSec), m.Totals.LatencyAvg, m.Totals.LatencyP99, ready)
 	return nil
+}
+
+// instance returns guest gi started for this repeat: a new one, or the one
+// kept from the previous repeat of this point when it boots once per cell.
+func (cr *cellRun) instance(ctx context.Context, gi, pi, rep int) (*instance, bool, error) {
+	if in := cr.kept[gi]; in != nil && cr.keptPoint[gi] == pi {
+		return in, false, nil
+	}
+	if in := cr.kept[gi]; in != nil {
+		cr.stopKept(ctx, gi)
+	}
+	name := cr.cell.Guests[gi]
+	port, err := guest.FreePort()
+	if err != nil {
+		return nil, false, err
+	}
+	spec, err := cr.nb.Guest(name, cr.vars(cr.points[pi], map[string]any{"port": port, "guest": name}))
+	if err != nil {
+		return nil, false, err
+	}
+	logPath := filepath.Join(cr.staging, filepath.FromSlash(cr.store.LogRel(cr.cell.ID, name, pi, rep)))
+	var in *instance
+	switch spec.Kind {
+	case "process":
+		in, err = cr.startProcess(ctx, spec, port, logPath)
+	case "qemu":
+		in, err = cr.startQemu(ctx, spec, logPath)
+	default:
+		err = fmt.Errorf("guest kind %q cannot run in this version", spec.Kind)
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	if cr.perCell[gi] {
+		cr.kept[gi], cr.keptPoint[gi] = in, pi
+	}
+	return in, true, nil
+}
+
+// stopKept stops a guest kept across repeats.
+func (cr *cellRun) stopKept(ctx context.Context, gi int) {
+	if in := cr.kept[gi]; in != nil {
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), stopTimeout)
+		defer cancel()
+		in.stop(sctx)
+		cr.kept[gi] = nil
+	}
 }
 
 // publishLogs moves this run's logs from the staging folder to dest (under

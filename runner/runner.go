@@ -19,6 +19,8 @@ import (
 
 	"github.com/benchbook/benchbook/notebook"
 	"github.com/benchbook/benchbook/results"
+	"github.com/benchbook/benchbook/runner/guest"
+	"github.com/benchbook/benchbook/runner/image"
 )
 
 // Options select what to run and where progress goes.
@@ -145,6 +147,10 @@ type run struct {
 	store results.Store
 	opt   Options
 	env   *results.Env
+
+	image    *image.Image // the built-in Linux micro-VM, built once per run
+	imageErr error
+	accels   map[string]guest.Accel
 }
 
 // notebookDir is where relative paths of the notebook resolve.

@@ -226,7 +226,9 @@ func TestOptionalAndUnavailableGuests(t *testing.T) {
 	needRedis(t)
 	src := strings.Replace(hostNotebook, "[loads.quick]", `[guests.vm]
 kind = "qemu"
-image = "builtin:linux-redis"
+optional = true
+kernel = "images/missing-vmlinuz"
+initrd = "images/missing-initrd"
 [guests.gone]
 kind = "process"
 optional = true
@@ -240,7 +242,7 @@ command = ["no-such-redis-server", "--port", "{port}"]
 		t.Fatalf("%v\n%s", err, out.String())
 	}
 	f, _ := store.Load("tp")
-	if g := f.Guest("vm"); g.Status != results.StatusSkipped || !strings.Contains(g.Reason, "not available") {
+	if g := f.Guest("vm"); g.Status != results.StatusSkipped || !strings.Contains(g.Reason, "images/missing-vmlinuz is missing (see docs/guests/linux.md") {
 		t.Errorf("vm: %+v", g)
 	}
 	if g := f.Guest("gone"); g.Status != results.StatusSkipped || !strings.Contains(g.Reason, "no-such-redis-server not found") {

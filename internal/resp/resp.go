@@ -30,6 +30,11 @@ func Do(ctx context.Context, addr string, args ...string) (any, error) {
 		return nil, err
 	}
 	defer conn.Close()
+	return DoConn(ctx, conn, args...)
+}
+
+// DoConn sends one command on an open connection and reads its reply.
+func DoConn(ctx context.Context, conn net.Conn, args ...string) (any, error) {
 	deadline, ok := ctx.Deadline()
 	if !ok {
 		deadline = time.Now().Add(10 * time.Second)
@@ -112,6 +117,16 @@ func Read(r *bufio.Reader) (any, error) {
 // Ping reports whether addr answers PING with PONG.
 func Ping(ctx context.Context, addr string) error {
 	v, err := Do(ctx, addr, "PING")
+	return pong(v, err)
+}
+
+// PingConn is Ping on an open connection.
+func PingConn(ctx context.Context, conn net.Conn) error {
+	v, err := DoConn(ctx, conn, "PING")
+	return pong(v, err)
+}
+
+func pong(v any, err error) error {
 	if err != nil {
 		return err
 	}
@@ -124,6 +139,16 @@ func Ping(ctx context.Context, addr string) error {
 // Info returns the fields of INFO section as a map ("redis_version" -> "7.0.15").
 func Info(ctx context.Context, addr, section string) (map[string]string, error) {
 	v, err := Do(ctx, addr, "INFO", section)
+	return parseInfo(v, err)
+}
+
+// InfoConn is Info on an open connection.
+func InfoConn(ctx context.Context, conn net.Conn, section string) (map[string]string, error) {
+	v, err := DoConn(ctx, conn, "INFO", section)
+	return parseInfo(v, err)
+}
+
+func parseInfo(v any, err error) (map[string]string, error) {
 	if err != nil {
 		return nil, err
 	}

@@ -7,14 +7,22 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"time"
 
+	"github.com/benchbook/benchbook/internal/netns"
 	"github.com/benchbook/benchbook/internal/resp"
 )
 
 // Endpoint is where a started guest's redis answers.
 type Endpoint struct {
-	Addr string // host:port, reachable from where the load runs
+	Addr  string // host:port, reachable from where the load runs
+	Netns string // the network namespace the load must run in; "" for this one
+}
+
+// Dial connects to the endpoint from inside its namespace.
+func (e Endpoint) Dial(ctx context.Context) (net.Conn, error) {
+	return netns.Dial(ctx, e.Netns, e.Addr)
 }
 
 // Guest is one system under test.
@@ -36,22 +44,20 @@ var ErrNotReady = errors.New("guest not ready")
 // runs. The runner skips optional guests for it.
 var ErrUnavailable = errors.New("guest unavailable")
 
-// waitReady polls addr with PING until it answers PONG, the deadline passes,
-// or exited reports that the guest died (then waiting longer is pointless).
-func waitReady(parent context.Context, addr string, timeout time.Duration, exited <-chan struct{}) error {
+// waitReadyDial polls the endpoint with PING until it answers PONG, the
+// timeout passes, or exited reports that the guest died (then waiting
+// longer is pointless).
+func waitReadyDial(parent context.Context, ep Endpoint, timeout time.Duration, exited <-chan struct{}) error {
 	ctx, cancel := context.WithTimeout(parent, timeout)
 	defer cancel()
 	tick := time.NewTicker(10 * time.Millisecond)
 	defer tick.Stop()
 	var last error
 	for {
-		pctx, pcancel := context.WithTimeout(ctx, time.Second)
-		err := resp.Ping(pctx, addr)
-		pcancel()
-		if err == nil {
+		last = pingOnce(ctx, ep)
+		if last == nil {
 			return nil
 		}
-		last = err
 		select {
 		case <-exited:
 			return fmt.Errorf("exited before answering PING")
@@ -59,8 +65,19 @@ func waitReady(parent context.Context, addr string, timeout time.Duration, exite
 			if err := parent.Err(); err != nil {
 				return err
 			}
-			return fmt.Errorf("%w: no PONG from %s within %s (last: %v)", ErrNotReady, addr, timeout, last)
+			return fmt.Errorf("%w: no PONG from %s within %s (last: %v)", ErrNotReady, ep.Addr, timeout, last)
 		case <-tick.C:
 		}
 	}
+}
+
+func pingOnce(ctx context.Context, ep Endpoint) error {
+	ctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	conn, err := ep.Dial(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	return resp.PingConn(ctx, conn)
 }

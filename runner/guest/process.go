@@ -2,16 +2,13 @@ package guest
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"maps"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/benchbook/benchbook/internal/resp"
@@ -35,12 +32,8 @@ type Process struct {
 
 	mu      sync.Mutex
 	started bool
-	cmd     *exec.Cmd
-	log     *Log
-	exited  chan struct{} // closed when Wait returned
-	waitErr error
+	proc    *proc
 	facts   map[string]string
-	stopped bool
 }
 
 var _ Guest = (*Process)(nil)
@@ -80,47 +73,26 @@ func (p *Process) Start(ctx context.Context) (ep Endpoint, err error) {
 			p.Stop(context.WithoutCancel(ctx))
 		}
 	}()
-
-	// The process outlives no context of ours: Stop kills the group, and
-	// Pdeathsig kills it if benchbook itself dies without running Stop.
-	cmd := exec.Command(p.cfg.Command[0], p.cfg.Command[1:]...)
-	cmd.Dir = p.cfg.Dir
-	cmd.Env = os.Environ()
+	var env []string
 	for _, k := range slices.Sorted(maps.Keys(p.cfg.Env)) {
-		cmd.Env = append(cmd.Env, k+"="+p.cfg.Env[k])
+		env = append(env, k+"="+p.cfg.Env[k])
 	}
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if p.cfg.LogPath != "" {
-		l, err := NewLog(p.cfg.LogPath)
-		if err != nil {
-			return Endpoint{}, fmt.Errorf("guest %s: %w", p.cfg.Name, err)
-		}
-		p.log = l
-		cmd.Stdout, cmd.Stderr = l, l
-	}
-	if err := cmd.Start(); err != nil {
-		return Endpoint{}, fmt.Errorf("guest %s: start %s: %w", p.cfg.Name, p.cfg.Command[0], err)
+	pr, err := startProc(p.cfg.Name, p.cfg.Command, env, p.cfg.Dir, p.cfg.LogPath, nil)
+	if err != nil {
+		return Endpoint{}, err
 	}
 	p.mu.Lock()
-	p.cmd = cmd
-	p.exited = make(chan struct{})
+	p.proc = pr
 	p.mu.Unlock()
-	go func() {
-		err := cmd.Wait()
-		p.mu.Lock()
-		p.waitErr = err
-		p.mu.Unlock()
-		close(p.exited)
-	}()
 
-	if err := waitReady(ctx, p.addr(), p.cfg.ReadyTimeout, p.exited); err != nil {
-		return Endpoint{}, fmt.Errorf("guest %s: %w%s", p.cfg.Name, err, p.tail())
+	ep = Endpoint{Addr: p.addr()}
+	if err := waitReadyDial(ctx, ep, p.cfg.ReadyTimeout, pr.exited); err != nil {
+		return Endpoint{}, fmt.Errorf("guest %s: %w%s", p.cfg.Name, err, pr.tail(p.cfg.LogPath))
 	}
 	if info, err := resp.Info(ctx, p.addr(), "server"); err == nil {
 		p.setFact("redis_version", info["redis_version"])
 	}
-	p.setFact("pid", fmt.Sprint(cmd.Process.Pid))
-	return Endpoint{Addr: p.addr()}, nil
+	return ep, nil
 }
 
 func (p *Process) setFact(k, v string) {
@@ -133,18 +105,14 @@ func (p *Process) setFact(k, v string) {
 }
 
 // LogTail is the end of the guest's log, formatted for an error message.
-func (p *Process) LogTail() string { return p.tail() }
-
-// tail formats the end of the guest's log for an error message.
-func (p *Process) tail() string {
-	if p.log == nil {
+func (p *Process) LogTail() string {
+	p.mu.Lock()
+	pr := p.proc
+	p.mu.Unlock()
+	if pr == nil {
 		return ""
 	}
-	t := strings.TrimSpace(p.log.Tail(2048))
-	if t == "" {
-		return "\n(the guest printed nothing)"
-	}
-	return "\nlast lines of " + p.cfg.LogPath + ":\n" + indent(lastLines(t, 15))
+	return pr.tail(p.cfg.LogPath)
 }
 
 // Exited is closed when the process has ended, for callers that watch a
@@ -152,51 +120,32 @@ func (p *Process) tail() string {
 func (p *Process) Exited() <-chan struct{} {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.exited == nil {
-		ch := make(chan struct{})
-		return ch
+	if p.proc == nil {
+		return make(chan struct{})
 	}
-	return p.exited
+	return p.proc.exited
+}
+
+// Pid is the process's pid, or 0 before Start.
+func (p *Process) Pid() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.proc == nil {
+		return 0
+	}
+	return p.proc.pid()
 }
 
 // Stop sends SIGTERM to the process group, SIGKILL after the grace period,
 // and waits for the process. It is idempotent.
 func (p *Process) Stop(ctx context.Context) error {
 	p.mu.Lock()
-	if p.stopped {
-		p.mu.Unlock()
+	pr := p.proc
+	p.mu.Unlock()
+	if pr == nil {
 		return nil
 	}
-	p.stopped = true
-	cmd, exited := p.cmd, p.exited
-	p.mu.Unlock()
-
-	var errs []error
-	if cmd != nil {
-		pgid := cmd.Process.Pid
-		select {
-		case <-exited:
-		default:
-			syscall.Kill(-pgid, syscall.SIGTERM)
-			timer := time.NewTimer(p.cfg.Grace)
-			select {
-			case <-exited:
-			case <-timer.C:
-				errs = append(errs, fmt.Errorf("guest %s: no exit %s after SIGTERM; killed", p.cfg.Name, p.cfg.Grace))
-			case <-ctx.Done():
-			}
-			timer.Stop()
-		}
-		// Whatever is left of the group (children of the guest) goes too.
-		syscall.Kill(-pgid, syscall.SIGKILL)
-		<-exited
-	}
-	if p.log != nil {
-		if err := p.log.Close(); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	return errors.Join(errs...)
+	return pr.stop(ctx, p.cfg.Grace, nil)
 }
 
 // Facts returns what is known about the running guest.
@@ -213,8 +162,17 @@ func (p *Process) Facts() map[string]string {
 // ExitError describes how the process ended, if it has.
 func (p *Process) ExitError() error {
 	p.mu.Lock()
-	defer p.mu.Unlock()
-	return p.waitErr
+	pr := p.proc
+	p.mu.Unlock()
+	if pr == nil {
+		return nil
+	}
+	select {
+	case <-pr.exited:
+		return pr.exitErr()
+	default:
+		return nil
+	}
 }
 
 func indent(s string) string { return "  " + strings.ReplaceAll(s, "\n", "\n  ") }

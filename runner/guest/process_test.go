@@ -51,7 +51,7 @@ func TestProcessStartStop(t *testing.T) {
 	if facts["redis_version"] == "" || facts["kind"] != "process" {
 		t.Errorf("facts %v", facts)
 	}
-	pid := g.cmd.Process.Pid
+	pid := g.Pid()
 	start := time.Now()
 	if err := g.Stop(context.Background()); err != nil {
 		t.Fatalf("Stop: %v", err)
@@ -90,7 +90,7 @@ func TestProcessNeverReady(t *testing.T) {
 	if !strings.Contains(err.Error(), "booting slowly") {
 		t.Errorf("error lacks the log tail: %v", err)
 	}
-	if alive(g.cmd.Process.Pid) {
+	if alive(g.Pid()) {
 		t.Errorf("process left running after a failed start")
 	}
 }
@@ -164,7 +164,7 @@ func TestCancelDuringStart(t *testing.T) {
 	if !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled) {
 		t.Fatalf("err = %v", err)
 	}
-	if alive(g.cmd.Process.Pid) {
+	if alive(g.Pid()) {
 		t.Fatal("process left running after a cancelled start")
 	}
 }

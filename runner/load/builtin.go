@@ -159,13 +159,12 @@ func (r *builtinRun) run(parent context.Context) error {
 	dialErrs := make([]error, len(r.clients))
 	release := make(chan struct{})
 	var abort atomic.Bool
-	dialer := net.Dialer{Timeout: 10 * time.Second, KeepAlive: -1}
 	for i, c := range r.clients {
 		dialed.Add(1)
 		finished.Add(1)
 		go func() {
 			defer finished.Done()
-			conn, err := dialer.DialContext(ctx, "tcp", r.target.Addr)
+			conn, err := r.target.dial(ctx)
 			if err == nil {
 				r.mu.Lock()
 				c.attach(conn)

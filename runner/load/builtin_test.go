@@ -25,7 +25,7 @@ func TestBuiltinTestTimeWarmupProgress(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := m.Run(context.Background(), Target{addr}, s)
+	got, err := m.Run(context.Background(), Target{Addr: addr}, s)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -79,7 +79,7 @@ func TestBuiltinKeyPatterns(t *testing.T) {
 		t.Run(tt.pattern, func(t *testing.T) {
 			do("FLUSHALL")
 			s := Spec{Clients: 4, Requests: 500, Ratio: Ratio{1, 1}, KeyPattern: tt.pattern, KeyMinimum: 5000, KeyMaximum: 5999}
-			m, err := builtin{}.Run(ctx, Target{addr}, s)
+			m, err := builtin{}.Run(ctx, Target{Addr: addr}, s)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -114,14 +114,14 @@ func TestBuiltinErrorReplies(t *testing.T) {
 		t.Fatal(err)
 	}
 	mixed := Spec{Clients: 2, Requests: 100, Ratio: Ratio{1, 1}}
-	m, err := builtin{}.Run(ctx, Target{addr}, mixed)
+	m, err := builtin{}.Run(ctx, Target{Addr: addr}, mixed)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if m.Errors != 100 || m.Sets.Ops != 0 || m.Gets.Ops != 100 || m.Gets.Misses != 100 {
 		t.Errorf("errors %d, sets %d, gets %d (misses %d); want 100 refused SETs and 100 missed GETs", m.Errors, m.Sets.Ops, m.Gets.Ops, m.Gets.Misses)
 	}
-	_, err = builtin{}.Run(ctx, Target{addr}, Spec{Clients: 2, Requests: 10, Ratio: Ratio{1, 0}})
+	_, err = builtin{}.Run(ctx, Target{Addr: addr}, Spec{Clients: 2, Requests: 10, Ratio: Ratio{1, 0}})
 	if err == nil || !strings.Contains(err.Error(), "OOM") {
 		t.Errorf("all SETs refused: error %v, want one quoting the server's", err)
 	}
@@ -129,7 +129,7 @@ func TestBuiltinErrorReplies(t *testing.T) {
 
 func TestBuiltinCommandIsDescriptive(t *testing.T) {
 	s := Spec{Threads: 2, Clients: 3, TestTime: time.Second}.WithDefaults()
-	got := strings.Join(builtinArgv(Target{"127.0.0.1:1"}, s), " ")
+	got := strings.Join(builtinArgv(Target{Addr: "127.0.0.1:1"}, s), " ")
 	want := "benchbook-builtin --server=127.0.0.1:1 --threads=2 --clients=3 --test-time=1s --ratio=1:10 --data-size=32 --pipeline=1 --key-pattern=R:R --key-minimum=0 --key-maximum=10000000 --seed=0"
 	if got != want {
 		t.Errorf("argv\n got %s\nwant %s", got, want)
@@ -142,7 +142,7 @@ func hotClient(tb testing.TB, s Spec) *client {
 	tb.Helper()
 	addr, _ := redistest.Start(tb)
 	s = s.WithDefaults()
-	r := newBuiltinRun(Target{addr}, s)
+	r := newBuiltinRun(Target{Addr: addr}, s)
 	c := r.clients[0]
 	conn, err := net.Dial("tcp", addr)
 	if err != nil {

@@ -5,7 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
+	"github.com/benchbook/benchbook/internal/netns"
 	"os"
 	"os/exec"
 	"strings"
@@ -96,11 +96,12 @@ func toolVersion(ctx context.Context, prog string) (string, error) {
 // checkReachable dials addr once. The external tools handle a dead server
 // badly (redis-benchmark spins forever, memtier reports zeros and exits 0),
 // so they are only started once something listens.
-func checkReachable(ctx context.Context, addr string) error {
-	d := net.Dialer{Timeout: 5 * time.Second}
-	conn, err := d.DialContext(ctx, "tcp", addr)
+func checkReachable(ctx context.Context, t Target) error {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	conn, err := netns.Dial(ctx, t.Netns, t.Addr)
 	if err != nil {
-		return fmt.Errorf("cannot connect to redis at %s (is it listening?): %w", addr, err)
+		return fmt.Errorf("cannot connect to redis at %s (is it listening?): %w", t.Addr, err)
 	}
 	return conn.Close()
 }

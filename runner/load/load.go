@@ -11,8 +11,11 @@ package load
 import (
 	"context"
 	"fmt"
+	"net"
 	"strings"
 	"time"
+
+	"github.com/benchbook/benchbook/internal/netns"
 )
 
 // Tool names accepted by [New] and [Spec.Tool].
@@ -28,6 +31,24 @@ var Tools = []string{ToolBuiltin, ToolRedisBenchmark, ToolMemtier}
 // Target is the redis server under load.
 type Target struct {
 	Addr string // host:port, e.g. "127.0.0.1:6379"
+	// Netns is the network namespace the load runs in ("" for this one):
+	// a guest on a private bridge is reachable only from there.
+	Netns string
+}
+
+// dial connects to the target from its namespace.
+func (t Target) dial(ctx context.Context) (net.Conn, error) {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	return netns.Dial(ctx, t.Netns, t.Addr)
+}
+
+// wrap makes argv run in the target's namespace.
+func (t Target) wrap(argv []string) []string {
+	if t.Netns == "" {
+		return argv
+	}
+	return append([]string{"ip", "netns", "exec", t.Netns}, argv...)
 }
 
 // Load is one load generator.

@@ -135,7 +135,7 @@ func (memtier) Run(ctx context.Context, t Target, s Spec) (Measurement, error) {
 
 	ctx, cancel := context.WithTimeoutCause(ctx, s.Timeout, errTimeout)
 	defer cancel()
-	if err := checkReachable(ctx, t.Addr); err != nil {
+	if err := checkReachable(ctx, t); err != nil {
 		return fail(err)
 	}
 	if s.Warmup > 0 {
@@ -143,7 +143,7 @@ func (memtier) Run(ctx context.Context, t Target, s Spec) (Measurement, error) {
 			return fail(err)
 		}
 	}
-	res, err := runMemtier(ctx, m.Command, dir, s.Progress)
+	res, err := runMemtier(ctx, t.wrap(m.Command), dir, s.Progress)
 	m.CPU = res.cpu()
 	var lost *memtierConnError
 	switch {
@@ -177,7 +177,7 @@ func memtierWarmup(ctx context.Context, path string, t Target, s Spec, dir strin
 	if err != nil {
 		return err
 	}
-	res, err := runMemtier(ctx, argv, dir, nil)
+	res, err := runMemtier(ctx, t.wrap(argv), dir, nil)
 	var lost *memtierConnError
 	switch {
 	case errors.As(err, &lost):

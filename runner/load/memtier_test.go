@@ -191,7 +191,7 @@ func TestMemtierProgress(t *testing.T) {
 
 func TestMemtierArgv(t *testing.T) {
 	s := Spec{Tool: ToolMemtier, Threads: 2, Clients: 10, Requests: 2000, KeyMinimum: 0}.WithDefaults()
-	argv, err := memtierArgv("memtier_benchmark", Target{"127.0.0.1:6399"}, s, "out.json")
+	argv, err := memtierArgv("memtier_benchmark", Target{Addr: "127.0.0.1:6399"}, s, "out.json")
 	if err != nil {
 		t.Fatal(err)
 	}

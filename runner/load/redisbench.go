@@ -131,7 +131,7 @@ func (redisBenchmark) Run(ctx context.Context, t Target, s Spec) (Measurement, e
 
 	ctx, cancel := context.WithTimeoutCause(ctx, s.Timeout, errTimeout)
 	defer cancel()
-	if err := checkReachable(ctx, t.Addr); err != nil {
+	if err := checkReachable(ctx, t); err != nil {
 		return fail(err)
 	}
 	if s.Warmup > 0 {
@@ -144,7 +144,7 @@ func (redisBenchmark) Run(ctx context.Context, t Target, s Spec) (Measurement, e
 	start := time.Now()
 	for _, run := range plan {
 		argv, _ := redisBenchmarkArgv(path, t, s, run)
-		res, err := runProc(ctx, argv, "", nil)
+		res, err := runProc(ctx, t.wrap(argv), "", nil)
 		m.CPU += res.cpu()
 		if err != nil {
 			return fail(describeProcErr(ctx, err, s.Timeout, res.stderr))
@@ -179,7 +179,7 @@ func redisBenchmarkWarmup(ctx context.Context, path string, t Target, s Spec) er
 	errWarmupOver := errors.New("warmup over")
 	wctx, cancel := context.WithTimeoutCause(ctx, s.Warmup, errWarmupOver)
 	defer cancel()
-	res, err := runProc(wctx, argv, "", nil)
+	res, err := runProc(wctx, t.wrap(argv), "", nil)
 	if errors.Is(err, errWarmupOver) {
 		return nil
 	}

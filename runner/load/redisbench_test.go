@@ -118,7 +118,7 @@ func TestRedisBenchmarkRefuses(t *testing.T) {
 		"test_time":   {TestTime: time.Second},
 		"key_pattern": {KeyPattern: "S:S"},
 	} {
-		_, err := redisBenchmark{}.Run(t.Context(), Target{closedAddr(t)}, s)
+		_, err := redisBenchmark{}.Run(t.Context(), Target{Addr: closedAddr(t)}, s)
 		if err == nil || !strings.Contains(err.Error(), name) {
 			t.Errorf("%s: error %v", name, err)
 		}
@@ -127,7 +127,7 @@ func TestRedisBenchmarkRefuses(t *testing.T) {
 
 func TestRedisBenchmarkArgv(t *testing.T) {
 	s := Spec{Tool: ToolRedisBenchmark, Threads: 2, Clients: 25, Requests: 100, Pipeline: 16, KeyMaximum: 999}.WithDefaults()
-	argv, err := redisBenchmarkArgv("redis-benchmark", Target{"127.0.0.1:6399"}, s, rbRun{"set", 500})
+	argv, err := redisBenchmarkArgv("redis-benchmark", Target{Addr: "127.0.0.1:6399"}, s, rbRun{"set", 500})
 	if err != nil {
 		t.Fatal(err)
 	}

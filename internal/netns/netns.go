@@ -1,0 +1,185 @@
+// Package netns makes private network namespaces for guests and their
+// loads, and opens connections inside them.
+//
+// A namespace per run isolates what crosses the network: ports never
+// collide, the host's sysctls (tcp_syncookies...) do not apply, and nothing
+// on the host changes. Namespaces are named benchbook-<pid>-<n>, so leftovers
+// of a crashed run can be found and removed (Leftovers, Delete).
+package netns
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// Prefix starts the name of every namespace benchbook makes.
+const Prefix = "benchbook-"
+
+// Dir is where named namespaces live (ip-netns(8)).
+const Dir = "/run/netns"
+
+var counter atomic.Int64
+
+// Available reports why private namespaces cannot be used here, or nil.
+func Available() error {
+	if os.Geteuid() != 0 {
+		return fmt.Errorf("not root")
+	}
+	if _, err := exec.LookPath("ip"); err != nil {
+		return fmt.Errorf("ip (iproute2) not found")
+	}
+	return nil
+}
+
+// Bridge is a namespace with a bridge at gateway/prefix and one tap device
+// on it, ready for a qemu guest.
+type Bridge struct {
+	Name string // namespace name
+	Tap  string
+}
+
+// Sysctls set inside every namespace. Under load, qemu's forwarded or
+// bridged listeners see bursts of connections; with SYN cookies the kernel
+// completes handshakes the server never accepts and clients stall for tens
+// of seconds, so the namespace turns them off and gives the queues room.
+var Sysctls = map[string]string{
+	"net/ipv4/tcp_syncookies":      "0",
+	"net/core/somaxconn":           "4096",
+	"net/ipv4/tcp_max_syn_backlog": "4096",
+}
+
+// NewBridge creates a namespace with lo up, a bridge br0 holding gateway
+// (e.g. "10.0.2.2/24") and a tap device attached to it. On error it removes
+// what it made.
+func NewBridge(ctx context.Context, gateway string) (b *Bridge, err error) {
+	name := fmt.Sprintf("%s%d-%d", Prefix, os.Getpid(), counter.Add(1))
+	if err := ip(ctx, "netns", "add", name); err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			Delete(context.WithoutCancel(ctx), name)
+		}
+	}()
+	steps := [][]string{
+		{"link", "set", "lo", "up"},
+		{"link", "add", "br0", "type", "bridge"},
+		{"addr", "add", gateway, "dev", "br0"},
+		{"link", "set", "br0", "up"},
+		{"tuntap", "add", "dev", "tap0", "mode", "tap"},
+		{"link", "set", "tap0", "master", "br0"},
+		{"link", "set", "tap0", "up"},
+	}
+	for _, s := range steps {
+		if err := ip(ctx, append([]string{"-n", name}, s...)...); err != nil {
+			return nil, err
+		}
+	}
+	if err := Do(name, func() error {
+		for k, v := range Sysctls {
+			if err := os.WriteFile(filepath.Join("/proc/sys", k), []byte(v), 0o644); err != nil {
+				return fmt.Errorf("sysctl %s: %w", k, err)
+			}
+		}
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	return &Bridge{Name: name, Tap: "tap0"}, nil
+}
+
+// Delete removes a namespace; its devices go with it.
+func Delete(ctx context.Context, name string) error {
+	if !strings.HasPrefix(name, Prefix) {
+		return fmt.Errorf("refusing to delete namespace %q: not benchbook's", name)
+	}
+	if _, err := os.Stat(filepath.Join(Dir, name)); os.IsNotExist(err) {
+		return nil
+	}
+	return ip(ctx, "netns", "delete", name)
+}
+
+// Exists reports whether the named namespace exists.
+func Exists(name string) bool {
+	_, err := os.Stat(filepath.Join(Dir, name))
+	return err == nil
+}
+
+// Leftovers lists benchbook's namespaces whose process is gone.
+func Leftovers() []string {
+	entries, _ := os.ReadDir(Dir)
+	var out []string
+	for _, e := range entries {
+		n := e.Name()
+		if !strings.HasPrefix(n, Prefix) {
+			continue
+		}
+		pidStr, _, _ := strings.Cut(strings.TrimPrefix(n, Prefix), "-")
+		pid, err := strconv.Atoi(pidStr)
+		if err == nil && pid != os.Getpid() && unix.Kill(pid, 0) == nil {
+			continue // its run is still going
+		}
+		out = append(out, n)
+	}
+	return out
+}
+
+func ip(ctx context.Context, args ...string) error {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, "ip", args...).CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("ip %s: %v: %s", strings.Join(args, " "), err, strings.TrimSpace(string(out)))
+	}
+	return nil
+}
+
+// Do runs f on a thread that has entered the named namespace. The thread is
+// thrown away afterwards (never unlocked), so no other goroutine can run in
+// the wrong namespace.
+func Do(name string, f func() error) error {
+	errc := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread()
+		// Not unlocked: the runtime ends this thread with the goroutine.
+		fd, err := unix.Open(filepath.Join(Dir, name), unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			errc <- fmt.Errorf("namespace %s: %w", name, err)
+			return
+		}
+		defer unix.Close(fd)
+		if err := unix.Setns(fd, unix.CLONE_NEWNET); err != nil {
+			errc <- fmt.Errorf("enter namespace %s: %w", name, err)
+			return
+		}
+		errc <- f()
+	}()
+	return <-errc
+}
+
+// Dial opens a TCP connection from inside the named namespace; "" dials
+// from the current one. The socket stays in its namespace after the call.
+func Dial(ctx context.Context, name, addr string) (net.Conn, error) {
+	var d net.Dialer
+	if name == "" {
+		return d.DialContext(ctx, "tcp", addr)
+	}
+	var conn net.Conn
+	err := Do(name, func() error {
+		var err error
+		conn, err = d.DialContext(ctx, "tcp", addr)
+		return err
+	})
+	return conn, err
+}
