@@ -23,14 +23,14 @@ const stopTimeout = 15 * time.Second
 // cellRun is one execution of one bench cell.
 type cellRun struct {
 	*run
-	cell    *notebook.Cell
-	file    *results.File
-	points  []map[string]any
+	cell      *notebook.Cell
+	file      *results.File
+	points    []map[string]any
 	active    []bool      // per guest: still being measured
 	perCell   []bool      // per guest: booted once per sweep point, not per repeat
 	kept      []*instance // per guest: the instance kept across repeats
 	keptPoint []int
-	staging string // folder for this run's logs until the outcome is known
+	staging   string // folder for this run's logs until the outcome is known
 }
 
 // cell runs one bench cell and stores its results, or its failure next to
@@ -41,9 +41,9 @@ func (r *run) cell(ctx context.Context, c *notebook.Cell, hash string) error {
 		rel = filepath.Base(r.nb.Path)
 	}
 	cr := &cellRun{
-		run:    r,
-		cell:   c,
-		points: sweepPoints(c.Sweep),
+		run:       r,
+		cell:      c,
+		points:    sweepPoints(c.Sweep),
 		active:    make([]bool, len(c.Guests)),
 		perCell:   make([]bool, len(c.Guests)),
 		kept:      make([]*instance, len(c.Guests)),
