@@ -542,3 +542,28 @@ func TestEdgeCases(t *testing.T) {
 		})
 	}
 }
+
+func TestSubBytesAndOpaque(t *testing.T) {
+	a, b := make([]byte, 203), make([]byte, 203)
+	for i := range a {
+		a[i], b[i] = byte(i*37+11), byte(i*91+200)
+	}
+	got := make([]byte, len(a))
+	subBytes(got, a, b)
+	for i := range a {
+		if want := a[i] - b[i]; got[i] != want {
+			t.Fatalf("subBytes[%d] = %d, want %d", i, got[i], want)
+		}
+	}
+	row := bytes.Repeat([]byte{1, 2, 3, 0xFF}, 9)
+	if !opaque(row) {
+		t.Error("opaque row reported translucent")
+	}
+	for _, at := range []int{3, 7, 35} {
+		r := bytes.Clone(row)
+		r[at] = 0xFE
+		if opaque(r) {
+			t.Errorf("alpha at byte %d missed", at)
+		}
+	}
+}

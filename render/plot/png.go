@@ -90,23 +90,16 @@ func (bd *band) deflate(img *image.RGBA, y0, y1 int, last bool) {
 		src := img.Pix[y*img.Stride : y*img.Stride+4*width]
 		// image.RGBA is alpha-premultiplied, PNG is not. Only the
 		// anti-aliased corners of the card are translucent.
-		for i := 3; i < len(src); i += 4 {
-			if src[i] != 0xFF {
-				copy(px, src)
-				for j := 0; j < len(px); j += 4 {
-					unpremultiply(px[j:j+4], px[j+3])
-				}
-				src = px
-				break
+		if !opaque(src) {
+			copy(px, src)
+			for j := 0; j < len(px); j += 4 {
+				unpremultiply(px[j:j+4], px[j+3])
 			}
+			src = px
 		}
 		row[0] = 1 // Sub: each byte minus the same channel one pixel left
-		out := row[1:]
-		copy(out[:4], src[:4])
-		out, prev, cur := out[4:], src[:len(src)-4], src[4:]
-		for i := range out {
-			out[i] = cur[i] - prev[i]
-		}
+		copy(row[1:5], src[:4])
+		subBytes(row[5:], src[4:], src[:len(src)-4])
 		sum.Write(row)
 		bd.n += len(row)
 		if _, err := fw.Write(row); err != nil {
@@ -120,6 +113,40 @@ func (bd *band) deflate(img *image.RGBA, y0, y1 int, last bool) {
 		bd.err = fw.Flush()
 	}
 	bd.sum = sum.Sum32()
+}
+
+// opaque reports whether every pixel of an RGBA row has alpha 0xFF,
+// eight bytes at a time: this runs over every byte of every PNG.
+func opaque(row []byte) bool {
+	const alpha = 0xFF000000FF000000 // bytes 3 and 7, little-endian
+	n := len(row) &^ 7
+	for i := 0; i < n; i += 8 {
+		if binary.LittleEndian.Uint64(row[i:])&alpha != alpha {
+			return false
+		}
+	}
+	for i := n + 3; i < len(row); i += 4 {
+		if row[i] != 0xFF {
+			return false
+		}
+	}
+	return true
+}
+
+// subBytes sets dst[i] = a[i] - b[i] (mod 256), eight lanes at a time
+// (SWAR: the high bit of each byte is taken out of the subtraction so no
+// borrow crosses lanes, then put back by xor).
+func subBytes(dst, a, b []byte) {
+	const high = 0x8080808080808080
+	n := len(dst) &^ 7
+	for i := 0; i < n; i += 8 {
+		x := binary.LittleEndian.Uint64(a[i:])
+		y := binary.LittleEndian.Uint64(b[i:])
+		binary.LittleEndian.PutUint64(dst[i:], ((x|high)-(y&^high))^((x^^y)&high))
+	}
+	for i := n; i < len(dst); i++ {
+		dst[i] = a[i] - b[i]
+	}
 }
 
 // adler32Combine returns the Adler-32 of A followed by B from their sums

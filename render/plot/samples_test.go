@@ -13,7 +13,7 @@ import (
 var samples = flag.String("samples", "", "write the sample charts (SVG and PNG) into this directory")
 
 // TestWriteSamples writes the samples for a human to look at:
-// go test -run WriteSamples -samples /tmp/plot-samples ./render/plot
+// go test ./render/plot -run WriteSamples -samples /tmp/plot-samples
 func TestWriteSamples(t *testing.T) {
 	if *samples == "" {
 		t.Skip("no -samples directory given")
