@@ -27,8 +27,9 @@ setup:
 	@# Debian's redis-server package starts a system redis; benchbook starts its own on free ports.
 	@command -v redis-server >/dev/null
 
+# Static (CGO_ENABLED=0): benchbook is also the init of its Linux micro-VM.
 build:
-	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/benchbook
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/benchbook
 
 test: setup
 	$(GO) vet ./...

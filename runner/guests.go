@@ -92,7 +92,7 @@ func (r *run) path(p string) string {
 // builtinImage builds (or finds in the cache) the Linux micro-VM, once per run.
 func (r *run) builtinImage(ctx context.Context) (*image.Image, error) {
 	if r.image == nil && r.imageErr == nil {
-		r.image, r.imageErr = image.Build(ctx, image.BuildOptions{})
+		r.image, r.imageErr = image.Build(ctx, r.opt.Image)
 	}
 	return r.image, r.imageErr
 }
@@ -114,8 +114,8 @@ func (r *run) accel(ctx context.Context, want string) (guest.Accel, error) {
 }
 
 // startQemu boots a qemu guest for one repeat.
-func (cr *cellRun) startQemu(ctx context.Context, spec notebook.GuestSpec, logPath string) (in *instance, err error) {
-	in = &instance{facts: map[string]string{}}
+func (cr *cellRun) startQemu(ctx context.Context, spec notebook.GuestSpec, logPath string) (_ *instance, err error) {
+	in := &instance{facts: map[string]string{}}
 	defer func() {
 		if err != nil {
 			in.stop(context.WithoutCancel(ctx))

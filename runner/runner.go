@@ -34,6 +34,11 @@ type Options struct {
 	// line per measurement.
 	Progress io.Writer
 	Live     bool
+
+	// Image says how the built-in Linux micro-VM is built; the zero value
+	// uses this machine's cloud kernel, its redis-server and benchbook
+	// itself as the guest's init.
+	Image image.BuildOptions
 }
 
 // Outcome is what happened to one bench cell.

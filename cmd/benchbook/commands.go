@@ -35,6 +35,7 @@ func commands() []*command {
 		checkCommand(),
 		runCommand(),
 		renderCommand(),
+		imageCommand(),
 		doctorCommand(),
 		versionCommand(),
 	}

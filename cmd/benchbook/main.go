@@ -12,9 +12,15 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/benchbook/benchbook/runner/image/guestinit"
 )
 
 func main() {
+	// In benchbook's Linux micro-VM, benchbook itself is /init (PID 1).
+	if guestinit.IsInit() {
+		guestinit.Main()
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()

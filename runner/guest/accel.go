@@ -4,11 +4,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -28,12 +31,141 @@ var (
 	probeErr  error
 )
 
-// ProbeKVM boots a tiny guest under KVM, once per process, and reports why
+// ProbeKVM boots test guests under KVM, once per process, and reports why
 // KVM cannot run guests here (nil when it can). /dev/kvm existing proves
-// nothing: on some hosts qemu then aborts ("failed to set MSR") or hangs.
+// nothing: on some hosts qemu then aborts ("failed to set MSR"), hangs with
+// no output, or runs a trivial guest but not a Linux kernel. So after a
+// 34-byte guest, the probe boots this machine's own kernel until it panics
+// for want of a root file system: that exercises what real guests need.
+//
+// A broken KVM costs the probe its timeout, so the verdict is remembered
+// until the machine reboots (keyed by its boot id and qemu's version).
 func ProbeKVM(ctx context.Context) error {
-	probeOnce.Do(func() { probeErr = probe(ctx, "kvm") })
+	probeOnce.Do(func() {
+		key := probeKey()
+		if v, ok := readProbeCache(key); ok {
+			probeErr = v
+			return
+		}
+		if probeErr = probe(ctx, "kvm"); probeErr == nil {
+			if k := newestKernel("/boot"); k != "" {
+				probeErr = probeLinux(ctx, "kvm", k)
+			}
+		}
+		if ctx.Err() == nil {
+			writeProbeCache(key, probeErr)
+		}
+	})
 	return probeErr
+}
+
+// probeKey identifies this boot of this machine with this qemu.
+func probeKey() string {
+	id, err := os.ReadFile("/proc/sys/kernel/random/boot_id")
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(id)) + " " + QemuVersion()
+}
+
+func probeCachePath() string {
+	dir, err := os.UserCacheDir()
+	if d := os.Getenv("BENCHBOOK_CACHE"); d != "" {
+		dir, err = d, nil
+	} else if err == nil {
+		dir = filepath.Join(dir, "benchbook")
+	}
+	if err != nil {
+		return ""
+	}
+	return filepath.Join(dir, "kvm-probe.json")
+}
+
+type probeRecord struct {
+	Key   string `json:"key"`
+	OK    bool   `json:"ok"`
+	Error string `json:"error,omitempty"`
+}
+
+func readProbeCache(key string) (error, bool) {
+	path := probeCachePath()
+	if key == "" || path == "" {
+		return nil, false
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, false
+	}
+	var r probeRecord
+	if json.Unmarshal(b, &r) != nil || r.Key != key {
+		return nil, false
+	}
+	if r.OK {
+		return nil, true
+	}
+	return errors.New(r.Error + " (probed earlier since this boot; delete " + path + " to probe again)"), true
+}
+
+func writeProbeCache(key string, err error) {
+	path := probeCachePath()
+	if key == "" || path == "" {
+		return
+	}
+	r := probeRecord{Key: key, OK: err == nil}
+	if err != nil {
+		r.Error = err.Error()
+	}
+	b, _ := json.Marshal(r)
+	if os.MkdirAll(filepath.Dir(path), 0o755) == nil {
+		os.WriteFile(path, b, 0o644)
+	}
+}
+
+// newestKernel returns a kernel image from dir, or "".
+func newestKernel(dir string) string {
+	m, _ := filepath.Glob(filepath.Join(dir, "vmlinuz-*"))
+	if len(m) == 0 {
+		return ""
+	}
+	sort.Strings(m)
+	return m[len(m)-1]
+}
+
+// linuxProbeTimeout is far more than a kernel needs to reach its root-mount
+// panic under KVM (well under a second) or even under TCG (a few seconds).
+const linuxProbeTimeout = 20 * time.Second
+
+// probeLinux boots kernel with no root file system: a working hypervisor
+// gets it to "Kernel panic", and -no-reboot then ends qemu.
+func probeLinux(ctx context.Context, accel, kernel string) error {
+	dir, err := os.MkdirTemp("", "benchbook-probe-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	ctx, cancel := context.WithTimeout(ctx, linuxProbeTimeout)
+	defer cancel()
+	console := filepath.Join(dir, "console.log")
+	p, err := startProc("accel-probe", []string{QemuBinary,
+		"-machine", "pc,accel=" + accel, "-m", "128", "-nodefaults", "-no-user-config",
+		"-display", "none", "-serial", "stdio", "-monitor", "none", "-no-reboot",
+		"-kernel", kernel, "-append", "console=ttyS0 panic=-1 loglevel=4"}, nil, "", console, regexp.MustCompile(`Kernel panic`))
+	if err != nil {
+		return err
+	}
+	werr := p.waitLine(ctx)
+	p.stop(context.Background(), time.Second, nil)
+	if werr == nil {
+		return nil
+	}
+	out, _ := os.ReadFile(console)
+	if errors.Is(werr, context.DeadlineExceeded) {
+		if len(bytes.TrimSpace(out)) == 0 {
+			return fmt.Errorf("a Linux test guest (%s) hung for %s with no output", filepath.Base(kernel), linuxProbeTimeout)
+		}
+		return fmt.Errorf("a Linux test guest (%s) did not finish booting in %s", filepath.Base(kernel), linuxProbeTimeout)
+	}
+	return fmt.Errorf("a Linux test guest failed: %s", lastLines(strings.TrimSpace(string(out)), 1))
 }
 
 // ChooseAccel turns a notebook's accel ("auto", "kvm", "tcg", "") into the

@@ -22,6 +22,18 @@ func TestProbeTCG(t *testing.T) {
 	}
 }
 
+// The Linux probe too must pass under TCG, or its KVM verdict means nothing.
+func TestProbeLinuxTCG(t *testing.T) {
+	needQemu(t)
+	k := newestKernel("/boot")
+	if k == "" {
+		t.Skip("no kernel in /boot (make setup installs linux-image-cloud-amd64)")
+	}
+	if err := probeLinux(context.Background(), "tcg", k); err != nil {
+		t.Fatalf("a Linux kernel does not reach its root-mount panic under TCG: %v", err)
+	}
+}
+
 func TestChooseAccel(t *testing.T) {
 	needQemu(t)
 	ctx := context.Background()

@@ -44,6 +44,8 @@ type Boot struct {
 	// accepts connections; readiness waits for it, then PINGs.
 	ReadyLine *regexp.Regexp
 	Extra     []string // raw flavor arguments
+	// AppendTCG is added to Append when the guest runs under TCG.
+	AppendTCG []string
 }
 
 // Disk is a disk of a guest. Snapshot keeps the image untouched: writes go
@@ -144,6 +146,13 @@ func linuxBoot(s VMSpec) (Boot, error) {
 		Append:    strings.Join(args, " "),
 		NIC:       NICVirtioPCI,
 		ReadyLine: redisReady,
+	}
+	// Under TCG on a busy host the kernel fails to calibrate the TSC
+	// against the PIT, finds no other reference on microvm (no HPET, no PM
+	// timer) and hangs with no output. TCG's TSC runs at the host's rate, so
+	// the host's frequency is the right answer to give it.
+	if khz := hostTSCkHz(); khz > 0 {
+		b.AppendTCG = []string{fmt.Sprintf("tsc_early_khz=%d", khz)}
 	}
 	for _, d := range append(nonEmpty(s.Disk), s.Disks...) {
 		b.Disks = append(b.Disks, Disk{Path: d, Format: formatOf(d), Bus: "virtio", Snapshot: true})
@@ -302,4 +311,22 @@ func orStr(a, b string) string {
 		return a
 	}
 	return b
+}
+
+// hostTSCkHz is the host CPU's frequency from /proc/cpuinfo, or 0.
+func hostTSCkHz() int {
+	b, err := os.ReadFile("/proc/cpuinfo")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		k, v, ok := strings.Cut(line, ":")
+		if ok && strings.TrimSpace(k) == "cpu MHz" {
+			var mhz float64
+			if _, err := fmt.Sscan(strings.TrimSpace(v), &mhz); err == nil && mhz > 0 {
+				return int(mhz * 1000)
+			}
+		}
+	}
+	return 0
 }

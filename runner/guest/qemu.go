@@ -128,8 +128,12 @@ func QemuArgs(b Boot, accel string, n Network, qmp string) []string {
 		if b.Initrd != "" {
 			args = append(args, "-initrd", b.Initrd)
 		}
-		if b.Append != "" {
-			args = append(args, "-append", b.Append)
+		app := b.Append
+		if accel == "tcg" && len(b.AppendTCG) > 0 {
+			app = strings.TrimSpace(app + " " + strings.Join(b.AppendTCG, " "))
+		}
+		if app != "" {
+			args = append(args, "-append", app)
 		}
 	}
 	mmio := b.Machine == "microvm"

@@ -1,0 +1,6 @@
+package image
+
+// rdtsc reads the CPU's time stamp counter.
+func rdtsc() uint64
+
+const haveTSC = true

@@ -1,0 +1,139 @@
+package runner
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/benchbook/benchbook/internal/netns"
+	"github.com/benchbook/benchbook/results"
+	"github.com/benchbook/benchbook/runner/guest"
+	"github.com/benchbook/benchbook/runner/image"
+)
+
+var (
+	initOnce sync.Once
+	initPath string
+	initErr  error
+)
+
+// staticInit builds the guest init as a static program: the test binary
+// (linked with cgo) cannot be the guest's /init the way benchbook is.
+func staticInit(t *testing.T) string {
+	t.Helper()
+	initOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "benchbook-test-init-")
+		if err != nil {
+			initErr = err
+			return
+		}
+		initPath = filepath.Join(dir, "init")
+		cmd := exec.Command(filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-trimpath", "-o", initPath, "./runner/image/initrd/init")
+		cmd.Dir = ".."
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			initErr = err
+			initPath = string(out)
+		}
+	})
+	if initErr != nil {
+		t.Fatalf("build the test init: %v\n%s", initErr, initPath)
+	}
+	return initPath
+}
+
+func needVM(t *testing.T) {
+	t.Helper()
+	needRedis(t)
+	if _, err := exec.LookPath(guest.QemuBinary); err != nil {
+		t.Skip("qemu-system-x86_64 is not installed (make setup installs it)")
+	}
+	if _, err := image.NewestCloudKernel("/boot", "/lib/modules"); err != nil {
+		t.Skipf("no cloud kernel for the micro-VM (make setup installs linux-image-cloud-amd64): %v", err)
+	}
+}
+
+const vmNotebook = `title = "micro-VM"
+[guests.linux]
+kind   = "qemu"
+flavor = "linux"
+image  = "builtin:linux-redis"
+memory = "256M"
+[loads.quick]
+tool     = "builtin"
+clients  = 4
+requests = 300
+[[cells]]
+kind   = "bench"
+id     = "tp"
+guests = ["linux"]
+load   = "quick"
+repeat = 2
+`
+
+// CI boots the built-in micro-VM under TCG and loads it: the stored results
+// carry boot_ms and accel tcg, and nothing is left behind.
+func TestRunMicroVM(t *testing.T) {
+	needVM(t)
+	nb := writeNotebook(t, t.TempDir(), vmNotebook)
+	store := results.ForNotebook(nb.Path)
+	var out bytes.Buffer
+	opt := runOpts(&out)
+	cache := t.TempDir()
+	opt.Image = image.BuildOptions{CacheDir: cache, InitBinary: staticInit(t)}
+	start := time.Now()
+	if _, err := Run(context.Background(), nb, store, opt); err != nil {
+		t.Fatalf("%v\n%s", err, out.String())
+	}
+	t.Logf("two boots and loads in %v:\n%s", time.Since(start), out.String())
+	f, err := store.Load("tp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := f.Guest("linux")
+	if g.Status != results.StatusOK {
+		t.Fatalf("guest: %+v", g)
+	}
+	s := g.Points[0].Summary
+	if s["boot_ms"].N != 2 || s["boot_ms"].Median <= 0 || s["ops_per_sec"].Median <= 0 {
+		t.Errorf("summary: boot %+v ops %+v", s["boot_ms"], s["ops_per_sec"])
+	}
+	for k, want := range map[string]string{"accel": "tcg", "flavor": "linux", "kind": "qemu"} {
+		if g.Facts[k] != want {
+			t.Errorf("fact %s = %q, want %q (facts %v)", k, g.Facts[k], want, g.Facts)
+		}
+	}
+	if g.Facts["redis_version"] == "" || g.Facts["image_digest"] == "" || g.Facts["qemu_version"] == "" {
+		t.Errorf("facts %v", g.Facts)
+	}
+	if !strings.Contains(g.Commands[0], "qemu-system-x86_64") {
+		t.Errorf("command %q", g.Commands[0])
+	}
+	if os.Geteuid() == 0 && !strings.Contains(g.Facts["network"], "private network namespace") {
+		t.Errorf("as root the guest should run in a private namespace: %v", g.Facts["network"])
+	}
+	assertNothingLeft(t, cache)
+}
+
+// assertNothingLeft checks that no qemu booted from this test's image cache
+// (its path is on qemu's command line) and no namespace of this process
+// remains.
+func assertNothingLeft(t *testing.T, cache string) {
+	t.Helper()
+	for _, ns := range netns.Leftovers() {
+		if strings.HasPrefix(ns, netns.Prefix+strconv.Itoa(os.Getpid())+"-") {
+			t.Errorf("namespace %s left behind", ns)
+		}
+	}
+	if out, err := exec.Command("pgrep", "-a", "-f", cache).Output(); err == nil && len(out) > 0 {
+		t.Errorf("processes left behind:\n%s", out)
+	}
+}
