@@ -8,7 +8,7 @@ BIN      := bin/benchbook
 OUT      ?= public
 
 # Debian packages the tests and the demo use: real programs, never mocks.
-DEB_PACKAGES := redis-server redis-tools
+DEB_PACKAGES := redis-server redis-tools qemu-system-x86 qemu-utils linux-image-cloud-amd64 iproute2 hugo chromium
 
 export PATH := $(PATH):/usr/local/go/bin
 
@@ -46,6 +46,8 @@ demo: setup build
 bench: setup
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 	$(GO) run ./internal/loadbench
+	$(GO) run ./internal/vmbench
+	$(GO) run ./internal/sitebench
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

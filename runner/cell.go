@@ -238,10 +238,12 @@ func (cr *cellRun) once(ctx context.Context, gi, pi, rep int, label string) (err
 	name := cr.cell.Guests[gi]
 	point := cr.points[pi]
 	cr.live("%s: starting %s", label, name)
+	cr.trace("guest-starting")
 	in, booted, err := cr.instance(ctx, gi, pi, rep)
 	if err != nil {
 		return err
 	}
+	cr.trace("guest-ready")
 	keep := cr.perCell[gi]
 	defer func() {
 		if keep && err == nil {
@@ -253,6 +255,7 @@ func (cr *cellRun) once(ctx context.Context, gi, pi, rep int, label string) (err
 		if serr := in.stop(sctx); serr != nil && err == nil {
 			err = serr
 		}
+		cr.trace("guest-stopped")
 	}()
 	g, ep := in.g, in.ep
 	logRel := cr.store.LogRel(cr.cell.ID, name, pi, rep)
@@ -273,7 +276,9 @@ func (cr *cellRun) once(ctx context.Context, gi, pi, rep int, label string) (err
 		return err
 	}
 	loadStart := time.Now()
+	cr.trace("load-started")
 	m, err := l.Run(ctx, load.Target{Addr: ep.Addr, Netns: ep.Netns}, ls)
+	cr.trace("load-done")
 	if err != nil {
 		select {
 		case <-g.Exited():

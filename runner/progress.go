@@ -56,3 +56,9 @@ func shellQuote(argv []string) string {
 	}
 	return strings.Join(q, " ")
 }
+
+func (r *run) trace(event string) {
+	if r.opt.Trace != nil {
+		r.opt.Trace(event)
+	}
+}

@@ -35,6 +35,11 @@ type Options struct {
 	Progress io.Writer
 	Live     bool
 
+	// Trace, when set, is called at the steps of each repeat:
+	// "guest-starting", "guest-ready", "load-started", "load-done",
+	// "guest-stopped". Benchmarks of the runner's own overhead use it.
+	Trace func(event string)
+
 	// Image says how the built-in Linux micro-VM is built; the zero value
 	// uses this machine's cloud kernel, its redis-server and benchbook
 	// itself as the guest's init.

@@ -137,3 +137,46 @@ func assertNothingLeft(t *testing.T, cache string) {
 		t.Errorf("processes left behind:\n%s", out)
 	}
 }
+
+// Cancelling (what SIGINT and SIGTERM do) during the boot and during the
+// load stops qemu and removes the namespace, and writes no results.
+func TestCancelVM(t *testing.T) {
+	needVM(t)
+	for _, when := range []string{"boot", "load"} {
+		t.Run(when, func(t *testing.T) {
+			src := strings.Replace(vmNotebook, "requests = 300", `test_time = "60s"`, 1)
+			nb := writeNotebook(t, t.TempDir(), src)
+			store := results.ForNotebook(nb.Path)
+			cache := t.TempDir()
+			ctx, cancel := context.WithCancel(context.Background())
+			defer cancel()
+			var out bytes.Buffer
+			opt := runOpts(&out)
+			opt.Image = image.BuildOptions{CacheDir: cache, InitBinary: staticInit(t)}
+			// Build the image first, so "boot" means qemu is booting.
+			if _, err := image.Build(ctx, opt.Image); err != nil {
+				t.Fatal(err)
+			}
+			opt.Trace = func(ev string) {
+				if (when == "boot" && ev == "guest-starting") || (when == "load" && ev == "load-started") {
+					time.AfterFunc(300*time.Millisecond, cancel)
+				}
+			}
+			done := make(chan error, 1)
+			go func() { _, err := Run(ctx, nb, store, opt); done <- err }()
+			var err error
+			select {
+			case err = <-done:
+			case <-time.After(3 * time.Minute):
+				t.Fatal("Run did not return after cancel")
+			}
+			if err == nil || !strings.Contains(err.Error(), "interrupted") {
+				t.Fatalf("err = %v\n%s", err, out.String())
+			}
+			if _, err := store.Load("tp"); err == nil {
+				t.Error("an interrupted run stored results")
+			}
+			assertNothingLeft(t, cache)
+		})
+	}
+}

@@ -35,6 +35,8 @@ func commands() []*command {
 		checkCommand(),
 		runCommand(),
 		renderCommand(),
+		buildCommand(),
+		serveCommand(),
 		imageCommand(),
 		doctorCommand(),
 		versionCommand(),

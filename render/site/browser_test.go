@@ -1,0 +1,229 @@
+package site
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/chromedp"
+)
+
+// chromium finds a Chromium to drive, or skips the test.
+func chromium(t *testing.T) string {
+	t.Helper()
+	for _, name := range []string{"chromium", "chromium-browser", "google-chrome"} {
+		if p, err := exec.LookPath(name); err == nil {
+			return p
+		}
+	}
+	t.Skip("chromium not installed (Debian package chromium; make setup installs it)")
+	return ""
+}
+
+// browser starts a headless Chromium with a fresh profile. chromedp kills it,
+// and every child process that used its profile, when the test ends.
+func browser(t *testing.T) context.Context {
+	t.Helper()
+	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(),
+		chromedp.ExecPath(chromium(t)),
+		chromedp.Headless,
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.NoFirstRun,
+		chromedp.NoDefaultBrowserCheck,
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.Flag("disable-extensions", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("metrics-recording-only", true),
+		chromedp.Flag("password-store", "basic"),
+	)
+	ctx, cancel := chromedp.NewContext(alloc)
+	t.Cleanup(func() {
+		cancel()
+		cancelAlloc() // waits for the browser to exit
+	})
+	return ctx
+}
+
+// consoleErrors collects the errors a page reports: console.error calls,
+// uncaught exceptions, and browser log errors such as a failed image load.
+func consoleErrors(ctx context.Context) func() []string {
+	var (
+		mu   sync.Mutex
+		errs []string
+		wg   sync.WaitGroup
+	)
+	messages := chromedp.Console(ctx)
+	wg.Go(func() {
+		for m, err := range messages {
+			if err != nil {
+				return
+			}
+			if m.Type == chromedp.ConsoleError || m.IsException() {
+				mu.Lock()
+				errs = append(errs, m.String()+" ("+m.URL+")")
+				mu.Unlock()
+			}
+		}
+	})
+	return func() []string {
+		mu.Lock()
+		defer mu.Unlock()
+		return append([]string(nil), errs...)
+	}
+}
+
+// The built site, served by a plain static server, in a real browser: the
+// index lists both example reports, its link leads to a page whose plot is
+// an SVG of non-zero size, and nothing logs an error.
+func TestBrowser(t *testing.T) {
+	ctx := browser(t)
+	dir, out := examples(t), t.TempDir()
+	if rep := build(t, dir, out); len(rep.Failed) > 0 {
+		t.Fatalf("build: %v", rep.Failed[0].Err)
+	}
+	srv := httptest.NewServer(http.FileServer(http.Dir(out)))
+	defer srv.Close()
+
+	// Start the browser first, then bound the test: a timeout on the first
+	// run would end the browser itself.
+	if err := chromedp.Do(ctx, chromedp.Navigate("about:blank")); err != nil {
+		t.Fatalf("start chromium: %v", err)
+	}
+	errs := consoleErrors(ctx)
+	tctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+
+	// A sub-path, as on a project site: relative links must hold.
+	if err := chromedp.Do(tctx, chromedp.Navigate(srv.URL+"/index.html"), chromedp.WaitVisible(chromedp.CSS(".bb-list"))); err != nil {
+		t.Fatalf("index: %v", err)
+	}
+	titles, err := chromedp.Run(tctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll(".bb-item-title a")].map(a => a.textContent)`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(titles) != 2 || !strings.HasPrefix(titles[0], "Redis on unikernels") || !strings.HasPrefix(titles[1], "CLSF 2014") {
+		t.Fatalf("index titles = %q", titles)
+	}
+
+	_, err = chromedp.Run(tctx, chromedp.WaitEvent(page.LoadEventFired, nil,
+		chromedp.Click(chromedp.CSS(`.bb-item-title a[href="unikernels-redis/index.html"]`))))
+	if err != nil {
+		t.Fatalf("follow the link: %v", err)
+	}
+	loc, err := chromedp.Run(tctx, chromedp.Location())
+	// A static server may redirect .../index.html to .../; both are the page.
+	if err != nil || !strings.Contains(loc, "/unikernels-redis/") {
+		t.Fatalf("after the click: %s %v", loc, err)
+	}
+	type box struct {
+		Src           string
+		W, H, Natural float64
+	}
+	// Plots load lazily: scroll each into view, as a reader does, and wait
+	// until it is decoded (or failed to).
+	plots, err := chromedp.Run(tctx, chromedp.Evaluate[[]box](`(async () => {
+		const out = [];
+		for (const img of document.querySelectorAll('img[src$=".svg"]')) {
+			img.scrollIntoView();
+			await img.decode().catch(() => {});
+			const r = img.getBoundingClientRect();
+			out.push({Src: img.getAttribute("src"), W: r.width, H: r.height, Natural: img.naturalWidth});
+		}
+		return out;
+	})()`, chromedp.EvalAwaitPromise))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(plots) == 0 {
+		t.Fatalf("the page shows no SVG plot")
+	}
+	for _, p := range plots {
+		if p.W <= 0 || p.H <= 0 || p.Natural <= 0 {
+			t.Errorf("plot %s: %gx%g, natural width %g", p.Src, p.W, p.H, p.Natural)
+		}
+	}
+	for _, e := range errs() {
+		t.Errorf("console: %s", e)
+	}
+}
+
+// The preview in a real browser: saving the notebook reloads the open page,
+// and a broken notebook shows its problem on the page until it is fixed.
+func TestBrowserPreviewReloads(t *testing.T) {
+	ctx := browser(t)
+	dir := t.TempDir()
+	write(t, filepath.Join(dir, "a.toml"), nb("First title", "2020-01-01"))
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &Server{Dir: dir, Options: Options{Version: "test"}, Debounce: 50 * time.Millisecond}
+	sctx, stop := context.WithCancel(context.Background())
+	served := make(chan error, 1)
+	go func() { served <- s.Serve(sctx, ln) }()
+	defer func() {
+		stop()
+		if err := <-served; err != nil {
+			t.Errorf("serve: %v", err)
+		}
+	}()
+	for s.Builds() == 0 {
+		time.Sleep(10 * time.Millisecond)
+	}
+
+	if err := chromedp.Do(ctx, chromedp.Navigate("about:blank")); err != nil {
+		t.Fatalf("start chromium: %v", err)
+	}
+	errs := consoleErrors(ctx)
+	tctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	if err := chromedp.Do(tctx, chromedp.Navigate("http://"+ln.Addr().String()+"/a/")); err != nil {
+		t.Fatal(err)
+	}
+	// Poll from here, not in the page: a reload ends any script polling in it.
+	waitFor := func(what, js string) {
+		t.Helper()
+		for {
+			ok, err := chromedp.Run(tctx, chromedp.Evaluate[bool](js))
+			if err == nil && ok {
+				return
+			}
+			select {
+			case <-tctx.Done():
+				t.Fatalf("%s: %v (last error %v)", what, tctx.Err(), err)
+			case <-time.After(50 * time.Millisecond):
+			}
+		}
+	}
+	// The page listens before anything changes.
+	for s.clientCount() == 0 {
+		select {
+		case <-tctx.Done():
+			t.Fatal("the page never opened its event stream")
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+
+	write(t, filepath.Join(dir, "a.toml"), nb("Second title", "2020-01-01"))
+	waitFor("reload after an edit", `document.title === "Second title"`)
+
+	write(t, filepath.Join(dir, "b.toml"), "title = \n")
+	waitFor("problems shown", `!!document.getElementById("bb-preview-problems")?.textContent.includes("b.toml:1:")`)
+	write(t, filepath.Join(dir, "b.toml"), nb("B", "2020-01-02"))
+	waitFor("problems cleared", `document.getElementById("bb-preview-problems") === null`)
+
+	for _, e := range errs() {
+		t.Errorf("console: %s", e)
+	}
+}

@@ -1,0 +1,191 @@
+package site
+
+import (
+	"context"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/benchbook/benchbook/notebook"
+	"github.com/benchbook/benchbook/results"
+)
+
+// repoNotebooks is the repository's own notebooks folder.
+func repoNotebooks(t *testing.T) string {
+	t.Helper()
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Join(filepath.Dir(file), "..", "..", "notebooks")
+}
+
+// copyTree copies a folder, so a test can change notebooks freely.
+func copyTree(t *testing.T, src, dst string) {
+	t.Helper()
+	err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, p)
+		target := filepath.Join(dst, rel)
+		if d.IsDir() {
+			return os.MkdirAll(target, 0o755)
+		}
+		if !d.Type().IsRegular() {
+			return nil
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(target, data, 0o644)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// examples copies the repository's notebooks into a fresh folder. When the
+// bench notebook has no stored results yet, it gets fixture results (made
+// up figures, marked as such in their environment) so its pages have plots.
+func examples(t *testing.T) string {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "notebooks")
+	copyTree(t, repoNotebooks(t), dir)
+	withFixtureResults(t, filepath.Join(dir, "unikernels-redis.toml"))
+	return dir
+}
+
+// withFixtureResults stores made-up results for every bench cell of a
+// notebook that has none.
+func withFixtureResults(t *testing.T, path string) {
+	t.Helper()
+	nb, err := notebook.ParseFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	store := results.ForNotebook(path)
+	for _, c := range nb.BenchCells() {
+		if _, err := store.Load(c.ID); err == nil {
+			continue
+		}
+		if err := store.Save(fixtureFile(nb, c)); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func fixtureFile(nb *notebook.Notebook, c *notebook.Cell) *results.File {
+	started := time.Date(2026, 11, 27, 5, 0, 0, 0, time.UTC)
+	var points []map[string]any
+	if len(c.Sweep) == 0 {
+		points = []map[string]any{nil}
+	} else {
+		for _, v := range c.Sweep[0].Values {
+			points = append(points, map[string]any{c.Sweep[0].Param: v})
+		}
+	}
+	f := &results.File{
+		Notebook: filepath.Base(nb.Path), Cell: c.ID, InputHash: nb.InputHash(c, nil),
+		Started: started, Finished: started.Add(time.Minute),
+		Env: results.Env{CPUModel: "test fixture", Cores: 2, MemoryBytes: 4 << 30, Kernel: "6.1.0", OS: "Debian GNU/Linux 12 (bookworm)",
+			Arch: "x86_64", GoVersion: runtime.Version(), Benchbook: "test-fixture", Virtualization: "none"},
+	}
+	for gi, name := range c.Guests {
+		kind, _ := nb.Guests[name].Values["kind"].(string)
+		g := results.Guest{Name: name, Kind: kind, Status: results.StatusOK}
+		for pi, params := range points {
+			p := results.Point{Params: params}
+			for r := range max(c.Repeat, 1) {
+				ops := 60000/float64(gi+1) + float64(1000*pi) + float64(300*r)
+				p.Repeats = append(p.Repeats, results.Repeat{
+					Index: r, Started: started.Add(time.Duration(r) * time.Second), Seconds: 1,
+					Metrics: map[string]float64{"ops_per_sec": ops, "latency_avg": 1e9 / ops / 200, "latency_p50": 1e9 / ops / 250,
+						"latency_p99": 1e9 / ops / 50, "latency_p999": 1e9 / ops / 20, "kb_per_sec": ops / 20},
+					Percentiles: []results.Percentile{{P: 50, LatencyUs: 1e8 / ops}, {P: 90, LatencyUs: 2e8 / ops}, {P: 99, LatencyUs: 5e8 / ops}, {P: 99.9, LatencyUs: 9e8 / ops}, {P: 100, LatencyUs: 2e9 / ops}},
+				})
+			}
+			g.Points = append(g.Points, p)
+		}
+		f.Guests = append(f.Guests, g)
+	}
+	f.Summarize()
+	return f
+}
+
+func write(t *testing.T, path, content string) {
+	t.Helper()
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func read(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+func exists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
+}
+
+// nb is a small prose notebook.
+func nb(title, date string, tags ...string) string {
+	var b strings.Builder
+	b.WriteString("title = " + quote(title) + "\n")
+	if date != "" {
+		b.WriteString("date = " + date + "\n")
+	}
+	if len(tags) > 0 {
+		b.WriteString("tags = [")
+		for i, tg := range tags {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString(quote(tg))
+		}
+		b.WriteString("]\n")
+	}
+	b.WriteString("summary = " + quote("About "+title) + "\n")
+	b.WriteString("\n[[cells]]\nkind = \"markdown\"\ntext = \"\"\"\n## A heading\n\nSome prose about " + title + ".\n\"\"\"\n")
+	return b.String()
+}
+
+func quote(s string) string {
+	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(s) + `"`
+}
+
+// build runs a build and fails the test on anything but notebook failures.
+func build(t *testing.T, dir, out string, opts ...func(*Options)) *Report {
+	t.Helper()
+	opt := Options{Out: out, Version: "test", Jobs: 2}
+	for _, f := range opts {
+		f(&opt)
+	}
+	rep, err := Build(context.Background(), dir, opt)
+	if rep == nil {
+		t.Fatalf("build: %v", err)
+	}
+	return rep
+}
+
+func counts(r *Report) [3]int { return [3]int{r.Built, r.Unchanged, r.Removed} }
+
+func mtime(t *testing.T, path string) time.Time {
+	t.Helper()
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fi.ModTime()
+}

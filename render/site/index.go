@@ -1,0 +1,378 @@
+package site
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"embed"
+	"encoding/hex"
+	"encoding/json"
+	"encoding/xml"
+	"fmt"
+	"html"
+	"html/template"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gorilla/feeds"
+
+	"github.com/benchbook/benchbook/notebook"
+)
+
+//go:embed theme/list.html.tmpl theme/site.css
+var theme embed.FS
+
+var listTemplate = template.Must(template.ParseFS(theme, "theme/list.html.tmpl"))
+
+var siteCSS = sync.OnceValue(func() template.CSS {
+	b, err := theme.ReadFile("theme/site.css")
+	if err != nil {
+		panic(err) // embedded: cannot happen
+	}
+	return template.CSS(b)
+})
+
+// themeHash stands for the site's own templates, so a benchbook whose index
+// looks different rewrites the index even when its version string does not
+// change.
+var themeHash = sync.OnceValue(func() string {
+	h := sha256.New()
+	_ = fs.WalkDir(theme, ".", func(p string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			b, _ := theme.ReadFile(p)
+			fmt.Fprintf(h, "%s %d\n", p, len(b))
+			h.Write(b)
+		}
+		return err
+	})
+	return hex.EncodeToString(h.Sum(nil))
+})
+
+// Names of the site-level files.
+const (
+	IndexFile   = "index.html"
+	FeedFile    = "feed.xml"
+	SitemapFile = "sitemap.xml"
+	tagsDir     = "tags"
+)
+
+// listView is what the list template sees.
+type listView struct {
+	Site    string
+	Heading string
+	Root    string // relative path from the page to the site's root: "" or "../../"
+	Pages   []pageView
+	Tags    []tagView
+	Version string
+	CSS     template.CSS
+}
+
+type pageView struct {
+	Title, Href, Date, DateText, Summary string
+	Authors                              []string
+	Tags                                 []tagView
+	Draft                                bool
+}
+
+type tagView struct {
+	Name, Href string
+	Count      int
+}
+
+// tag is one tag of the site: the pages it lists, newest first.
+type tag struct {
+	name  string
+	slug  string
+	pages []Page
+}
+
+// tagSlug is a tag's folder name under tags/.
+func tagSlug(name string) string {
+	if s := notebook.Slugify(name); s != "" && s != "index" {
+		return s
+	}
+	sum := sha256.Sum256([]byte(name))
+	return "tag-" + hex.EncodeToString(sum[:4])
+}
+
+// siteTags groups pages by tag. Tags that make the same folder name ("Linux"
+// and "linux") are one tag, shown with the spelling that sorts first.
+func siteTags(pages []Page) []*tag {
+	bySlug := map[string]*tag{}
+	for _, p := range pages {
+		seen := map[string]bool{}
+		for _, name := range p.Tags {
+			s := tagSlug(name)
+			t := bySlug[s]
+			if t == nil {
+				t = &tag{name: name, slug: s}
+				bySlug[s] = t
+			}
+			if name < t.name {
+				t.name = name
+			}
+			if !seen[s] {
+				seen[s] = true
+				t.pages = append(t.pages, p)
+			}
+		}
+	}
+	tags := make([]*tag, 0, len(bySlug))
+	for _, s := range sortedKeys(bySlug) {
+		tags = append(tags, bySlug[s])
+	}
+	return tags
+}
+
+// siteInputs is everything the site-level files are made from; its hash in
+// the manifest lets a rebuild skip them when no listed page changed.
+type siteInputs struct {
+	Pages   []Page
+	BaseURL string
+	Title   string
+	Version string
+	Theme   string
+}
+
+// writeSiteFiles writes the index, tag pages, feed and sitemap when what
+// they show changed, and removes the tag pages of tags no longer used. It
+// returns the files it wrote or removed and the new state for the manifest.
+func writeSiteFiles(opt Options, pages []Page, old siteState) ([]string, siteState, error) {
+	in := siteInputs{Pages: pages, BaseURL: opt.BaseURL, Title: opt.Title, Version: opt.Version, Theme: themeHash()}
+	js, err := json.Marshal(in)
+	if err != nil {
+		return nil, old, fmt.Errorf("site files: %w", err)
+	}
+	sum := sha256.Sum256(js)
+	hash := hex.EncodeToString(sum[:])
+	if hash == old.Hash && !opt.Force && allExist(opt.Out, old.Files) {
+		return nil, old, nil
+	}
+
+	files, err := siteFiles(opt, pages)
+	if err != nil {
+		return nil, old, err
+	}
+	names := sortedKeys(files)
+	var changed []string
+	for _, name := range names {
+		w, err := writeIfChanged(filepath.Join(opt.Out, filepath.FromSlash(name)), files[name])
+		if err != nil {
+			return changed, old, fmt.Errorf("site files: %w", err)
+		}
+		if w {
+			changed = append(changed, name)
+		}
+	}
+	for _, name := range old.Files {
+		if _, keep := files[name]; keep || !safeOutput(name) {
+			continue
+		}
+		p := filepath.Join(opt.Out, filepath.FromSlash(name))
+		if err := os.Remove(p); err != nil && !os.IsNotExist(err) {
+			return changed, old, fmt.Errorf("site files: %w", err)
+		}
+		changed = append(changed, name)
+		// A tag page lives alone in its folder.
+		if dir := path.Dir(name); dir != "." && dir != tagsDir {
+			_ = os.Remove(filepath.Join(opt.Out, filepath.FromSlash(dir)))
+		}
+	}
+	return changed, siteState{Hash: hash, Files: names}, nil
+}
+
+func allExist(out string, files []string) bool {
+	if len(files) == 0 {
+		return false
+	}
+	for _, f := range files {
+		if _, err := os.Stat(filepath.Join(out, filepath.FromSlash(f))); err != nil {
+			return false
+		}
+	}
+	return true
+}
+
+// siteFiles makes the site-level files, by slash path.
+func siteFiles(opt Options, pages []Page) (map[string][]byte, error) {
+	files := map[string][]byte{}
+	tags := siteTags(pages)
+
+	page := func(name string, v listView) error {
+		v.Site, v.Version, v.CSS = opt.Title, opt.Version, siteCSS()
+		var b bytes.Buffer
+		if err := listTemplate.ExecuteTemplate(&b, "list", v); err != nil {
+			return fmt.Errorf("site files: %s: %w", name, err)
+		}
+		files[name] = b.Bytes()
+		return nil
+	}
+	if err := page(IndexFile, listView{Pages: pageViews(pages, "")}); err != nil {
+		return nil, err
+	}
+	const tagRoot = "../../"
+	var tagViews []tagView
+	for _, t := range tags {
+		tagViews = append(tagViews, tagView{Name: t.name, Href: t.slug + "/index.html", Count: len(t.pages)})
+		v := listView{Heading: "Tagged “" + t.name + "”", Root: tagRoot, Pages: pageViews(t.pages, tagRoot)}
+		if err := page(tagsDir+"/"+t.slug+"/"+IndexFile, v); err != nil {
+			return nil, err
+		}
+	}
+	if err := page(tagsDir+"/"+IndexFile, listView{Heading: "Tags", Root: "../", Tags: tagViews}); err != nil {
+		return nil, err
+	}
+
+	feed, err := atomFeed(opt, pages)
+	if err != nil {
+		return nil, err
+	}
+	files[FeedFile] = feed
+	sm, err := sitemap(opt, pages, tags)
+	if err != nil {
+		return nil, err
+	}
+	files[SitemapFile] = sm
+	files[FaviconFile] = favicon()
+	return files, nil
+}
+
+func pageViews(pages []Page, root string) []pageView {
+	views := make([]pageView, len(pages))
+	for i, p := range pages {
+		v := pageView{
+			Title:   p.Title,
+			Href:    root + p.Slug + "/" + IndexFile,
+			Summary: p.Summary,
+			Authors: p.Authors,
+			Draft:   p.Draft,
+		}
+		if !p.Date.IsZero() {
+			v.Date = p.Date.Format("2006-01-02")
+			v.DateText = p.Date.Format("2 January 2006")
+		}
+		seen := map[string]bool{}
+		for _, name := range p.Tags {
+			s := tagSlug(name)
+			if !seen[s] {
+				seen[s] = true
+				v.Tags = append(v.Tags, tagView{Name: name, Href: root + tagsDir + "/" + s + "/" + IndexFile})
+			}
+		}
+		views[i] = v
+	}
+	return views
+}
+
+// pageURL is where a page is in the feed and the sitemap: absolute with a
+// base URL, else relative to the site's root.
+func pageURL(opt Options, rel string) string { return opt.BaseURL + rel }
+
+// atomFeed is the site's Atom feed, newest first. Without a base URL its
+// links are relative to the feed (which sits at the site's root) and its ids
+// are URNs, which stay valid wherever the site goes.
+func atomFeed(opt Options, pages []Page) ([]byte, error) {
+	var newest time.Time
+	for _, p := range pages {
+		if p.Date.After(newest) {
+			newest = p.Date
+		}
+	}
+	if newest.IsZero() {
+		newest = time.Unix(0, 0)
+	}
+	root := opt.BaseURL
+	if root == "" {
+		root = "./"
+	}
+	f := &feeds.Feed{
+		Title:   opt.Title,
+		Link:    &feeds.Link{Href: root},
+		Author:  &feeds.Author{Name: opt.Title},
+		Updated: newest.UTC(),
+	}
+	for _, p := range pages {
+		it := &feeds.Item{
+			Title: p.Title,
+			Link:  &feeds.Link{Href: pageURL(opt, p.Slug+"/")},
+			Id:    entryID(opt, p),
+			// An undated notebook has no time of its own; the feed's keeps
+			// the feed valid and the output repeatable.
+			Updated: newest.UTC(),
+			// The summary is plain text, and Atom's "html" type would read
+			// it as markup: escape it.
+			Description: html.EscapeString(p.Summary),
+		}
+		if !p.Date.IsZero() {
+			it.Updated = p.Date.UTC()
+		}
+		if len(p.Authors) > 0 {
+			it.Author = &feeds.Author{Name: strings.Join(p.Authors, ", ")}
+		}
+		f.Add(it)
+	}
+	af := (&feeds.Atom{Feed: f}).AtomFeed()
+	af.Id = opt.BaseURL
+	if af.Id == "" {
+		af.Id = "urn:benchbook:site:" + notebook.Slugify(opt.Title)
+	}
+	var b bytes.Buffer
+	if err := feeds.WriteXML(af, &b); err != nil {
+		return nil, fmt.Errorf("feed: %w", err)
+	}
+	b.WriteByte('\n')
+	return b.Bytes(), nil
+}
+
+func entryID(opt Options, p Page) string {
+	if opt.BaseURL != "" {
+		return pageURL(opt, p.Slug+"/")
+	}
+	return "urn:benchbook:page:" + p.Slug
+}
+
+type urlset struct {
+	XMLName xml.Name     `xml:"urlset"`
+	Xmlns   string       `xml:"xmlns,attr"`
+	URLs    []sitemapURL `xml:"url"`
+}
+
+type sitemapURL struct {
+	Loc     string `xml:"loc"`
+	LastMod string `xml:"lastmod,omitempty"`
+}
+
+// sitemap lists the index, every page and every tag page.
+func sitemap(opt Options, pages []Page, tags []*tag) ([]byte, error) {
+	u := urlset{Xmlns: "http://www.sitemaps.org/schemas/sitemap/0.9"}
+	root := opt.BaseURL
+	if root == "" {
+		root = "./"
+	}
+	u.URLs = append(u.URLs, sitemapURL{Loc: root})
+	for _, p := range pages {
+		s := sitemapURL{Loc: pageURL(opt, p.Slug+"/")}
+		if !p.Date.IsZero() {
+			s.LastMod = p.Date.Format("2006-01-02")
+		}
+		u.URLs = append(u.URLs, s)
+	}
+	sort.SliceStable(tags, func(i, k int) bool { return tags[i].slug < tags[k].slug })
+	for _, t := range tags {
+		u.URLs = append(u.URLs, sitemapURL{Loc: pageURL(opt, tagsDir+"/"+t.slug+"/")})
+	}
+	var b bytes.Buffer
+	b.WriteString(xml.Header)
+	e := xml.NewEncoder(&b)
+	e.Indent("", "  ")
+	if err := e.Encode(u); err != nil {
+		return nil, fmt.Errorf("sitemap: %w", err)
+	}
+	b.WriteByte('\n')
+	return b.Bytes(), nil
+}

@@ -1,0 +1,162 @@
+package site
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/benchbook/benchbook/results"
+)
+
+// input is one file a page is made from, with the hash of its content.
+//
+// Stat caches the hash, as git's index does: reading and hashing a thousand
+// notebooks costs a no-change rebuild far more than asking for their size,
+// times and inode. A later build trusts Sum without reading the file only
+// when the file's Stat is the same. Stat is recorded only for a file whose
+// last change (ctime) came well before the build that hashed it began:
+// file times are coarse, and a file changed while a build hashes it could
+// otherwise keep a time already recorded with the old content. A change
+// always moves ctime, which no tool can set back.
+type input struct {
+	Name string // "notebook", "results/CELL.json" or "asset/PATH"
+	Sum  string // hex SHA-256 of the content; empty when missing
+	Stat string // see above; empty when not safe to trust
+}
+
+// statSlack is how long before a build's start a file's last change must
+// be for its Stat to be trusted by later builds: far more than the
+// granularity of file times.
+var statSlack = 2 * time.Second
+
+// inputsOf hashes the files of one page: the notebook, the JSON files of its
+// results folder (guest logs are not shown in the page) and the given
+// assets. Hashes of old inputs whose Stat still matches are reused. When it
+// reads the notebook it returns its bytes too.
+func (b *builder) inputsOf(nbPath string, assets []string, old []input) ([]input, []byte, error) {
+	cached := make(map[string]input, len(old))
+	for _, in := range old {
+		if in.Stat != "" {
+			cached[in.Name] = in
+		}
+	}
+	var (
+		ins    []input
+		nbData []byte
+	)
+	add := func(name, file string, keep bool) error {
+		in, data, err := b.hashInput(name, file, cached[name], keep)
+		ins = append(ins, in)
+		if keep {
+			nbData = data
+		}
+		return err
+	}
+	if err := add("notebook", nbPath, true); err != nil {
+		return nil, nil, fmt.Errorf("read notebook: %w", err)
+	}
+	store := results.ForNotebook(nbPath)
+	entries, err := os.ReadDir(store.Dir)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, nil, fmt.Errorf("results of %s: %w", nbPath, err)
+	}
+	for _, e := range entries { // sorted by name
+		if !e.Type().IsRegular() || !strings.HasSuffix(e.Name(), ".json") {
+			continue
+		}
+		if err := add("results/"+e.Name(), filepath.Join(store.Dir, e.Name()), false); err != nil {
+			return nil, nil, fmt.Errorf("results of %s: %w", nbPath, err)
+		}
+	}
+	dir := filepath.Dir(nbPath)
+	for _, a := range assets {
+		// A missing asset hashes as missing: the page is then rendered
+		// again, and render reports the missing file with its position.
+		_ = add("asset/"+a, filepath.Join(dir, filepath.FromSlash(a)), false)
+	}
+	return ins, nbData, nil
+}
+
+// hashInput hashes one file, or reuses the cached hash when the file's stat
+// says it has not changed (then it does not read the file, and returns no
+// data even when keep is set).
+func (b *builder) hashInput(name, file string, cached input, keep bool) (input, []byte, error) {
+	in := input{Name: name}
+	fi, err := os.Stat(file)
+	if err != nil {
+		return in, nil, err
+	}
+	stat := statKey(fi, b.started.Add(-statSlack))
+	if stat != "" && stat == cached.Stat {
+		return cached, nil, nil
+	}
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return in, nil, err
+	}
+	sum := sha256.Sum256(data)
+	in.Sum, in.Stat = hex.EncodeToString(sum[:]), stat
+	if !keep {
+		data = nil
+	}
+	return in, data, nil
+}
+
+// pageHash is the hash of a page's inputs and of what turns them into the
+// page: the site and manifest version, the format, benchbook's version and
+// render's fingerprint.
+func (b *builder) pageHash(ins []input) string {
+	h := sha256.New()
+	field := func(name, value string) {
+		// Length-prefixed fields: no two different lists hash the same.
+		var n [8]byte
+		binary.BigEndian.PutUint64(n[:], uint64(len(name)))
+		h.Write(n[:])
+		h.Write([]byte(name))
+		binary.BigEndian.PutUint64(n[:], uint64(len(value)))
+		h.Write(n[:])
+		h.Write([]byte(value))
+	}
+	field("site", fmt.Sprint(manifestVersion))
+	field("format", string(b.opt.Format))
+	field("version", b.opt.Version)
+	field("render", b.fp)
+	for _, in := range ins {
+		field(in.Name, in.Sum)
+	}
+	return "sha256:" + hex.EncodeToString(h.Sum(nil))
+}
+
+// assetsOf lists the assets among a page's inputs.
+func assetsOf(ins []input) []string {
+	var assets []string
+	for _, in := range ins {
+		if a, ok := strings.CutPrefix(in.Name, "asset/"); ok {
+			assets = append(assets, a)
+		}
+	}
+	return assets
+}
+
+// withAssets replaces the assets of a page's inputs.
+func (b *builder) withAssets(ins []input, nbPath string, assets []string) []input {
+	var out []input
+	for _, in := range ins {
+		if !strings.HasPrefix(in.Name, "asset/") {
+			out = append(out, in)
+		}
+	}
+	dir := filepath.Dir(nbPath)
+	for _, a := range assets {
+		in, _, _ := b.hashInput("asset/"+a, filepath.Join(dir, filepath.FromSlash(a)), input{}, false)
+		out = append(out, in)
+	}
+	return out
+}

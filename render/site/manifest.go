@@ -1,0 +1,215 @@
+package site
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/gob"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"path"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+
+	"github.com/benchbook/benchbook/notebook"
+	"github.com/benchbook/benchbook/render"
+)
+
+// ManifestFile is the manifest's name in the output folder. Its leading dot
+// keeps it out of Hugo's content and most hosts' listings. It is gob, not
+// JSON: a rebuild of a thousand pages decodes it five times faster, and a
+// no-change rebuild is mostly that.
+const ManifestFile = ".benchbook-site.gob"
+
+// manifestVersion changes when the manifest's meaning changes; a manifest of
+// another version is ignored, which means a full rebuild.
+const manifestVersion = 1
+
+// manifest is what the previous build made, and from what.
+type manifest struct {
+	Version int
+	Format  Format
+	Pages   map[string]*entry // by notebook source path
+	// Site has the input hash of the site-level files (index, tags, feed,
+	// sitemap) and the list of those files, so tag pages of a tag no longer
+	// used can be removed.
+	Site siteState
+
+	loaded bool // read from the output folder, not made up
+}
+
+type siteState struct {
+	Hash  string
+	Files []string
+}
+
+// entry is one notebook of the previous build.
+type entry struct {
+	Hash string
+	Page
+	// Inputs are the files the page was made from, with their hashes. The
+	// assets among them are the files beside the notebook that the page
+	// copied: which files a page copies depends only on the notebook's
+	// text, so the list from the last render is the one to hash while the
+	// notebook is unchanged.
+	Inputs []input
+	// Outputs are what the page owns in the output folder, slash paths: its
+	// folder, and for Jekyll its post. Empty for a draft left out.
+	Outputs []string
+}
+
+// Published reports whether the entry's page is in the output folder.
+func (e *entry) Published() bool { return len(e.Outputs) > 0 }
+
+// manifestFile is the manifest as stored: entries in a slice sorted by
+// source, as gob writes maps in random order and the same build must write
+// the same bytes.
+type manifestFile struct {
+	Version int
+	Format  Format
+	Entries []*entry
+	Site    siteState
+}
+
+// loadManifest reads the manifest of out. A missing, unreadable or foreign
+// manifest means a full build: nothing is trusted, and nothing is removed.
+func loadManifest(out string, format Format) *manifest {
+	empty := &manifest{Version: manifestVersion, Format: format, Pages: map[string]*entry{}}
+	data, err := os.ReadFile(filepath.Join(out, ManifestFile))
+	if err != nil {
+		return empty
+	}
+	var f manifestFile
+	if err := gob.NewDecoder(bytes.NewReader(data)).Decode(&f); err != nil || f.Version != manifestVersion || f.Format != format {
+		return empty
+	}
+	m := &manifest{Version: f.Version, Format: f.Format, Pages: make(map[string]*entry, len(f.Entries)), Site: f.Site, loaded: true}
+	for _, e := range f.Entries {
+		if e == nil || e.Source == "" {
+			return empty
+		}
+		m.Pages[e.Source] = e
+	}
+	return m
+}
+
+// sameAs reports whether m records exactly what old does, so a rebuild that
+// changed nothing need not encode and compare a thousand entries. Entries
+// carried over are the old ones, so comparing pointers suffices.
+func (m *manifest) sameAs(old *manifest) bool {
+	if !old.loaded || len(m.Pages) != len(old.Pages) || m.Site.Hash != old.Site.Hash || !slices.Equal(m.Site.Files, old.Site.Files) {
+		return false
+	}
+	for k, e := range m.Pages {
+		if old.Pages[k] != e {
+			return false
+		}
+	}
+	return true
+}
+
+func (m *manifest) save(out string) error {
+	f := manifestFile{Version: manifestVersion, Format: m.Format, Site: m.Site}
+	for _, src := range sortedKeys(m.Pages) {
+		e := m.Pages[src]
+		e.Source = src
+		f.Entries = append(f.Entries, e)
+	}
+	var data bytes.Buffer
+	if err := gob.NewEncoder(&data).Encode(&f); err != nil {
+		return fmt.Errorf("manifest: %w", err)
+	}
+	if err := writeFile(filepath.Join(out, ManifestFile), data.Bytes()); err != nil {
+		return fmt.Errorf("manifest: %w", err)
+	}
+	return nil
+}
+
+// safeOutput reports whether a path read from a manifest may be removed: a
+// manifest is a file anyone could have edited, and must not be able to make
+// a build delete something outside the output folder.
+func safeOutput(o string) bool {
+	return o != "" && o != "." && filepath.IsLocal(filepath.FromSlash(o)) && !strings.HasPrefix(path.Base(o), ".")
+}
+
+// renderFingerprint stands for render's templates, stylesheet and Markdown
+// conventions: the hash of a small probe notebook rendered both ways. A
+// build of benchbook that changes how pages look changes it, even when the
+// version string ("dev") does not.
+//
+// TODO: use render.TemplateHash() once render exports one; the probe misses
+// changes that only show with stored results (plots, tables).
+var renderFingerprint = sync.OnceValue(func() string {
+	nb, err := notebook.Parse("probe.toml", []byte(probeNotebook))
+	if err != nil {
+		return "probe: " + err.Error()
+	}
+	var out bytes.Buffer
+	opt := render.Options{Version: "probe"}
+	if err := render.HTML(&out, nb, opt); err != nil {
+		return "probe: " + err.Error()
+	}
+	if err := render.Markdown(&out, nb, opt); err != nil {
+		return "probe: " + err.Error()
+	}
+	sum := sha256.Sum256(out.Bytes())
+	return hex.EncodeToString(sum[:])
+})
+
+const probeNotebook = `title = "Probe <&>"
+date = 2014-11-02
+authors = ["A", "B"]
+tags = ["t"]
+summary = "S"
+
+[guests.g]
+kind = "process"
+command = ["true"]
+
+[loads.l]
+tool = "builtin"
+
+[[cells]]
+kind = "markdown"
+text = """
+## Heading
+
+Text with *emphasis*, ` + "`code`" + `, a [link](https://example.org) and a note.[^1]
+
+| a | b |
+|---|--:|
+| 1 | 2 |
+
+` + "```go\nfunc main() {}\n```" + `
+
+[^1]: The note.
+"""
+
+[[cells]]
+kind = "bench"
+id = "b"
+guests = ["g"]
+load = "l"
+
+[[cells]]
+kind = "plot"
+from = "b"
+y = "ops_per_sec"
+
+[[cells]]
+kind = "table"
+from = "b"
+`
+
+// sortedKeys returns a map's keys, sorted.
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

@@ -1,0 +1,258 @@
+package site
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path"
+	"path/filepath"
+	"slices"
+	"sort"
+
+	"github.com/benchbook/benchbook/render"
+)
+
+// pageFile is the file that must be there for a page to count as built,
+// slash-separated and relative to the output folder.
+func (b *builder) pageFile(p Page) string {
+	switch b.opt.Format {
+	case Hugo:
+		return p.Slug + "/" + render.MarkdownFile
+	case Jekyll:
+		return jekyllPost(p)
+	}
+	return p.Slug + "/" + render.HTMLFile
+}
+
+func (b *builder) pageExists(p Page) bool {
+	_, err := os.Stat(filepath.Join(b.opt.Out, filepath.FromSlash(b.pageFile(p))))
+	return err == nil
+}
+
+// jekyllPost is where Jekyll wants a post: a draft (exported only with
+// Options.Drafts) in _drafts, which `jekyll build --drafts` shows, as
+// Jekyll ignores a draft flag in front matter.
+func jekyllPost(p Page) string {
+	if p.Draft {
+		return "_drafts/" + p.Slug + ".md"
+	}
+	return "_posts/" + p.Date.Format("2006-01-02") + "-" + p.Slug + ".md"
+}
+
+// reservedSlug reports slugs whose folder the site itself uses.
+func reservedSlug(f Format, slug string) bool {
+	return f == HTML && slug == tagsDir
+}
+
+// renderPage renders one notebook. A page seen before is rendered into a
+// fresh folder that then replaces the old one, so the page's folder holds
+// exactly what this render made (no file of an older version lingers) and a
+// reader never sees half a page. A new page is rendered in place: there is
+// nothing to replace, and a cold build of a thousand pages saves as many
+// renames.
+func (b *builder) renderPage(j *job) {
+	if j.nb == nil {
+		j.parse()
+		if j.err != nil {
+			return
+		}
+	}
+	nb, out := j.nb, b.opt.Out
+	dir := filepath.Join(out, nb.Slug)
+	inPlace := b.opt.Format != Jekyll
+	if _, err := os.Lstat(dir); err == nil || !errors.Is(err, fs.ErrNotExist) {
+		inPlace = false
+	}
+	if !inPlace {
+		tmp, err := os.MkdirTemp(out, ".render-"+nb.Slug+"-")
+		if err != nil {
+			j.err = fmt.Errorf("render %s: %w", j.path, err)
+			return
+		}
+		defer os.RemoveAll(tmp)
+		dir = tmp
+	}
+	if err := render.Write(dir, nb, b.opt.Render(nb)); err != nil {
+		if inPlace {
+			_ = os.RemoveAll(dir)
+		}
+		j.err = err
+		return
+	}
+	assets, err := copiedAssets(dir, filepath.Dir(j.path))
+	if err != nil {
+		j.err = fmt.Errorf("render %s: %w", j.path, err)
+		return
+	}
+	outputs, err := b.place(dir, inPlace, j.page)
+	if err != nil {
+		j.err = fmt.Errorf("publish %s: %w", j.path, err)
+		return
+	}
+	// The hash covers the assets the page copied; they are the ones hashed
+	// already unless the notebook's links changed.
+	ins, hash := j.inputs, j.hash
+	if !slices.Equal(assets, assetsOf(ins)) {
+		ins = b.withAssets(ins, j.path, assets)
+		hash = b.pageHash(ins)
+	}
+	j.entry = &entry{Hash: hash, Page: j.page, Inputs: ins, Outputs: outputs}
+	j.nb, j.data = nil, nil // a thousand parsed notebooks need not stay in memory
+}
+
+// place moves a rendered page from dir to where the format wants it (dir
+// is there already when inPlace) and returns what the page owns in the
+// output folder.
+func (b *builder) place(dir string, inPlace bool, p Page) ([]string, error) {
+	out := b.opt.Out
+	switch b.opt.Format {
+	case Hugo:
+		// A page bundle with both index.md and index.html would be two
+		// content files for Hugo; the Markdown is the one it should build.
+		if err := os.Remove(filepath.Join(dir, render.HTMLFile)); err != nil {
+			return nil, err
+		}
+	case Jekyll:
+		md, err := os.ReadFile(filepath.Join(dir, render.MarkdownFile))
+		if err != nil {
+			return nil, err
+		}
+		post := jekyllPost(p)
+		if err := writeFile(filepath.Join(out, filepath.FromSlash(post)), jekyllMarkdown(md, p.Slug)); err != nil {
+			return nil, err
+		}
+		for _, f := range []string{render.MarkdownFile, render.HTMLFile} {
+			if err := os.Remove(filepath.Join(dir, f)); err != nil {
+				return nil, err
+			}
+		}
+		if empty, err := emptyDir(dir); err != nil || empty {
+			return []string{post}, err
+		}
+		return []string{post, p.Slug}, swapDir(dir, filepath.Join(out, p.Slug))
+	}
+	if inPlace {
+		return []string{p.Slug}, nil
+	}
+	return []string{p.Slug}, swapDir(dir, filepath.Join(out, p.Slug))
+}
+
+// jekyllMarkdown adds a permalink of /SLUG/ to render's front matter. The
+// post's plots and assets are published in SLUG/, so the relative links of
+// the Markdown resolve there whatever the site's permalink style and
+// baseurl.
+func jekyllMarkdown(md []byte, slug string) []byte {
+	const fence = "---\n"
+	if !bytes.HasPrefix(md, []byte(fence)) {
+		return md
+	}
+	end := bytes.Index(md[len(fence):], []byte("\n"+fence))
+	if end < 0 {
+		return md
+	}
+	end += len(fence) + 1
+	var b bytes.Buffer
+	b.Write(md[:end])
+	fmt.Fprintf(&b, "permalink: /%s/\n", slug)
+	b.Write(md[end:])
+	return b.Bytes()
+}
+
+// swapDir replaces dst by src: the old folder is moved aside, the new one
+// renamed into place, the old one removed.
+func swapDir(src, dst string) error {
+	old := ""
+	if _, err := os.Lstat(dst); err == nil {
+		aside, err := os.MkdirTemp(filepath.Dir(dst), ".old-"+filepath.Base(dst)+"-")
+		if err != nil {
+			return err
+		}
+		old = filepath.Join(aside, "page")
+		if err := os.Rename(dst, old); err != nil {
+			return errors.Join(err, os.Remove(aside))
+		}
+		defer os.RemoveAll(aside)
+	}
+	if err := os.Rename(src, dst); err != nil {
+		if old != "" {
+			err = errors.Join(err, os.Rename(old, dst))
+		}
+		return err
+	}
+	return os.Chmod(dst, 0o755) // MkdirTemp makes 0700 folders
+}
+
+func emptyDir(dir string) (bool, error) {
+	f, err := os.Open(dir)
+	if err != nil {
+		return false, err
+	}
+	defer f.Close()
+	_, err = f.Readdirnames(1)
+	if errors.Is(err, io.EOF) {
+		return true, nil
+	}
+	return false, err
+}
+
+// copiedAssets lists the files render copied beside the page from the
+// notebook's folder: every file of the rendered folder, other than the page
+// itself, that also exists at the same place beside the notebook. Plots are
+// drawn, not copied, and have no such twin.
+func copiedAssets(rendered, nbDir string) ([]string, error) {
+	var assets []string
+	err := filepath.WalkDir(rendered, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		rel := filepath.ToSlash(mustRel(rendered, p))
+		if rel == render.HTMLFile || rel == render.MarkdownFile {
+			return nil
+		}
+		if fi, err := os.Stat(filepath.Join(nbDir, filepath.FromSlash(rel))); err == nil && fi.Mode().IsRegular() {
+			assets = append(assets, rel)
+		}
+		return nil
+	})
+	sort.Strings(assets)
+	return assets, err
+}
+
+// writeFile replaces path with data through a temporary file and a rename,
+// unless it already holds exactly data, so unchanged files keep their time
+// stamps (rsync and browsers' caches see no change). It reports whether it
+// wrote.
+func writeFile(path string, data []byte) error {
+	_, err := writeIfChanged(path, data)
+	return err
+}
+
+func writeIfChanged(name string, data []byte) (bool, error) {
+	if old, err := os.ReadFile(name); err == nil && bytes.Equal(old, data) {
+		return false, nil
+	}
+	if err := os.MkdirAll(filepath.Dir(name), 0o755); err != nil {
+		return false, err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(name), "."+path.Base(filepath.ToSlash(name))+".*.tmp")
+	if err != nil {
+		return false, err
+	}
+	_, err = tmp.Write(data)
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Chmod(tmp.Name(), 0o644)
+	}
+	if err == nil {
+		err = os.Rename(tmp.Name(), name)
+	}
+	if err != nil {
+		return false, errors.Join(fmt.Errorf("write %s: %w", name, err), os.Remove(tmp.Name()))
+	}
+	return true, nil
+}

@@ -1,0 +1,538 @@
+// Package site turns a folder of notebooks into a static site: one page per
+// notebook (render's standalone page, its plots and index.md beside it), an
+// index of the reports newest first, a page per tag, an Atom feed and a
+// sitemap. It can also export the pages for Hugo (page bundles) or Jekyll
+// (_posts), and serve a live preview.
+//
+// Builds are incremental. A manifest in the output folder records, per page,
+// the hash of everything the page was made from: the notebook's bytes, the
+// JSON files of its results folder, the assets the page copied, a
+// fingerprint of render's templates and stylesheet, and benchbook's version.
+// A rebuild renders only the pages whose hash changed, removes the pages of
+// notebooks that are gone, and regenerates the index, tag pages, feed and
+// sitemap only when what they show changed. Pages render in parallel; what
+// the site lists is sorted, so the output does not depend on the number of
+// workers.
+//
+// Like render, the site builder never executes anything: it reads notebooks
+// and stored results and writes files.
+package site
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/benchbook/benchbook/notebook"
+	"github.com/benchbook/benchbook/render"
+	"github.com/benchbook/benchbook/results"
+)
+
+// Format is what a build writes.
+type Format string
+
+const (
+	// HTML is a complete static site.
+	HTML Format = "html"
+	// Hugo writes one page bundle per notebook (SLUG/index.md with its
+	// plots and assets), for a Hugo site's content folder.
+	Hugo Format = "hugo"
+	// Jekyll writes _posts/YYYY-MM-DD-SLUG.md per notebook (_drafts/SLUG.md
+	// for a draft), with its plots and assets in SLUG/ and a permalink of
+	// /SLUG/ so relative links hold.
+	Jekyll Format = "jekyll"
+)
+
+// Formats lists the formats, for flag help.
+var Formats = []Format{HTML, Hugo, Jekyll}
+
+// Options controls a build. Out is required; the zero value of every other
+// field does the common thing.
+type Options struct {
+	Out    string // output folder
+	Format Format // default HTML
+
+	// BaseURL is where the site will be published, e.g.
+	// https://example.org/bench/. It makes the feed and the sitemap
+	// absolute; pages always link relatively, so the site also works from
+	// file:// and from any sub-path.
+	BaseURL string
+	Title   string // site title, default "Benchmark reports"
+
+	Drafts bool // include notebooks with draft = true
+	Jobs   int  // parallel renders; 0 means one per core
+	Force  bool // render every page, whatever the manifest says
+
+	// Version is benchbook's version: part of every page's hash, so a new
+	// benchbook re-renders everything.
+	Version string
+
+	// Render gives the render options of a notebook. Nil means its results
+	// store and Version.
+	Render func(nb *notebook.Notebook) render.Options
+
+	// Progress, when set, is called after each page is considered, with the
+	// count so far and the total. Calls do not overlap.
+	Progress func(done, total int)
+}
+
+// DefaultTitle is the site title when Options.Title is empty.
+const DefaultTitle = "Benchmark reports"
+
+func (o *Options) defaults() error {
+	if o.Out == "" {
+		return errors.New("no output folder")
+	}
+	if o.Format == "" {
+		o.Format = HTML
+	}
+	switch o.Format {
+	case HTML, Hugo, Jekyll:
+	default:
+		return fmt.Errorf("unknown format %q (use html, hugo or jekyll)", o.Format)
+	}
+	if o.Title == "" {
+		o.Title = DefaultTitle
+	}
+	if o.Jobs <= 0 {
+		o.Jobs = runtime.NumCPU()
+	}
+	if o.BaseURL != "" && !strings.HasSuffix(o.BaseURL, "/") {
+		o.BaseURL += "/"
+	}
+	if o.Render == nil {
+		version := o.Version
+		o.Render = func(nb *notebook.Notebook) render.Options {
+			return render.Options{Results: results.ForNotebook(nb.Path), Version: version}
+		}
+	}
+	return nil
+}
+
+// Report is what a build did.
+type Report struct {
+	Built     int // pages rendered
+	Unchanged int // pages left as they were
+	Removed   int // pages deleted (notebook gone, now a draft, or renamed)
+	Failed    []Failure
+	SiteFiles int // index, tag pages, feed and sitemap files written
+	Duration  time.Duration
+	Pages     []Page // the published pages, newest first
+
+	// Changed lists what changed in the output folder, as slash paths
+	// relative to it: "SLUG/" for a page built or removed, and each site
+	// file written or removed. The preview server reloads the pages open
+	// on them.
+	Changed []string
+}
+
+// Failure is a notebook that could not be published.
+type Failure struct {
+	Notebook string
+	Err      error // a notebook.ErrorList when the notebook is invalid
+}
+
+// Summary is the one line a build prints: "built 3, unchanged 997, removed
+// 0 in 0.41s", with ", failed N" when some notebooks failed.
+func (r *Report) Summary() string {
+	failed := ""
+	if len(r.Failed) > 0 {
+		failed = fmt.Sprintf(", failed %d", len(r.Failed))
+	}
+	return fmt.Sprintf("built %d, unchanged %d, removed %d%s in %.2fs", r.Built, r.Unchanged, r.Removed, failed, r.Duration.Seconds())
+}
+
+// ErrFailed is wrapped by Build's error when some notebooks could not be
+// published; the rest of the site is built all the same.
+var ErrFailed = errors.New("some notebooks failed")
+
+// Page is one published notebook, as the index, the feed and the manifest
+// see it.
+type Page struct {
+	Source  string    `json:"source"` // notebook path relative to the notebooks folder, slash-separated
+	Slug    string    `json:"slug"`
+	Title   string    `json:"title"`
+	Date    time.Time `json:"date,omitzero"`
+	Authors []string  `json:"authors,omitempty"`
+	Tags    []string  `json:"tags,omitempty"`
+	Summary string    `json:"summary,omitempty"`
+	Draft   bool      `json:"draft,omitempty"`
+}
+
+// Notebooks lists the notebooks of a folder: its *.toml files, sorted. Like
+// `benchbook check DIR`, it does not descend into sub-folders, which hold
+// results and assets.
+func Notebooks(dir string) ([]string, error) {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("notebooks folder: %w", err)
+	}
+	var paths []string
+	for _, e := range entries {
+		name := e.Name()
+		if strings.HasSuffix(name, ".toml") && !strings.HasPrefix(name, ".") && !e.IsDir() {
+			paths = append(paths, filepath.Join(dir, name))
+		}
+	}
+	sort.Strings(paths)
+	return paths, nil
+}
+
+// Build renders the notebooks of dir into opt.Out. A notebook that cannot be
+// published is listed in the report's Failed and the error wraps ErrFailed;
+// every other page, the index, feed and sitemap are built all the same.
+func Build(ctx context.Context, dir string, opt Options) (*Report, error) {
+	start := time.Now()
+	if err := opt.defaults(); err != nil {
+		return nil, fmt.Errorf("build: %w", err)
+	}
+	paths, err := Notebooks(dir)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(opt.Out, 0o755); err != nil {
+		return nil, fmt.Errorf("output folder: %w", err)
+	}
+	b := &builder{dir: dir, opt: opt, old: loadManifest(opt.Out, opt.Format), started: start}
+	rep, err := b.build(ctx, paths)
+	if rep != nil {
+		rep.Duration = time.Since(start)
+	}
+	return rep, err
+}
+
+// builder holds one build.
+type builder struct {
+	dir string
+	opt Options
+	old *manifest
+	fp  string // render fingerprint
+
+	started time.Time // when the build began, for input.Stat
+}
+
+// job is one notebook going through a build.
+type job struct {
+	path   string // on disk
+	source string // relative to the notebooks folder, slash-separated
+	data   []byte
+	hash   string
+	old    *entry
+	nb     *notebook.Notebook
+	page   Page
+	inputs []input // what the hash was computed from
+	fresh  bool    // the old entry's hash matches
+	intact bool    // fresh, and the old page's files are all there
+	render bool    // must be rendered
+	err    error   // cannot be published
+	entry  *entry  // what the manifest records after the build
+}
+
+func (b *builder) build(ctx context.Context, paths []string) (*Report, error) {
+	b.fp = renderFingerprint()
+	jobs := make([]*job, len(paths))
+	for i, p := range paths {
+		src := filepath.ToSlash(mustRel(b.dir, p))
+		jobs[i] = &job{path: p, source: src, old: b.old.Pages[src]}
+	}
+
+	// Stage 1, in parallel: hash every notebook's inputs; parse the ones
+	// whose hash changed.
+	b.parallel(ctx, jobs, nil, b.examine)
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+
+	// Stage 2: decide what to render. Slugs must be unique; the first
+	// notebook in file order keeps its slug.
+	slugs := map[string]*job{}
+	var todo []*job
+	for _, j := range jobs {
+		if j.err != nil {
+			continue
+		}
+		if !b.published(j.page) {
+			j.entry = &entry{Hash: j.hash, Page: j.page, Inputs: j.inputs}
+			if j.fresh && !j.old.Published() {
+				j.entry = j.old // a draft left out, as before
+			}
+			continue
+		}
+		if other := slugs[j.page.Slug]; other != nil {
+			j.err = b.siteError(j, "slug", fmt.Sprintf("slug %q is taken by %s; set slug = \"...\" to another name", j.page.Slug, other.source))
+			continue
+		}
+		if reservedSlug(b.opt.Format, j.page.Slug) {
+			j.err = b.siteError(j, "slug", fmt.Sprintf("slug %q is reserved by the site; set slug = \"...\" to another name", j.page.Slug))
+			continue
+		}
+		if b.opt.Format == Jekyll && j.page.Date.IsZero() && !j.page.Draft {
+			j.err = b.siteError(j, "", "a Jekyll post needs a date: add date = YYYY-MM-DD at the top")
+			continue
+		}
+		slugs[j.page.Slug] = j
+		if j.intact {
+			j.entry = j.old
+			continue
+		}
+		j.render = true
+		todo = append(todo, j)
+	}
+
+	// Stage 3, in parallel: render.
+	var progress func()
+	if b.opt.Progress != nil {
+		total, done := len(todo), 0
+		var mu sync.Mutex
+		progress = func() {
+			mu.Lock()
+			defer mu.Unlock()
+			done++
+			b.opt.Progress(done, total)
+		}
+	}
+	b.parallel(ctx, todo, progress, b.renderPage)
+	if err := ctx.Err(); err != nil {
+		// Record the pages already rendered, so the next build knows them
+		// (and can remove them if their notebooks go).
+		next := &manifest{Format: b.opt.Format, Pages: maps.Clone(b.old.Pages), Site: b.old.Site}
+		for _, j := range todo {
+			if j.entry != nil {
+				next.Pages[j.source] = j.entry
+			}
+		}
+		return nil, errors.Join(err, next.save(b.opt.Out))
+	}
+
+	// Stage 4: the new manifest, stale outputs removed, site files.
+	rep := &Report{}
+	next := &manifest{Format: b.opt.Format, Pages: map[string]*entry{}, Site: b.old.Site}
+	owned := map[string]bool{}
+	for _, j := range jobs {
+		switch {
+		case j.err != nil:
+			rep.Failed = append(rep.Failed, Failure{Notebook: j.path, Err: j.err})
+			// The last good page of a notebook that now fails stays
+			// published: a typo must not take a post off the site. The old
+			// hash no longer matches, so the next build tries again.
+			if j.old != nil && j.old.Published() && !slugTaken(slugs, j.old.Page.Slug, j) {
+				next.Pages[j.source] = j.old
+			}
+		case j.entry != nil:
+			next.Pages[j.source] = j.entry
+			if j.render {
+				rep.Built++
+				rep.Changed = append(rep.Changed, j.entry.Slug+"/")
+			} else if j.entry.Published() {
+				rep.Unchanged++
+			}
+		}
+	}
+	for _, e := range next.Pages {
+		for _, o := range e.Outputs {
+			owned[o] = true
+		}
+	}
+	for _, e := range b.old.Pages {
+		removed := false
+		for i, o := range e.Outputs {
+			if owned[o] || !safeOutput(o) {
+				continue
+			}
+			if err := os.RemoveAll(filepath.Join(b.opt.Out, filepath.FromSlash(o))); err != nil {
+				return nil, fmt.Errorf("remove old page: %w", err)
+			}
+			// The first output is the page; a Jekyll post's asset folder
+			// going away removes no page.
+			removed = removed || i == 0
+		}
+		if removed {
+			rep.Removed++
+			rep.Changed = append(rep.Changed, e.Slug+"/")
+		}
+	}
+	rep.Pages = sortedPages(next)
+	if b.opt.Format == HTML {
+		changed, site, err := writeSiteFiles(b.opt, rep.Pages, b.old.Site)
+		if err != nil {
+			return nil, err
+		}
+		rep.SiteFiles, next.Site = len(changed), site
+		rep.Changed = append(rep.Changed, changed...)
+	}
+	if !next.sameAs(b.old) {
+		if err := next.save(b.opt.Out); err != nil {
+			return nil, err
+		}
+	}
+	sort.Slice(rep.Failed, func(i, k int) bool { return rep.Failed[i].Notebook < rep.Failed[k].Notebook })
+	sort.Strings(rep.Changed)
+	if len(rep.Failed) > 0 {
+		return rep, fmt.Errorf("%d of %d notebooks failed: %w", len(rep.Failed), len(jobs), ErrFailed)
+	}
+	return rep, nil
+}
+
+func slugTaken(slugs map[string]*job, slug string, j *job) bool {
+	other := slugs[slug]
+	return other != nil && other != j
+}
+
+func (b *builder) published(p Page) bool { return !p.Draft || b.opt.Drafts }
+
+// siteError places a problem only the site sees (a slug conflict) at a key
+// of the notebook, or at its start when the key is not written.
+func (b *builder) siteError(j *job, key, msg string) error {
+	nb := j.nb
+	if nb == nil {
+		// An unchanged notebook was not parsed (nor perhaps read).
+		if data, err := os.ReadFile(j.path); err == nil {
+			nb, _ = notebook.Parse(j.path, data)
+		}
+	}
+	pos := notebook.Pos{Line: 1, Col: 1}
+	if nb != nil && key != "" {
+		if p := nb.KeyPos(key); p.IsValid() {
+			pos = p
+		}
+	}
+	return notebook.ErrorList{{File: j.path, Pos: pos, Msg: msg}}
+}
+
+// parallel runs fn on every job with opt.Jobs workers. Each job is touched
+// by one worker only, so jobs need no locking.
+func (b *builder) parallel(ctx context.Context, jobs []*job, done func(), fn func(*job)) {
+	n := min(b.opt.Jobs, len(jobs))
+	if n <= 1 {
+		for _, j := range jobs {
+			if ctx.Err() != nil {
+				return
+			}
+			fn(j)
+			if done != nil {
+				done()
+			}
+		}
+		return
+	}
+	next := make(chan *job)
+	var wg sync.WaitGroup
+	for range n {
+		wg.Go(func() {
+			for j := range next {
+				fn(j)
+				if done != nil {
+					done()
+				}
+			}
+		})
+	}
+	for _, j := range jobs {
+		if ctx.Err() != nil {
+			break
+		}
+		next <- j
+	}
+	close(next)
+	wg.Wait()
+}
+
+// examine hashes a notebook's inputs and, unless the manifest says the page
+// is as it was, parses it.
+func (b *builder) examine(j *job) {
+	var old []input
+	if j.old != nil {
+		old = j.old.Inputs
+	}
+	ins, data, err := b.inputsOf(j.path, assetsOf(old), old)
+	if err != nil {
+		j.err = err
+		return
+	}
+	j.inputs, j.data, j.hash = ins, data, b.pageHash(ins)
+	if j.old != nil && j.old.Hash == j.hash && !b.opt.Force {
+		j.fresh = true
+		j.page = j.old.Page
+		j.page.Source = j.source
+		j.intact = j.old.Published() && b.pageExists(j.old.Page)
+		// A draft left out before and wanted now, or a page whose files
+		// were deleted, is rendered from a fresh parse.
+		if !b.published(j.page) || j.intact {
+			return
+		}
+	}
+	if j.data == nil { // its hash was cached: read it now
+		if j.data, err = os.ReadFile(j.path); err != nil {
+			j.err = fmt.Errorf("read notebook: %w", err)
+			return
+		}
+	}
+	j.parse()
+}
+
+func (j *job) parse() {
+	nb, err := notebook.Parse(j.path, j.data)
+	if err != nil {
+		j.err = err
+		return
+	}
+	if nb.Slug == "" {
+		j.err = notebook.ErrorList{nb.Errorf(notebook.Pos{Line: 1, Col: 1}, "no slug can be made from the file name: set slug = \"...\"")}
+		return
+	}
+	// render.Write refuses a page with broken asset links, with the same
+	// positioned errors render.Check gives; checking first would parse all
+	// the prose once more.
+	j.nb = nb
+	j.page = Page{
+		Source:  j.source,
+		Slug:    nb.Slug,
+		Title:   nb.Title,
+		Date:    nb.Date,
+		Authors: nb.Authors,
+		Tags:    nb.Tags,
+		Summary: nb.Summary,
+		Draft:   nb.Draft,
+	}
+}
+
+func mustRel(base, path string) string {
+	rel, err := filepath.Rel(base, path)
+	if err != nil {
+		return filepath.Base(path)
+	}
+	return rel
+}
+
+// sortedPages lists the published pages newest first; undated pages come
+// last; ties go by title, then slug, so the order never depends on timing.
+func sortedPages(m *manifest) []Page {
+	var pages []Page
+	for _, e := range m.Pages {
+		if e.Published() {
+			pages = append(pages, e.Page)
+		}
+	}
+	sort.Slice(pages, func(i, k int) bool {
+		a, c := pages[i], pages[k]
+		if !a.Date.Equal(c.Date) {
+			if a.Date.IsZero() || c.Date.IsZero() {
+				return c.Date.IsZero()
+			}
+			return a.Date.After(c.Date)
+		}
+		if a.Title != c.Title {
+			return a.Title < c.Title
+		}
+		return a.Slug < c.Slug
+	})
+	return pages
+}
