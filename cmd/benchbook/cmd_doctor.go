@@ -2,12 +2,21 @@ package main
 
 import (
 	"context"
+	"errors"
+	"flag"
 	"fmt"
+	"os"
+	"os/exec"
+	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/benchbook/benchbook/internal/doctor"
+	"github.com/benchbook/benchbook/internal/netns"
+	"github.com/benchbook/benchbook/runner/guest"
 )
+
+type doctorOpts struct{ clean bool }
 
 func doctorCommand() *command {
 	return &command{
@@ -16,13 +25,27 @@ func doctorCommand() *command {
 		long: `Looks for every external program benchbook can use (redis-server,
 redis-benchmark, memtier_benchmark, qemu, libvirtd, hugo, chromium), prints
 whether it was found, its version, what it is for, and how to install it.
-The exit status is 1 only when a required program is missing.
+It also says whether KVM can really run a guest here (it boots test guests;
+without KVM, VM guests run under TCG, software emulation) and how guests are
+networked. The exit status is 1 only when a required program is missing.
+
+With --clean it removes what crashed runs left behind: benchbook's network
+namespaces whose process is gone.
 
 Example:
 
-  benchbook doctor`,
+  benchbook doctor
+  benchbook doctor --clean`,
+		flags: func(fs *flag.FlagSet) any {
+			o := &doctorOpts{}
+			fs.BoolVar(&o.clean, "clean", false, "remove leftovers of crashed runs (network namespaces)")
+			return o
+		},
 		maxArgs: 0,
-		run: func(ctx context.Context, env *cmdEnv, _ any, _ []string) error {
+		run: func(ctx context.Context, env *cmdEnv, opts any, _ []string) error {
+			if opts.(*doctorOpts).clean {
+				return doctorClean(ctx, env)
+			}
 			tw := tabwriter.NewWriter(env.stdout, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "PROGRAM\tSTATUS\tVERSION\tUSED FOR")
 			var missing []doctor.Finding
@@ -47,10 +70,45 @@ Example:
 					fmt.Fprintf(env.stdout, "  %s: %s\n", f.Name, f.Get)
 				}
 			}
+			fmt.Fprintln(env.stdout)
+			if _, err := exec.LookPath(guest.QemuBinary); err == nil {
+				if err := guest.ProbeKVM(ctx); err != nil {
+					fmt.Fprintf(env.stdout, "KVM: unusable (%v)\n     VM guests run under TCG, software emulation; reports say accel: tcg next to their figures\n", err)
+				} else {
+					fmt.Fprintln(env.stdout, "KVM: usable")
+				}
+			}
+			if err := netns.Available(); err != nil {
+				fmt.Fprintf(env.stdout, "network: qemu user networking on the host (%v); run as root for a private namespace per guest\n", err)
+			} else {
+				fmt.Fprintln(env.stdout, "network: a private network namespace per VM guest, with its own bridge and sysctls (root)")
+			}
+			if b, err := os.ReadFile("/proc/sys/net/ipv4/tcp_syncookies"); err == nil {
+				fmt.Fprintf(env.stdout, "host net.ipv4.tcp_syncookies = %s (with user networking outside a namespace, 1 can stall forwarded connections under load)\n", strings.TrimSpace(string(b)))
+			}
+			if left := netns.Leftovers(); len(left) > 0 {
+				fmt.Fprintf(env.stdout, "leftovers of crashed runs: %d network namespaces (benchbook doctor --clean removes them)\n", len(left))
+			}
 			if requiredMissing > 0 {
 				return silent(1, fmt.Errorf("required programs missing"))
 			}
 			return nil
 		},
 	}
+}
+
+func doctorClean(ctx context.Context, env *cmdEnv) error {
+	var errs []error
+	left := netns.Leftovers()
+	for _, name := range left {
+		if err := netns.Delete(ctx, name); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		fmt.Fprintf(env.stdout, "removed network namespace %s\n", name)
+	}
+	if len(left) == 0 {
+		fmt.Fprintln(env.stdout, "nothing to clean")
+	}
+	return errors.Join(errs...)
 }
