@@ -15,6 +15,7 @@ const (
 	KindBench    = "bench"
 	KindPlot     = "plot"
 	KindTable    = "table"
+	KindCheck    = "check"
 )
 
 // Notebook is a parsed notebook.
@@ -82,6 +83,9 @@ type Cell struct {
 	Alt      string
 	Metrics  []string
 	Baseline string
+
+	// check
+	Claims []*Claim
 
 	raw map[string]any
 }

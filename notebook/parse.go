@@ -291,7 +291,25 @@ func (p *parser) cell(nb *Notebook, i int, raw map[string]any) *Cell {
 		c.Baseline = str(raw["baseline"])
 		c.Caption = str(raw["caption"])
 	}
-	if (c.Kind == KindPlot || c.Kind == KindTable) && raw["from"] == nil {
+	if c.Kind == KindCheck {
+		c.From = str(raw["from"])
+		for j, text := range strs(raw["claims"]) {
+			cl, err := ParseClaim(text)
+			if err != nil {
+				pos := p.pos.val(append(path, "claims", strconv.Itoa(j))...)
+				if ce, ok := err.(*ClaimError); ok && pos.IsValid() {
+					pos.Col += 1 + ce.Offset // past the opening quote
+				}
+				p.errAt(pos, "claim %q: %v", text, err)
+				continue
+			}
+			c.Claims = append(c.Claims, cl)
+		}
+		if len(strs(raw["claims"])) == 0 {
+			p.errAt(c.Pos, "check cell needs claims = [\"guest.metric > other.metric\", ...]")
+		}
+	}
+	if (c.Kind == KindPlot || c.Kind == KindTable || c.Kind == KindCheck) && raw["from"] == nil {
 		p.errAt(c.Pos, "%s cell needs from = \"ID\" naming the bench cell it shows", c.Kind)
 	}
 	return c
@@ -364,7 +382,7 @@ func (p *parser) crossCheck(nb *Notebook) {
 					p.errVal(append(path, "load"), "unknown load %q%s; define it as [loads.%s]", c.Load, didYouMean(c.Load, sortedKeys(nb.Loads)), c.Load)
 				}
 			}
-		case KindPlot, KindTable:
+		case KindPlot, KindTable, KindCheck:
 			if c.From == "" {
 				continue
 			}
@@ -382,6 +400,9 @@ func (p *parser) crossCheck(nb *Notebook) {
 					p.errKey(append(append([]string{}, path...), "guests", strconv.Itoa(j)), "guest %q is not run by bench cell %s", g, from.ID)
 				}
 			}
+			if c.Kind == KindCheck {
+				p.checkClaims(c, from, path)
+			}
 			if c.Baseline != "" && !contains(from.Guests, c.Baseline) {
 				p.errVal(append(path, "baseline"), "baseline %q is not a guest of bench cell %s%s", c.Baseline, from.ID, didYouMean(c.Baseline, from.Guests))
 			}
@@ -397,6 +418,32 @@ func (p *parser) crossCheck(nb *Notebook) {
 				if c.X == "" && len(from.Sweep) == 1 {
 					c.X = from.Sweep[0].Param
 				}
+			}
+		}
+	}
+}
+
+// checkClaims checks that claims name guests of the bench cell and metrics.
+func (p *parser) checkClaims(c, from *Cell, path []string) {
+	texts := strs(c.raw["claims"])
+	k := 0
+	for j, text := range texts {
+		if k >= len(c.Claims) || c.Claims[k].Text != text {
+			continue // did not parse; reported
+		}
+		cl := c.Claims[k]
+		k++
+		pos := p.pos.val(append(append([]string{}, path...), "claims", strconv.Itoa(j))...)
+		for _, r := range cl.Refs() {
+			at := pos
+			if i := strings.Index(text, r.Guest+"."+r.Metric); i >= 0 && at.IsValid() {
+				at.Col += 1 + i
+			}
+			if !contains(from.Guests, r.Guest) {
+				p.errAt(at, "claim %q: guest %q is not run by bench cell %s%s", text, r.Guest, from.ID, didYouMean(r.Guest, from.Guests))
+			}
+			if !IsMetric(r.Metric) {
+				p.errAt(at, "claim %q: unknown metric %q%s", text, r.Metric, didYouMean(r.Metric, Metrics))
 			}
 		}
 	}

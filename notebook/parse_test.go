@@ -365,3 +365,56 @@ func TestSlugify(t *testing.T) {
 		}
 	}
 }
+
+func TestClaims(t *testing.T) {
+	src := base + benchCell + `[[cells]]
+kind = "check"
+from = "tp"
+claims = ["host.ops_per_sec > 2 * host.latency_p99", "hots.ops_per_sec > 1", "host.ops > 1", "host.ops_per_sec >> 3", "(host.ops_per_sec + 1 > 2"]
+`
+	nb, err := Parse("x.toml", []byte(src))
+	want := []string{
+		`x.toml:19:55: claim "hots.ops_per_sec > 1": guest "hots" is not run by bench cell tp (did you mean "host"?)`,
+		`x.toml:19:79: claim "host.ops > 1": unknown metric "ops"`,
+		`x.toml:19:113: claim "host.ops_per_sec >> 3": unexpected ">": want a number or GUEST.METRIC`,
+		`x.toml:19:142: claim "(host.ops_per_sec + 1 > 2": want ) to close the ( at 1`,
+	}
+	got := Errors(err)
+	if len(got) != len(want) {
+		t.Fatalf("got %d errors, want %d:\n%v", len(got), len(want), err)
+	}
+	for i, w := range want {
+		if !strings.HasPrefix(got[i].Error(), w) {
+			t.Errorf("error %d:\n got %s\nwant %s", i, got[i], w)
+		}
+	}
+	c := nb.Cells[len(nb.Cells)-1]
+	if len(c.Claims) != 3 || c.Claims[0].Op != ">" || c.Claims[0].Right.String() != "(2 * host.latency_p99)" {
+		t.Errorf("claims %+v", c.Claims)
+	}
+}
+
+func TestParseClaim(t *testing.T) {
+	tests := []struct{ in, left, op, right, err string }{
+		{in: "osv.ops_per_sec > rumprun.ops_per_sec", left: "osv.ops_per_sec", op: ">", right: "rumprun.ops_per_sec"},
+		{in: "host.ops_per_sec>=2*osv.ops_per_sec", left: "host.ops_per_sec", op: ">=", right: "(2 * osv.ops_per_sec)"},
+		{in: "osv-libvirt.latency_p99 < (host.latency_p99 + 100) / 2", left: "osv-libvirt.latency_p99", op: "<", right: "((host.latency_p99 + 100) / 2)"},
+		{in: "a.ops_per_sec - b.ops_per_sec <= 1e3", left: "(a.ops_per_sec - b.ops_per_sec)", op: "<=", right: "1000"},
+		{in: "host.ops_per_sec", err: "want a comparison"},
+		{in: "host > 1", err: `"host" is not a number or GUEST.METRIC`},
+		{in: "", err: "ends too early"},
+		{in: "1 < 2 < 3", err: `unexpected "<"`},
+	}
+	for _, tt := range tests {
+		c, err := ParseClaim(tt.in)
+		if tt.err != "" {
+			if err == nil || !strings.Contains(err.Error(), tt.err) {
+				t.Errorf("%q: err %v, want %q", tt.in, err, tt.err)
+			}
+			continue
+		}
+		if err != nil || c.Left.String() != tt.left || c.Op != tt.op || c.Right.String() != tt.right {
+			t.Errorf("%q: %v %v", tt.in, c, err)
+		}
+	}
+}

@@ -153,7 +153,7 @@ func IsMetric(name string) bool {
 }
 
 var cellCommon = map[string]field{
-	"kind": {t: tString, oneOf: []string{KindMarkdown, KindBench, KindPlot, KindTable}},
+	"kind": {t: tString, oneOf: []string{KindMarkdown, KindBench, KindPlot, KindTable, KindCheck}},
 	"id":   {t: tString},
 }
 
@@ -180,6 +180,11 @@ var cellFields = map[string]map[string]field{
 		"error":   {t: tString, oneOf: []string{"minmax", "ci95"}},
 		"guests":  {t: tStrings},
 		"alt":     {t: tString},
+	}),
+	KindCheck: merge(cellCommon, map[string]field{
+		"from":   {t: tString},
+		"claims": {t: tStrings},
+		"title":  {t: tString},
 	}),
 	KindTable: merge(cellCommon, map[string]field{
 		"from":     {t: tString},

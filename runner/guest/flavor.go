@@ -6,6 +6,8 @@ import (
 	"os"
 	"regexp"
 	"strings"
+
+	"github.com/benchbook/benchbook/runner/image"
 )
 
 // VMSpec is what a notebook says about a virtual machine guest, with paths
@@ -133,7 +135,7 @@ func linuxBoot(s VMSpec) (Boot, error) {
 	if port == 0 {
 		port = 6379
 	}
-	args := []string{"console=ttyS0", "panic=-1", "quiet", "loglevel=4",
+	args := []string{"console=ttyS0", "panic=-1", "quiet", "loglevel=4", "cryptomgr.notests", "audit=0", "8250.nr_uarts=1",
 		fmt.Sprintf("benchbook.ip=%s/%d", GuestIP, PrefixLen), "benchbook.gw=" + GatewayIP, fmt.Sprintf("benchbook.port=%d", port)}
 	if len(s.Cmdline) > 0 {
 		args = s.Cmdline
@@ -150,9 +152,9 @@ func linuxBoot(s VMSpec) (Boot, error) {
 	// Under TCG on a busy host the kernel fails to calibrate the TSC
 	// against the PIT, finds no other reference on microvm (no HPET, no PM
 	// timer) and hangs with no output. TCG's TSC runs at the host's rate, so
-	// the host's frequency is the right answer to give it.
-	if khz := hostTSCkHz(); khz > 0 {
-		b.AppendTCG = []string{fmt.Sprintf("tsc_early_khz=%d", khz)}
+	// the host's TSC frequency is the right answer to give it.
+	if khz, err := image.HostTSCKHz(); err == nil && khz > 0 {
+		b.AppendTCG = []string{fmt.Sprintf("tsc_early_khz=%d", khz), "tsc=reliable", "no_timer_check"}
 	}
 	for _, d := range append(nonEmpty(s.Disk), s.Disks...) {
 		b.Disks = append(b.Disks, Disk{Path: d, Format: formatOf(d), Bus: "virtio", Snapshot: true})
@@ -311,22 +313,4 @@ func orStr(a, b string) string {
 		return a
 	}
 	return b
-}
-
-// hostTSCkHz is the host CPU's frequency from /proc/cpuinfo, or 0.
-func hostTSCkHz() int {
-	b, err := os.ReadFile("/proc/cpuinfo")
-	if err != nil {
-		return 0
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		k, v, ok := strings.Cut(line, ":")
-		if ok && strings.TrimSpace(k) == "cpu MHz" {
-			var mhz float64
-			if _, err := fmt.Sscan(strings.TrimSpace(v), &mhz); err == nil && mhz > 0 {
-				return int(mhz * 1000)
-			}
-		}
-	}
-	return 0
 }

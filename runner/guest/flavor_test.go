@@ -34,7 +34,7 @@ func TestQemuCommandLines(t *testing.T) {
 			t.Fatalf("%s: %v", tt.name, err)
 		}
 		if len(b.AppendTCG) > 0 {
-			b.AppendTCG = []string{"tsc_early_khz=KHZ"} // the host's, not the golden file's
+			b.AppendTCG[0] = "tsc_early_khz=KHZ" // the host's, not the golden file's
 		}
 		q := &Qemu{cfg: QemuConfig{Name: tt.spec.Name, Boot: b, Accel: "tcg", Net: tt.net, RunDir: "/run/bb"}}
 		got.WriteString("# " + tt.name + "\n" + shellLine(q.Command()) + "\n\n")

@@ -109,6 +109,7 @@ func QemuArgs(b Boot, accel string, n Network, qmp string) []string {
 	args := []string{
 		"-name", "guest=" + sanitizeName(b.Flavor),
 		"-machine", machine + ",accel=" + accel,
+		"-cpu", cpuModel(accel),
 		"-m", b.Memory,
 		"-smp", strconv.Itoa(max(b.CPUs, 1)),
 		"-nodefaults", "-no-user-config",
@@ -179,6 +180,15 @@ func QemuArgs(b Boot, accel string, n Network, qmp string) []string {
 		args = append(args, "-device", dev)
 	}
 	return append(args, b.Extra...)
+}
+
+// cpuModel: the host's CPU under KVM; under TCG "max", every feature TCG
+// emulates (RDRAND among them, which keeps guests from waiting for entropy).
+func cpuModel(accel string) string {
+	if accel == "kvm" {
+		return "host"
+	}
+	return "max"
 }
 
 func sanitizeName(s string) string {

@@ -1,0 +1,239 @@
+package notebook
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"unicode"
+)
+
+// A check cell holds claims about a bench cell's stored results, written as
+// comparisons of guest figures:
+//
+//	osv.ops_per_sec > rumprun.ops_per_sec
+//	host.ops_per_sec > 2 * osv.ops_per_sec
+//	linux.latency_p99 <= 1.5 * host.latency_p99
+//
+// Operands are numbers and GUEST.METRIC references; + - * / and parentheses
+// combine them. Guest names may contain '-', so subtraction needs spaces
+// around its minus.
+
+// Claim is a parsed claim.
+type Claim struct {
+	Text  string
+	Op    string // >, <, >=, <=
+	Left  Expr
+	Right Expr
+}
+
+// Expr is an arithmetic expression over guest figures.
+type Expr interface{ String() string }
+
+// Num is a constant.
+type Num struct{ Value float64 }
+
+// Ref is GUEST.METRIC.
+type Ref struct{ Guest, Metric string }
+
+// Bin is a binary operation.
+type Bin struct {
+	Op   byte // + - * /
+	L, R Expr
+}
+
+func (n Num) String() string { return strconv.FormatFloat(n.Value, 'g', -1, 64) }
+func (r Ref) String() string { return r.Guest + "." + r.Metric }
+func (b Bin) String() string { return "(" + b.L.String() + " " + string(b.Op) + " " + b.R.String() + ")" }
+
+// Refs lists the references of a claim, left to right.
+func (c *Claim) Refs() []Ref {
+	var out []Ref
+	var walk func(Expr)
+	walk = func(e Expr) {
+		switch x := e.(type) {
+		case Ref:
+			out = append(out, x)
+		case Bin:
+			walk(x.L)
+			walk(x.R)
+		}
+	}
+	walk(c.Left)
+	walk(c.Right)
+	return out
+}
+
+// ClaimError is a syntax error at a byte offset of the claim.
+type ClaimError struct {
+	Offset int
+	Msg    string
+}
+
+func (e *ClaimError) Error() string { return e.Msg }
+
+// ParseClaim parses one claim.
+func ParseClaim(s string) (*Claim, error) {
+	p := &claimParser{s: s}
+	p.next()
+	left, err := p.sum()
+	if err != nil {
+		return nil, err
+	}
+	op := p.tok
+	if op.kind != tokCmp {
+		return nil, p.errorf(op.at, "want a comparison (>, <, >=, <=) after %s", left)
+	}
+	p.next()
+	right, err := p.sum()
+	if err != nil {
+		return nil, err
+	}
+	if p.tok.kind != tokEOF {
+		return nil, p.errorf(p.tok.at, "unexpected %q after the comparison", p.tok.text)
+	}
+	return &Claim{Text: s, Op: op.text, Left: left, Right: right}, nil
+}
+
+type tokKind int
+
+const (
+	tokEOF tokKind = iota
+	tokNum
+	tokRef
+	tokOp  // + - * / ( )
+	tokCmp // > < >= <=
+	tokBad
+)
+
+type token struct {
+	kind tokKind
+	text string
+	at   int
+	num  float64
+	ref  Ref
+}
+
+type claimParser struct {
+	s   string
+	i   int
+	tok token
+}
+
+func (p *claimParser) errorf(at int, format string, args ...any) error {
+	return &ClaimError{Offset: at, Msg: fmt.Sprintf(format, args...)}
+}
+
+func isIdent(r byte, first bool) bool {
+	return r == '_' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || !first && (r >= '0' && r <= '9' || r == '-')
+}
+
+func (p *claimParser) next() {
+	for p.i < len(p.s) && unicode.IsSpace(rune(p.s[p.i])) {
+		p.i++
+	}
+	at := p.i
+	if p.i >= len(p.s) {
+		p.tok = token{kind: tokEOF, at: at, text: "end"}
+		return
+	}
+	c := p.s[p.i]
+	switch {
+	case c == '>' || c == '<':
+		p.i++
+		if p.i < len(p.s) && p.s[p.i] == '=' {
+			p.i++
+		}
+		p.tok = token{kind: tokCmp, text: p.s[at:p.i], at: at}
+	case strings.IndexByte("+-*/()", c) >= 0:
+		p.i++
+		p.tok = token{kind: tokOp, text: string(c), at: at}
+	case c >= '0' && c <= '9' || c == '.':
+		for p.i < len(p.s) && (p.s[p.i] >= '0' && p.s[p.i] <= '9' || p.s[p.i] == '.' || p.s[p.i] == 'e') {
+			p.i++
+		}
+		v, err := strconv.ParseFloat(p.s[at:p.i], 64)
+		if err != nil {
+			p.tok = token{kind: tokBad, text: p.s[at:p.i], at: at}
+			return
+		}
+		p.tok = token{kind: tokNum, text: p.s[at:p.i], at: at, num: v}
+	case isIdent(c, true):
+		for p.i < len(p.s) && (isIdent(p.s[p.i], false) || p.s[p.i] == '.') {
+			p.i++
+		}
+		text := p.s[at:p.i]
+		guest, metric, ok := strings.Cut(text, ".")
+		if !ok || guest == "" || metric == "" {
+			p.tok = token{kind: tokBad, text: text, at: at}
+			return
+		}
+		p.tok = token{kind: tokRef, text: text, at: at, ref: Ref{Guest: guest, Metric: metric}}
+	default:
+		p.tok = token{kind: tokBad, text: string(c), at: at}
+		p.i++
+	}
+}
+
+// sum := product (('+'|'-') product)*
+func (p *claimParser) sum() (Expr, error) {
+	l, err := p.product()
+	if err != nil {
+		return nil, err
+	}
+	for p.tok.kind == tokOp && (p.tok.text == "+" || p.tok.text == "-") {
+		op := p.tok.text[0]
+		p.next()
+		r, err := p.product()
+		if err != nil {
+			return nil, err
+		}
+		l = Bin{Op: op, L: l, R: r}
+	}
+	return l, nil
+}
+
+// product := atom (('*'|'/') atom)*
+func (p *claimParser) product() (Expr, error) {
+	l, err := p.atom()
+	if err != nil {
+		return nil, err
+	}
+	for p.tok.kind == tokOp && (p.tok.text == "*" || p.tok.text == "/") {
+		op := p.tok.text[0]
+		p.next()
+		r, err := p.atom()
+		if err != nil {
+			return nil, err
+		}
+		l = Bin{Op: op, L: l, R: r}
+	}
+	return l, nil
+}
+
+func (p *claimParser) atom() (Expr, error) {
+	t := p.tok
+	switch {
+	case t.kind == tokNum:
+		p.next()
+		return Num{t.num}, nil
+	case t.kind == tokRef:
+		p.next()
+		return t.ref, nil
+	case t.kind == tokOp && t.text == "(":
+		p.next()
+		e, err := p.sum()
+		if err != nil {
+			return nil, err
+		}
+		if p.tok.kind != tokOp || p.tok.text != ")" {
+			return nil, p.errorf(p.tok.at, "want ) to close the ( at %d", t.at+1)
+		}
+		p.next()
+		return e, nil
+	case t.kind == tokEOF:
+		return nil, p.errorf(t.at, "the claim ends too early: want a number or GUEST.METRIC")
+	case t.kind == tokBad:
+		return nil, p.errorf(t.at, "%q is not a number or GUEST.METRIC", t.text)
+	}
+	return nil, p.errorf(t.at, "unexpected %q: want a number or GUEST.METRIC", t.text)
+}
