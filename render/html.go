@@ -75,6 +75,7 @@ type cellView struct {
 	Bench       *benchView
 	Figure      *figure
 	Table       *tableView
+	Checks      *checkView
 }
 
 // HTML writes the notebook as a standalone HTML page (or, with
@@ -188,6 +189,8 @@ func (r *htmlRenderer) cell(c *notebook.Cell) (cellView, error) {
 		if v.Table = r.rep.table(c); v.Table == nil {
 			v.Placeholder = ptr(tablePlaceholder(r.nb, c, r.rep.problem(c.From)))
 		}
+	case notebook.KindCheck:
+		v.Checks = r.rep.checks(c)
 	default:
 		v.Kind = "unknown"
 		v.Placeholder = ptr(unknownPlaceholder(c))

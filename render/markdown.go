@@ -46,6 +46,8 @@ func writeMarkdown(w io.Writer, rep *report) error {
 			} else {
 				block = markdownPlaceholder(plotPlaceholder(nb, c, rep.figureProblem(c, f)))
 			}
+		case notebook.KindCheck:
+			block = markdownChecks(rep.checks(c))
 		case notebook.KindTable:
 			if t := rep.table(c); t != nil {
 				block = markdownTable(t)

@@ -59,6 +59,10 @@ kind = "plot"
 from = "throughput"
 style = "percentiles"
 [[cells]]
+kind = "check"
+from = "throughput"
+claims = ["host.ops_per_sec > osv.ops_per_sec", "osv.ops_per_sec > host.ops_per_sec", "rumprun.ops_per_sec > 1"]
+[[cells]]
 kind = "table"
 from = "throughput"
 baseline = "host"
@@ -168,6 +172,9 @@ func TestRenderWithResults(t *testing.T) {
 			"\n60,500 ops/s;",
 			"{{ value ... }}", // a reference shown as code stays
 			"95 % interval of the median",
+			"host.ops_per_sec", // claims with their verdicts
+			"60500 vs 33000",
+			"rumprun failed",
 		} {
 			if !strings.Contains(out, want) {
 				t.Errorf("%s lacks %q", name, want)
@@ -176,6 +183,11 @@ func TestRenderWithResults(t *testing.T) {
 	}
 	if !strings.Contains(page, "bb-row-failed") || !strings.Contains(page, "bb-row-skipped") {
 		t.Error("the table hides failed or skipped guests")
+	}
+	for _, badge := range []string{`bb-claim-pass"><span class="bb-badge">pass</span>`, `bb-claim-fail"><span class="bb-badge">fail</span>`, `bb-claim-unknown"><span class="bb-badge">unknown</span>`} {
+		if !strings.Contains(page, badge) {
+			t.Errorf("page lacks the badge %s", badge)
+		}
 	}
 	if !strings.Contains(page, "noisy") {
 		t.Error("osv's 7% spread has no variance warning")

@@ -86,6 +86,8 @@ Example:
 	}
 }
 
+type checkOpts struct{ claims bool }
+
 func checkCommand() *command {
 	return &command{
 		name:  "check",
@@ -99,14 +101,28 @@ when there is any.
 Example:
 
   benchbook check notebooks/
-  notebooks/x.toml:12:1: unknown key "guets" at the top level (did you mean "guests"?)`,
+  notebooks/x.toml:12:1: unknown key "guets" at the top level (did you mean "guests"?)
+
+With --claims it also judges the claims of check cells against the stored
+results, by their medians, and says when the 95 % confidence intervals of
+the two sides overlap ("not significant"); a failed claim makes the exit
+status 1, like a failed test:
+
+  benchbook check --claims notebooks/unikernels-redis.toml`,
+		flags: func(fs *flag.FlagSet) any {
+			o := &checkOpts{}
+			fs.BoolVar(&o.claims, "claims", false, "also judge check cells' claims against the stored results")
+			return o
+		},
 		minArgs: 1, maxArgs: -1,
-		run: func(ctx context.Context, env *cmdEnv, _ any, args []string) error {
+		run: func(ctx context.Context, env *cmdEnv, opts any, args []string) error {
+			o := opts.(*checkOpts)
 			paths, err := notebookPaths(args)
 			if err != nil {
 				return err
 			}
 			var problems notebook.ErrorList
+			var verdicts []claimVerdict
 			for _, p := range paths {
 				nb, err := notebook.ParseFile(p)
 				if list := notebook.Errors(err); list != nil {
@@ -116,6 +132,9 @@ Example:
 				}
 				if nb != nil {
 					problems = append(problems, render.Check(nb)...)
+					if o.claims && err == nil {
+						verdicts = append(verdicts, judgeClaims(nb)...)
+					}
 				}
 			}
 			problems.Sort()
@@ -124,6 +143,12 @@ Example:
 			}
 			if len(problems) > 0 {
 				return silent(1, fmt.Errorf("%d problems", len(problems)))
+			}
+			if o.claims {
+				if failed := reportClaims(env.stdout, verdicts, true); failed > 0 {
+					fmt.Fprintf(env.stderr, "benchbook check: %s failed: the stored results no longer support them\n", plural(failed, "claim"))
+					return silent(1, fmt.Errorf("%d claims failed", failed))
+				}
 			}
 			fmt.Fprintf(env.stdout, "%s ok\n", plural(len(paths), "notebook"))
 			return nil

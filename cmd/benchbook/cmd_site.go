@@ -134,6 +134,13 @@ Example:
 				fmt.Fprintf(env.stderr, "benchbook build: %s: %v\n", f.notebook, f.err)
 			}
 			fmt.Fprintln(env.stdout, rep.Summary())
+			// A site never publishes a sentence its data no longer support.
+			if failed := buildClaims(env, dir, o.drafts); failed > 0 {
+				fmt.Fprintf(env.stderr, "benchbook build: %s failed; their pages show which\n", plural(failed, "claim"))
+				if err == nil && len(ran) == 0 {
+					return silent(1, fmt.Errorf("%d claims failed", failed))
+				}
+			}
 			switch {
 			case err != nil && len(ran) > 0:
 				return silent(1, fmt.Errorf("%d notebooks failed to build, %d failed to run", len(rep.Failed), len(ran)))
@@ -300,4 +307,22 @@ Example:
 			return err
 		},
 	}
+}
+
+// buildClaims judges the claims of the site's notebooks and prints the
+// failed ones.
+func buildClaims(env *cmdEnv, dir string, drafts bool) int {
+	paths, err := site.Notebooks(dir)
+	if err != nil {
+		return 0
+	}
+	var vs []claimVerdict
+	for _, p := range paths {
+		nb, err := notebook.ParseFile(p)
+		if err != nil || (nb.Draft && !drafts) {
+			continue
+		}
+		vs = append(vs, judgeClaims(nb)...)
+	}
+	return reportClaims(env.stderr, vs, false)
 }
