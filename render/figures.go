@@ -3,9 +3,11 @@ package render
 import (
 	"bytes"
 	"fmt"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/benchbook/benchbook/notebook"
 	"github.com/benchbook/benchbook/render/plot"
@@ -26,6 +28,40 @@ type figure struct {
 
 func (f *figure) SVGFile() string { return f.Name + ".svg" }
 func (f *figure) PNGFile() string { return f.Name + ".png" }
+
+// drawAll draws every plot of the report at once, on as many cores as
+// there are: PNG encoding dominates a report's render time, and the plots
+// do not depend on each other. Each lands in its own slot, so the result is
+// the same whatever the order.
+func (r *report) drawAll() {
+	var cells []*notebook.Cell
+	for _, c := range r.nb.Cells {
+		if c.Kind == notebook.KindPlot {
+			if _, done := r.plots[c.Index]; !done {
+				cells = append(cells, c)
+			}
+		}
+	}
+	if len(cells) < 2 {
+		return
+	}
+	figs := make([]*figure, len(cells))
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
+	for i, c := range cells {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			figs[i] = r.drawFigure(c)
+		}()
+	}
+	wg.Wait()
+	for i, c := range cells {
+		r.plots[c.Index] = figs[i]
+	}
+}
 
 // figure draws plot cell c, once per report.
 func (r *report) figure(c *notebook.Cell) *figure {

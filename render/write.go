@@ -23,6 +23,7 @@ func Write(outDir string, nb *notebook.Notebook, opt Options) error {
 		return err
 	}
 	rep := newReport(nb, opt)
+	rep.drawAll()
 	var md, page bytes.Buffer
 	if err := writeMarkdown(&md, rep); err != nil {
 		return err
