@@ -1,11 +1,15 @@
 package render
 
 import (
+	"bytes"
 	"sync"
+
+	"github.com/alecthomas/chroma/v2"
+	"github.com/alecthomas/chroma/v2/lexers"
+	"github.com/alecthomas/chroma/v2/styles"
 
 	chromahtml "github.com/alecthomas/chroma/v2/formatters/html"
 	"github.com/yuin/goldmark"
-	highlighting "github.com/yuin/goldmark-highlighting/v2"
 	"github.com/yuin/goldmark/ast"
 	"github.com/yuin/goldmark/extension"
 	"github.com/yuin/goldmark/parser"
@@ -31,10 +35,6 @@ func newGoldmark(unsafe bool) goldmark.Markdown {
 			extension.GFM, // tables, strikethrough, autolinks, task lists
 			extension.Footnote,
 			extension.Typographer,
-			highlighting.NewHighlighting(
-				highlighting.WithGuessLanguage(false),
-				highlighting.WithFormatOptions(chromaOptions...),
-			),
 			benchbookHTML{escapeRawHTML: !unsafe},
 		),
 		goldmark.WithParserOptions(parser.WithAutoHeadingID()),
@@ -70,6 +70,7 @@ func (e benchbookHTML) Extend(m goldmark.Markdown) {
 
 func (e benchbookHTML) RegisterFuncs(reg renderer.NodeRendererFuncRegisterer) {
 	reg.Register(ast.KindHeading, renderHeading)
+	reg.Register(ast.KindFencedCodeBlock, renderCodeBlock)
 	if e.escapeRawHTML {
 		reg.Register(ast.KindRawHTML, renderRawHTMLEscaped)
 		reg.Register(ast.KindHTMLBlock, renderHTMLBlockEscaped)
@@ -126,5 +127,47 @@ func renderHTMLBlockEscaped(w util.BufWriter, source []byte, node ast.Node, ente
 		_, _ = w.Write(util.EscapeHTML(n.ClosureLine.Value(source)))
 	}
 	_, _ = w.WriteString("</code></pre>\n")
+	return ast.WalkSkipChildren, nil
+}
+
+// One chroma formatter for every code block: it caches the CSS of its
+// styles, which a formatter per block (as goldmark-highlighting makes) would
+// compute again for each.
+var (
+	codeFormatter = chromahtml.New(chromaOptions...)
+	codeStyle     = styles.Get("github")
+)
+
+// renderCodeBlock highlights a fenced code block with chroma when its
+// language is known, and writes it plainly, escaped, otherwise.
+func renderCodeBlock(w util.BufWriter, source []byte, node ast.Node, entering bool) (ast.WalkStatus, error) {
+	if !entering {
+		return ast.WalkContinue, nil
+	}
+	n := node.(*ast.FencedCodeBlock)
+	var code bytes.Buffer
+	lines := n.Lines()
+	for i := 0; i < lines.Len(); i++ {
+		seg := lines.At(i)
+		code.Write(seg.Value(source))
+	}
+	lang := string(n.Language(source))
+	if lexer := lexers.Get(lang); lang != "" && lexer != nil {
+		it, err := chroma.Coalesce(lexer).Tokenise(nil, code.String())
+		if err == nil {
+			if err := codeFormatter.Format(w, codeStyle, it); err == nil {
+				return ast.WalkSkipChildren, nil
+			}
+		}
+	}
+	w.WriteString("<pre><code")
+	if lang != "" {
+		w.WriteString(` class="language-`)
+		w.Write(util.EscapeHTML([]byte(lang)))
+		w.WriteString(`"`)
+	}
+	w.WriteString(">")
+	w.Write(util.EscapeHTML(code.Bytes()))
+	w.WriteString("</code></pre>\n")
 	return ast.WalkSkipChildren, nil
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"regexp"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -318,6 +319,10 @@ func buildClaims(env *cmdEnv, dir string, drafts bool) int {
 	}
 	var vs []claimVerdict
 	for _, p := range paths {
+		// Most notebooks have no check cell: do not parse them again.
+		if src, err := os.ReadFile(p); err != nil || !checkCellRE.Match(src) {
+			continue
+		}
 		nb, err := notebook.ParseFile(p)
 		if err != nil || (nb.Draft && !drafts) {
 			continue
@@ -326,3 +331,5 @@ func buildClaims(env *cmdEnv, dir string, drafts bool) int {
 	}
 	return reportClaims(env.stderr, vs, false)
 }
+
+var checkCellRE = regexp.MustCompile(`kind\s*=\s*["']check["']`)
