@@ -8,7 +8,7 @@ BIN      := bin/benchbook
 OUT      ?= public
 
 # Debian packages the tests and the demo use: real programs, never mocks.
-DEB_PACKAGES := redis-server redis-tools qemu-system-x86 qemu-utils linux-image-cloud-amd64 iproute2 cpio lz4 hugo chromium
+DEB_PACKAGES := redis-server redis-tools qemu-system-x86 qemu-utils linux-image-cloud-amd64 iproute2 cpio lz4 libvirt-daemon-system dnsmasq-base hugo chromium
 
 export PATH := $(PATH):/usr/local/go/bin
 
@@ -26,6 +26,9 @@ setup:
 	fi
 	@# Debian's redis-server package starts a system redis; benchbook starts its own on free ports.
 	@command -v redis-server >/dev/null
+	@# Without systemd nothing starts libvirtd: start it (in a network namespace of
+	@# its own, so its NAT network stays off the host) and wait for its socket.
+	@if [ "$$(id -u)" = 0 ] && ! pidof systemd >/dev/null 2>&1; then $(GO) run ./internal/libvirttest/libvirtd-up; fi
 
 # Static (CGO_ENABLED=0): benchbook is also the init of its Linux micro-VM.
 # bin/benchbook-init is the micro-VM's /init when present: smaller than

@@ -138,6 +138,7 @@ type appendixCell struct {
 }
 
 type appendixGuest struct {
+	XML      string // a libvirt domain's XML, shown collapsed
 	Name     string
 	Kind     string
 	Status   string
@@ -196,7 +197,15 @@ func (r *report) appendix() *appendixView {
 		ac.Tools = sortedKV(e.Tools)
 		for _, g := range f.Guests {
 			ag := appendixGuest{Name: g.Name, Kind: g.Kind, Status: g.Status, Reason: g.Reason, Commands: g.Commands}
-			ag.Facts = sortedKV(g.Facts)
+			facts := map[string]string{}
+			for k, v := range g.Facts {
+				if k == "domain_xml" {
+					ag.XML = v
+					continue
+				}
+				facts[k] = v
+			}
+			ag.Facts = sortedKV(facts)
 			if g.Facts["accel"] == "tcg" {
 				ag.Facts = append(ag.Facts, kv{"note", accelNote})
 			}

@@ -136,6 +136,9 @@ func markdownAppendix(a *appendixView) string {
 			for _, kv := range g.Facts {
 				fmt.Fprintf(&b, "- %s: %s\n", mdEscape(kv.K), mdEscape(kv.V))
 			}
+			if g.XML != "" {
+				b.WriteString("\n<details><summary>libvirt domain XML</summary>\n\n```xml\n" + strings.ReplaceAll(g.XML, "```", "` ` `") + "\n```\n\n</details>\n")
+			}
 			if len(g.Commands) > 0 {
 				b.WriteString("\n```sh\n")
 				for _, cmd := range g.Commands {

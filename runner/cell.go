@@ -362,6 +362,8 @@ func (cr *cellRun) instance(ctx context.Context, gi, pi, rep int) (*instance, bo
 		in, err = cr.startProcess(ctx, spec, port, logPath)
 	case "qemu":
 		in, err = cr.startQemu(ctx, spec, logPath)
+	case "libvirt":
+		in, err = cr.startLibvirt(ctx, spec, logPath)
 	default:
 		err = fmt.Errorf("guest kind %q cannot run in this version", spec.Kind)
 	}

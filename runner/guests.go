@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/benchbook/benchbook/internal/netns"
@@ -48,9 +49,16 @@ func (in *instance) stop(ctx context.Context) error {
 // vmUnavailable says why a VM guest cannot run here, or "".
 func (r *run) vmUnavailable(ctx context.Context, spec notebook.GuestSpec) string {
 	if spec.Kind == "libvirt" {
-		return "guest kind \"libvirt\" is not available in this version of benchbook (use kind = \"qemu\")"
-	}
-	if _, err := lookPath(guest.QemuBinary); err != nil {
+		uri := orDefault(spec.URI, guest.DefaultLibvirtURI)
+		if _, err := guest.ParseLibvirtNet(spec.Network, guest.IsRemoteLibvirt(uri)); err != nil {
+			return err.Error()
+		}
+		if !guest.IsRemoteLibvirt(uri) {
+			if _, err := os.Stat(guest.LibvirtSocket); err != nil {
+				return "libvirtd is not running (make setup starts it, or: go run ./internal/libvirttest/libvirtd-up)"
+			}
+		}
+	} else if _, err := lookPath(guest.QemuBinary); err != nil {
 		return guest.QemuBinary + " not found (apt-get install qemu-system-x86, or make setup)"
 	}
 	if spec.Image != "" {
@@ -71,6 +79,7 @@ func (r *run) vmUnavailable(ctx context.Context, spec notebook.GuestSpec) string
 		}
 	}
 	switch n := spec.Network; {
+	case spec.Kind == "libvirt":
 	case strings.HasPrefix(n, "bridge:"), strings.HasPrefix(n, "network:"):
 		return fmt.Sprintf("network = %q is not supported for qemu guests in this version (use \"auto\", \"user\" or \"tap\")", n)
 	case n == "tap":
@@ -113,14 +122,9 @@ func (r *run) accel(ctx context.Context, want string) (guest.Accel, error) {
 	return a, nil
 }
 
-// startQemu boots a qemu guest for one repeat.
-func (cr *cellRun) startQemu(ctx context.Context, spec notebook.GuestSpec, logPath string) (_ *instance, err error) {
-	in := &instance{facts: map[string]string{}}
-	defer func() {
-		if err != nil {
-			in.stop(context.WithoutCancel(ctx))
-		}
-	}()
+// planVM applies the guest's flavor to its spec: one description of how it
+// boots, for either launcher.
+func (cr *cellRun) planVM(ctx context.Context, spec notebook.GuestSpec, in *instance) (guest.Boot, error) {
 	vm := guest.VMSpec{
 		Name:      spec.Name,
 		Flavor:    spec.Flavor,
@@ -140,14 +144,80 @@ func (cr *cellRun) startQemu(ctx context.Context, spec notebook.GuestSpec, logPa
 	if spec.Image != "" {
 		im, err := cr.builtinImage(ctx)
 		if err != nil {
-			return nil, err
+			return guest.Boot{}, err
 		}
 		vm.Kernel, vm.Initrd = im.Kernel, im.Initrd
 		for k, v := range im.Facts() {
 			in.facts[k] = v
 		}
 	}
-	boot, err := guest.PlanBoot(vm)
+	return guest.PlanBoot(vm)
+}
+
+var libvirtN atomic.Int64
+
+// startLibvirt boots a guest through libvirt for one repeat.
+func (cr *cellRun) startLibvirt(ctx context.Context, spec notebook.GuestSpec, logPath string) (_ *instance, err error) {
+	in := &instance{facts: map[string]string{}}
+	defer func() {
+		if err != nil {
+			in.stop(context.WithoutCancel(ctx))
+		}
+	}()
+	boot, err := cr.planVM(ctx, spec, in)
+	if err != nil {
+		return nil, err
+	}
+	uri := orDefault(spec.URI, guest.DefaultLibvirtURI)
+	want := spec.Accel
+	if guest.IsRemoteLibvirt(uri) && want == "" {
+		// This machine's KVM says nothing about the remote one's.
+		want = "tcg"
+	}
+	accel, err := cr.accel(ctx, want)
+	if err != nil {
+		return nil, err
+	}
+	if accel.Reason != "" {
+		in.facts["accel_reason"] = accel.Reason
+	}
+	nw, err := guest.ParseLibvirtNet(spec.Network, guest.IsRemoteLibvirt(uri))
+	if err != nil {
+		return nil, err
+	}
+	slug := strings.TrimSuffix(filepath.Base(cr.nb.Path), filepath.Ext(cr.nb.Path))
+	g, err := guest.NewLibvirt(guest.LibvirtConfig{
+		Name:         spec.Name,
+		Domain:       guest.DomainName(slug, cr.cell.ID, spec.Name, int(libvirtN.Add(1))),
+		URI:          uri,
+		Boot:         boot,
+		Accel:        accel.Name,
+		Net:          nw,
+		ConsolePath:  logPath,
+		ReadyTimeout: spec.ReadyTimeout,
+	})
+	if err != nil {
+		return nil, err
+	}
+	in.g = g
+	if in.ep, err = g.Start(ctx); err != nil {
+		return nil, err
+	}
+	in.bootMs = g.BootMs()
+	in.command = []string{"libvirt", uri, "domain", g.Facts()["domain"]}
+	in.facts["domain_xml"] = g.DomainXML()
+	return in, nil
+}
+
+// startQemu boots a qemu guest for one repeat.
+func (cr *cellRun) startQemu(ctx context.Context, spec notebook.GuestSpec, logPath string) (_ *instance, err error) {
+	in := &instance{facts: map[string]string{}}
+	defer func() {
+		if err != nil {
+			in.stop(context.WithoutCancel(ctx))
+		}
+	}()
+	boot, err := cr.planVM(ctx, spec, in)
 	if err != nil {
 		return nil, err
 	}

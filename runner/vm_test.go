@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/benchbook/benchbook/internal/libvirttest"
 	"github.com/benchbook/benchbook/internal/netns"
 	"github.com/benchbook/benchbook/results"
 	"github.com/benchbook/benchbook/runner/guest"
@@ -179,4 +180,35 @@ func TestCancelVM(t *testing.T) {
 			assertNothingLeft(t, cache)
 		})
 	}
+}
+
+// The same micro-VM through libvirt: the runner boots it as a transient
+// domain, loads it, and leaves no benchbook domain behind.
+func TestRunLibvirt(t *testing.T) {
+	needVM(t)
+	libvirttest.Need(t)
+	src := strings.Replace(vmNotebook, `kind   = "qemu"`, `kind   = "libvirt"
+network = "user"`, 1)
+	src = strings.Replace(src, "repeat = 2", "repeat = 1", 1)
+	nb := writeNotebook(t, t.TempDir(), src)
+	store := results.ForNotebook(nb.Path)
+	var out bytes.Buffer
+	opt := runOpts(&out)
+	cache := t.TempDir()
+	opt.Image = image.BuildOptions{CacheDir: cache, InitBinary: staticInit(t)}
+	if _, err := Run(context.Background(), nb, store, opt); err != nil {
+		t.Fatalf("%v\n%s", err, out.String())
+	}
+	f, err := store.Load("tp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := f.Guest("linux")
+	if g.Status != results.StatusOK || g.Facts["uri"] != guest.DefaultLibvirtURI || !strings.Contains(g.Facts["domain_xml"], "<domain") || g.Facts["libvirt_version"] == "" {
+		t.Fatalf("guest %+v", g)
+	}
+	if b, _ := exec.Command("virsh", "list", "--all", "--name").Output(); strings.Contains(string(b), guest.DomainPrefix) {
+		t.Errorf("domains left behind:\n%s", b)
+	}
+	assertNothingLeft(t, cache)
 }

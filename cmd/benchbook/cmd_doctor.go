@@ -30,7 +30,8 @@ without KVM, VM guests run under TCG, software emulation) and how guests are
 networked. The exit status is 1 only when a required program is missing.
 
 With --clean it removes what crashed runs left behind: benchbook's network
-namespaces whose process is gone.
+namespaces whose process is gone, and benchbook-* libvirt domains (and their
+uploaded volumes) whose run is over.
 
 Example:
 
@@ -107,7 +108,20 @@ func doctorClean(ctx context.Context, env *cmdEnv) error {
 		}
 		fmt.Fprintf(env.stdout, "removed network namespace %s\n", name)
 	}
-	if len(left) == 0 {
+	removed := len(left)
+	if _, err := os.Stat(guest.LibvirtSocket); err == nil {
+		cctx, cancel := context.WithTimeout(ctx, time.Minute)
+		defer cancel()
+		domains, err := guest.CleanLibvirt(cctx, guest.DefaultLibvirtURI)
+		for _, d := range domains {
+			fmt.Fprintf(env.stdout, "removed libvirt %s\n", d)
+		}
+		removed += len(domains)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("libvirt leftovers: %w", err))
+		}
+	}
+	if removed == 0 {
 		fmt.Fprintln(env.stdout, "nothing to clean")
 	}
 	return errors.Join(errs...)

@@ -1,0 +1,242 @@
+package guest
+
+import (
+	"encoding/xml"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"libvirt.org/go/libvirtxml"
+)
+
+// LibvirtNet is how a libvirt guest is connected.
+type LibvirtNet struct {
+	// Mode is "network" (a libvirt network, e.g. the NAT network "default"
+	// behind virbr0), "bridge" (an existing host bridge) or "user" (qemu's
+	// user networking with a TCP port forward, passed to qemu on its
+	// command line: libvirt 9.0 has no port forward for user networking).
+	Mode string
+	// Name is the libvirt network or the bridge.
+	Name string
+	// HostAddr and HostPort are the hypervisor host's side of the user
+	// mode port forward; HostAddr "" listens on all its addresses (remote
+	// hypervisors: the load comes from another machine).
+	HostAddr string
+	HostPort int
+}
+
+// String is the notebook's spelling.
+func (n LibvirtNet) String() string {
+	if n.Mode == "user" {
+		return "user"
+	}
+	return n.Mode + ":" + n.Name
+}
+
+// ParseLibvirtNet reads a notebook's network = "..." for a libvirt guest.
+// "" and "auto" mean network:default on a local hypervisor, and user on a
+// remote one, where the default NAT network is not reachable from here.
+func ParseLibvirtNet(s string, remote bool) (LibvirtNet, error) {
+	switch {
+	case s == "" || s == "auto":
+		if remote {
+			return LibvirtNet{Mode: "user"}, nil
+		}
+		return LibvirtNet{Mode: "network", Name: "default"}, nil
+	case s == "user":
+		addr := "127.0.0.1"
+		if remote {
+			addr = ""
+		}
+		return LibvirtNet{Mode: "user", HostAddr: addr}, nil
+	case strings.HasPrefix(s, "network:") && len(s) > len("network:"):
+		return LibvirtNet{Mode: "network", Name: strings.TrimPrefix(s, "network:")}, nil
+	case strings.HasPrefix(s, "bridge:") && len(s) > len("bridge:"):
+		return LibvirtNet{Mode: "bridge", Name: strings.TrimPrefix(s, "bridge:")}, nil
+	}
+	return LibvirtNet{}, fmt.Errorf("network %q: want network:NAME (e.g. network:default), bridge:NAME or user", s)
+}
+
+// DomainOptions is what a domain needs besides the flavor's Boot.
+type DomainOptions struct {
+	Name  string // benchbook-<notebook>-<cell>-<guest>-<n>
+	Accel string // tcg (domain type "qemu") or kvm
+	Net   LibvirtNet
+	MAC   string // of the guest's NIC (network and bridge modes)
+	// Owner identifies the benchbook process ("pid@host") in the domain's
+	// metadata, so doctor --clean leaves a running benchbook's domains be.
+	Owner string
+}
+
+// metadataNS is the namespace of benchbook's element in <metadata>.
+const metadataNS = "https://github.com/benchbook/benchbook/libvirt"
+
+// DomainXML turns a flavor's Boot into a libvirt domain: the libvirt
+// counterpart of QemuArgs. The guest is the same machine either way: same
+// machine type, memory, kernel, command line, disks, NIC model and RNG.
+func DomainXML(b Boot, o DomainOptions) (*libvirtxml.Domain, error) {
+	mem, err := memoryKiB(b.Memory)
+	if err != nil {
+		return nil, err
+	}
+	typ := "qemu" // TCG
+	if o.Accel == "kvm" {
+		typ = "kvm"
+	}
+	machine := b.Machine
+	if machine == "" {
+		machine = "pc"
+	}
+	microvm := machine == "microvm"
+	d := &libvirtxml.Domain{
+		Type:        typ,
+		Name:        o.Name,
+		Description: "benchbook guest (" + b.Flavor + " flavor); transient, destroyed with the connection that made it",
+		Memory:      &libvirtxml.DomainMemory{Value: mem, Unit: "KiB"},
+		VCPU:        &libvirtxml.DomainVCPU{Value: uint(max(b.CPUs, 1))},
+		OS: &libvirtxml.DomainOS{
+			Type:    &libvirtxml.DomainOSType{Arch: "x86_64", Machine: machine, Type: "hvm"},
+			Kernel:  b.Kernel,
+			Initrd:  b.Initrd,
+			Cmdline: b.Append,
+		},
+		// A guest that powers off, reboots or panics is over: like qemu's
+		// -no-reboot, so a failing init ends the run instead of looping.
+		OnPoweroff: "destroy",
+		OnReboot:   "destroy",
+		OnCrash:    "destroy",
+		Devices:    &libvirtxml.DomainDeviceList{},
+	}
+	if o.Owner != "" {
+		d.Metadata = &libvirtxml.DomainMetadata{XML: fmt.Sprintf(`<benchbook:run xmlns:benchbook=%q owner=%q/>`, metadataNS, o.Owner)}
+	}
+	if b.Kernel == "" {
+		d.OS.Cmdline = ""
+	} else if typ == "qemu" && len(b.AppendTCG) > 0 {
+		d.OS.Cmdline = strings.TrimSpace(b.Append + " " + strings.Join(b.AppendTCG, " "))
+	}
+	// As qemu's launcher: every feature TCG emulates (RDRAND among them,
+	// so guests need not wait for entropy), or the host's CPU under KVM.
+	d.CPU = &libvirtxml.DomainCPU{Mode: "maximum", Check: "none"}
+	if typ == "kvm" {
+		d.CPU = &libvirtxml.DomainCPU{Mode: "host-passthrough", Check: "none"}
+	}
+	if microvm {
+		// libvirt describes microvm's virtio-mmio devices through ACPI, and
+		// would add a USB controller the machine does not have.
+		d.Features = &libvirtxml.DomainFeatureList{ACPI: &libvirtxml.DomainFeature{}}
+	}
+	dev := d.Devices
+	dev.Controllers = append(dev.Controllers, libvirtxml.DomainController{Type: "usb", Model: "none"})
+	// No balloon: qemu's launcher has none either, and under microvm it
+	// would need a PCI bus.
+	dev.MemBalloon = &libvirtxml.DomainMemBalloon{Model: "none"}
+	port := uint(0)
+	dev.Serials = []libvirtxml.DomainSerial{{
+		Source: &libvirtxml.DomainChardevSource{Pty: &libvirtxml.DomainChardevSourcePty{}},
+		Target: &libvirtxml.DomainSerialTarget{Port: &port},
+	}}
+	dev.Consoles = []libvirtxml.DomainConsole{{
+		Source: &libvirtxml.DomainChardevSource{Pty: &libvirtxml.DomainChardevSourcePty{}},
+		Target: &libvirtxml.DomainConsoleTarget{Type: "serial", Port: &port},
+	}}
+	if b.NoVGA {
+		dev.Videos = []libvirtxml.DomainVideo{{Model: libvirtxml.DomainVideoModel{Type: "none"}}}
+	}
+	addr := func() *libvirtxml.DomainAddress {
+		if microvm {
+			return &libvirtxml.DomainAddress{VirtioMMIO: &libvirtxml.DomainAddressVirtioMMIO{}}
+		}
+		return nil
+	}
+	for i, disk := range b.Disks {
+		dd := libvirtxml.DomainDisk{
+			Device: "disk",
+			Driver: &libvirtxml.DomainDiskDriver{Name: "qemu", Type: disk.Format},
+			Source: &libvirtxml.DomainDiskSource{File: &libvirtxml.DomainDiskSourceFile{File: disk.Path}},
+			Target: &libvirtxml.DomainDiskTarget{Dev: "vd" + string(rune('a'+i)), Bus: "virtio"},
+		}
+		if disk.Bus != "legacy" {
+			// The same as qemu's launcher: the guest's disks are throw-away.
+			dd.Driver.Cache = "unsafe"
+		}
+		if i == 0 && b.Kernel == "" {
+			dd.Boot = &libvirtxml.DomainDeviceBoot{Order: 1}
+		}
+		dd.Address = addr()
+		dev.Disks = append(dev.Disks, dd)
+	}
+	var args []string
+	switch o.Net.Mode {
+	case "user":
+		fwd := fmt.Sprintf("hostfwd=tcp:%s:%d-:%d", o.Net.HostAddr, o.Net.HostPort, b.GuestPort)
+		if b.NIC == NICLegacyVirtio {
+			args = append(args, "-net", "nic,model=virtio", "-net", "user,"+fwd)
+		} else {
+			args = append(args, "-netdev", "user,id=bbnet0,"+fwd, "-device", b.NIC+",netdev=bbnet0")
+		}
+	case "network", "bridge":
+		ifc := libvirtxml.DomainInterface{
+			MAC:     &libvirtxml.DomainInterfaceMAC{Address: o.MAC},
+			Model:   &libvirtxml.DomainInterfaceModel{Type: "virtio"},
+			Address: addr(),
+		}
+		if o.Net.Mode == "network" {
+			ifc.Source = &libvirtxml.DomainInterfaceSource{Network: &libvirtxml.DomainInterfaceSourceNetwork{Network: o.Net.Name}}
+		} else {
+			ifc.Source = &libvirtxml.DomainInterfaceSource{Bridge: &libvirtxml.DomainInterfaceSourceBridge{Bridge: o.Net.Name}}
+		}
+		dev.Interfaces = append(dev.Interfaces, ifc)
+	default:
+		return nil, fmt.Errorf("network mode %q: want network, bridge or user", o.Net.Mode)
+	}
+	if b.RNG {
+		dev.RNGs = append(dev.RNGs, libvirtxml.DomainRNG{
+			Model:   "virtio",
+			Backend: &libvirtxml.DomainRNGBackend{Random: &libvirtxml.DomainRNGBackendRandom{Device: "/dev/urandom"}},
+			Address: addr(),
+		})
+	}
+	args = append(args, b.Extra...)
+	if len(args) > 0 {
+		cl := &libvirtxml.DomainQEMUCommandline{}
+		for _, a := range args {
+			cl.Args = append(cl.Args, libvirtxml.DomainQEMUCommandlineArg{Value: a})
+		}
+		d.QEMUCommandline = cl
+	}
+	return d, nil
+}
+
+// marshalDomain is the XML benchbook sends, indented for the record.
+func marshalDomain(d *libvirtxml.Domain) (string, error) {
+	out, err := xml.MarshalIndent(d, "", "  ")
+	if err != nil {
+		return "", fmt.Errorf("domain xml: %w", err)
+	}
+	return string(out), nil
+}
+
+// memoryKiB reads qemu's memory notation ("256M", "1G", "512" for MiB).
+func memoryKiB(s string) (uint, error) {
+	if s == "" {
+		s = "256M"
+	}
+	mult := uint64(1024) // qemu: no suffix means MiB
+	num := s
+	switch strings.ToUpper(s[len(s)-1:]) {
+	case "K":
+		mult, num = 1, s[:len(s)-1]
+	case "M":
+		mult, num = 1024, s[:len(s)-1]
+	case "G":
+		mult, num = 1024*1024, s[:len(s)-1]
+	case "T":
+		mult, num = 1024*1024*1024, s[:len(s)-1]
+	}
+	n, err := strconv.ParseUint(num, 10, 64)
+	if err != nil || n == 0 {
+		return 0, fmt.Errorf("memory %q: want a size like 256M or 1G", s)
+	}
+	return uint(n * mult), nil
+}

@@ -1,0 +1,163 @@
+package guest
+
+import (
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestDomainXML pins the domain XML of every flavor and network mode, as
+// TestQemuCommandLines pins qemu's: one Boot, two launchers.
+func TestDomainXML(t *testing.T) {
+	linux := VMSpec{Name: "linux", Flavor: "linux", Kernel: "images/vmlinuz", Initrd: "images/initrd.cpio"}
+	osvDisk := VMSpec{Name: "osv", Flavor: "osv", Disk: "images/osv/usr.img"}
+	osvDirect := VMSpec{Name: "osv", Flavor: "osv", Disk: "images/osv/usr.img", Kernel: "images/osv/loader-stripped.elf", Cmdline: []string{"--rootfs=rofs", "/redis-server", "redis.conf"}}
+	rump := VMSpec{Name: "rumprun", Flavor: "rumprun", Kernel: "images/rumprun/redis-server.bin", Cmdline: []string{"redis-server", "/data/conf/redis.conf"}, Disks: []string{"images/rumprun/data.iso"}}
+	raw := VMSpec{Name: "mine", Flavor: "raw", QemuArgs: []string{"-cdrom", "my.iso", "-boot", "d"}}
+	user := LibvirtNet{Mode: "user", HostAddr: "127.0.0.1", HostPort: 40001}
+	remoteUser := LibvirtNet{Mode: "user", HostPort: 40002}
+	def := LibvirtNet{Mode: "network", Name: "default"}
+	br := LibvirtNet{Mode: "bridge", Name: "br0"}
+	tests := []struct {
+		name  string
+		spec  VMSpec
+		net   LibvirtNet
+		accel string
+	}{
+		{"linux-microvm-user", linux, user, "tcg"},
+		{"linux-microvm-network", linux, def, "tcg"},
+		{"linux-pc-bridge-kvm", VMSpec{Name: "linux", Flavor: "linux", Kernel: "k", Initrd: "i", Machine: "pc", Memory: "512M", CPUs: 2}, br, "kvm"},
+		{"osv-disk-network", osvDisk, def, "tcg"},
+		{"osv-direct-user", osvDirect, user, "tcg"},
+		{"osv-disk-remote-user", osvDisk, remoteUser, "tcg"},
+		{"rumprun-user", rump, user, "tcg"},
+		{"rumprun-network", rump, def, "tcg"},
+		{"raw-user", raw, user, "tcg"},
+	}
+	var got strings.Builder
+	for _, tt := range tests {
+		b, err := PlanBoot(tt.spec)
+		if err != nil {
+			t.Fatalf("%s: %v", tt.name, err)
+		}
+		if len(b.AppendTCG) > 0 {
+			b.AppendTCG = []string{"tsc_early_khz=KHZ"} // the host's, not the golden file's
+		}
+		if tt.net.Mode == "network" && staticAddress(b) {
+			b = readdress(b, netip.MustParseAddr("192.168.122.254"), netip.MustParseAddr("192.168.122.1"), 24)
+		}
+		d, err := DomainXML(b, DomainOptions{Name: "benchbook-nb-cell-" + tt.spec.Name + "-1", Accel: tt.accel, Net: tt.net, MAC: "52:54:00:bb:00:01", Owner: "4242@host"})
+		if err != nil {
+			t.Fatalf("%s: %v", tt.name, err)
+		}
+		x, err := marshalDomain(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got.WriteString("<!-- " + tt.name + " -->\n" + x + "\n\n")
+	}
+	golden := filepath.Join("testdata", "libvirt-domains.xml")
+	if *update {
+		os.WriteFile(golden, []byte(got.String()), 0o644)
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatalf("%v (run go test ./runner/guest -run TestDomainXML -update)", err)
+	}
+	if got.String() != string(want) {
+		gl, wl := strings.Split(got.String(), "\n"), strings.Split(string(want), "\n")
+		for i := range min(len(gl), len(wl)) {
+			if gl[i] != wl[i] {
+				t.Fatalf("%s differs at line %d (go test ./runner/guest -run TestDomainXML -update rewrites it):\n got %s\nwant %s", golden, i+1, gl[i], wl[i])
+			}
+		}
+		t.Fatalf("%s differs in length", golden)
+	}
+}
+
+func TestParseLibvirtNet(t *testing.T) {
+	tests := []struct {
+		in     string
+		remote bool
+		want   LibvirtNet
+		bad    bool
+	}{
+		{"", false, LibvirtNet{Mode: "network", Name: "default"}, false},
+		{"auto", true, LibvirtNet{Mode: "user"}, false},
+		{"user", false, LibvirtNet{Mode: "user", HostAddr: "127.0.0.1"}, false},
+		{"user", true, LibvirtNet{Mode: "user"}, false},
+		{"network:default", false, LibvirtNet{Mode: "network", Name: "default"}, false},
+		{"bridge:virbr0", true, LibvirtNet{Mode: "bridge", Name: "virbr0"}, false},
+		{"network:", false, LibvirtNet{}, true},
+		{"tap", false, LibvirtNet{}, true},
+	}
+	for _, tt := range tests {
+		got, err := ParseLibvirtNet(tt.in, tt.remote)
+		if (err != nil) != tt.bad || got != tt.want {
+			t.Errorf("ParseLibvirtNet(%q, %v) = %+v, %v; want %+v (error %v)", tt.in, tt.remote, got, err, tt.want, tt.bad)
+		}
+	}
+}
+
+// TestReaddress moves every static flavor to a libvirt network's subnet.
+func TestReaddress(t *testing.T) {
+	ip, gw := netip.MustParseAddr("192.168.100.7"), netip.MustParseAddr("192.168.100.1")
+	tests := []struct {
+		name, in, want string
+	}{
+		{"linux", "console=ttyS0 benchbook.ip=10.0.2.15/24 benchbook.gw=10.0.2.2 benchbook.port=6379",
+			"console=ttyS0 benchbook.ip=192.168.100.7/25 benchbook.gw=192.168.100.1 benchbook.port=6379"},
+		{"linux-ip=", "ip=10.0.2.15::10.0.2.2:255.255.255.0::eth0:off",
+			"ip=192.168.100.7::192.168.100.1:255.255.255.128::eth0:off"},
+		{"osv", "--ip=eth0,10.0.2.15,255.255.255.0 --defaultgw=10.0.2.2 /redis-server",
+			"--ip=eth0,192.168.100.7,255.255.255.128 --defaultgw=192.168.100.1 /redis-server"},
+		{"rumprun", `{"cmdline":"redis-server","net":{"if":"vioif0","type":"inet","method":"static","addr":"10.0.2.15","mask":"24","gw":"10.0.2.2"}}`,
+			`{"cmdline":"redis-server","net":{"if":"vioif0","type":"inet","method":"static","addr":"192.168.100.7","mask":"25","gw":"192.168.100.1"}}`},
+	}
+	for _, tt := range tests {
+		got := readdress(Boot{Append: tt.in}, ip, gw, 25).Append
+		if got != tt.want {
+			t.Errorf("%s:\n got %s\nwant %s", tt.name, got, tt.want)
+		}
+	}
+}
+
+func TestMemoryKiB(t *testing.T) {
+	for in, want := range map[string]uint{"256M": 262144, "1G": 1048576, "512": 524288, "64k": 64, "": 262144} {
+		if got, err := memoryKiB(in); err != nil || got != want {
+			t.Errorf("memoryKiB(%q) = %d, %v; want %d", in, got, err, want)
+		}
+	}
+	for _, bad := range []string{"lots", "0M", "1.5G"} {
+		if _, err := memoryKiB(bad); err == nil {
+			t.Errorf("memoryKiB(%q): no error", bad)
+		}
+	}
+}
+
+func TestDomainName(t *testing.T) {
+	if got, want := DomainName("redis unikernels", "throughput", "osv.libvirt", 3), "benchbook-redis_unikernels-throughput-osv_libvirt-3"; got != want {
+		t.Errorf("DomainName = %q, want %q", got, want)
+	}
+	if _, err := NewLibvirt(LibvirtConfig{Name: "x", Domain: "mine", Net: LibvirtNet{Mode: "user"}}); err == nil {
+		t.Error("NewLibvirt accepted a domain name without the benchbook- prefix")
+	}
+}
+
+func TestHostOf(t *testing.T) {
+	for in, want := range map[string]string{
+		"qemu+tcp://10.231.0.2/system":           "10.231.0.2",
+		"qemu+ssh://me@host.example:2222/system": "host.example",
+		"qemu+tcp://[fd00::1]:16509/system":      "fd00::1",
+		"qemu:///system":                         "",
+	} {
+		if got := hostOf(in); got != want {
+			t.Errorf("hostOf(%q) = %q, want %q", in, got, want)
+		}
+		if got := IsRemoteLibvirt(in); got != (want != "") {
+			t.Errorf("IsRemoteLibvirt(%q) = %v", in, got)
+		}
+	}
+}
