@@ -51,6 +51,11 @@ func collectAssets(nb *notebook.Notebook) ([]asset, notebook.ErrorList) {
 		if c.Kind != notebook.KindMarkdown || c.Text == "" {
 			continue
 		}
+		// A link or image to a file needs "](" or a reference definition's
+		// "]:"; prose without either links nothing local, and is not parsed.
+		if !strings.Contains(c.Text, "](") && !strings.Contains(c.Text, "]:") {
+			continue
+		}
 		var tm *textMap
 		errAt := func(n ast.Node, format string, args ...any) {
 			if !loaded {
