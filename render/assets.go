@@ -47,13 +47,15 @@ func collectAssets(nb *notebook.Notebook) ([]asset, notebook.ErrorList) {
 		loaded bool
 	)
 	pr := newProse(nb)
+	defs := len(pr.refs) > 0
 	for _, c := range nb.Cells {
 		if c.Kind != notebook.KindMarkdown || c.Text == "" {
 			continue
 		}
-		// A link or image to a file needs "](" or a reference definition's
-		// "]:"; prose without either links nothing local, and is not parsed.
-		if !strings.Contains(c.Text, "](") && !strings.Contains(c.Text, "]:") {
+		// A link or image to a file needs "](" or, through a reference,
+		// a "[" and a definition ("]:") somewhere in the notebook; prose
+		// without them links nothing local and is not parsed.
+		if !strings.Contains(c.Text, "](") && !(defs && strings.Contains(c.Text, "[")) {
 			continue
 		}
 		var tm *textMap
