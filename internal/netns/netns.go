@@ -145,25 +145,42 @@ func ip(ctx context.Context, args ...string) error {
 	return nil
 }
 
-// Do runs f on a thread that has entered the named namespace. The thread is
-// thrown away afterwards (never unlocked), so no other goroutine can run in
-// the wrong namespace.
+// Do runs f on a thread that has entered the named namespace, then puts
+// the thread back into its own namespace and releases it. A thread whose
+// namespace cannot be restored is thrown away instead (never unlocked), so
+// no other goroutine can run in the wrong namespace.
+//
+// Throwing threads away on every call is not an option: a child started
+// with Pdeathsig is killed when the thread that forked it ends, and the Go
+// runtime may well have forked a guest from the thread Do would lock.
 func Do(name string, f func() error) error {
 	errc := make(chan error, 1)
 	go func() {
 		runtime.LockOSThread()
-		// Not unlocked: the runtime ends this thread with the goroutine.
+		self, err := unix.Open("/proc/thread-self/ns/net", unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			runtime.UnlockOSThread()
+			errc <- fmt.Errorf("own namespace: %w", err)
+			return
+		}
+		defer unix.Close(self)
 		fd, err := unix.Open(filepath.Join(Dir, name), unix.O_RDONLY|unix.O_CLOEXEC, 0)
 		if err != nil {
+			runtime.UnlockOSThread()
 			errc <- fmt.Errorf("namespace %s: %w", name, err)
 			return
 		}
 		defer unix.Close(fd)
 		if err := unix.Setns(fd, unix.CLONE_NEWNET); err != nil {
+			runtime.UnlockOSThread()
 			errc <- fmt.Errorf("enter namespace %s: %w", name, err)
 			return
 		}
-		errc <- f()
+		err = f()
+		if unix.Setns(self, unix.CLONE_NEWNET) == nil {
+			runtime.UnlockOSThread()
+		}
+		errc <- err
 	}()
 	return <-errc
 }

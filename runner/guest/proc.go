@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"regexp"
+	"runtime"
 	"strings"
 	"sync"
 	"syscall"
@@ -33,6 +34,27 @@ type proc struct {
 }
 
 var errExited = errors.New("exited")
+
+// Pdeathsig is delivered when the thread that forked the child ends, not
+// the process. Go ends threads (those of goroutines that exit while locked
+// to them), so every guest is forked from one thread that lives as long as
+// benchbook: the guest then dies with benchbook, and only with it.
+var spawnQueue = func() chan func() {
+	q := make(chan func())
+	go func() {
+		runtime.LockOSThread()
+		for f := range q {
+			f()
+		}
+	}()
+	return q
+}()
+
+func spawn(cmd *exec.Cmd) error {
+	errc := make(chan error, 1)
+	spawnQueue <- func() { errc <- cmd.Start() }
+	return <-errc
+}
 
 // startProc starts argv. When ready is set, output lines are matched
 // against it and waitLine returns once one matches.
@@ -64,7 +86,7 @@ func startProc(name string, argv, env []string, dir, logPath string, ready *rege
 		p.readyOnce.Do(func() { close(p.ready) })
 	}
 	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
+	if err := spawn(cmd); err != nil {
 		if p.log != nil {
 			p.log.Close()
 		}
