@@ -12,7 +12,7 @@ DEB_PACKAGES := redis-server redis-tools qemu-system-x86 qemu-utils linux-image-
 
 export PATH := $(PATH):/usr/local/go/bin
 
-.PHONY: setup build test demo bench lint fmt clean
+.PHONY: setup build test demo bench lint fmt clean fuzz fuzz-ci
 
 setup:
 	@missing=""; \
@@ -53,6 +53,15 @@ bench: setup
 	$(GO) run ./internal/loadbench
 	$(GO) run ./internal/vmbench
 	$(GO) run ./internal/sitebench
+
+# Every fuzz target (notebook parsing, rendering, the load tools' output
+# parsers...) for a bounded time each; plain `go test` runs their seed corpora.
+FUZZTIME ?= 1m
+fuzz:
+	FUZZTIME=$(FUZZTIME) FUZZMINIMIZETIME=10s .ci/fuzz
+
+fuzz-ci:
+	FUZZTIME=20s .ci/fuzz
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

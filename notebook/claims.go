@@ -43,7 +43,9 @@ type Bin struct {
 
 func (n Num) String() string { return strconv.FormatFloat(n.Value, 'g', -1, 64) }
 func (r Ref) String() string { return r.Guest + "." + r.Metric }
-func (b Bin) String() string { return "(" + b.L.String() + " " + string(b.Op) + " " + b.R.String() + ")" }
+func (b Bin) String() string {
+	return "(" + b.L.String() + " " + string(b.Op) + " " + b.R.String() + ")"
+}
 
 // Refs lists the references of a claim, left to right.
 func (c *Claim) Refs() []Ref {

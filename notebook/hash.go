@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"math"
 	"time"
 )
 
@@ -64,9 +65,16 @@ func withoutDescription(m map[string]any) map[string]any {
 }
 
 // canonical makes values JSON-stable: times in RFC 3339, floats that are
-// whole kept apart from integers by their Go type already.
+// whole kept apart from integers by their Go type already. TOML's nan and
+// inf, which JSON cannot hold, become strings: validation refuses them, but
+// hashing must not panic on a notebook with problems.
 func canonical(v any) any {
 	switch x := v.(type) {
+	case float64:
+		if math.IsNaN(x) || math.IsInf(x, 0) {
+			return fmt.Sprintf("float:%v", x)
+		}
+		return x
 	case time.Time:
 		return x.Format(time.RFC3339Nano)
 	case []any:

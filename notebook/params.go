@@ -2,6 +2,7 @@ package notebook
 
 import (
 	"fmt"
+	"math"
 	"regexp"
 	"strconv"
 	"strings"
@@ -52,7 +53,7 @@ func convert(like any, s string) (any, error) {
 		return n, nil
 	case float64:
 		f, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
-		if err != nil {
+		if err != nil || math.IsNaN(f) || math.IsInf(f, 0) {
 			return nil, fmt.Errorf("the param is a number; %q is not", s)
 		}
 		return f, nil

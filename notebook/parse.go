@@ -3,11 +3,14 @@ package notebook
 import (
 	"errors"
 	"fmt"
+	"math"
 	"os"
+	"path"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/BurntSushi/toml"
 )
@@ -31,7 +34,7 @@ func Parse(path string, src []byte) (*Notebook, error) {
 	}
 	var raw map[string]any
 	if _, err := toml.Decode(string(src), &raw); err != nil {
-		return nil, ErrorList{syntaxError(path, err)}
+		return nil, ErrorList{syntaxError(path, src, err)}
 	}
 	p := &parser{path: path, pos: locate(string(src))}
 	nb := p.notebook(raw)
@@ -39,16 +42,33 @@ func Parse(path string, src []byte) (*Notebook, error) {
 	return nb, p.errs.Err()
 }
 
-func syntaxError(path string, err error) *Error {
+func syntaxError(path string, src []byte, err error) *Error {
 	var pe toml.ParseError
 	if errors.As(err, &pe) {
 		msg := pe.Message
 		if pe.Usage != "" {
 			msg += "; " + strings.TrimSpace(strings.SplitN(pe.Usage, "\n", 2)[0])
 		}
-		return errorf(path, Pos{Line: pe.Position.Line, Col: max(pe.Position.Col, 1)}, "TOML syntax: %s", msg)
+		pos := Pos{Line: pe.Position.Line, Col: max(pe.Position.Col, 1)}
+		if !pos.IsValid() {
+			// The decoder says line 0 for some errors after a CRLF; its byte
+			// offset is still right.
+			pos = offsetPos(src, pe.Position.Start)
+		}
+		return errorf(path, pos, "TOML syntax: %s", msg)
 	}
-	return errorf(path, Pos{}, "TOML: %v", err)
+	// Every problem gets a position, even one the decoder does not place.
+	return errorf(path, Pos{Line: 1, Col: 1}, "TOML: %v", err)
+}
+
+// offsetPos turns a byte offset of src into a line and a column counted in
+// characters.
+func offsetPos(src []byte, off int) Pos {
+	off = max(0, min(off, len(src)))
+	before := src[:off]
+	line := 1 + strings.Count(string(before), "\n")
+	start := strings.LastIndexByte(string(before), '\n') + 1
+	return Pos{Line: line, Col: utf8.RuneCount(before[start:]) + 1}
 }
 
 func errorf(file string, pos Pos, format string, args ...any) *Error {
@@ -127,6 +147,9 @@ func (p *parser) notebook(raw map[string]any) *Notebook {
 				p.errVal([]string{"params", name}, "param %s is %s; params are integers, floats, strings or booleans", name, typeName(v))
 				continue
 			}
+			if !finite(v) {
+				p.errVal([]string{"params", name}, "param %s = %v: params must be finite numbers", name, v)
+			}
 			nb.Params[name] = &Param{Name: name, Value: v, Pos: p.pos.key("params", name)}
 		}
 	}
@@ -172,6 +195,17 @@ func (p *parser) tables(nb *Notebook, v any, section string, into map[string]*Ta
 func (p *parser) guest(nb *Notebook, t *Table) {
 	path := []string{"guests", t.Name}
 	kind, ok := t.Values["kind"].(string)
+	// kind = "{launcher}" lets one param switch VM guests between qemu and
+	// libvirt; the param's value decides which keys apply.
+	if name, isRef := wholeRef(kind); ok && isRef {
+		if param, defined := nb.Params[name]; defined {
+			v, _ := param.Value.(string)
+			if !contains([]string{"qemu", "libvirt"}, v) {
+				p.errVal(append(path, "kind"), "kind = \"{%s}\": param %s is %q; a param may switch a guest between \"qemu\" and \"libvirt\"", name, name, v)
+			}
+			kind = v
+		}
+	}
 	if !ok {
 		if _, present := t.Values["kind"]; !present {
 			p.errAt(t.Pos, "guest %s has no kind: add kind = \"process\" (or %s)", t.Name, quoteList(guestKinds[1:]))
@@ -200,6 +234,54 @@ func (p *parser) guest(nb *Notebook, t *Table) {
 		}
 	}
 	p.checkTable(nb, path, t.Values, fields, fmt.Sprintf("for a %s guest", orDefault(kind, "qemu")))
+	p.fileRefs(nb, path, t.Values)
+}
+
+// fileKeys are the guest keys that name files or folders; relative ones are
+// resolved in the notebook's folder.
+var fileKeys = []string{"dir", "image", "kernel", "initrd", "disk", "disks"}
+
+// fileRefs refuses relative file references that climb out of the
+// notebook's folder: a notebook shared as a folder must not reach into the
+// rest of the machine by "../". Absolute paths say plainly what they use
+// and are allowed. Params are resolved with their defaults; the runner
+// checks again with overrides.
+func (p *parser) fileRefs(nb *Notebook, path []string, m map[string]any) {
+	vars := nb.ParamValues()
+	check := func(vp []string, v any) {
+		s, ok := v.(string)
+		if !ok {
+			return
+		}
+		if err := CheckFileRef(Substitute(s, vars)); err != nil {
+			p.errVal(vp, "%s = %q: %v", vp[2], s, err)
+		}
+	}
+	for _, k := range fileKeys {
+		kp := append(append([]string{}, path...), k)
+		switch v := m[k].(type) {
+		case string:
+			check(kp, v)
+		case []any:
+			for i, e := range v {
+				check(append(append([]string{}, kp...), strconv.Itoa(i)), e)
+			}
+		}
+	}
+}
+
+// CheckFileRef says whether a file reference of a notebook stays inside the
+// notebook's folder: an absolute path, a "builtin:" image or a relative path
+// that does not climb out with "..".
+func CheckFileRef(ref string) error {
+	if ref == "" || strings.HasPrefix(ref, "builtin:") || strings.HasPrefix(ref, "/") || filepath.IsAbs(ref) {
+		return nil
+	}
+	clean := path.Clean(strings.ReplaceAll(ref, `\`, "/"))
+	if clean == ".." || strings.HasPrefix(clean, "../") {
+		return errors.New(`leaves the notebook's folder: relative paths are resolved in the notebook's folder and may not climb out of it with ".."; move the file below the notebook or give an absolute path`)
+	}
+	return nil
 }
 
 func (p *parser) load(nb *Notebook, t *Table) {
@@ -336,6 +418,8 @@ func (p *parser) sweep(nb *Notebook, cellPath []string, v any) []SweepAxis {
 		for j, val := range vals {
 			if !sameType(param.Value, val) {
 				p.errVal(append(path, strconv.Itoa(j)), "sweep %s: value is %s but param %s is %s", name, typeName(val), name, typeName(param.Value))
+			} else if !finite(val) {
+				p.errVal(append(path, strconv.Itoa(j)), "sweep %s: %v is not a finite number", name, val)
 			}
 		}
 		axes = append(axes, SweepAxis{Param: name, Values: vals})
@@ -593,6 +677,13 @@ func fitsType(v any, t typ) bool {
 		return ok
 	}
 	return true
+}
+
+// finite is false for TOML's nan and inf, which no run can use and JSON
+// results cannot store.
+func finite(v any) bool {
+	f, ok := v.(float64)
+	return !ok || !math.IsNaN(f) && !math.IsInf(f, 0)
 }
 
 func sameType(a, b any) bool {

@@ -418,3 +418,37 @@ func TestParseClaim(t *testing.T) {
 		}
 	}
 }
+
+// One param switches VM guests between launchers; the input hash follows.
+func TestKindFromParam(t *testing.T) {
+	src := `title = "t"
+[params]
+launcher = "qemu"
+[guests.vm]
+kind = "{launcher}"
+image = "builtin:linux-redis"
+[loads.l]
+clients = 1
+[[cells]]
+kind = "bench"
+id = "b"
+guests = ["vm"]
+load = "l"
+`
+	nb, err := Parse("x.toml", []byte(src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := nb.InputHash(nb.Bench("b"), nil)
+	if err := nb.Override([]string{"launcher=libvirt"}); err != nil {
+		t.Fatal(err)
+	}
+	g, err := nb.Guest("vm", nb.ParamValues())
+	if err != nil || g.Kind != "libvirt" || nb.InputHash(nb.Bench("b"), nil) == h {
+		t.Errorf("kind %q err %v", g.Kind, err)
+	}
+	_, err = Parse("x.toml", []byte(strings.Replace(src, `launcher = "qemu"`, `launcher = "xen"`, 1)))
+	if err == nil || !strings.Contains(err.Error(), `x.toml:5:8: kind = "{launcher}": param launcher is "xen"`) {
+		t.Errorf("err = %v", err)
+	}
+}

@@ -82,7 +82,7 @@ var topFields = map[string]field{
 var guestKinds = []string{"process", "qemu", "libvirt"}
 
 var guestCommon = map[string]field{
-	"kind":          {t: tString, oneOf: guestKinds},
+	"kind":          {t: tString, oneOf: guestKinds, params: true},
 	"ready_timeout": {t: tDuration, params: true},
 	"optional":      {t: tBool, params: true},
 	"description":   {t: tString},

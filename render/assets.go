@@ -2,6 +2,7 @@ package render
 
 import (
 	"errors"
+	"html"
 	"io/fs"
 	"net/url"
 	"os"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/benchbook/benchbook/notebook"
 	"github.com/yuin/goldmark/ast"
+	gmhtml "github.com/yuin/goldmark/renderer/html"
 )
 
 // asset is a file the prose links by a relative path. It is published beside
@@ -52,10 +54,10 @@ func collectAssets(nb *notebook.Notebook) ([]asset, notebook.ErrorList) {
 		if c.Kind != notebook.KindMarkdown || c.Text == "" {
 			continue
 		}
-		// A link or image to a file needs "](" or, through a reference,
-		// a "[" and a definition ("]:") somewhere in the notebook; prose
-		// without them links nothing local and is not parsed.
-		if !strings.Contains(c.Text, "](") && !(defs && strings.Contains(c.Text, "[")) {
+		// A link or image needs "](", "<" (an autolink) or, through a
+		// reference, a "[" and a definition ("]:") somewhere in the
+		// notebook; prose without them links nothing and is not parsed.
+		if !strings.Contains(c.Text, "](") && !strings.Contains(c.Text, "<") && !(defs && strings.Contains(c.Text, "[")) {
 			continue
 		}
 		var tm *textMap
@@ -71,7 +73,7 @@ func collectAssets(nb *notebook.Notebook) ([]asset, notebook.ErrorList) {
 			}
 			errs = append(errs, nb.Errorf(tm.pos(nodeOffset(n)), format, args...))
 		}
-		doc, _ := pr.parse(c, nil)
+		doc, text := pr.parse(c, nil)
 		_ = ast.Walk(doc, func(n ast.Node, entering bool) (ast.WalkStatus, error) {
 			if !entering {
 				return ast.WalkContinue, nil
@@ -82,7 +84,13 @@ func collectAssets(nb *notebook.Notebook) ([]asset, notebook.ErrorList) {
 				dest, what = string(n.Destination), "link"
 			case *ast.Image:
 				dest, what = string(n.Destination), "image"
+			case *ast.AutoLink:
+				dest, what = string(n.URL(text)), "link"
 			default:
+				return ast.WalkContinue, nil
+			}
+			if !nb.UnsafeHTML && scriptURL(dest) {
+				errAt(n, "%s %q: %s URLs are refused: on a published page they would run script or reach the reader's files; link to an http(s) page or a file beside the notebook (or set unsafe_html = true)", what, dest, urlScheme(dest))
 				return ast.WalkContinue, nil
 			}
 			rel, local, problem := localTarget(dest)
@@ -179,4 +187,25 @@ func checkAsset(dir, rel string) (asset, string) {
 		return asset{}, "is a symbolic link to a file outside the notebook's folder; copy the file in instead"
 	}
 	return asset{Rel: rel, Src: src}, ""
+}
+
+// scriptURL reports a link destination that the HTML page blanks (goldmark
+// drops javascript:, vbscript:, file: and non-image data: URLs) but that the
+// Markdown output would pass on to a site generator as written. Browsers
+// ignore case, entities and control characters inside a scheme, so the
+// check does too.
+func scriptURL(dest string) bool {
+	var b strings.Builder
+	for _, r := range html.UnescapeString(dest) {
+		if r > ' ' {
+			b.WriteRune(r)
+		}
+	}
+	u := strings.ToLower(b.String())
+	return gmhtml.IsDangerousURL([]byte(dest)) || gmhtml.IsDangerousURL([]byte(u))
+}
+
+func urlScheme(dest string) string {
+	s, _, _ := strings.Cut(strings.ToLower(html.UnescapeString(dest)), ":")
+	return strings.Join(strings.Fields(s), "") + ":"
 }

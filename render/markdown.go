@@ -7,11 +7,15 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/benchbook/benchbook/notebook"
+	"github.com/yuin/goldmark"
 	"github.com/yuin/goldmark/ast"
+	"github.com/yuin/goldmark/extension"
 	east "github.com/yuin/goldmark/extension/ast"
+	"github.com/yuin/goldmark/parser"
 	"github.com/yuin/goldmark/text"
 )
 
@@ -144,15 +148,14 @@ func yamlString(s string) string {
 // footnotes belong to their cell; in one document the first label would win).
 func markdownProse(nb *notebook.Notebook, c *notebook.Cell, p *prose, labels map[string]bool) string {
 	src := c.Text
-	// Without a "<" or a "[^" there is nothing to edit: skip the parse.
-	if strings.Contains(src, "<") || strings.Contains(src, "[^") {
+	// Without a "[^" or a "<" there is nothing to edit: skip the parses.
+	if strings.Contains(src, "[^") {
 		doc, source := p.parse(c, nil)
-		var edits []edit
-		if !nb.UnsafeHTML {
-			edits = append(edits, rawHTMLEdits(doc, source)...)
-		}
-		edits = append(edits, footnoteEdits(doc, source, labels)...)
-		src = applyEdits(src, edits)
+		src = applyEdits(src, footnoteEdits(doc, source, labels))
+	}
+	// Second, on the renamed text, so the two kinds of edits never overlap.
+	if !nb.UnsafeHTML && strings.Contains(src, "<") {
+		src = applyEdits(src, rawHTMLEdits(plainParser().Parse(text.NewReader([]byte(src))), []byte(src)))
 	}
 	src = strings.ReplaceAll(src, "\r\n", "\n")
 
@@ -196,9 +199,19 @@ func applyEdits(src string, edits []edit) string {
 	return b.String()
 }
 
+// plainParser parses prose as a CommonMark site generator would: GFM and
+// footnotes, none of benchbook's own extensions. The page's parser turns
+// "<<" into a typographic quote, for one, where others see a "<" that may
+// open a tag.
+var plainParser = sync.OnceValue(func() parser.Parser {
+	return goldmark.New(goldmark.WithExtensions(extension.GFM, extension.Footnote)).Parser()
+})
+
 // rawHTMLEdits writes the "<" of every piece of raw HTML as "&lt;", so
-// Markdown processors that pass HTML through show it as text. Code spans,
-// code blocks and autolinks are not raw HTML and stay as they are.
+// Markdown processors that pass HTML through show it as text. So is a "<"
+// in text that could open a tag ("<" before a letter, "/", "!" or "?"):
+// Markdown dialects differ in what they take for HTML. Code spans, code
+// blocks and autolinks stay as they are.
 func rawHTMLEdits(doc ast.Node, source []byte) []edit {
 	var edits []edit
 	add := func(s text.Segment) {
@@ -206,11 +219,30 @@ func rawHTMLEdits(doc ast.Node, source []byte) []edit {
 			edits = append(edits, edit{s.Start, s.Stop, strings.ReplaceAll(v, "<", "&lt;")})
 		}
 	}
+	addText := func(s text.Segment) {
+		v := source[s.Start:s.Stop]
+		for i := bytes.IndexByte(v, '<'); i >= 0 && i+1 < len(v); {
+			c := v[i+1]
+			opens := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '/' || c == '!' || c == '?'
+			if opens && !escaped(source, s.Start+i) {
+				edits = append(edits, edit{s.Start + i, s.Start + i + 1, "&lt;"})
+			}
+			j := bytes.IndexByte(v[i+1:], '<')
+			if j < 0 {
+				break
+			}
+			i += 1 + j
+		}
+	}
 	_ = ast.Walk(doc, func(n ast.Node, entering bool) (ast.WalkStatus, error) {
 		if !entering {
 			return ast.WalkContinue, nil
 		}
 		switch n := n.(type) {
+		case *ast.CodeSpan:
+			return ast.WalkSkipChildren, nil
+		case *ast.Text:
+			addText(n.Segment)
 		case *ast.RawHTML:
 			for i := range n.Segments.Len() {
 				add(n.Segments.At(i))
@@ -226,6 +258,17 @@ func rawHTMLEdits(doc ast.Node, source []byte) []edit {
 		return ast.WalkContinue, nil
 	})
 	return edits
+}
+
+// escaped reports whether source[at] follows an odd run of backslashes: a
+// "\<" is text in every Markdown dialect already, and "\&lt;" would show
+// as "&lt;".
+func escaped(source []byte, at int) bool {
+	n := 0
+	for at-1-n >= 0 && source[at-1-n] == '\\' {
+		n++
+	}
+	return n%2 == 1
 }
 
 // footnoteEdits renames the cell's footnote labels that are in used, and

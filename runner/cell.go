@@ -69,18 +69,22 @@ func (r *run) cell(ctx context.Context, c *notebook.Cell, hash string) error {
 	}
 	cr.file.Finished = time.Now().UTC()
 	cr.file.Summarize()
+	// Logs move into place only once their record is stored: logs of a run
+	// that could not be saved (a full disk) must not replace those the
+	// stored results point to.
 	if runErr != nil {
 		cr.file.Failure = runErr.Error()
-		cr.publishLogs("logs/failed")
+		cr.retargetLogs("logs/failed")
 		if err := r.store.SaveFailure(cr.file); err != nil {
 			return errors.Join(runErr, fmt.Errorf("record the failure: %w", err))
 		}
+		cr.publishLogs("logs/failed")
 		return runErr
 	}
-	cr.publishLogs("logs")
 	if err := r.store.Save(cr.file); err != nil {
 		return fmt.Errorf("store results: %w", err)
 	}
+	cr.publishLogs("logs")
 	return nil
 }
 
@@ -146,6 +150,13 @@ func (cr *cellRun) prepare(ctx context.Context) error {
 		spec, err := cr.nb.Guest(name, cr.nb.ParamValues())
 		if err != nil {
 			return err
+		}
+		// Checked again here: a -p override can change a path the notebook
+		// check saw with its default params.
+		for _, ref := range append([]string{spec.Dir, spec.Image, spec.Kernel, spec.Initrd, spec.Disk}, spec.Disks...) {
+			if err := notebook.CheckFileRef(ref); err != nil {
+				return fmt.Errorf("guest %s: %q %w", name, ref, err)
+			}
 		}
 		g := results.Guest{Name: name, Kind: spec.Kind, Status: results.StatusOK}
 		for _, p := range cr.points {
@@ -301,6 +312,16 @@ func (cr *cellRun) once(ctx context.Context, gi, pi, rep int, label string) (err
 		// A run that completed nothing is a failure, never a row of zeros.
 		return fmt.Errorf("no request completed")
 	}
+	if m.Errors > 0 {
+		// Refused requests are answered fast: figures that mix them in
+		// measure the refusals (a full maxmemory, a wrong password), not
+		// the server.
+		first := ""
+		if m.FirstError != "" {
+			first = fmt.Sprintf(" (the first: %q)", m.FirstError)
+		}
+		return fmt.Errorf("the server answered %d of %d requests with an error%s; figures with refused requests measure the refusals: fix the guest's configuration (maxmemory?) or the load", m.Errors, m.Errors+m.Totals.Ops, first)
+	}
 
 	gr := &cr.file.Guests[gi]
 	if len(gr.Commands) == 0 {
@@ -399,13 +420,16 @@ func (cr *cellRun) publishLogs(dest string) {
 		os.Rename(path, target)
 		return nil
 	})
-	if dest != "logs" {
-		for gi := range cr.file.Guests {
-			for pi := range cr.file.Guests[gi].Points {
-				for ri := range cr.file.Guests[gi].Points[pi].Repeats {
-					r := &cr.file.Guests[gi].Points[pi].Repeats[ri]
-					r.Log = dest + strings.TrimPrefix(r.Log, "logs")
-				}
+}
+
+// retargetLogs makes the repeats' log paths point under dest instead of
+// logs/, where publishLogs(dest) will put them.
+func (cr *cellRun) retargetLogs(dest string) {
+	for gi := range cr.file.Guests {
+		for pi := range cr.file.Guests[gi].Points {
+			for ri := range cr.file.Guests[gi].Points[pi].Repeats {
+				r := &cr.file.Guests[gi].Points[pi].Repeats[ri]
+				r.Log = dest + strings.TrimPrefix(r.Log, "logs")
 			}
 		}
 	}

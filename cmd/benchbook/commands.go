@@ -34,6 +34,7 @@ func commands() []*command {
 		newCommand(),
 		checkCommand(),
 		runCommand(),
+		verifyCommand(),
 		renderCommand(),
 		buildCommand(),
 		serveCommand(),

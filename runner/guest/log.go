@@ -20,6 +20,7 @@ type Log struct {
 	tail    []byte // ring of the last bytes beyond head
 	tailCap int
 	recent  []byte // the last recentCap bytes, for error messages
+	werr    error  // the first write error, reported by Close
 	closed  bool
 }
 
@@ -55,8 +56,10 @@ func (l *Log) Write(p []byte) (int, error) {
 	}
 	if room := int64(l.head) - l.written; room > 0 {
 		k := min(int64(len(p)), room)
-		if _, err := l.f.Write(p[:k]); err != nil {
-			return 0, err
+		// A failed write (a full disk) must not fail the guest's own output
+		// pipe -- it would die of it; the error is reported by Close.
+		if _, err := l.f.Write(p[:k]); err != nil && l.werr == nil {
+			l.werr = err
 		}
 		l.written += k
 		p = p[k:]
@@ -90,9 +93,17 @@ func (l *Log) Close() error {
 		if skipped := l.written - int64(l.head) - int64(len(l.tail)); skipped > 0 {
 			fmt.Fprintf(l.f, "\n[... %d bytes left out ...]\n", skipped)
 		}
-		l.f.Write(l.tail)
+		if _, err := l.f.Write(l.tail); err != nil && l.werr == nil {
+			l.werr = err
+		}
 	}
-	return l.f.Close()
+	if err := l.f.Close(); err != nil && l.werr == nil {
+		l.werr = err
+	}
+	if l.werr != nil {
+		return fmt.Errorf("log %s: %w", l.f.Name(), l.werr)
+	}
+	return nil
 }
 
 var _ io.Writer = (*Log)(nil)

@@ -325,6 +325,7 @@ func (r *builtinRun) measure(m *Measurement) {
 	m.Gets = perOp[opGet].stats(m.Duration)
 	m.Totals = total.stats(m.Duration)
 	m.Errors = total.errors + r.connErrors
+	m.FirstError = r.firstError
 }
 
 // opStats are one client's figures for one kind of request.

@@ -107,6 +107,9 @@ type Measurement struct {
 	Gets     Stats         `json:"gets"`
 	// Errors counts server error replies plus connection errors.
 	Errors int64 `json:"errors"`
+	// FirstError is the first error reply, e.g. "-OOM command not allowed
+	// when used memory > 'maxmemory'.", when the tool tells (builtin does).
+	FirstError string `json:"first_error,omitempty"`
 	// CPU is the user+system CPU time of the generator's processes (external
 	// tools only; zero for builtin, which shares the caller's process).
 	CPU time.Duration `json:"cpu,omitempty"`

@@ -1,0 +1,257 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/benchbook/benchbook/internal/buildinfo"
+	"github.com/benchbook/benchbook/notebook"
+	"github.com/benchbook/benchbook/results"
+	"github.com/benchbook/benchbook/runner"
+)
+
+type verifyOpts struct {
+	only    string
+	alpha   float64
+	metrics string
+	quiet   bool
+}
+
+// defaultVerifyMetrics are compared unless --metrics says otherwise.
+const defaultVerifyMetrics = "ops_per_sec,latency_avg,latency_p99"
+
+func verifyCommand() *command {
+	return &command{
+		name:  "verify",
+		args:  "[--only ID] [--alpha 0.05] [--metrics a,b] NOTEBOOK",
+		short: "rerun the bench cells and test whether the stored results still hold",
+		long: `Reruns the bench cells of NOTEBOOK that have stored results, into a scratch
+folder -- the stored results are never touched -- and compares each metric
+of each guest (and sweep point) with them, repeat against repeat, by a
+Mann-Whitney U test as benchstat does: no assumption of normality, a single
+slow repeat cannot move it. One line per guest and metric gives the old and
+new medians, the change, the p-value and the verdict: "moved" when p < alpha
+(the figures have changed beyond the noise), else "holds". With few repeats
+the test cannot tell a change at all (3 against 3 repeats never give p below
+0.1); the line says so: run the cell with more repeats.
+
+The exit status is 1 when a metric moved or a rerun failed, so CI can
+check that a published write-up still reproduces.
+
+Example:
+
+  benchbook verify notebooks/unikernels-redis.toml
+  cell        guest  metric       old median    new median    delta  p-value  verdict
+  throughput  host   ops_per_sec  61,234 ops/s  60,870 ops/s  -0.6%  p=0.690  holds
+  throughput  host   latency_avg  160 µs        161 µs        +0.5%  p=0.841  holds
+  ...
+  verify: 0 of 9 figures moved (α = 0.05, ...); stored results untouched`,
+		flags: func(fs *flag.FlagSet) any {
+			o := &verifyOpts{}
+			fs.StringVar(&o.only, "only", "", "verify only the bench cell with this `id`")
+			fs.Float64Var(&o.alpha, "alpha", results.Alpha, "significance `level`: a p-value below it means the metric moved")
+			fs.StringVar(&o.metrics, "metrics", defaultVerifyMetrics, "comma-separated `metrics` to compare")
+			fs.BoolVar(&o.quiet, "q", false, "no progress of the rerun, only the comparison")
+			return o
+		},
+		minArgs: 1, maxArgs: 1,
+		run: func(ctx context.Context, env *cmdEnv, opts any, args []string) error {
+			o := opts.(*verifyOpts)
+			if o.alpha <= 0 || o.alpha >= 1 {
+				return fmt.Errorf("--alpha %g: want a level between 0 and 1, such as 0.05", o.alpha)
+			}
+			metrics := strings.Split(o.metrics, ",")
+			for i, m := range metrics {
+				metrics[i] = strings.TrimSpace(m)
+				if !notebook.IsMetric(metrics[i]) {
+					return fmt.Errorf("--metrics: unknown metric %q (metrics: %s)", m, strings.Join(notebook.Metrics, ", "))
+				}
+			}
+			nb, err := parseValid(env, args[0])
+			if err != nil {
+				return err
+			}
+			return verify(ctx, env, nb, o, metrics)
+		},
+	}
+}
+
+func verify(ctx context.Context, env *cmdEnv, nb *notebook.Notebook, o *verifyOpts, metrics []string) error {
+	store := results.ForNotebook(nb.Path)
+	if o.only != "" && nb.Bench(o.only) == nil {
+		return fmt.Errorf("--only %s: %s has no bench cell %q", o.only, nb.Path, o.only)
+	}
+	var cells []*notebook.Cell
+	stored := map[string]*results.File{}
+	for _, c := range nb.BenchCells() {
+		if o.only != "" && c.ID != o.only {
+			continue
+		}
+		f, err := store.Load(c.ID)
+		switch {
+		case errors.Is(err, os.ErrNotExist):
+			fmt.Fprintf(env.stderr, "%s: no stored results to verify (benchbook run %s makes them)\n", c.ID, nb.Path)
+			continue
+		case err != nil:
+			return err
+		}
+		if f.InputHash != nb.InputHash(c, nil) {
+			fmt.Fprintf(env.stderr, "%s: the stored results are stale (the cell, its guests, its load or its params changed): the rerun measures the notebook as it is now\n", c.ID)
+		}
+		cells = append(cells, c)
+		stored[c.ID] = f
+	}
+	if len(cells) == 0 {
+		return fmt.Errorf("%s: nothing to verify: no bench cell has stored results", nb.Path)
+	}
+
+	scratch, err := os.MkdirTemp("", "benchbook-verify-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(scratch)
+	scratchStore := results.Store{Dir: filepath.Join(scratch, "results")}
+	var progress io.Writer = env.stderr
+	if o.quiet {
+		progress = nil
+	}
+
+	tw := tabwriter.NewWriter(env.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "cell\tguest\tmetric\told median\tnew median\tdelta\tp-value\tverdict")
+	moved, compared, failed := 0, 0, 0
+	for _, c := range cells {
+		_, err := runner.Run(ctx, nb, scratchStore, runner.Options{
+			Only:     c.ID,
+			Version:  buildinfo.Version(),
+			Progress: progress,
+			Live:     progress != nil && isTerminal(env.stderr),
+		})
+		if ctx.Err() != nil {
+			tw.Flush()
+			fmt.Fprintf(env.stderr, "benchbook verify: interrupted: every guest stopped; the stored results are untouched\n")
+			return silent(130, ctx.Err())
+		}
+		if err != nil {
+			failed++
+			why := err.Error()
+			// The scratch folder goes away: say here what it recorded.
+			if f, ferr := scratchStore.LoadFailure(c.ID); ferr == nil {
+				why = f.Failure
+				fmt.Fprintf(env.stderr, "%s: rerun failed: %s\n", c.ID, f.Failure)
+			}
+			fmt.Fprintf(tw, "%s\t(rerun failed: %s)\n", c.ID, firstLine(why))
+			continue
+		}
+		rerun, err := scratchStore.Load(c.ID)
+		if err != nil {
+			return fmt.Errorf("%s: reading the rerun: %w", c.ID, err)
+		}
+		noteMachine(env.stderr, c.ID, stored[c.ID], rerun)
+		for _, cmp := range results.Compare(stored[c.ID], rerun, metrics, o.alpha) {
+			guest := cmp.Guest
+			if cmp.Point != "" {
+				guest += " [" + cmp.Point + "]"
+			}
+			note := ""
+			if cmp.Note != "" {
+				note = "\t(" + cmp.Note + ")"
+			}
+			if !cmp.Comparable {
+				fmt.Fprintf(tw, "%s\t%s\t%s\t\t\t\t\t%s%s\n", c.ID, guest, cmp.Metric, cmp.Verdict(), note)
+				continue
+			}
+			compared++
+			if cmp.Moved {
+				moved++
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\tp=%.3f\t%s%s\n", c.ID, guest, cmp.Metric,
+				figure(cmp.Metric, cmp.OldMedian), figure(cmp.Metric, cmp.NewMedian), percent(cmp.Delta), cmp.P, cmp.Verdict(), note)
+		}
+	}
+	tw.Flush()
+	summary := fmt.Sprintf("verify: %d of %s moved (α = %g, Mann-Whitney U on medians of %s); stored results untouched",
+		moved, plural(compared, "figure"), o.alpha, strings.Join(metrics, ", "))
+	if failed > 0 {
+		summary += fmt.Sprintf("; %s failed to rerun", plural(failed, "cell"))
+	}
+	fmt.Fprintln(env.stdout, summary)
+	if moved > 0 || failed > 0 {
+		return silent(1, errors.New(summary))
+	}
+	return nil
+}
+
+// noteMachine says when the rerun ran somewhere else than the stored run:
+// then a moved figure may be the machine's doing.
+func noteMachine(w io.Writer, cell string, old, rerun *results.File) {
+	var diffs []string
+	if old.Env.CPUModel != rerun.Env.CPUModel {
+		diffs = append(diffs, fmt.Sprintf("CPU %q, now %q", old.Env.CPUModel, rerun.Env.CPUModel))
+	}
+	if old.Env.Cores != rerun.Env.Cores {
+		diffs = append(diffs, fmt.Sprintf("%d cores, now %d", old.Env.Cores, rerun.Env.Cores))
+	}
+	if old.Env.Kernel != rerun.Env.Kernel {
+		diffs = append(diffs, fmt.Sprintf("kernel %s, now %s", old.Env.Kernel, rerun.Env.Kernel))
+	}
+	if len(diffs) > 0 {
+		fmt.Fprintf(w, "%s: the stored results came from another machine (%s): a change may be the machine's\n", cell, strings.Join(diffs, "; "))
+	}
+}
+
+// figure formats a median with its unit: "61,234 ops/s", "160 µs".
+func figure(metric string, v float64) string {
+	var s string
+	switch a := math.Abs(v); {
+	case a >= 1000:
+		s = groupDigits(int64(math.Round(v)))
+	case a >= 100:
+		s = strconv.FormatFloat(v, 'f', 0, 64)
+	case a >= 10:
+		s = strconv.FormatFloat(v, 'f', 1, 64)
+	default:
+		s = strconv.FormatFloat(v, 'f', 2, 64)
+	}
+	if u := results.Unit(metric); u != "" {
+		s += " " + u
+	}
+	return s
+}
+
+func groupDigits(n int64) string {
+	s := strconv.FormatInt(n, 10)
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	var b strings.Builder
+	for i, c := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	if neg {
+		return "-" + b.String()
+	}
+	return b.String()
+}
+
+func percent(d float64) string {
+	if math.IsNaN(d) {
+		return "n/a"
+	}
+	return fmt.Sprintf("%+.1f%%", d*100)
+}
+
+func firstLine(s string) string {
+	line, _, _ := strings.Cut(s, "\n")
+	return line
+}

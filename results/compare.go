@@ -1,0 +1,156 @@
+package results
+
+import (
+	"fmt"
+	"math"
+	"sort"
+	"strings"
+)
+
+// Alpha is the significance level below which a metric has moved.
+const Alpha = 0.05
+
+// Comparison is one metric of one guest at one sweep point, in a stored run
+// and in a rerun: whether it still holds.
+type Comparison struct {
+	Guest  string
+	Point  string // "clients=4", or empty
+	Metric string
+
+	Old, New   []float64 // the repeats' values
+	OldMedian  float64
+	NewMedian  float64
+	Delta      float64 // (new - old) / old; NaN when old is 0
+	P          float64 // two-sided Mann-Whitney U p-value; NaN when not comparable
+	MinP       float64 // the smallest p these repeat counts can give
+	Moved      bool    // P < alpha
+	Comparable bool    // both runs measured the metric
+	Note       string  // why it is not comparable, or why the test cannot tell
+}
+
+// Verdict is "moved", "holds" or "n/a".
+func (c Comparison) Verdict() string {
+	switch {
+	case !c.Comparable:
+		return "n/a"
+	case c.Moved:
+		return "moved"
+	}
+	return "holds"
+}
+
+// Compare compares every guest, point and metric of a stored run with a
+// rerun of the same cell, guests and points matched by name and params.
+func Compare(old, rerun *File, metrics []string, alpha float64) []Comparison {
+	var out []Comparison
+	for gi := range old.Guests {
+		og := &old.Guests[gi]
+		ng := rerun.Guest(og.Name)
+		for _, point := range pointsOf(og, ng) {
+			op, np := findPoint(og, point), findPoint(ng, point)
+			for _, m := range metrics {
+				c := Comparison{Guest: og.Name, Point: point, Metric: m, P: math.NaN(), Delta: math.NaN(), MinP: 1}
+				switch {
+				case og.Status != StatusOK:
+					c.Note = "stored run: guest " + og.Status
+				case ng == nil:
+					c.Note = "not in the rerun"
+				case ng.Status != StatusOK:
+					c.Note = "rerun: guest " + ng.Status
+					if ng.Reason != "" {
+						c.Note += ": " + firstLineOf(ng.Reason)
+					}
+				default:
+					c.Old, c.New = values(op, m), values(np, m)
+				}
+				if len(c.Old) > 0 && len(c.New) > 0 {
+					c.compare(alpha)
+				} else if c.Note == "" {
+					c.Note = "no values"
+				}
+				out = append(out, c)
+			}
+		}
+	}
+	return out
+}
+
+func (c *Comparison) compare(alpha float64) {
+	c.Comparable = true
+	c.OldMedian, c.NewMedian = Summarize(c.Old).Median, Summarize(c.New).Median
+	if c.OldMedian != 0 {
+		c.Delta = (c.NewMedian - c.OldMedian) / c.OldMedian
+	}
+	_, c.P = MannWhitneyU(c.Old, c.New)
+	c.MinP = MinPValue(len(c.Old), len(c.New))
+	c.Moved = c.P < alpha
+	if c.MinP >= alpha {
+		c.Note = fmt.Sprintf("%d+%d repeats cannot show a change at α = %g: p ≥ %.3f; run more", len(c.Old), len(c.New), alpha, c.MinP)
+	}
+}
+
+// pointsOf lists the point labels of a guest in either run, stored order
+// first.
+func pointsOf(og, ng *Guest) []string {
+	var labels []string
+	seen := map[string]bool{}
+	for _, g := range []*Guest{og, ng} {
+		if g == nil {
+			continue
+		}
+		for _, p := range g.Points {
+			if l := PointLabel(p.Params); !seen[l] {
+				seen[l] = true
+				labels = append(labels, l)
+			}
+		}
+	}
+	if len(labels) == 0 {
+		labels = []string{""}
+	}
+	return labels
+}
+
+func findPoint(g *Guest, label string) *Point {
+	if g == nil {
+		return nil
+	}
+	for i := range g.Points {
+		if PointLabel(g.Points[i].Params) == label {
+			return &g.Points[i]
+		}
+	}
+	return nil
+}
+
+func values(p *Point, metric string) []float64 {
+	if p == nil {
+		return nil
+	}
+	var out []float64
+	for _, r := range p.Repeats {
+		if v, ok := r.Metrics[metric]; ok {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+// PointLabel is a sweep point's params as "a=1 b=x", sorted by name.
+func PointLabel(params map[string]any) string {
+	keys := make([]string, 0, len(params))
+	for k := range params {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("%s=%v", k, params[k])
+	}
+	return strings.Join(parts, " ")
+}
+
+func firstLineOf(s string) string {
+	line, _, _ := strings.Cut(s, "\n")
+	return line
+}

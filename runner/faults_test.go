@@ -1,0 +1,381 @@
+package runner
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/benchbook/benchbook/internal/proctest"
+	"github.com/benchbook/benchbook/results"
+)
+
+// The fault matrix: each case breaks one thing a real run meets -- a guest
+// that never answers, dies mid-load, refuses requests, a missing program, a
+// results folder that cannot be written -- and asserts the same three
+// things: the outcome and its message, the previous results byte-identical
+// afterwards, and no process left behind (by pid, by marker, and as an
+// orphan adopted by the test). Signals and two runs at once need the real
+// binary: cmd/benchbook/faults_test.go.
+
+// faultNotebook is hostNotebook with {cmd} for the guest's command and
+// {load} for extra load keys; {marker} is replaced by the case's folder, set
+// as an environment variable of the guest so even a process that rewrote
+// its command line can be found.
+const faultNotebook = `title = "fault"
+[guests.host]
+kind = "process"
+command = {cmd}
+env = { BENCHBOOK_FAULT_MARKER = "{marker}" }
+ready_timeout = "{ready}"
+[loads.quick]
+tool = "{tool}"
+clients = 2
+{load}
+[[cells]]
+kind = "bench"
+id = "tp"
+guests = ["host"]
+load = "quick"
+repeat = 2
+`
+
+const redisArgs = `"--bind", "127.0.0.1", "--save", "", "--appendonly", "no"`
+
+type fault struct {
+	name    string
+	cmd     string // TOML array; {port} is the runner's
+	ready   string // ready_timeout
+	tool    string
+	load    string
+	fs      string                         // "readonly", "full" or "fills": the results folder is on a small tmpfs
+	fillAt  string                         // with fs "fills": after the last repeat's trace event of this name, the disk is full
+	setup   func(t *testing.T, dir string) // before the run
+	wantErr error                          // errors.Is; nil: any error
+	want    []string                       // in the error (or the failure record, when one is written); "a|b": either
+	record  bool                           // a CELL.failed.json is written
+	within  time.Duration
+}
+
+func (f fault) notebook(marker string) string {
+	r := strings.NewReplacer(
+		"{cmd}", f.cmd,
+		"{ready}", orDefault(f.ready, "10s"),
+		"{tool}", orDefault(f.tool, "builtin"),
+		"{load}", orDefault(f.load, "requests = 200"),
+		"{marker}", marker,
+	)
+	return r.Replace(faultNotebook)
+}
+
+var plainRedis = `["redis-server", "--port", "{port}", ` + redisArgs + `]`
+
+func TestFaultMatrix(t *testing.T) {
+	needRedis(t)
+	proctest.Adopt(t)
+	faults := []fault{
+		{
+			name:    "guest never ready",
+			cmd:     `["sh", "-c", "echo listening soon; exec sleep 30"]`,
+			ready:   "300ms",
+			wantErr: ErrFailed, record: true,
+			want: []string{"guest host", "guest not ready", "within 300ms", "listening soon"},
+		},
+		{
+			name:    "guest exits during boot",
+			cmd:     `["redis-server", "--port", "{port}", "--no-such-option", "1"]`,
+			wantErr: ErrFailed, record: true,
+			want: []string{"guest host", "exited before answering PING", "no-such-option"},
+		},
+		{
+			name:    "guest dies during the load",
+			cmd:     `["sh", "-c", "redis-server --port {port} --bind 127.0.0.1 --save '' --appendonly no & sleep 0.5; kill -9 $!; wait"]`,
+			load:    `test_time = "20s"`,
+			wantErr: ErrFailed, record: true, within: 10 * time.Second,
+			// Whichever the runner notices first: the exit, or the silence.
+			want: []string{"guest host, repeat 1", "exited during the load|no longer answers PING"},
+		},
+		{
+			name:    "server answers errors (maxmemory reached)",
+			cmd:     `["redis-server", "--port", "{port}", "--maxmemory", "1", "--maxmemory-policy", "noeviction", ` + redisArgs + `]`,
+			wantErr: ErrFailed, record: true,
+			want: []string{"guest host, repeat 1", "requests with an error", "OOM command not allowed", "maxmemory"},
+		},
+		{
+			name:    "guest program missing from PATH",
+			cmd:     `["no-such-redis-server", "--port", "{port}"]`,
+			wantErr: ErrFailed, record: true,
+			want: []string{"guest host", "no-such-redis-server not found on PATH"},
+		},
+		{
+			name:    "load tool missing from PATH",
+			cmd:     plainRedis,
+			tool:    "redis-benchmark",
+			setup:   pathWithout("redis-benchmark"),
+			wantErr: ErrFailed, record: true,
+			want: []string{"load quick", "redis-benchmark not on PATH"},
+		},
+		{
+			name: "results folder not writable",
+			cmd:  plainRedis,
+			fs:   "readonly",
+			want: []string{"read-only file system"},
+		},
+		{
+			// The last repeat is measured, then nothing can be saved: the
+			// new logs must not replace the ones the stored results name.
+			name:    "disk fills during the run",
+			cmd:     plainRedis,
+			fs:      "fills",
+			fillAt:  "load-done",
+			wantErr: ErrFailed,
+			want:    []string{"store results", "no space left on device"},
+		},
+		{
+			// The guest's log cannot be written either: the first line of
+			// the message blames the guest, the rest says why.
+			name:    "disk full",
+			cmd:     plainRedis,
+			fs:      "full",
+			wantErr: ErrFailed,
+			want:    []string{"no space left on device"},
+		},
+	}
+	seed := seedRun(t)
+	for _, f := range faults {
+		t.Run(f.name, func(t *testing.T) {
+			dir := t.TempDir()
+			if f.fs != "" {
+				dir = tmpfs(t, "64k")
+			}
+			store, good := seedFaultResults(t, seed, dir)
+			marker := dir
+			before := proctest.Children()
+			nb := writeNotebook(t, dir, f.notebook(marker))
+			if f.setup != nil {
+				f.setup(t, dir)
+			}
+			switch f.fs {
+			case "readonly":
+				if err := syscall.Mount("", dir, "", syscall.MS_REMOUNT|syscall.MS_RDONLY, ""); err != nil {
+					t.Fatalf("remount read-only: %v", err)
+				}
+				t.Cleanup(func() { syscall.Mount("", dir, "", syscall.MS_REMOUNT, "") })
+			case "full":
+				fill(t, dir)
+			}
+
+			opt := Options{Force: true, Version: "test"}
+			if f.fillAt != "" {
+				n := 0
+				opt.Trace = func(event string) {
+					if event == f.fillAt {
+						if n++; n == nb.Bench("tp").Repeat {
+							fill(t, dir)
+						}
+					}
+				}
+			}
+			var out bytes.Buffer
+			opt.Progress = &out
+			start := time.Now()
+			_, err := Run(context.Background(), nb, store, opt)
+			took := time.Since(start)
+
+			if err == nil {
+				t.Fatalf("the run succeeded:\n%s", out.String())
+			}
+			if f.wantErr != nil && !errors.Is(err, f.wantErr) {
+				t.Errorf("err = %v, want %v", err, f.wantErr)
+			}
+			if f.within > 0 && took > f.within {
+				t.Errorf("the failure took %v to notice, want < %v", took.Round(time.Millisecond), f.within)
+			}
+			msg := err.Error() + "\n" + out.String()
+			if rec, rerr := store.LoadFailure("tp"); f.record {
+				if rerr != nil {
+					t.Fatalf("no failure record: %v", rerr)
+				}
+				msg = rec.Failure
+			} else if rerr == nil {
+				t.Errorf("a failure was recorded: %s", rec.Failure)
+			}
+			for _, w := range f.want {
+				if !containsAny(msg, strings.Split(w, "|")) {
+					t.Errorf("message lacks %q:\n%s", w, msg)
+				}
+			}
+			t.Logf("outcome: %s", firstLine(errors.New(msg)))
+
+			checkUntouched(t, store, good)
+			pids := proctest.RedisPids(store.Dir)
+			if left := proctest.Left(before, marker, pids...); len(left) > 0 {
+				proctest.Kill(left)
+				t.Errorf("left behind: %v", left)
+			}
+		})
+	}
+}
+
+func containsAny(s string, subs []string) bool {
+	for _, sub := range subs {
+		if strings.Contains(s, sub) {
+			return true
+		}
+	}
+	return false
+}
+
+// seedRun runs the plain notebook once in dir: the good result every case
+// starts from.
+func seedRun(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	nb := writeNotebook(t, dir, fault{cmd: plainRedis}.notebook(dir))
+	var out bytes.Buffer
+	if _, err := Run(context.Background(), nb, results.ForNotebook(nb.Path), Options{Version: "test", Progress: &out}); err != nil {
+		t.Fatalf("seed run: %v\n%s", err, out.String())
+	}
+	return results.ForNotebook(nb.Path).Dir
+}
+
+// seedFaultResults copies the seeded results folder (good result and logs)
+// into dir's and returns the store and its files as they are now.
+func seedFaultResults(t *testing.T, seed, dir string) (results.Store, map[string][]byte) {
+	t.Helper()
+	store := results.ForNotebook(filepath.Join(dir, "nb.toml"))
+	err := filepath.WalkDir(seed, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(seed, p)
+		target := filepath.Join(store.Dir, rel)
+		if d.IsDir() {
+			return os.MkdirAll(target, 0o755)
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(target, data, 0o644)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return store, snapshot(t, store.Dir)
+}
+
+// snapshot reads every file of a results folder but its lock.
+func snapshot(t *testing.T, dir string) map[string][]byte {
+	t.Helper()
+	files := map[string][]byte{}
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || d.Name() == ".lock" {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, p)
+		files[rel], err = os.ReadFile(p)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return files
+}
+
+// checkUntouched asserts that every file of before is byte-identical, and
+// that what is new is only a failure record and its logs: no temporary
+// file, no staging folder.
+func checkUntouched(t *testing.T, store results.Store, before map[string][]byte) {
+	t.Helper()
+	now := snapshot(t, store.Dir)
+	for name, data := range before {
+		if !bytes.Equal(now[name], data) {
+			t.Errorf("%s changed", name)
+		}
+	}
+	var extra []string
+	for name := range now {
+		if _, ok := before[name]; ok || name == "tp.failed.json" || strings.HasPrefix(name, "logs/failed/") {
+			continue
+		}
+		extra = append(extra, name)
+	}
+	entries, _ := os.ReadDir(store.Dir)
+	for _, e := range entries {
+		if e.IsDir() && strings.HasPrefix(e.Name(), ".run-") {
+			extra = append(extra, e.Name()+"/")
+		}
+	}
+	sort.Strings(extra)
+	if len(extra) > 0 {
+		t.Errorf("left in the results folder: %v", extra)
+	}
+}
+
+// pathWithout sets PATH to a folder holding only redis-server and sh, so
+// that prog cannot be found.
+func pathWithout(prog string) func(t *testing.T, dir string) {
+	return func(t *testing.T, dir string) {
+		bin := t.TempDir()
+		for _, p := range []string{"redis-server", "sh"} {
+			path, err := exec.LookPath(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Symlink(path, filepath.Join(bin, p)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := os.Stat(filepath.Join(bin, prog)); err == nil {
+			t.Fatalf("%s is in %s", prog, bin)
+		}
+		t.Setenv("PATH", bin)
+	}
+}
+
+// tmpfs mounts a small tmpfs for a case that needs a file system it can
+// fill or make read-only; that needs root (CAP_SYS_ADMIN).
+func tmpfs(t *testing.T, size string) string {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("needs root to mount a tmpfs (mount -t tmpfs -o size=" + size + "): run the tests as root, as CI does")
+	}
+	dir := t.TempDir()
+	if err := syscall.Mount("tmpfs", dir, "tmpfs", 0, "size="+size+",mode=0755"); err != nil {
+		t.Skipf("cannot mount a tmpfs here (%v): a container without CAP_SYS_ADMIN", err)
+	}
+	t.Cleanup(func() {
+		if err := syscall.Unmount(dir, syscall.MNT_DETACH); err != nil {
+			t.Errorf("unmount %s: %v", dir, err)
+		}
+	})
+	return dir
+}
+
+// fill writes a file until the file system of dir has no space left.
+func fill(t *testing.T, dir string) {
+	t.Helper()
+	f, err := os.Create(filepath.Join(dir, "filler"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	block := make([]byte, 4096)
+	for {
+		if _, err := f.Write(block); err != nil {
+			if errors.Is(err, syscall.ENOSPC) {
+				return
+			}
+			t.Fatal(err)
+		}
+	}
+}

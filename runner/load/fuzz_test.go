@@ -1,0 +1,93 @@
+package load
+
+import (
+	"bufio"
+	"bytes"
+	"math"
+	"testing"
+)
+
+// The parsers of what load tools print read output benchbook does not
+// control: a newer tool version, a tool killed half-way, a server that
+// answers garbage. Whatever they get, they must return figures or an error,
+// never panic or loop. Seed corpora are in testdata/fuzz/<target>; the
+// recorded outputs of real runs are among them.
+
+// FuzzMemtierJSON covers memtier's --json-out-file, histogram included.
+func FuzzMemtierJSON(f *testing.F) {
+	f.Add([]byte(`{"ALL STATS":{"Runtime":{"Total duration":1000},"Totals":{"Count":1,"Ops/sec":1,"Percentile Latencies":{"p50.00":0.1}}}}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		m, err := parseMemtierJSON(data)
+		if err != nil {
+			return
+		}
+		for _, st := range []Stats{m.Totals, m.Sets, m.Gets} {
+			for i := 1; i < len(st.Percentiles); i++ {
+				if !(st.Percentiles[i-1].P < st.Percentiles[i].P) {
+					t.Fatalf("percentiles not strictly ascending: %v", st.Percentiles)
+				}
+			}
+		}
+		// The whole-run check on top: exit code, stderr, file.
+		parseMemtierRun(0, []byte("Connection error: Connection refused\n"), data)
+	})
+}
+
+// FuzzRedisBenchmarkCSV covers `redis-benchmark --csv` and the step that
+// combines its SET and GET rows.
+func FuzzRedisBenchmarkCSV(f *testing.F) {
+	f.Add([]byte("\"test\",\"rps\"\n\"SET\",\"1000.00\"\n\"GET\",\"2000.00\"\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		rows, err := parseRedisBenchmarkCSV(bytes.NewReader(data))
+		if err != nil {
+			if len(rows) != 0 {
+				t.Fatalf("rows %v with error %v", rows, err)
+			}
+			return
+		}
+		for i := range rows {
+			if math.IsNaN(rows[i].rps) || math.IsInf(rows[i].rps, 0) {
+				t.Fatalf("row %d: rps %v", i, rows[i].rps)
+			}
+			rows[i].requests = 1000
+		}
+		var m Measurement
+		if err := redisBenchmarkCombine(&m, rows); err == nil && m.Totals.Ops <= 0 {
+			t.Fatalf("combined %d rows into %d ops without an error", len(rows), m.Totals.Ops)
+		}
+	})
+}
+
+// FuzzReadReply covers builtin's RESP reply reader. It reads replies until
+// an error, through a 16-byte buffer (bufio's smallest) so that long lines
+// take the overflow path, and checks the byte counts add up.
+func FuzzReadReply(f *testing.F) {
+	for _, s := range []string{
+		"+OK\r\n", ":42\r\n", "$3\r\nabc\r\n", "$-1\r\n", "*-1\r\n", "*2\r\n$1\r\na\r\n:1\r\n",
+		"-OOM command not allowed when used memory > 'maxmemory'.\r\n",
+		"*1\r\n*1\r\n*1\r\n*1\r\n*1\r\n*1\r\n*1\r\n*1\r\n*1\r\n*1\r\n*1\r\n*1\r\n*1\r\n*1\r\n*1\r\n*1\r\n*1\r\n*1\r\n:1\r\n",
+		"$99999999999999999\r\nab", "*5\r\n", "?\r\n", "+OK\n",
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		r := bufio.NewReaderSize(bytes.NewReader(data), 16)
+		total := 0
+		for {
+			kind, n, line, err := readReply(r)
+			total += n
+			if total > len(data) {
+				t.Fatalf("counted %d bytes of %d", total, len(data))
+			}
+			if err != nil {
+				return
+			}
+			if n < 3 {
+				t.Fatalf("a reply of %d bytes", n)
+			}
+			if kind == replyError && (len(line) == 0 || line[0] != '-') {
+				t.Fatalf("error reply line %q", line)
+			}
+		}
+	})
+}
