@@ -2,6 +2,7 @@ package render
 
 import (
 	"fmt"
+	"github.com/benchbook/benchbook/internal/numfmt"
 	"sort"
 	"strings"
 
@@ -95,7 +96,7 @@ func loadText(ls notebook.LoadSpec) string {
 	case ls.TestTime > 0:
 		parts = append(parts, ls.TestTime.String()+" per run")
 	case ls.Requests > 0:
-		parts = append(parts, groupThousands(int64(ls.Requests))+" requests per client")
+		parts = append(parts, numfmt.Group(int64(ls.Requests))+" requests per client")
 	}
 	ratio := ls.Ratio
 	if ratio == "" {
@@ -178,7 +179,7 @@ func (r *report) appendix() *appendixView {
 		}
 		ac.Ran = fmt.Sprintf("%s to %s", formatWhen(f.Started), formatWhen(f.Finished))
 		ac.Hash = f.InputHash
-		ac.Params = pointLabel(f.Params)
+		ac.Params = results.PointLabel(f.Params)
 		e := f.Env
 		ac.Machine = []kv{
 			{"CPU", e.CPUModel},

@@ -241,7 +241,7 @@ func (r *report) lookup(cell, guest, metric, point string) (float64, bool) {
 		return 0, false
 	}
 	for _, p := range g.Points {
-		if pointLabel(p.Params) != point {
+		if results.PointLabel(p.Params) != point {
 			continue
 		}
 		if s, ok := p.Summary[metric]; ok && s.N > 0 {

@@ -3,11 +3,10 @@ package render
 import (
 	"errors"
 	"fmt"
+	"github.com/benchbook/benchbook/internal/numfmt"
 	"io/fs"
 	"math"
-	"sort"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/benchbook/benchbook/notebook"
@@ -143,7 +142,7 @@ func rows(f *results.File, only []string) []guestRow {
 			p := &g.Points[pi]
 			out = append(out, guestRow{
 				Guest:  g.Name,
-				Point:  pointLabel(p.Params),
+				Point:  results.PointLabel(p.Params),
 				Status: g.Status,
 				Accel:  g.Facts["accel"],
 				Sum:    p.Summary,
@@ -153,19 +152,6 @@ func rows(f *results.File, only []string) []guestRow {
 		}
 	}
 	return out
-}
-
-func pointLabel(params map[string]any) string {
-	keys := make([]string, 0, len(params))
-	for k := range params {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	parts := make([]string, len(keys))
-	for i, k := range keys {
-		parts[i] = fmt.Sprintf("%s=%v", k, params[k])
-	}
-	return strings.Join(parts, " ")
 }
 
 func contains(list []string, s string) bool {
@@ -220,7 +206,7 @@ func formatNumber(v float64) string {
 	case math.IsNaN(v) || math.IsInf(v, 0):
 		return "n/a"
 	case a >= 1000:
-		return groupThousands(int64(math.Round(v)))
+		return numfmt.Group(int64(math.Round(v)))
 	case a >= 100:
 		return strconv.FormatFloat(math.Round(v), 'f', 0, 64)
 	case a >= 10:
@@ -230,23 +216,6 @@ func formatNumber(v float64) string {
 	default:
 		return strconv.FormatFloat(v, 'f', 2, 64)
 	}
-}
-
-func groupThousands(n int64) string {
-	s := strconv.FormatInt(n, 10)
-	neg := strings.HasPrefix(s, "-")
-	s = strings.TrimPrefix(s, "-")
-	var b strings.Builder
-	for i, c := range s {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(c)
-	}
-	if neg {
-		return "-" + b.String()
-	}
-	return b.String()
 }
 
 // spread is the half-width shown after "±": the larger side of the

@@ -91,7 +91,7 @@ func evalAt(c *notebook.Claim, f *File, pi int) ClaimResult {
 			return interval{}, false
 		}
 		if res.Point == "" {
-			res.Point = pointText(g.Points[pi].Params)
+			res.Point = PointLabel(g.Points[pi].Params)
 		}
 		s, ok := g.Points[pi].Summary[ref.Metric]
 		if !ok || s.N == 0 {
@@ -174,14 +174,6 @@ func num(x float64) string {
 		return fmt.Sprintf("%.0f", x)
 	}
 	return fmt.Sprintf("%.3g", x)
-}
-
-func pointText(p map[string]any) string {
-	var parts []string
-	for _, k := range sortedKeys(p) {
-		parts = append(parts, fmt.Sprintf("%s=%v", k, p[k]))
-	}
-	return strings.Join(parts, " ")
 }
 
 func dedupe(xs []string) []string {

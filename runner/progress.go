@@ -2,8 +2,8 @@ package runner
 
 import (
 	"fmt"
+	"github.com/benchbook/benchbook/internal/numfmt"
 	"os/exec"
-	"strconv"
 	"strings"
 )
 
@@ -30,17 +30,7 @@ func (r *run) done(format string, args ...any) {
 }
 
 // thousands formats a rate for people: 123456.7 -> "123,457".
-func thousands(x float64) string {
-	s := strconv.FormatInt(int64(x+0.5), 10)
-	var b strings.Builder
-	for i, c := range s {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(c)
-	}
-	return b.String()
-}
+func thousands(x float64) string { return numfmt.Group(int64(x + 0.5)) }
 
 // shellQuote joins argv so it can be pasted into a shell.
 func shellQuote(argv []string) string {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/benchbook/benchbook/internal/numfmt"
 	"io"
 	"math"
 	"os"
@@ -213,7 +214,7 @@ func figure(metric string, v float64) string {
 	var s string
 	switch a := math.Abs(v); {
 	case a >= 1000:
-		s = groupDigits(int64(math.Round(v)))
+		s = numfmt.Group(int64(math.Round(v)))
 	case a >= 100:
 		s = strconv.FormatFloat(v, 'f', 0, 64)
 	case a >= 10:
@@ -225,23 +226,6 @@ func figure(metric string, v float64) string {
 		s += " " + u
 	}
 	return s
-}
-
-func groupDigits(n int64) string {
-	s := strconv.FormatInt(n, 10)
-	neg := strings.HasPrefix(s, "-")
-	s = strings.TrimPrefix(s, "-")
-	var b strings.Builder
-	for i, c := range s {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(c)
-	}
-	if neg {
-		return "-" + b.String()
-	}
-	return b.String()
 }
 
 func percent(d float64) string {

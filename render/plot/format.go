@@ -2,6 +2,7 @@ package plot
 
 import (
 	"fmt"
+	"github.com/benchbook/benchbook/internal/numfmt"
 	"math"
 	"strconv"
 	"strings"
@@ -44,7 +45,7 @@ func plainNumber(v float64) string {
 		if math.IsNaN(v) || math.IsInf(v, 0) {
 			return strconv.FormatFloat(v, 'g', -1, 64)
 		}
-		return group(int64(math.Round(v)))
+		return numfmt.Group(int64(math.Round(v)))
 	}
 	decimals := 2 - int(math.Floor(math.Log10(a)))
 	return trimZeros(strconv.FormatFloat(v, 'f', min(decimals, 9), 64))
@@ -61,23 +62,6 @@ func trimZeros(s string) string {
 		s = strings.TrimRight(strings.TrimRight(s, "0"), ".")
 	}
 	return s
-}
-
-func group(n int64) string {
-	s := strconv.FormatInt(n, 10)
-	neg := strings.HasPrefix(s, "-")
-	s = strings.TrimPrefix(s, "-")
-	var b strings.Builder
-	for i, r := range s {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			b.WriteByte(',')
-		}
-		b.WriteRune(r)
-	}
-	if neg {
-		return "-" + b.String()
-	}
-	return b.String()
 }
 
 // unitOf returns the unit written in the last parentheses of an axis
