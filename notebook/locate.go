@@ -87,6 +87,26 @@ func (s *scanner) advance() {
 	s.i++
 }
 
+// jump moves to byte offset to, keeping the line count.
+func (s *scanner) jump(to int) {
+	seg := s.src[s.i:to]
+	if n := strings.Count(seg, "\n"); n > 0 {
+		s.line += n
+		s.lineAt = s.i + strings.LastIndexByte(seg, '\n') + 1
+	}
+	s.i = to
+}
+
+// escaped reports whether the byte at i is preceded by an odd number of
+// backslashes.
+func escaped(src string, i int) bool {
+	n := 0
+	for j := i - 1; j >= 0 && src[j] == '\\'; j-- {
+		n++
+	}
+	return n%2 == 1
+}
+
 func (s *scanner) skipSpace(newlines bool) {
 	for !s.eof() {
 		switch c := s.peek(); {
@@ -228,31 +248,31 @@ func (s *scanner) simpleKey() (string, bool) {
 func (s *scanner) str() {
 	q := s.peek()
 	if strings.HasPrefix(s.src[s.i:], strings.Repeat(string(q), 3)) {
-		for range 3 {
-			s.advance()
-		}
+		// Prose lives in these strings: jump from delimiter to delimiter
+		// instead of stepping byte by byte.
 		closing := strings.Repeat(string(q), 3)
-		for !s.eof() {
-			if q == '"' && s.peek() == '\\' {
-				s.advance()
-				s.advance()
-				continue
-			}
-			if strings.HasPrefix(s.src[s.i:], closing) {
-				for range 3 {
-					s.advance()
-				}
-				// up to two more quotes may belong to the content
-				for range 2 {
-					if s.peek() == q {
-						s.advance()
-					}
-				}
+		from := s.i + 3
+		for {
+			k := strings.Index(s.src[from:], closing)
+			if k < 0 {
+				s.jump(len(s.src))
 				return
 			}
-			s.advance()
+			end := from + k
+			if q == '"' && escaped(s.src, end) {
+				from = end + 1
+				continue
+			}
+			end += 3
+			// up to two more quotes may belong to the content
+			for range 2 {
+				if end < len(s.src) && s.src[end] == q {
+					end++
+				}
+			}
+			s.jump(end)
+			return
 		}
-		return
 	}
 	s.advance()
 	for !s.eof() && s.peek() != '\n' {
