@@ -32,6 +32,10 @@ func Write(outDir string, nb *notebook.Notebook, opt Options) error {
 	if err := writeHTML(&page, rep); err != nil {
 		return err
 	}
+	// Into a folder that does not exist yet, every file is new: no old
+	// version to compare with or to replace atomically.
+	_, statErr := os.Stat(outDir)
+	fresh := errors.Is(statErr, fs.ErrNotExist)
 	if err := os.MkdirAll(outDir, 0o755); err != nil {
 		return fmt.Errorf("render %s: %w", nb.Path, err)
 	}
@@ -55,7 +59,16 @@ func Write(outDir string, nb *notebook.Notebook, opt Options) error {
 	}
 	files = append(files, file{MarkdownFile, md.Bytes()}, file{HTMLFile, page.Bytes()})
 	for _, f := range files {
-		if err := writeFile(filepath.Join(outDir, f.name), f.data); err != nil {
+		path := filepath.Join(outDir, f.name)
+		if fresh {
+			if done, err := createNew(path, f.data); done {
+				if err != nil {
+					return fmt.Errorf("render %s: %w", nb.Path, err)
+				}
+				continue
+			}
+		}
+		if err := writeFile(path, f.data); err != nil {
 			return fmt.Errorf("render %s: %w", nb.Path, err)
 		}
 	}
