@@ -50,6 +50,10 @@ var stylesheet = sync.OnceValue(func() template.CSS {
 	return template.CSS(b.String())
 })
 
+// Stylesheet is the built-in CSS of report pages, for pages that should look
+// the same (a site's index and tag pages).
+func Stylesheet() string { return string(stylesheet()) }
+
 // pageView is what the page template sees.
 type pageView struct {
 	Title     string

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"encoding/xml"
 	"fmt"
+	"github.com/benchbook/benchbook/render"
 	"html"
 	"html/template"
 	"io/fs"
@@ -29,12 +30,14 @@ var theme embed.FS
 
 var listTemplate = template.Must(template.ParseFS(theme, "theme/list.html.tmpl"))
 
+// siteCSS is the report pages' stylesheet followed by the site pages' own
+// rules, so both kinds of page share colours, type and spacing.
 var siteCSS = sync.OnceValue(func() template.CSS {
 	b, err := theme.ReadFile("theme/site.css")
 	if err != nil {
 		panic(err) // embedded: cannot happen
 	}
-	return template.CSS(b)
+	return template.CSS(render.Stylesheet() + string(b))
 })
 
 // themeHash stands for the site's own templates, so a benchbook whose index
