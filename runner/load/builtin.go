@@ -19,7 +19,7 @@ import (
 // BuiltinVersion is stored with every builtin measurement. Bump it whenever a
 // change could move the figures, so old and new results are not compared as
 // if they came from the same generator.
-const BuiltinVersion = "1"
+const BuiltinVersion = "2"
 
 // builtin is the Go RESP load generator. Each client is a goroutine owning
 // one connection; Threads only multiplies the number of clients, since the Go
