@@ -19,30 +19,47 @@ import (
 // name and renamed, so a reader never sees half a page; a file whose content
 // is unchanged is left untouched, so incremental site builds see no change.
 func Write(outDir string, nb *notebook.Notebook, opt Options) error {
+	_, err := WritePage(outDir, nb, opt)
+	return err
+}
+
+// Written lists what WritePage put in its folder besides the two pages.
+type Written struct {
+	Assets []string // files the prose links, slash paths relative to the folder, sorted
+	Plots  []string // plot files, in cell order
+}
+
+// WritePage is Write, also saying which files it wrote, so a site builder
+// need not list the folder afterwards.
+func WritePage(outDir string, nb *notebook.Notebook, opt Options) (Written, error) {
+	var w Written
 	assets, errs := collectAssets(nb)
 	if err := errs.Err(); err != nil {
-		return err
+		return w, err
+	}
+	for _, a := range assets {
+		w.Assets = append(w.Assets, a.Rel)
 	}
 	rep := newReport(nb, opt)
 	rep.drawAll()
 	var md, page bytes.Buffer
 	if err := writeMarkdown(&md, rep); err != nil {
-		return err
+		return w, err
 	}
 	if err := writeHTML(&page, rep); err != nil {
-		return err
+		return w, err
 	}
 	// Into a folder that does not exist yet, every file is new: no old
 	// version to compare with or to replace atomically.
 	_, statErr := os.Stat(outDir)
 	fresh := errors.Is(statErr, fs.ErrNotExist)
 	if err := os.MkdirAll(outDir, 0o755); err != nil {
-		return fmt.Errorf("render %s: %w", nb.Path, err)
+		return w, fmt.Errorf("render %s: %w", nb.Path, err)
 	}
 	// Assets first, the page last: a page never links a file not yet there.
 	for _, a := range assets {
 		if err := copyFile(a.Src, filepath.Join(outDir, filepath.FromSlash(a.Rel))); err != nil {
-			return fmt.Errorf("render %s: asset %s: %w", nb.Path, a.Rel, err)
+			return w, fmt.Errorf("render %s: asset %s: %w", nb.Path, a.Rel, err)
 		}
 	}
 	type file struct {
@@ -55,6 +72,7 @@ func Write(outDir string, nb *notebook.Notebook, opt Options) error {
 	for _, c := range nb.Cells {
 		if f := rep.plots[c.Index]; f != nil && f.Err == "" {
 			files = append(files, file{f.SVGFile(), f.SVG}, file{f.PNGFile(), f.PNG})
+			w.Plots = append(w.Plots, f.SVGFile(), f.PNGFile())
 		}
 	}
 	files = append(files, file{MarkdownFile, md.Bytes()}, file{HTMLFile, page.Bytes()})
@@ -63,16 +81,16 @@ func Write(outDir string, nb *notebook.Notebook, opt Options) error {
 		if fresh {
 			if done, err := createNew(path, f.data); done {
 				if err != nil {
-					return fmt.Errorf("render %s: %w", nb.Path, err)
+					return w, fmt.Errorf("render %s: %w", nb.Path, err)
 				}
 				continue
 			}
 		}
 		if err := writeFile(path, f.data); err != nil {
-			return fmt.Errorf("render %s: %w", nb.Path, err)
+			return w, fmt.Errorf("render %s: %w", nb.Path, err)
 		}
 	}
-	return nil
+	return w, nil
 }
 
 // writeFile replaces path with data through a temporary file and a rename,

@@ -10,7 +10,6 @@ import (
 	"path"
 	"path/filepath"
 	"slices"
-	"sort"
 
 	"github.com/benchbook/benchbook/render"
 )
@@ -75,18 +74,15 @@ func (b *builder) renderPage(j *job) {
 		defer os.RemoveAll(tmp)
 		dir = tmp
 	}
-	if err := render.Write(dir, nb, b.opt.Render(nb)); err != nil {
+	written, err := render.WritePage(dir, nb, b.opt.Render(nb))
+	if err != nil {
 		if inPlace {
 			_ = os.RemoveAll(dir)
 		}
 		j.err = err
 		return
 	}
-	assets, err := copiedAssets(dir, filepath.Dir(j.path))
-	if err != nil {
-		j.err = fmt.Errorf("render %s: %w", j.path, err)
-		return
-	}
+	assets := written.Assets
 	outputs, err := b.place(dir, inPlace, j.page)
 	if err != nil {
 		j.err = fmt.Errorf("publish %s: %w", j.path, err)
@@ -196,29 +192,6 @@ func emptyDir(dir string) (bool, error) {
 		return true, nil
 	}
 	return false, err
-}
-
-// copiedAssets lists the files render copied beside the page from the
-// notebook's folder: every file of the rendered folder, other than the page
-// itself, that also exists at the same place beside the notebook. Plots are
-// drawn, not copied, and have no such twin.
-func copiedAssets(rendered, nbDir string) ([]string, error) {
-	var assets []string
-	err := filepath.WalkDir(rendered, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		rel := filepath.ToSlash(mustRel(rendered, p))
-		if rel == render.HTMLFile || rel == render.MarkdownFile {
-			return nil
-		}
-		if fi, err := os.Stat(filepath.Join(nbDir, filepath.FromSlash(rel))); err == nil && fi.Mode().IsRegular() {
-			assets = append(assets, rel)
-		}
-		return nil
-	})
-	sort.Strings(assets)
-	return assets, err
 }
 
 // writeFile replaces path with data through a temporary file and a rename,
