@@ -39,23 +39,31 @@ func TestQemuCommandLines(t *testing.T) {
 		q := &Qemu{cfg: QemuConfig{Name: tt.spec.Name, Boot: b, Accel: "tcg", Net: tt.net, RunDir: "/run/bb"}}
 		got.WriteString("# " + tt.name + "\n" + shellLine(q.Command()) + "\n\n")
 	}
-	golden := filepath.Join("testdata", "qemu-command-lines.txt")
+	checkGolden(t, "qemu-command-lines.txt", got.String())
+}
+
+// checkGolden compares got with testdata/name, or rewrites it with -update,
+// and shows the first differing line.
+func checkGolden(t *testing.T, name, got string) {
+	t.Helper()
+	golden := filepath.Join("testdata", name)
 	if *update {
-		os.WriteFile(golden, []byte(got.String()), 0o644)
+		os.WriteFile(golden, []byte(got), 0o644)
 	}
 	want, err := os.ReadFile(golden)
 	if err != nil {
-		t.Fatalf("%v (run go test ./runner/guest -update)", err)
+		t.Fatalf("%v (go test ./runner/guest -update writes it)", err)
 	}
-	if got.String() != string(want) {
-		gl, wl := strings.Split(got.String(), "\n"), strings.Split(string(want), "\n")
-		for i := range min(len(gl), len(wl)) {
-			if gl[i] != wl[i] {
-				t.Fatalf("%s differs at line %d (go test ./runner/guest -update rewrites it):\n got %s\nwant %s", golden, i+1, gl[i], wl[i])
-			}
+	if got == string(want) {
+		return
+	}
+	gl, wl := strings.Split(got, "\n"), strings.Split(string(want), "\n")
+	for i := range min(len(gl), len(wl)) {
+		if gl[i] != wl[i] {
+			t.Fatalf("%s differs at line %d (go test ./runner/guest -update rewrites it):\n got %s\nwant %s", golden, i+1, gl[i], wl[i])
 		}
-		t.Fatalf("%s differs in length", golden)
 	}
+	t.Fatalf("%s differs in length", golden)
 }
 
 func shellLine(argv []string) string {

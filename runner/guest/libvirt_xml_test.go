@@ -2,8 +2,6 @@ package guest
 
 import (
 	"net/netip"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -58,23 +56,7 @@ func TestDomainXML(t *testing.T) {
 		}
 		got.WriteString("<!-- " + tt.name + " -->\n" + x + "\n\n")
 	}
-	golden := filepath.Join("testdata", "libvirt-domains.xml")
-	if *update {
-		os.WriteFile(golden, []byte(got.String()), 0o644)
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatalf("%v (run go test ./runner/guest -run TestDomainXML -update)", err)
-	}
-	if got.String() != string(want) {
-		gl, wl := strings.Split(got.String(), "\n"), strings.Split(string(want), "\n")
-		for i := range min(len(gl), len(wl)) {
-			if gl[i] != wl[i] {
-				t.Fatalf("%s differs at line %d (go test ./runner/guest -run TestDomainXML -update rewrites it):\n got %s\nwant %s", golden, i+1, gl[i], wl[i])
-			}
-		}
-		t.Fatalf("%s differs in length", golden)
-	}
+	checkGolden(t, "libvirt-domains.xml", got.String())
 }
 
 func TestParseLibvirtNet(t *testing.T) {
