@@ -24,12 +24,12 @@ func TestMain(m *testing.M) {
 
 func TestCompare(t *testing.T) {
 	var out, errOut bytes.Buffer
-	args := []string{"-requests", "400", "-clients", "4", "-repeat", "1", "-tools", "builtin,redis-benchmark,nosuchtool"}
+	args := []string{"-requests", "4000", "-clients", "4", "-repeat", "1", "-tools", "builtin,redis-benchmark,nosuchtool"}
 	if err := run(t.Context(), args, &out, &errOut); err != nil {
 		t.Fatalf("%v\n%s", err, errOut.String())
 	}
 	got := out.String()
-	for _, want := range []string{"400 requests per run", "builtin", "redis-benchmark", "unknown load tool \"nosuchtool\"", "share this machine's"} {
+	for _, want := range []string{"4000 requests per run", "builtin", "redis-benchmark", "unknown load tool \"nosuchtool\"", "share this machine's"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("output lacks %q:\n%s", want, got)
 		}

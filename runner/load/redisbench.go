@@ -247,6 +247,11 @@ func parseRedisBenchmarkCSV(r io.Reader) ([]rbRow, error) {
 				return nil, fmt.Errorf("CSV line %d: no column %q in %q", i+1, name, strings.Join(rec, ","))
 			}
 			v, err := strconv.ParseFloat(rec[j], 64)
+			if err == nil && math.IsInf(v, 1) && name == "rps" {
+				// redis-benchmark times in milliseconds: a test that ends
+				// within one has an infinite rate.
+				return nil, fmt.Errorf("CSV line %d: %s ran too briefly for redis-benchmark to time it (rps %q); give the load more requests", i+1, rec[0], rec[j])
+			}
 			if err != nil || math.IsNaN(v) || math.IsInf(v, 0) {
 				return nil, fmt.Errorf("CSV line %d: column %q: not a number: %q", i+1, name, rec[j])
 			}

@@ -136,3 +136,14 @@ func TestRedisBenchmarkArgv(t *testing.T) {
 		t.Errorf("argv\n got %s\nwant %s", got, want)
 	}
 }
+
+// A test that ends within redis-benchmark's millisecond clock prints an
+// infinite rate: a clear error, not a figure.
+func TestRedisBenchmarkInfiniteRate(t *testing.T) {
+	csv := "\"test\",\"rps\",\"avg_latency_ms\",\"min_latency_ms\",\"p50_latency_ms\",\"p95_latency_ms\",\"p99_latency_ms\",\"max_latency_ms\"\n" +
+		"\"SET\",\"inf\",\"0.100\",\"0.050\",\"0.100\",\"0.150\",\"0.200\",\"0.300\"\n"
+	_, err := parseRedisBenchmarkCSV(strings.NewReader(csv))
+	if err == nil || !strings.Contains(err.Error(), "SET ran too briefly") {
+		t.Fatalf("err = %v", err)
+	}
+}
