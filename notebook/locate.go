@@ -21,6 +21,8 @@ func pathKey(parts ...string) string { return strings.Join(parts, sep) }
 type positions struct {
 	keys map[string]Pos // where the key (or table header) is written
 	vals map[string]Pos // where the value starts (the opening quote of a string)
+
+	arrays map[string]int // arrays of tables ([[name]]) by path, and their lengths
 }
 
 func (p *positions) key(parts ...string) Pos { return p.keys[pathKey(parts...)] }
@@ -59,6 +61,7 @@ func locate(src string) *positions {
 		arrays: map[string]int{},
 	}
 	s.run()
+	s.pos.arrays = s.arrays
 	return &s.pos
 }
 

@@ -10,9 +10,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
-
-	"github.com/BurntSushi/toml"
 )
 
 // ParseFile reads and parses a notebook file.
@@ -32,43 +29,14 @@ func Parse(path string, src []byte) (*Notebook, error) {
 	if !utf8Valid(src) {
 		return nil, ErrorList{errorf(path, Pos{1, 1}, "not UTF-8 text: a notebook is a UTF-8 TOML file")}
 	}
-	var raw map[string]any
-	if _, err := toml.Decode(string(src), &raw); err != nil {
+	raw, pos, err := decode(src)
+	if err != nil {
 		return nil, ErrorList{syntaxError(path, src, err)}
 	}
-	p := &parser{path: path, pos: locate(string(src))}
+	p := &parser{path: path, pos: pos}
 	nb := p.notebook(raw)
 	nb.pos = p.pos
 	return nb, p.errs.Err()
-}
-
-func syntaxError(path string, src []byte, err error) *Error {
-	var pe toml.ParseError
-	if errors.As(err, &pe) {
-		msg := pe.Message
-		if pe.Usage != "" {
-			msg += "; " + strings.TrimSpace(strings.SplitN(pe.Usage, "\n", 2)[0])
-		}
-		pos := Pos{Line: pe.Position.Line, Col: max(pe.Position.Col, 1)}
-		if !pos.IsValid() {
-			// The decoder says line 0 for some errors after a CRLF; its byte
-			// offset is still right.
-			pos = offsetPos(src, pe.Position.Start)
-		}
-		return errorf(path, pos, "TOML syntax: %s", msg)
-	}
-	// Every problem gets a position, even one the decoder does not place.
-	return errorf(path, Pos{Line: 1, Col: 1}, "TOML: %v", err)
-}
-
-// offsetPos turns a byte offset of src into a line and a column counted in
-// characters.
-func offsetPos(src []byte, off int) Pos {
-	off = max(0, min(off, len(src)))
-	before := src[:off]
-	line := 1 + strings.Count(string(before), "\n")
-	start := strings.LastIndexByte(string(before), '\n') + 1
-	return Pos{Line: line, Col: utf8.RuneCount(before[start:]) + 1}
 }
 
 func errorf(file string, pos Pos, format string, args ...any) *Error {

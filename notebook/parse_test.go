@@ -4,6 +4,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 )
 
 // base is a minimal valid notebook that test cases extend.
@@ -39,7 +40,27 @@ func TestParseErrors(t *testing.T) {
 		{
 			name: "syntax error keeps parser position",
 			src:  "title = \"t\"\nx = [1, 2\n",
-			want: []string{"x.toml:2:10: TOML syntax: expected a comma"},
+			want: []string{"x.toml:2:10: TOML syntax: array is incomplete"},
+		},
+		{
+			name: "syntax error column counts characters",
+			src:  "title = \"ünïcödé\" x\n",
+			want: []string{"x.toml:1:19: TOML syntax:"},
+		},
+		{
+			name: "syntax error after CRLF lines",
+			src:  "title = \"t\"\r\n\r\nx = \r\n",
+			want: []string{"x.toml:3:5: TOML syntax:"},
+		},
+		{
+			name: "duplicate key points at the second",
+			src:  "title = \"t\"\ntitle = \"u\"\n",
+			want: []string{"x.toml:2:1: TOML syntax: key title is already defined"},
+		},
+		{
+			name: "cells written inline are refused",
+			src:  "title = \"t\"\ncells = [{kind = \"markdown\", text = \"hi\"}]\n",
+			want: []string{"x.toml:2:9: cells must be an array of tables ([[cells]])"},
 		},
 		{
 			name: "unknown top-level key with suggestion",
@@ -222,6 +243,26 @@ style = "line"
 	g, err := nb.Guest("host", map[string]any{"port": 6390})
 	if err != nil || strings.Join(g.Command, " ") != "redis-server --port 6390" {
 		t.Errorf("guest: %+v %v", g, err)
+	}
+}
+
+// TestLocalDates checks that TOML's local dates and times mean the same on
+// every machine: UTC, not the machine's zone.
+func TestLocalDates(t *testing.T) {
+	for lit, want := range map[string]string{
+		"2014-11-02":                "2014-11-02T00:00:00Z",
+		"2014-11-02T10:30:00":       "2014-11-02T10:30:00Z",
+		"2014-11-02 10:30:00.5":     "2014-11-02T10:30:00.5Z",
+		"2014-11-02T10:30:00+02:00": "2014-11-02T10:30:00+02:00",
+	} {
+		src := "title = \"t\"\ndate = " + lit + "\n[[cells]]\nkind = \"markdown\"\ntext = \"x\"\n"
+		nb, err := Parse("x.toml", []byte(src))
+		if err != nil {
+			t.Fatalf("date = %s: %v", lit, err)
+		}
+		if got := nb.Date.Format(time.RFC3339Nano); got != want {
+			t.Errorf("date = %s: got %s, want %s", lit, got, want)
+		}
 	}
 }
 

@@ -54,10 +54,10 @@ func collectAssets(nb *notebook.Notebook) ([]asset, notebook.ErrorList) {
 		if c.Kind != notebook.KindMarkdown || c.Text == "" {
 			continue
 		}
-		// A link or image needs "](", "<" (an autolink) or, through a
-		// reference, a "[" and a definition ("]:") somewhere in the
-		// notebook; prose without them links nothing and is not parsed.
-		if !strings.Contains(c.Text, "](") && !strings.Contains(c.Text, "<") && !(defs && strings.Contains(c.Text, "[")) {
+		// A link or image needs "](", a "<" that may open an autolink or,
+		// through a reference, a "[" and a definition ("]:") somewhere in
+		// the notebook; prose without them links nothing and is not parsed.
+		if !strings.Contains(c.Text, "](") && !mayOpenTag(c.Text) && !(defs && strings.Contains(c.Text, "[")) {
 			continue
 		}
 		var tm *textMap

@@ -148,13 +148,14 @@ func yamlString(s string) string {
 // footnotes belong to their cell; in one document the first label would win).
 func markdownProse(nb *notebook.Notebook, c *notebook.Cell, p *prose, labels map[string]bool) string {
 	src := c.Text
-	// Without a "[^" or a "<" there is nothing to edit: skip the parses.
+	// Without a "[^", or a "<" that may open a tag, there is nothing to
+	// edit: skip the parses. Code is full of "i < n", which is neither.
 	if strings.Contains(src, "[^") {
 		doc, source := p.parse(c, nil)
 		src = applyEdits(src, footnoteEdits(doc, source, labels))
 	}
 	// Second, on the renamed text, so the two kinds of edits never overlap.
-	if !nb.UnsafeHTML && strings.Contains(src, "<") {
+	if !nb.UnsafeHTML && mayOpenTag(src) {
 		src = applyEdits(src, rawHTMLEdits(plainParser().Parse(text.NewReader([]byte(src))), []byte(src)))
 	}
 	src = strings.ReplaceAll(src, "\r\n", "\n")
@@ -206,6 +207,24 @@ func applyEdits(src string, edits []edit) string {
 var plainParser = sync.OnceValue(func() parser.Parser {
 	return goldmark.New(goldmark.WithExtensions(extension.GFM, extension.Footnote)).Parser()
 })
+
+// mayOpenTag reports whether s has a "<" that could start raw HTML or an
+// autolink: one before a letter, "/", "!" or "?". Every HTML tag, comment,
+// declaration and processing instruction, and every URL autolink, starts so;
+// a "<" before anything else is plain text to every Markdown processor.
+func mayOpenTag(s string) bool {
+	for i := strings.IndexByte(s, '<'); i >= 0 && i+1 < len(s); {
+		if c := s[i+1]; c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '/' || c == '!' || c == '?' {
+			return true
+		}
+		j := strings.IndexByte(s[i+1:], '<')
+		if j < 0 {
+			return false
+		}
+		i += 1 + j
+	}
+	return false
+}
 
 // rawHTMLEdits writes the "<" of every piece of raw HTML as "&lt;", so
 // Markdown processors that pass HTML through show it as text. So is a "<"

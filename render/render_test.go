@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/benchbook/benchbook/notebook"
+	"github.com/yuin/goldmark/text"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
@@ -458,5 +459,40 @@ func TestConcurrentRender(t *testing.T) {
 		if err := <-errs; err != nil {
 			t.Error(err)
 		}
+	}
+}
+
+// TestMayOpenTag checks the shortcut that skips parsing prose for raw HTML:
+// wherever it says no, a full parse finds nothing to edit either.
+func TestMayOpenTag(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want bool
+	}{
+		{"plain prose", false},
+		{"for i < n { i++ }", false},
+		{"a <= b and c <- d, x<1", false},
+		{"trailing <", false},
+		{"<<", false},
+		{"mail <1me@example.org>", false},
+		{"<b>bold</b>", true},
+		{"</p>", true},
+		{"<!-- note -->", true},
+		{"<?php ?>", true},
+		{"<https://example.org>", true},
+		{"if a < b { x := <Z }", true},
+	} {
+		t.Run(tc.in, func(t *testing.T) {
+			if got := mayOpenTag(tc.in); got != tc.want {
+				t.Errorf("mayOpenTag(%q) = %v, want %v", tc.in, got, tc.want)
+			}
+			if tc.want {
+				return
+			}
+			src := []byte(tc.in)
+			if edits := rawHTMLEdits(plainParser().Parse(text.NewReader(src)), src); len(edits) > 0 {
+				t.Errorf("mayOpenTag(%q) = false, but a parse finds %d edits: %+v", tc.in, len(edits), edits)
+			}
+		})
 	}
 }

@@ -8,7 +8,6 @@ import (
 	"io"
 	"net"
 	"os"
-	"regexp"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -136,7 +135,7 @@ Example:
 			}
 			fmt.Fprintln(env.stdout, rep.Summary())
 			// A site never publishes a sentence its data no longer support.
-			if failed := buildClaims(env, dir, o.drafts); failed > 0 {
+			if failed := buildClaims(env, rep.Checked); failed > 0 {
 				fmt.Fprintf(env.stderr, "benchbook build: %s failed; their pages show which\n", plural(failed, "claim"))
 				if err == nil && len(ran) == 0 {
 					return silent(1, fmt.Errorf("%d claims failed", failed))
@@ -312,19 +311,11 @@ Example:
 
 // buildClaims judges the claims of the site's notebooks and prints the
 // failed ones.
-func buildClaims(env *cmdEnv, dir string, drafts bool) int {
-	paths, err := site.Notebooks(dir)
-	if err != nil {
-		return 0
-	}
+func buildClaims(env *cmdEnv, notebooks []string) int {
 	var vs []claimVerdict
-	for _, p := range paths {
-		// Most notebooks have no check cell: do not parse them again.
-		if src, err := os.ReadFile(p); err != nil || !checkCellRE.Match(src) {
-			continue
-		}
+	for _, p := range notebooks {
 		nb, err := notebook.ParseFile(p)
-		if err != nil || (nb.Draft && !drafts) {
+		if err != nil {
 			continue
 		}
 		vs = append(vs, judgeClaims(nb)...)
@@ -332,4 +323,3 @@ func buildClaims(env *cmdEnv, dir string, drafts bool) int {
 	return reportClaims(env.stderr, vs, false)
 }
 
-var checkCellRE = regexp.MustCompile(`kind\s*=\s*["']check["']`)

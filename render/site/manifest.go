@@ -26,7 +26,7 @@ const ManifestFile = ".benchbook-site.gob"
 
 // manifestVersion changes when the manifest's meaning changes; a manifest of
 // another version is ignored, which means a full rebuild.
-const manifestVersion = 1
+const manifestVersion = 2 // 2: entries say whether the notebook has check cells
 
 // manifest is what the previous build made, and from what.
 type manifest struct {
@@ -59,6 +59,10 @@ type entry struct {
 	// Outputs are what the page owns in the output folder, slash paths: its
 	// folder, and for Jekyll its post. Empty for a draft left out.
 	Outputs []string
+	// Checks is whether the notebook has check cells. Their claims are
+	// judged after every build; knowing which notebooks have none spares
+	// reading all of them again.
+	Checks bool
 }
 
 // Published reports whether the entry's page is in the output folder.

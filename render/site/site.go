@@ -26,6 +26,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -126,6 +127,10 @@ type Report struct {
 	SiteFiles int // index, tag pages, feed and sitemap files written
 	Duration  time.Duration
 	Pages     []Page // the published pages, newest first
+
+	// Checked lists the notebooks (paths) of published pages that have
+	// check cells, whose claims the caller may want to judge.
+	Checked []string
 
 	// Changed lists what changed in the output folder, as slash paths
 	// relative to it: "SLUG/" for a page built or removed, and each site
@@ -232,6 +237,7 @@ type job struct {
 	fresh  bool    // the old entry's hash matches
 	intact bool    // fresh, and the old page's files are all there
 	render bool    // must be rendered
+	checks bool    // the notebook has check cells
 	err    error   // cannot be published
 	entry  *entry  // what the manifest records after the build
 }
@@ -260,7 +266,7 @@ func (b *builder) build(ctx context.Context, paths []string) (*Report, error) {
 			continue
 		}
 		if !b.published(j.page) {
-			j.entry = &entry{Hash: j.hash, Page: j.page, Inputs: j.inputs}
+			j.entry = &entry{Hash: j.hash, Page: j.page, Inputs: j.inputs, Checks: j.checks}
 			if j.fresh && !j.old.Published() {
 				j.entry = j.old // a draft left out, as before
 			}
@@ -328,6 +334,9 @@ func (b *builder) build(ctx context.Context, paths []string) (*Report, error) {
 			}
 		case j.entry != nil:
 			next.Pages[j.source] = j.entry
+			if j.entry.Checks && j.entry.Published() {
+				rep.Checked = append(rep.Checked, j.path)
+			}
 			if j.render {
 				rep.Built++
 				rep.Changed = append(rep.Changed, j.entry.Slug+"/")
@@ -492,6 +501,7 @@ func (j *job) parse() {
 	// positioned errors render.Check gives; checking first would parse all
 	// the prose once more.
 	j.nb = nb
+	j.checks = slices.ContainsFunc(nb.Cells, func(c *notebook.Cell) bool { return c.Kind == notebook.KindCheck })
 	j.page = Page{
 		Source:  j.source,
 		Slug:    nb.Slug,
