@@ -322,4 +322,3 @@ func buildClaims(env *cmdEnv, notebooks []string) int {
 	}
 	return reportClaims(env.stderr, vs, false)
 }
-
