@@ -1,0 +1,85 @@
+package runner
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/benchbook/benchbook/results"
+	"github.com/benchbook/benchbook/runner/guest"
+)
+
+// The unikernel images are built outside this repository (docs/guests/osv.md
+// and rumprun.md say how, in about 20 minutes each); these tests boot them
+// when their paths are given and skip, naming the variable, when not.
+//
+//	BENCHBOOK_OSV_DISK=…/usr.img [BENCHBOOK_OSV_KERNEL=…/loader-stripped.elf]
+//	BENCHBOOK_RUMPRUN_KERNEL=…/redis-server.bin BENCHBOOK_RUMPRUN_DISK=…/data.iso
+func TestRunUnikernels(t *testing.T) {
+	needRedis(t)
+	if _, err := exec.LookPath(guest.QemuBinary); err != nil {
+		t.Skip("qemu-system-x86_64 is not installed (make setup installs it)")
+	}
+	osvDisk, osvKernel := os.Getenv("BENCHBOOK_OSV_DISK"), os.Getenv("BENCHBOOK_OSV_KERNEL")
+	rrKernel, rrDisk := os.Getenv("BENCHBOOK_RUMPRUN_KERNEL"), os.Getenv("BENCHBOOK_RUMPRUN_DISK")
+	for _, tc := range []struct {
+		name, need, guest string
+	}{
+		{"osv-disk", "BENCHBOOK_OSV_DISK", fmt.Sprintf("flavor = \"osv\"\ndisk = %q\nmemory = \"1G\"", osvDisk)},
+		{"osv-direct", "BENCHBOOK_OSV_DISK and BENCHBOOK_OSV_KERNEL", fmt.Sprintf("flavor = \"osv\"\ndisk = %q\nkernel = %q\ncmdline = \"--rootfs=rofs /redis-server redis.conf\"\nmemory = \"1G\"", osvDisk, osvKernel)},
+		{"rumprun", "BENCHBOOK_RUMPRUN_KERNEL and BENCHBOOK_RUMPRUN_DISK", fmt.Sprintf("flavor = \"rumprun\"\nkernel = %q\ncmdline = [\"redis-server\", \"/data/conf/redis.conf\"]\ndisks = [%q]\nmemory = \"256M\"", rrKernel, rrDisk)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if strings.Contains(tc.guest, `""`) {
+				t.Skipf("%s not set: build the image (docs/guests/) and point the variables at it", tc.need)
+			}
+			src := "title = \"unikernel\"\n[guests.uk]\nkind = \"qemu\"\nready_timeout = \"5m\"\n" + tc.guest + `
+[loads.quick]
+tool     = "builtin"
+clients  = 4
+requests = 500
+[[cells]]
+kind   = "bench"
+id     = "tp"
+guests = ["uk"]
+load   = "quick"
+repeat = 2
+`
+			nb := writeNotebook(t, t.TempDir(), src)
+			store := results.ForNotebook(nb.Path)
+			var out bytes.Buffer
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+			defer cancel()
+			if _, err := Run(ctx, nb, store, runOpts(&out)); err != nil {
+				t.Fatalf("%v\n%s", err, out.String())
+			}
+			f, err := store.Load("tp")
+			if err != nil {
+				t.Fatal(err)
+			}
+			g := f.Guest("uk")
+			if g.Status != results.StatusOK {
+				t.Fatalf("guest: %+v", g)
+			}
+			s := g.Points[0].Summary
+			if s["boot_ms"].N != 2 || s["boot_ms"].Median <= 0 || s["ops_per_sec"].Median <= 0 {
+				t.Errorf("summary: boot %+v ops %+v", s["boot_ms"], s["ops_per_sec"])
+			}
+			t.Logf("%s: boot %.0f ms, %.0f ops/s, accel %s, network %s", tc.name, s["boot_ms"].Median, s["ops_per_sec"].Median, g.Facts["accel"], g.Facts["network"])
+			// The image path is on qemu's command line: no qemu may keep it.
+			for _, p := range []string{osvDisk, rrKernel} {
+				if p == "" {
+					continue
+				}
+				if left, err := exec.Command("pgrep", "-a", "-f", p).Output(); err == nil && len(left) > 0 {
+					t.Errorf("processes left behind:\n%s", left)
+				}
+			}
+		})
+	}
+}
