@@ -185,6 +185,11 @@ func (cr *cellRun) startLibvirt(ctx context.Context, spec notebook.GuestSpec, lo
 	if err != nil {
 		return nil, err
 	}
+	if boot.Flavor == "osv" && boot.Kernel != "" && nw.Mode == "network" {
+		// The launcher moves the address into the network's subnet and
+		// reserves it there, as for the other static flavors.
+		boot = staticOSv(boot)
+	}
 	slug := strings.TrimSuffix(filepath.Base(cr.nb.Path), filepath.Ext(cr.nb.Path))
 	g, err := guest.NewLibvirt(guest.LibvirtConfig{
 		Name:         spec.Name,
@@ -291,9 +296,16 @@ func (cr *cellRun) network(ctx context.Context, spec notebook.GuestSpec, boot *g
 			// still isolates the run.
 			return guest.Network{Mode: "user", HostPort: 6379, Netns: br.Name}, nil
 		}
-		boot.Append = fmt.Sprintf("--ip=eth0,%s,255.255.255.0 --defaultgw=%s ", guest.GuestIP, guest.GatewayIP) + boot.Append
+		*boot = staticOSv(*boot)
 	}
 	return guest.Network{Mode: "tap", Tap: br.Tap, Netns: br.Name}, nil
+}
+
+// staticOSv gives a directly booted OSv benchbook's guest address on its
+// command line. Left to DHCP it took 9 s more to boot under TCG.
+func staticOSv(b guest.Boot) guest.Boot {
+	b.Append = fmt.Sprintf("--ip=eth0,%s,255.255.255.0 --defaultgw=%s ", guest.GuestIP, guest.GatewayIP) + b.Append
+	return b
 }
 
 // startProcess starts a process guest for one repeat.

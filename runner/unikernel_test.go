@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/benchbook/benchbook/internal/libvirttest"
 	"github.com/benchbook/benchbook/results"
 	"github.com/benchbook/benchbook/runner/guest"
 )
@@ -27,18 +28,29 @@ func TestRunUnikernels(t *testing.T) {
 	}
 	osvDisk, osvKernel := os.Getenv("BENCHBOOK_OSV_DISK"), os.Getenv("BENCHBOOK_OSV_KERNEL")
 	rrKernel, rrDisk := os.Getenv("BENCHBOOK_RUMPRUN_KERNEL"), os.Getenv("BENCHBOOK_RUMPRUN_DISK")
-	for _, tc := range []struct {
+	type image struct {
 		name, need, guest string
-	}{
+	}
+	var cases []image
+	for _, tc := range []image{
 		{"osv-disk", "BENCHBOOK_OSV_DISK", fmt.Sprintf("flavor = \"osv\"\ndisk = %q\nmemory = \"1G\"", osvDisk)},
 		{"osv-direct", "BENCHBOOK_OSV_DISK and BENCHBOOK_OSV_KERNEL", fmt.Sprintf("flavor = \"osv\"\ndisk = %q\nkernel = %q\ncmdline = \"--rootfs=rofs /redis-server redis.conf\"\nmemory = \"1G\"", osvDisk, osvKernel)},
 		{"rumprun", "BENCHBOOK_RUMPRUN_KERNEL and BENCHBOOK_RUMPRUN_DISK", fmt.Sprintf("flavor = \"rumprun\"\nkernel = %q\ncmdline = [\"redis-server\", \"/data/conf/redis.conf\"]\ndisks = [%q]\nmemory = \"256M\"", rrKernel, rrDisk)},
 	} {
+		// Each image through both launchers: qemu directly, and libvirt.
+		for _, launcher := range []string{"qemu", "libvirt"} {
+			cases = append(cases, image{tc.name + "/" + launcher, tc.need, "kind = \"" + launcher + "\"\n" + tc.guest})
+		}
+	}
+	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			if strings.Contains(tc.guest, `""`) {
 				t.Skipf("%s not set: build the image (docs/guests/) and point the variables at it", tc.need)
 			}
-			src := "title = \"unikernel\"\n[guests.uk]\nkind = \"qemu\"\nready_timeout = \"5m\"\n" + tc.guest + `
+			if strings.HasSuffix(tc.name, "/libvirt") {
+				libvirttest.Need(t)
+			}
+			src := "title = \"unikernel\"\n[guests.uk]\nready_timeout = \"5m\"\n" + tc.guest + `
 [loads.quick]
 tool     = "builtin"
 clients  = 4
@@ -71,6 +83,9 @@ repeat = 2
 				t.Errorf("summary: boot %+v ops %+v", s["boot_ms"], s["ops_per_sec"])
 			}
 			t.Logf("%s: boot %.0f ms, %.0f ops/s, accel %s, network %s", tc.name, s["boot_ms"].Median, s["ops_per_sec"].Median, g.Facts["accel"], g.Facts["network"])
+			if b, _ := exec.Command("virsh", "list", "--all", "--name").Output(); strings.Contains(string(b), strings.TrimSuffix(guest.DomainName("nb", "tp", "uk", 0), "0")) {
+				t.Errorf("domains left behind:\n%s", b)
+			}
 			// The image path is on qemu's command line: no qemu may keep it.
 			for _, p := range []string{osvDisk, rrKernel} {
 				if p == "" {

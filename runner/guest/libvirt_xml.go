@@ -121,11 +121,11 @@ func DomainXML(b Boot, o DomainOptions) (*libvirtxml.Domain, error) {
 	if typ == "kvm" {
 		d.CPU = &libvirtxml.DomainCPU{Mode: "host-passthrough", Check: "none"}
 	}
-	if microvm {
-		// libvirt describes microvm's virtio-mmio devices through ACPI, and
-		// would add a USB controller the machine does not have.
-		d.Features = &libvirtxml.DomainFeatureList{ACPI: &libvirtxml.DomainFeature{}}
-	}
+	// ACPI on, as qemu has it by default: without <acpi/> libvirt passes
+	// -no-acpi, and OSv under TCG (no paravirtual clock) then finds no
+	// HPET and halts. microvm's virtio-mmio devices are described through
+	// ACPI too.
+	d.Features = &libvirtxml.DomainFeatureList{ACPI: &libvirtxml.DomainFeature{}}
 	dev := d.Devices
 	dev.Controllers = append(dev.Controllers, libvirtxml.DomainController{Type: "usb", Model: "none"})
 	// No balloon: qemu's launcher has none either, and under microvm it
