@@ -290,13 +290,23 @@ func (cr *cellRun) network(ctx context.Context, spec notebook.GuestSpec, boot *g
 	}
 	in.undo = append(in.undo, func(ctx context.Context) error { return netns.Delete(ctx, br.Name) })
 	if boot.Flavor == "osv" {
-		if boot.Kernel == "" {
-			// OSv's disk boot takes its address from DHCP, which the private
-			// bridge does not serve: user networking inside the namespace
-			// still isolates the run.
-			return guest.Network{Mode: "user", HostPort: 6379, Netns: br.Name}, nil
+		if boot.Kernel != "" {
+			*boot = staticOSv(*boot)
+		} else {
+			// OSv's disk boot takes its address from DHCP: serve it on the
+			// private bridge. Without dnsmasq, user networking inside the
+			// namespace still isolates the run, but its port forward
+			// admits one connection at a time.
+			d, err := guest.StartDHCP(ctx, br.Name, br.Bridge)
+			if err != nil {
+				if !errors.Is(err, guest.ErrUnavailable) {
+					return guest.Network{}, err
+				}
+				in.facts["network_note"] = fmt.Sprintf("qemu user networking inside a private namespace (%v); its port forward admits one connection at a time, and loads of many connections may time out", err)
+				return guest.Network{Mode: "user", HostPort: 6379, Netns: br.Name}, nil
+			}
+			in.undo = append(in.undo, d.Stop)
 		}
-		*boot = staticOSv(*boot)
 	}
 	return guest.Network{Mode: "tap", Tap: br.Tap, Netns: br.Name}, nil
 }

@@ -45,8 +45,9 @@ func Available() error {
 // Bridge is a namespace with a bridge at gateway/prefix and one tap device
 // on it, ready for a qemu guest.
 type Bridge struct {
-	Name string // namespace name
-	Tap  string
+	Name   string // namespace name
+	Bridge string // the bridge device, holding the gateway address
+	Tap    string
 }
 
 // Sysctls set inside every namespace. Under load, qemu's forwarded or
@@ -96,7 +97,7 @@ func NewBridge(ctx context.Context, gateway string) (b *Bridge, err error) {
 	}); err != nil {
 		return nil, err
 	}
-	return &Bridge{Name: name, Tap: "tap0"}, nil
+	return &Bridge{Name: name, Bridge: "br0", Tap: "tap0"}, nil
 }
 
 // Delete removes a namespace; its devices go with it.
