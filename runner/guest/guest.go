@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"sync"
 	"time"
 
 	"github.com/benchbook/benchbook/internal/netns"
@@ -80,4 +81,34 @@ func pingOnce(ctx context.Context, ep Endpoint) error {
 	}
 	defer conn.Close()
 	return resp.PingConn(ctx, conn)
+}
+
+// factSet is what a guest learns about itself while it runs (versions,
+// addresses, notes), safe to set from any goroutine. The zero value is
+// ready to use.
+type factSet struct {
+	mu sync.Mutex
+	m  map[string]string
+}
+
+// set records a fact; an empty value records nothing.
+func (f *factSet) set(k, v string) {
+	if v == "" {
+		return
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.m == nil {
+		f.m = map[string]string{}
+	}
+	f.m[k] = v
+}
+
+// addTo copies the facts into out, over what out holds.
+func (f *factSet) addTo(out map[string]string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for k, v := range f.m {
+		out[k] = v
+	}
 }

@@ -55,7 +55,7 @@ type Libvirt struct {
 	conDone      chan struct{} // closed when the console stream ended
 	conErr       error
 	bootMs       float64
-	facts        map[string]string
+	facts        factSet
 
 	stageDir string
 	volumes  []libvirt.StorageVol
@@ -103,7 +103,7 @@ func NewLibvirt(cfg LibvirtConfig) (*Libvirt, error) {
 	if cfg.Accel == "" {
 		cfg.Accel = "tcg"
 	}
-	return &Libvirt{cfg: cfg, facts: map[string]string{}, exited: make(chan struct{}), conDone: make(chan struct{})}, nil
+	return &Libvirt{cfg: cfg, exited: make(chan struct{}), conDone: make(chan struct{})}, nil
 }
 
 // Start connects to libvirt, creates the domain paused, attaches to its
@@ -471,14 +471,7 @@ func (g *Libvirt) DomainXML() string {
 	return g.xml
 }
 
-func (g *Libvirt) setFact(k, v string) {
-	if v == "" {
-		return
-	}
-	g.mu.Lock()
-	g.facts[k] = v
-	g.mu.Unlock()
-}
+func (g *Libvirt) setFact(k, v string) { g.facts.set(k, v) }
 
 // Facts describe the guest: libvirt_version and qemu_version are the
 // daemon's (the hypervisor's machine, for remote URIs).
@@ -499,9 +492,7 @@ func (g *Libvirt) Facts() map[string]string {
 	if g.netns != "" {
 		out["network"] += " (libvirtd runs in network namespace " + g.netns + ")"
 	}
-	for k, v := range g.facts {
-		out[k] = v
-	}
+	g.facts.addTo(out)
 	return out
 }
 

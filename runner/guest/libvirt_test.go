@@ -108,7 +108,7 @@ func TestCleanLibvirt(t *testing.T) {
 func TestPrepareNetwork(t *testing.T) {
 	c := testConn(t)
 	ctx := context.Background()
-	g := &Libvirt{cfg: LibvirtConfig{Name: "t", Domain: "benchbook-t-c-g-1", URI: testURI, Net: LibvirtNet{Mode: "network", Name: "default"}}, conn: c, facts: map[string]string{}, exited: make(chan struct{})}
+	g := &Libvirt{cfg: LibvirtConfig{Name: "t", Domain: "benchbook-t-c-g-1", URI: testURI, Net: LibvirtNet{Mode: "network", Name: "default"}}, conn: c, exited: make(chan struct{})}
 	b, err := PlanBoot(VMSpec{Name: "t", Kernel: "k", Initrd: "i"})
 	if err != nil {
 		t.Fatal(err)
@@ -133,7 +133,7 @@ func TestPrepareNetwork(t *testing.T) {
 	}
 	// A second guest gets another address.
 	b2, _ := PlanBoot(VMSpec{Name: "t", Kernel: "k", Initrd: "i"})
-	g2 := &Libvirt{cfg: g.cfg, conn: c, facts: map[string]string{}}
+	g2 := &Libvirt{cfg: g.cfg, conn: c}
 	g2.cfg.Domain = "benchbook-t-c-g-2"
 	_, ip2, err := g2.prepareNetwork(ctx, &b2, newMAC())
 	if err != nil {
@@ -158,7 +158,7 @@ func TestPrepareNetwork(t *testing.T) {
 		t.Errorf("clean removed %v; want the reservation of %s", removed, ip2)
 	}
 	// A network that does not exist is reported as unavailable.
-	g3 := &Libvirt{cfg: LibvirtConfig{Name: "t", Domain: "benchbook-t-c-g-3", URI: testURI, Net: LibvirtNet{Mode: "network", Name: "nosuch"}}, conn: c, facts: map[string]string{}}
+	g3 := &Libvirt{cfg: LibvirtConfig{Name: "t", Domain: "benchbook-t-c-g-3", URI: testURI, Net: LibvirtNet{Mode: "network", Name: "nosuch"}}, conn: c}
 	if _, _, err := g3.prepareNetwork(ctx, &b, newMAC()); err == nil || !strings.Contains(err.Error(), "not defined") {
 		t.Errorf("missing network: %v", err)
 	}

@@ -57,7 +57,7 @@ type Qemu struct {
 	stopped bool
 	proc    *proc
 	bootMs  float64
-	facts   map[string]string
+	facts   factSet
 	qmpPath string
 }
 
@@ -84,7 +84,7 @@ func NewQemu(cfg QemuConfig) (*Qemu, error) {
 	if cfg.Accel == "" {
 		cfg.Accel = "tcg"
 	}
-	return &Qemu{cfg: cfg, facts: map[string]string{}}, nil
+	return &Qemu{cfg: cfg}, nil
 }
 
 func diskPaths(ds []Disk) []string {
@@ -294,14 +294,7 @@ func (q *Qemu) BootMs() float64 {
 	return q.bootMs
 }
 
-func (q *Qemu) setFact(k, v string) {
-	if v == "" {
-		return
-	}
-	q.mu.Lock()
-	q.facts[k] = v
-	q.mu.Unlock()
-}
+func (q *Qemu) setFact(k, v string) { q.facts.set(k, v) }
 
 // Stop asks qemu to quit over QMP, then signals it, and always reaps it.
 func (q *Qemu) Stop(ctx context.Context) error {
@@ -368,9 +361,7 @@ func (q *Qemu) Facts() map[string]string {
 	if v := QemuVersion(); v != "" {
 		out["qemu_version"] = v
 	}
-	for k, v := range q.facts {
-		out[k] = v
-	}
+	q.facts.addTo(out)
 	return out
 }
 
