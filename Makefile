@@ -28,7 +28,7 @@ setup:
 	@command -v redis-server >/dev/null
 	@# Without systemd nothing starts libvirtd: start it (in a network namespace of
 	@# its own, so its NAT network stays off the host) and wait for its socket.
-	@if [ "$$(id -u)" = 0 ] && ! pidof systemd >/dev/null 2>&1; then $(GO) run ./internal/libvirttest/libvirtd-up; fi
+	@if [ "$$(id -u)" = 0 ] && ! pidof systemd >/dev/null 2>&1; then $(GO) run ./internal/setup/libvirtd-up; fi
 
 # Static (CGO_ENABLED=0): benchbook is also the init of its Linux micro-VM.
 # bin/benchbook-init is the micro-VM's /init when present: smaller than
@@ -54,9 +54,9 @@ demo: setup build
 
 bench: setup
 	$(GO) test -run '^$$' -bench . -benchmem ./...
-	$(GO) run ./internal/loadbench
-	$(GO) run ./internal/vmbench
-	$(GO) run ./internal/sitebench
+	$(GO) run ./internal/bench/loadbench
+	$(GO) run ./internal/bench/vmbench
+	$(GO) run ./internal/bench/sitebench
 
 # Every fuzz target (notebook parsing, rendering, the load tools' output
 # parsers...) for a bounded time each; plain `go test` runs their seed corpora.

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -40,10 +42,10 @@ func FuzzParse(f *testing.F) {
 			return
 		}
 		vars := nb.ParamValues()
-		for _, name := range sortedKeys(nb.Guests) {
+		for _, name := range slices.Sorted(maps.Keys(nb.Guests)) {
 			nb.Guest(name, vars)
 		}
-		for _, name := range sortedKeys(nb.Loads) {
+		for _, name := range slices.Sorted(maps.Keys(nb.Loads)) {
 			nb.Load(name, vars)
 		}
 		for _, c := range nb.BenchCells() {

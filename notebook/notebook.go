@@ -5,7 +5,8 @@
 package notebook
 
 import (
-	"sort"
+	"maps"
+	"slices"
 	"time"
 )
 
@@ -118,7 +119,7 @@ func (nb *Notebook) BenchCells() []*Cell {
 }
 
 // ParamNames returns the param names, sorted.
-func (nb *Notebook) ParamNames() []string { return sortedKeys(nb.Params) }
+func (nb *Notebook) ParamNames() []string { return slices.Sorted(maps.Keys(nb.Params)) }
 
 // ParamValues returns the params as a plain map, for substitution.
 func (nb *Notebook) ParamValues() map[string]any {
@@ -142,13 +143,4 @@ func (nb *Notebook) KeyPos(path ...string) Pos {
 // check what the notebook package cannot (rendering references, assets).
 func (nb *Notebook) Errorf(pos Pos, format string, args ...any) *Error {
 	return errorf(nb.Path, pos, format, args...)
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

@@ -1,12 +1,15 @@
 package notebook
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -107,7 +110,7 @@ func (p *parser) notebook(raw map[string]any) *Notebook {
 	}
 
 	if params, ok := raw["params"].(map[string]any); ok {
-		for _, name := range sortedKeys(params) {
+		for _, name := range slices.Sorted(maps.Keys(params)) {
 			v := params[name]
 			switch v.(type) {
 			case int64, float64, string, bool:
@@ -123,10 +126,10 @@ func (p *parser) notebook(raw map[string]any) *Notebook {
 	}
 	p.tables(nb, raw["guests"], "guests", nb.Guests)
 	p.tables(nb, raw["loads"], "loads", nb.Loads)
-	for _, name := range sortedKeys(nb.Guests) {
+	for _, name := range slices.Sorted(maps.Keys(nb.Guests)) {
 		p.guest(nb, nb.Guests[name])
 	}
-	for _, name := range sortedKeys(nb.Loads) {
+	for _, name := range slices.Sorted(maps.Keys(nb.Loads)) {
 		p.load(nb, nb.Loads[name])
 	}
 
@@ -146,7 +149,7 @@ func (p *parser) tables(nb *Notebook, v any, section string, into map[string]*Ta
 	if !ok {
 		return
 	}
-	for _, name := range sortedKeys(m) {
+	for _, name := range slices.Sorted(maps.Keys(m)) {
 		path := []string{section, name}
 		t, ok := m[name].(map[string]any)
 		if !ok {
@@ -168,7 +171,7 @@ func (p *parser) guest(nb *Notebook, t *Table) {
 	if name, isRef := wholeRef(kind); ok && isRef {
 		if param, defined := nb.Params[name]; defined {
 			v, _ := param.Value.(string)
-			if !contains([]string{"qemu", "libvirt"}, v) {
+			if !slices.Contains([]string{"qemu", "libvirt"}, v) {
 				p.errVal(append(path, "kind"), "kind = \"{%s}\": param %s is %q; a param may switch a guest between \"qemu\" and \"libvirt\"", name, name, v)
 			}
 			kind = v
@@ -201,7 +204,7 @@ func (p *parser) guest(nb *Notebook, t *Table) {
 			}
 		}
 	}
-	p.checkTable(nb, path, t.Values, fields, fmt.Sprintf("for a %s guest", orDefault(kind, "qemu")))
+	p.checkTable(nb, path, t.Values, fields, fmt.Sprintf("for a %s guest", cmp.Or(kind, "qemu")))
 	p.fileRefs(nb, path, t.Values)
 }
 
@@ -308,20 +311,20 @@ func (p *parser) cell(nb *Notebook, i int, raw map[string]any) *Cell {
 			p.errAt(c.Pos, "bench cell needs an id (plots and tables refer to it, results are stored under it)")
 		}
 		if len(c.Guests) == 0 {
-			p.errAt(p.pos.near(append(path, "guests")...), "bench cell %s needs guests = [\"name\", ...]", orDefault(c.ID, strconv.Itoa(i+1)))
+			p.errAt(p.pos.near(append(path, "guests")...), "bench cell %s needs guests = [\"name\", ...]", cmp.Or(c.ID, strconv.Itoa(i+1)))
 		}
 		if _, ok := raw["load"]; !ok {
-			p.errAt(c.Pos, "bench cell %s needs load = \"name\" (a [loads.NAME] table)", orDefault(c.ID, strconv.Itoa(i+1)))
+			p.errAt(c.Pos, "bench cell %s needs load = \"name\" (a [loads.NAME] table)", cmp.Or(c.ID, strconv.Itoa(i+1)))
 		}
 		c.Sweep = p.sweep(nb, path, raw["sweep"])
 	case KindPlot:
 		c.From = str(raw["from"])
-		c.Y = orDefault(str(raw["y"]), "ops_per_sec")
+		c.Y = cmp.Or(str(raw["y"]), "ops_per_sec")
 		c.X = str(raw["x"])
-		c.Style = orDefault(str(raw["style"]), "bar")
+		c.Style = cmp.Or(str(raw["style"]), "bar")
 		c.Caption = str(raw["caption"])
 		c.Group, _ = raw["group"].(bool)
-		c.ErrorBar = orDefault(str(raw["error"]), "minmax")
+		c.ErrorBar = cmp.Or(str(raw["error"]), "minmax")
 		c.Guests = strs(raw["guests"])
 		c.Alt = str(raw["alt"])
 		if y := str(raw["y"]); y != "" && !IsMetric(y) {
@@ -371,7 +374,7 @@ func (p *parser) sweep(nb *Notebook, cellPath []string, v any) []SweepAxis {
 		return nil
 	}
 	var axes []SweepAxis
-	for _, name := range sortedKeys(m) {
+	for _, name := range slices.Sorted(maps.Keys(m)) {
 		path := append(append([]string{}, cellPath...), "sweep", name)
 		vals, ok := m[name].([]any)
 		if !ok || len(vals) == 0 {
@@ -422,7 +425,7 @@ func (p *parser) crossCheck(nb *Notebook) {
 			for j, g := range c.Guests {
 				gp := append(append([]string{}, path...), "guests", strconv.Itoa(j))
 				if _, ok := nb.Guests[g]; !ok {
-					p.errKey(gp, "unknown guest %q%s; define it as [guests.%s]", g, didYouMean(g, sortedKeys(nb.Guests)), g)
+					p.errKey(gp, "unknown guest %q%s; define it as [guests.%s]", g, didYouMean(g, slices.Sorted(maps.Keys(nb.Guests))), g)
 				}
 				if seen[g] {
 					p.errKey(gp, "guest %q listed twice", g)
@@ -431,7 +434,7 @@ func (p *parser) crossCheck(nb *Notebook) {
 			}
 			if c.Load != "" {
 				if _, ok := nb.Loads[c.Load]; !ok {
-					p.errVal(append(path, "load"), "unknown load %q%s; define it as [loads.%s]", c.Load, didYouMean(c.Load, sortedKeys(nb.Loads)), c.Load)
+					p.errVal(append(path, "load"), "unknown load %q%s; define it as [loads.%s]", c.Load, didYouMean(c.Load, slices.Sorted(maps.Keys(nb.Loads))), c.Load)
 				}
 			}
 		case KindPlot, KindTable, KindCheck:
@@ -448,14 +451,14 @@ func (p *parser) crossCheck(nb *Notebook) {
 				continue
 			}
 			for j, g := range c.Guests {
-				if !contains(from.Guests, g) {
+				if !slices.Contains(from.Guests, g) {
 					p.errKey(append(append([]string{}, path...), "guests", strconv.Itoa(j)), "guest %q is not run by bench cell %s", g, from.ID)
 				}
 			}
 			if c.Kind == KindCheck {
 				p.checkClaims(c, from, path)
 			}
-			if c.Baseline != "" && !contains(from.Guests, c.Baseline) {
+			if c.Baseline != "" && !slices.Contains(from.Guests, c.Baseline) {
 				p.errVal(append(path, "baseline"), "baseline %q is not a guest of bench cell %s%s", c.Baseline, from.ID, didYouMean(c.Baseline, from.Guests))
 			}
 			if c.Kind == KindPlot && c.Style == "line" {
@@ -491,7 +494,7 @@ func (p *parser) checkClaims(c, from *Cell, path []string) {
 			if i := strings.Index(text, r.Guest+"."+r.Metric); i >= 0 && at.IsValid() {
 				at.Col += 1 + i
 			}
-			if !contains(from.Guests, r.Guest) {
+			if !slices.Contains(from.Guests, r.Guest) {
 				p.errAt(at, "claim %q: guest %q is not run by bench cell %s%s", text, r.Guest, from.ID, didYouMean(r.Guest, from.Guests))
 			}
 			if !IsMetric(r.Metric) {
@@ -505,7 +508,7 @@ func (p *parser) checkClaims(c, from *Cell, path []string) {
 // {param} references.
 func (p *parser) checkTable(nb *Notebook, path []string, m map[string]any, fields map[string]field, where string) {
 	p.checkKeys(path, m, fields, where)
-	for _, k := range sortedKeys(m) {
+	for _, k := range slices.Sorted(maps.Keys(m)) {
 		f, ok := fields[k]
 		if !ok {
 			continue
@@ -516,8 +519,8 @@ func (p *parser) checkTable(nb *Notebook, path []string, m map[string]any, field
 
 // checkKeys reports unknown keys and values of the wrong shape.
 func (p *parser) checkKeys(path []string, m map[string]any, fields map[string]field, where string) {
-	names := sortedKeys(fields)
-	for _, k := range sortedKeys(m) {
+	names := slices.Sorted(maps.Keys(fields))
+	for _, k := range slices.Sorted(maps.Keys(m)) {
 		kp := append(append([]string{}, path...), k)
 		f, ok := fields[k]
 		if !ok {
@@ -547,7 +550,7 @@ func (p *parser) checkType(path []string, v any, f field) {
 			bad()
 			return
 		}
-		if len(f.oneOf) > 0 && !contains(f.oneOf, s) {
+		if len(f.oneOf) > 0 && !slices.Contains(f.oneOf, s) {
 			p.errVal(path, "%s = %q: want one of %s%s", key, s, quoteList(f.oneOf), didYouMean(s, f.oneOf))
 		}
 	case tInt:
@@ -576,7 +579,7 @@ func (p *parser) checkType(path []string, v any, f field) {
 			bad()
 			return
 		}
-		for _, k := range sortedKeys(m) {
+		for _, k := range slices.Sorted(maps.Keys(m)) {
 			if _, ok := m[k].(string); !ok {
 				p.errVal(append(append([]string{}, path...), k), "%s.%s must be a string, not %s", key, k, typeName(m[k]))
 			}
@@ -614,7 +617,7 @@ func (p *parser) checkRefs(nb *Notebook, path []string, v any, f field) {
 			}
 		}
 		for _, name := range refs(x) {
-			if _, ok := nb.Params[name]; ok || contains(runtimeVars, name) {
+			if _, ok := nb.Params[name]; ok || slices.Contains(runtimeVars, name) {
 				continue
 			}
 			hint := didYouMean(name, append(nb.ParamNames(), runtimeVars...))
@@ -625,7 +628,7 @@ func (p *parser) checkRefs(nb *Notebook, path []string, v any, f field) {
 			p.checkRefs(nb, append(append([]string{}, path...), strconv.Itoa(i)), e, f)
 		}
 	case map[string]any:
-		for _, k := range sortedKeys(x) {
+		for _, k := range slices.Sorted(maps.Keys(x)) {
 			p.checkRefs(nb, append(append([]string{}, path...), k), x[k], f)
 		}
 	}
@@ -700,15 +703,6 @@ func isStrings(v any) bool {
 	return true
 }
 
-func contains(list []string, s string) bool {
-	for _, e := range list {
-		if e == s {
-			return true
-		}
-	}
-	return false
-}
-
 func hasAxis(axes []SweepAxis, name string) bool {
 	for _, a := range axes {
 		if a.Param == name {
@@ -716,13 +710,6 @@ func hasAxis(axes []SweepAxis, name string) bool {
 		}
 	}
 	return false
-}
-
-func orDefault(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
 }
 
 func quoteList(list []string) string {

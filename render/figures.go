@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"runtime"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -133,7 +134,7 @@ func guestNotes(f *results.File, only []string) []string {
 	var order []key
 	names := map[key][]string{}
 	for _, g := range f.Guests {
-		if len(only) > 0 && !contains(only, g.Name) {
+		if len(only) > 0 && !slices.Contains(only, g.Name) {
 			continue
 		}
 		k := key{g.Status, firstLine(g.Reason)}
@@ -177,7 +178,7 @@ func (r *report) guests(c *notebook.Cell, f *results.File) []*results.Guest {
 	var out []*results.Guest
 	for i := range f.Guests {
 		g := &f.Guests[i]
-		if len(c.Guests) > 0 && !contains(c.Guests, g.Name) {
+		if len(c.Guests) > 0 && !slices.Contains(c.Guests, g.Name) {
 			continue
 		}
 		out = append(out, g)

@@ -8,7 +8,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/benchbook/benchbook/internal/htmlcheck"
+	"github.com/benchbook/benchbook/internal/testutil/htmlcheck"
 	"github.com/benchbook/benchbook/notebook"
 	"github.com/benchbook/benchbook/results"
 )

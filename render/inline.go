@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -111,7 +112,7 @@ func staticProblem(nb *notebook.Notebook, ref inlineRef) string {
 		return fmt.Sprintf("%s: %q names no bench cell (bench cells: %s)", ref.fn, ref.cell, strings.Join(ids, ", "))
 	}
 	for _, g := range ref.guests {
-		if !contains(bench.Guests, g) {
+		if !slices.Contains(bench.Guests, g) {
 			return fmt.Sprintf("%s: guest %q is not run by bench cell %s (guests: %s)", ref.fn, g, ref.cell, strings.Join(bench.Guests, ", "))
 		}
 	}

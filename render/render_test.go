@@ -2,7 +2,6 @@ package render
 
 import (
 	"bytes"
-	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -11,11 +10,10 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/benchbook/benchbook/internal/testutil/golden"
 	"github.com/benchbook/benchbook/notebook"
 	"github.com/yuin/goldmark/text"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
 
 const goldenNotebook = "testdata/golden/notebook.toml"
 
@@ -79,57 +77,8 @@ func TestGolden(t *testing.T) {
 		{"testdata/golden.md", renderMarkdown(t, nb, opt)},
 		{"testdata/golden.fragment.html", renderHTML(t, nb, Options{Fragment: true})},
 	} {
-		t.Run(filepath.Base(tc.file), func(t *testing.T) { golden(t, tc.file, tc.got) })
+		t.Run(filepath.Base(tc.file), func(t *testing.T) { golden.Check(t, tc.file, []byte(tc.got)) })
 	}
-}
-
-// golden compares got with the file, or rewrites the file under -update.
-func golden(t *testing.T, file, got string) {
-	t.Helper()
-	if *update {
-		if err := os.WriteFile(file, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(file)
-	if err != nil {
-		t.Fatalf("%v (run go test ./render -update to create it)", err)
-	}
-	if string(want) != got {
-		t.Errorf("%s differs (go test ./render -update rewrites it):\n%s", file, diff(string(want), got))
-	}
-}
-
-// diff shows the first differing run of lines between want and got, with a
-// little context: enough to see what changed without a diff library.
-func diff(want, got string) string {
-	w, g := strings.Split(want, "\n"), strings.Split(got, "\n")
-	i := 0
-	for i < len(w) && i < len(g) && w[i] == g[i] {
-		i++
-	}
-	j := 0
-	for j < len(w)-i && j < len(g)-i && w[len(w)-1-j] == g[len(g)-1-j] {
-		j++
-	}
-	var b strings.Builder
-	fmt.Fprintf(&b, "@@ line %d @@\n", i+1)
-	for k := max(0, i-3); k < i; k++ {
-		fmt.Fprintf(&b, "  %s\n", w[k])
-	}
-	show := func(prefix string, lines []string) {
-		for k, l := range lines {
-			if k == 15 {
-				fmt.Fprintf(&b, "%s ... %d more lines\n", prefix, len(lines)-k)
-				break
-			}
-			fmt.Fprintf(&b, "%s %s\n", prefix, l)
-		}
-	}
-	show("-", w[i:len(w)-j])
-	show("+", g[i:len(g)-j])
-	return b.String()
 }
 
 func TestHTMLFeatures(t *testing.T) {

@@ -3,11 +3,13 @@ package render
 import (
 	"errors"
 	"fmt"
-	"github.com/benchbook/benchbook/internal/numfmt"
 	"io/fs"
 	"math"
+	"slices"
 	"strconv"
 	"time"
+
+	"github.com/benchbook/benchbook/internal/numfmt"
 
 	"github.com/benchbook/benchbook/notebook"
 	"github.com/benchbook/benchbook/results"
@@ -131,7 +133,7 @@ func rows(f *results.File, only []string) []guestRow {
 	var out []guestRow
 	for gi := range f.Guests {
 		g := &f.Guests[gi]
-		if len(only) > 0 && !contains(only, g.Name) {
+		if len(only) > 0 && !slices.Contains(only, g.Name) {
 			continue
 		}
 		if g.Status != results.StatusOK || len(g.Points) == 0 {
@@ -152,15 +154,6 @@ func rows(f *results.File, only []string) []guestRow {
 		}
 	}
 	return out
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // accelNote is shown next to every figure that came from an emulated guest.

@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/benchbook/benchbook/internal/htmlcheck"
+	"github.com/benchbook/benchbook/internal/testutil/htmlcheck"
 	"github.com/benchbook/benchbook/results"
 	"github.com/yuin/goldmark"
 	"github.com/yuin/goldmark/extension"

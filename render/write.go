@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/benchbook/benchbook/internal/atomicfile"
 	"github.com/benchbook/benchbook/notebook"
 )
 
@@ -79,40 +80,18 @@ func WritePage(outDir string, nb *notebook.Notebook, opt Options) (Written, erro
 	for _, f := range files {
 		path := filepath.Join(outDir, f.name)
 		if fresh {
-			if done, err := createNew(path, f.data); done {
+			if done, err := atomicfile.CreateNew(path, f.data); done {
 				if err != nil {
 					return w, fmt.Errorf("render %s: %w", nb.Path, err)
 				}
 				continue
 			}
 		}
-		if err := writeFile(path, f.data); err != nil {
+		if _, err := atomicfile.WriteIfChanged(path, f.data); err != nil {
 			return w, fmt.Errorf("render %s: %w", nb.Path, err)
 		}
 	}
 	return w, nil
-}
-
-// writeFile replaces path with data through a temporary file and a rename,
-// unless it already holds exactly data.
-func writeFile(path string, data []byte) error {
-	old, err := os.ReadFile(path)
-	if err == nil && bytes.Equal(old, data) {
-		return nil
-	}
-	if errors.Is(err, fs.ErrNotExist) {
-		// A new file has no old version a reader could see replaced, and
-		// a site build stages pages in a fresh folder: write it in place,
-		// saving a temporary file and a rename per file (a fifth of a cold
-		// site build).
-		if done, err := createNew(path, data); done {
-			return err
-		}
-	}
-	return replace(path, func(w io.Writer) error {
-		_, err := w.Write(data)
-		return err
-	})
 }
 
 // copyFile copies src to dst through a temporary file and a rename. Rendering
@@ -131,55 +110,8 @@ func copyFile(src, dst string) error {
 	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
 		return err
 	}
-	return replace(dst, func(w io.Writer) error {
+	return atomicfile.WriteFrom(dst, func(w io.Writer) error {
 		_, err := io.Copy(w, in)
 		return err
 	})
-}
-
-// replace writes a new version of path with fill and renames it into place.
-// It does not fsync: a page can always be rendered again, and a thousand
-// fsyncs would dominate a site rebuild.
-func replace(path string, fill func(io.Writer) error) (err error) {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			err = errors.Join(err, os.Remove(tmp.Name()))
-		}
-	}()
-	if err := fill(tmp); err != nil {
-		return errors.Join(fmt.Errorf("write %s: %w", path, err), tmp.Close())
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Chmod(tmp.Name(), 0o644); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
-}
-
-// createNew writes data to path if path does not exist yet. done is false
-// when the file appeared meanwhile; the caller then replaces it.
-func createNew(path string, data []byte) (done bool, err error) {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
-	if errors.Is(err, fs.ErrExist) {
-		return false, nil
-	}
-	if err != nil {
-		return true, err
-	}
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		os.Remove(path)
-		return true, err
-	}
-	if err := f.Close(); err != nil {
-		os.Remove(path)
-		return true, err
-	}
-	return true, nil
 }

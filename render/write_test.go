@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/benchbook/benchbook/internal/atomicfile"
 	"github.com/benchbook/benchbook/notebook"
 )
 
@@ -32,7 +33,7 @@ func TestWrite(t *testing.T) {
 	}
 	entries, _ := os.ReadDir(out)
 	for _, e := range entries {
-		if strings.HasSuffix(e.Name(), ".tmp") {
+		if atomicfile.IsTemp(e.Name()) {
 			t.Errorf("temporary file %s left behind", e.Name())
 		}
 	}

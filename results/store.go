@@ -5,13 +5,15 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
-	"syscall"
 	"unicode/utf8"
+
+	"github.com/benchbook/benchbook/internal/atomicfile"
 )
 
 const (
@@ -101,7 +103,7 @@ func (s Store) Save(f *File) error {
 	if err != nil {
 		return fmt.Errorf("save results: %w", err)
 	}
-	if err := writeAtomic(s.Path(f.Cell), data); err != nil {
+	if err := atomicfile.Write(s.Path(f.Cell), data, atomicfile.Durable()); err != nil {
 		return fmt.Errorf("save results of cell %q: %w", f.Cell, err)
 	}
 	if err := os.Remove(s.FailurePath(f.Cell)); err != nil && !errors.Is(err, os.ErrNotExist) {
@@ -120,7 +122,7 @@ func (s Store) SaveFailure(f *File) error {
 	if err != nil {
 		return fmt.Errorf("save failure: %w", err)
 	}
-	if err := writeAtomic(s.FailurePath(f.Cell), data); err != nil {
+	if err := atomicfile.Write(s.FailurePath(f.Cell), data, atomicfile.Durable()); err != nil {
 		return fmt.Errorf("save failure of cell %q: %w", f.Cell, err)
 	}
 	return nil
@@ -157,61 +159,6 @@ func (s Store) list(suffix string) ([]string, error) {
 	}
 	slices.Sort(cells)
 	return cells, nil
-}
-
-// writeAtomic replaces path with data so that readers and crashes see the
-// old content or the new, never a truncated file: write a temp file in the
-// same directory (rename is only atomic within a file system), fsync it,
-// rename it over path, and fsync the directory so the rename itself is
-// durable.
-func writeAtomic(path string, data []byte) (err error) {
-	dir, name := filepath.Split(path)
-	if dir == "" {
-		dir = "."
-	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
-	}
-	tmp, err := os.CreateTemp(dir, "."+name+".tmp-*")
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	if _, err := tmp.Write(data); err != nil {
-		return err
-	}
-	// CreateTemp makes 0600 files; results are meant to be committed and read.
-	if err := tmp.Chmod(0o644); err != nil {
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return err
-	}
-	return syncDir(dir)
-}
-
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	// Some file systems cannot fsync a directory; the rename is done anyway.
-	if err := d.Sync(); err != nil && !errors.Is(err, syscall.EINVAL) && !errors.Is(err, syscall.ENOTSUP) {
-		return fmt.Errorf("sync %s: %w", dir, err)
-	}
-	return nil
 }
 
 // Encode returns the stored form of f: indented, keys in a fixed order,
@@ -298,7 +245,7 @@ func check(f *File) error {
 				if err := finite(rw, "seconds", r.Seconds); err != nil {
 					return err
 				}
-				for _, name := range sortedKeys(r.Metrics) {
+				for _, name := range slices.Sorted(maps.Keys(r.Metrics)) {
 					if err := finite(rw, fmt.Sprintf("metric %q", name), r.Metrics[name]); err != nil {
 						return err
 					}
@@ -312,7 +259,7 @@ func check(f *File) error {
 					}
 				}
 			}
-			for _, name := range sortedKeys(p.Summary) {
+			for _, name := range slices.Sorted(maps.Keys(p.Summary)) {
 				sm := p.Summary[name]
 				for _, v := range []struct {
 					field string
@@ -340,7 +287,7 @@ func finite(where, what string, x float64) error {
 }
 
 func checkParams(where string, params map[string]any) error {
-	for _, k := range sortedKeys(params) {
+	for _, k := range slices.Sorted(maps.Keys(params)) {
 		if err := finiteAny(where, fmt.Sprintf("param %q", k), params[k]); err != nil {
 			return err
 		}
@@ -361,22 +308,13 @@ func finiteAny(where, what string, v any) error {
 			}
 		}
 	case map[string]any:
-		for _, k := range sortedKeys(v) {
+		for _, k := range slices.Sorted(maps.Keys(v)) {
 			if err := finiteAny(where, fmt.Sprintf("%s.%s", what, k), v[k]); err != nil {
 				return err
 			}
 		}
 	}
 	return nil
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	return keys
 }
 
 // checkID accepts what the notebook format allows for cell ids and guest

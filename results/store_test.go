@@ -3,7 +3,6 @@ package results
 import (
 	"bytes"
 	"errors"
-	"flag"
 	"fmt"
 	"math"
 	"os"
@@ -14,10 +13,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/benchbook/benchbook/internal/testutil/golden"
+	"github.com/rogpeppe/go-internal/diff"
 	"golang.org/x/sys/unix"
 )
-
-var update = flag.Bool("update", false, "rewrite golden files in testdata/")
 
 var t0 = time.Date(2014, 11, 2, 10, 0, 0, 0, time.UTC)
 
@@ -80,19 +79,7 @@ func TestGolden(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	golden := filepath.Join("testdata", "sample.json")
-	if *update {
-		if err := os.WriteFile(golden, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if !bytes.Equal(got, want) {
-		t.Errorf("Encode differs from %s (go test -update rewrites it):\n%s", golden, lineDiff(want, got))
-	}
+	golden.Check(t, filepath.Join("testdata", "sample.json"), got)
 	if !bytes.HasSuffix(got, []byte("}\n")) || bytes.HasSuffix(got, []byte("\n\n")) {
 		t.Error("want exactly one trailing newline")
 	}
@@ -102,27 +89,6 @@ func TestGolden(t *testing.T) {
 	if bytes.Contains(got, []byte(`\u0026`)) || bytes.Contains(got, []byte(`\u003c`)) {
 		t.Error("command lines are HTML-escaped")
 	}
-}
-
-// lineDiff shows the first lines that differ, enough to see what changed.
-func lineDiff(want, got []byte) string {
-	wl, gl := strings.Split(string(want), "\n"), strings.Split(string(got), "\n")
-	var b strings.Builder
-	shown := 0
-	for i := 0; i < max(len(wl), len(gl)) && shown < 10; i++ {
-		var w, g string
-		if i < len(wl) {
-			w = wl[i]
-		}
-		if i < len(gl) {
-			g = gl[i]
-		}
-		if w != g {
-			fmt.Fprintf(&b, "line %d:\n- %s\n+ %s\n", i+1, w, g)
-			shown++
-		}
-	}
-	return b.String()
 }
 
 func TestEncodeDeterministic(t *testing.T) {
@@ -147,7 +113,7 @@ func TestEncodeDeterministic(t *testing.T) {
 		t.Fatal(err)
 	}
 	if !bytes.Equal(a, c) {
-		t.Errorf("a time zone changed the bytes:\n%s", lineDiff(a, c))
+		t.Errorf("a time zone changed the bytes:\n%s", diff.Diff("UTC", a, "another zone", c))
 	}
 }
 
@@ -185,7 +151,7 @@ func TestRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	if !bytes.Equal(first, second) {
-		t.Errorf("save, load, save changed the bytes:\n%s", lineDiff(first, second))
+		t.Errorf("save, load, save changed the bytes:\n%s", diff.Diff("first save", first, "second save", second))
 	}
 	fi, err := os.Stat(s.Path("throughput"))
 	if err != nil {

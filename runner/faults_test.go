@@ -2,6 +2,7 @@ package runner
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"io/fs"
@@ -14,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/benchbook/benchbook/internal/proctest"
+	"github.com/benchbook/benchbook/internal/testutil/proctest"
 	"github.com/benchbook/benchbook/results"
 )
 
@@ -68,9 +69,9 @@ type fault struct {
 func (f fault) notebook(marker string) string {
 	r := strings.NewReplacer(
 		"{cmd}", f.cmd,
-		"{ready}", orDefault(f.ready, "10s"),
-		"{tool}", orDefault(f.tool, "builtin"),
-		"{load}", orDefault(f.load, "requests = 200"),
+		"{ready}", cmp.Or(f.ready, "10s"),
+		"{tool}", cmp.Or(f.tool, "builtin"),
+		"{load}", cmp.Or(f.load, "requests = 200"),
 		"{marker}", marker,
 	)
 	return r.Replace(faultNotebook)

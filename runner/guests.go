@@ -1,6 +1,7 @@
 package runner
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -49,13 +50,13 @@ func (in *instance) stop(ctx context.Context) error {
 // vmUnavailable says why a VM guest cannot run here, or "".
 func (r *run) vmUnavailable(ctx context.Context, spec notebook.GuestSpec) string {
 	if spec.Kind == "libvirt" {
-		uri := orDefault(spec.URI, guest.DefaultLibvirtURI)
+		uri := cmp.Or(spec.URI, guest.DefaultLibvirtURI)
 		if _, err := guest.ParseLibvirtNet(spec.Network, guest.IsRemoteLibvirt(uri)); err != nil {
 			return err.Error()
 		}
 		if !guest.IsRemoteLibvirt(uri) {
 			if _, err := os.Stat(guest.LibvirtSocket); err != nil {
-				return "libvirtd is not running (make setup starts it, or: go run ./internal/libvirttest/libvirtd-up)"
+				return "libvirtd is not running (make setup starts it, or: go run ./internal/setup/libvirtd-up)"
 			}
 		}
 	} else if _, err := lookPath(guest.QemuBinary); err != nil {
@@ -75,7 +76,7 @@ func (r *run) vmUnavailable(ctx context.Context, spec notebook.GuestSpec) string
 			continue
 		}
 		if _, err := os.Stat(r.path(p)); err != nil {
-			return fmt.Sprintf("%s is missing (see docs/guests/%s.md for how to make it)", p, orDefault(spec.Flavor, "linux"))
+			return fmt.Sprintf("%s is missing (see docs/guests/%s.md for how to make it)", p, cmp.Or(spec.Flavor, "linux"))
 		}
 	}
 	switch n := spec.Network; {
@@ -168,7 +169,7 @@ func (cr *cellRun) startLibvirt(ctx context.Context, spec notebook.GuestSpec, lo
 	if err != nil {
 		return nil, err
 	}
-	uri := orDefault(spec.URI, guest.DefaultLibvirtURI)
+	uri := cmp.Or(spec.URI, guest.DefaultLibvirtURI)
 	want := spec.Accel
 	if guest.IsRemoteLibvirt(uri) && want == "" {
 		// This machine's KVM says nothing about the remote one's.
@@ -344,11 +345,4 @@ func (cr *cellRun) startProcess(ctx context.Context, spec notebook.GuestSpec, po
 	}
 	in.bootMs = since(begin)
 	return in, nil
-}
-
-func orDefault(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
 }

@@ -13,8 +13,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/benchbook/benchbook/internal/libvirttest"
 	"github.com/benchbook/benchbook/internal/netns"
+	"github.com/benchbook/benchbook/internal/testutil/libvirttest"
 	"github.com/benchbook/benchbook/results"
 	"github.com/benchbook/benchbook/runner/guest"
 	"github.com/benchbook/benchbook/runner/image"

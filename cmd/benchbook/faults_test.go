@@ -14,12 +14,12 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
-	"github.com/benchbook/benchbook/internal/proctest"
+	"github.com/benchbook/benchbook/internal/testutil"
+	"github.com/benchbook/benchbook/internal/testutil/proctest"
 )
 
 // The fault matrix, the part that needs the real binary: SIGINT and
@@ -217,7 +217,7 @@ from = "tp"
 	}
 
 	sctx, cancel := context.WithCancel(ctx)
-	var serveOut syncBuffer
+	var serveOut testutil.SyncBuffer
 	done := make(chan error, 1)
 	go func() { done <- run(sctx, []string{"serve", nbDir, "--port", "0"}, &serveOut, &serveOut) }()
 	addr := waitFor(t, &serveOut, regexp.MustCompile(`on (http://127\.0\.0\.1:\d+/)`))
@@ -370,7 +370,7 @@ func waitExit(t *testing.T, cmd *exec.Cmd, limit time.Duration) (int, time.Durat
 	}
 }
 
-func waitFor(t *testing.T, b *syncBuffer, re *regexp.Regexp) string {
+func waitFor(t *testing.T, b *testutil.SyncBuffer, re *regexp.Regexp) string {
 	t.Helper()
 	deadline := time.Now().Add(20 * time.Second)
 	for time.Now().Before(deadline) {
@@ -391,21 +391,4 @@ func writeFile(t *testing.T, path, content string) {
 	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
 		t.Fatal(err)
 	}
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

@@ -24,12 +24,12 @@ import (
 	"image/color"
 	stddraw "image/draw"
 	"io"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 
 	"git.sr.ht/~sbinet/gg"
+	"github.com/benchbook/benchbook/internal/atomicfile"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
 	"gonum.org/v1/plot/vg/vgimg"
@@ -80,25 +80,8 @@ func Save(path string, c Chart) error {
 	if err := c.Draw(&buf, format); err != nil {
 		return fmt.Errorf("plot: save %s: %w", path, err)
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
-	if err != nil {
+	if err := atomicfile.Write(path, buf.Bytes()); err != nil {
 		return fmt.Errorf("plot: save %s: %w", path, err)
-	}
-	_, werr := tmp.Write(buf.Bytes())
-	cerr := tmp.Close()
-	if werr == nil {
-		werr = cerr
-	}
-	if werr == nil {
-		// CreateTemp makes 0600 files; an image is a public asset.
-		werr = os.Chmod(tmp.Name(), 0o644)
-	}
-	if werr == nil {
-		werr = os.Rename(tmp.Name(), path)
-	}
-	if werr != nil {
-		os.Remove(tmp.Name())
-		return fmt.Errorf("plot: save %s: %w", path, werr)
 	}
 	return nil
 }

@@ -3,7 +3,6 @@ package plot
 import (
 	"bytes"
 	"encoding/xml"
-	"flag"
 	"hash/adler32"
 	"image"
 	"image/color"
@@ -16,10 +15,8 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/rogpeppe/go-internal/diff"
+	"github.com/benchbook/benchbook/internal/testutil/golden"
 )
-
-var update = flag.Bool("update", false, "rewrite the golden SVGs in testdata/")
 
 // svgDoc is what the structural checks read from an SVG.
 type svgDoc struct {
@@ -132,19 +129,7 @@ func TestGoldenSVG(t *testing.T) {
 	for _, tc := range goldenCases() {
 		t.Run(tc.name, func(t *testing.T) {
 			got := drawBytes(t, tc.chart, "svg")
-			path := filepath.Join("testdata", tc.name+".svg")
-			if *update {
-				if err := os.WriteFile(path, got, 0o644); err != nil {
-					t.Fatal(err)
-				}
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("%v (run go test -update to create it)", err)
-			}
-			if !bytes.Equal(got, want) {
-				t.Errorf("%s differs (go test -update rewrites it):\n%s", path, diff.Diff(path, want, "drawn", got))
-			}
+			golden.Check(t, filepath.Join("testdata", tc.name+".svg"), got)
 
 			doc := parseSVG(t, got)
 			for _, s := range tc.once {

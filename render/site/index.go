@@ -8,17 +8,21 @@ import (
 	"encoding/json"
 	"encoding/xml"
 	"fmt"
-	"github.com/benchbook/benchbook/render"
 	"html"
 	"html/template"
 	"io/fs"
+	"maps"
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/benchbook/benchbook/internal/atomicfile"
+	"github.com/benchbook/benchbook/render"
 
 	"github.com/gorilla/feeds"
 
@@ -126,7 +130,7 @@ func siteTags(pages []Page) []*tag {
 		}
 	}
 	tags := make([]*tag, 0, len(bySlug))
-	for _, s := range sortedKeys(bySlug) {
+	for _, s := range slices.Sorted(maps.Keys(bySlug)) {
 		tags = append(tags, bySlug[s])
 	}
 	return tags
@@ -161,10 +165,10 @@ func writeSiteFiles(opt Options, pages []Page, old siteState) ([]string, siteSta
 	if err != nil {
 		return nil, old, err
 	}
-	names := sortedKeys(files)
+	names := slices.Sorted(maps.Keys(files))
 	var changed []string
 	for _, name := range names {
-		w, err := writeIfChanged(filepath.Join(opt.Out, filepath.FromSlash(name)), files[name])
+		w, err := atomicfile.WriteIfChanged(filepath.Join(opt.Out, filepath.FromSlash(name)), files[name])
 		if err != nil {
 			return changed, old, fmt.Errorf("site files: %w", err)
 		}

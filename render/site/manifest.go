@@ -6,14 +6,15 @@ import (
 	"encoding/gob"
 	"encoding/hex"
 	"fmt"
+	"maps"
 	"os"
 	"path"
 	"path/filepath"
 	"slices"
-	"sort"
 	"strings"
 	"sync"
 
+	"github.com/benchbook/benchbook/internal/atomicfile"
 	"github.com/benchbook/benchbook/notebook"
 	"github.com/benchbook/benchbook/render"
 )
@@ -117,7 +118,7 @@ func (m *manifest) sameAs(old *manifest) bool {
 
 func (m *manifest) save(out string) error {
 	f := manifestFile{Version: manifestVersion, Format: m.Format, Site: m.Site}
-	for _, src := range sortedKeys(m.Pages) {
+	for _, src := range slices.Sorted(maps.Keys(m.Pages)) {
 		e := m.Pages[src]
 		e.Source = src
 		f.Entries = append(f.Entries, e)
@@ -126,7 +127,7 @@ func (m *manifest) save(out string) error {
 	if err := gob.NewEncoder(&data).Encode(&f); err != nil {
 		return fmt.Errorf("manifest: %w", err)
 	}
-	if err := writeFile(filepath.Join(out, ManifestFile), data.Bytes()); err != nil {
+	if _, err := atomicfile.WriteIfChanged(filepath.Join(out, ManifestFile), data.Bytes()); err != nil {
 		return fmt.Errorf("manifest: %w", err)
 	}
 	return nil
@@ -209,11 +210,3 @@ from = "b"
 `
 
 // sortedKeys returns a map's keys, sorted.
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
-}

@@ -7,10 +7,10 @@ import (
 	"io"
 	"io/fs"
 	"os"
-	"path"
 	"path/filepath"
 	"slices"
 
+	"github.com/benchbook/benchbook/internal/atomicfile"
 	"github.com/benchbook/benchbook/render"
 )
 
@@ -117,7 +117,7 @@ func (b *builder) place(dir string, inPlace bool, p Page) ([]string, error) {
 			return nil, err
 		}
 		post := jekyllPost(p)
-		if err := writeFile(filepath.Join(out, filepath.FromSlash(post)), jekyllMarkdown(md, p.Slug)); err != nil {
+		if _, err := atomicfile.WriteIfChanged(filepath.Join(out, filepath.FromSlash(post)), jekyllMarkdown(md, p.Slug)); err != nil {
 			return nil, err
 		}
 		for _, f := range []string{render.MarkdownFile, render.HTMLFile} {
@@ -192,40 +192,4 @@ func emptyDir(dir string) (bool, error) {
 		return true, nil
 	}
 	return false, err
-}
-
-// writeFile replaces path with data through a temporary file and a rename,
-// unless it already holds exactly data, so unchanged files keep their time
-// stamps (rsync and browsers' caches see no change). It reports whether it
-// wrote.
-func writeFile(path string, data []byte) error {
-	_, err := writeIfChanged(path, data)
-	return err
-}
-
-func writeIfChanged(name string, data []byte) (bool, error) {
-	if old, err := os.ReadFile(name); err == nil && bytes.Equal(old, data) {
-		return false, nil
-	}
-	if err := os.MkdirAll(filepath.Dir(name), 0o755); err != nil {
-		return false, err
-	}
-	tmp, err := os.CreateTemp(filepath.Dir(name), "."+path.Base(filepath.ToSlash(name))+".*.tmp")
-	if err != nil {
-		return false, err
-	}
-	_, err = tmp.Write(data)
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Chmod(tmp.Name(), 0o644)
-	}
-	if err == nil {
-		err = os.Rename(tmp.Name(), name)
-	}
-	if err != nil {
-		return false, errors.Join(fmt.Errorf("write %s: %w", name, err), os.Remove(tmp.Name()))
-	}
-	return true, nil
 }

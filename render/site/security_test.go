@@ -12,7 +12,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/benchbook/benchbook/internal/htmlcheck"
+	"github.com/benchbook/benchbook/internal/testutil/htmlcheck"
 )
 
 // The site's own pages (index, tag pages) and its feed and sitemap show the

@@ -1,14 +1,13 @@
 package guest
 
 import (
-	"flag"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-)
 
-var update = flag.Bool("update", false, "rewrite golden files in testdata/")
+	"github.com/benchbook/benchbook/internal/testutil/golden"
+)
 
 // TestQemuCommandLines pins the qemu command line of every flavor and
 // network mode, so a change to what benchbook runs shows in review.
@@ -46,24 +45,7 @@ func TestQemuCommandLines(t *testing.T) {
 // and shows the first differing line.
 func checkGolden(t *testing.T, name, got string) {
 	t.Helper()
-	golden := filepath.Join("testdata", name)
-	if *update {
-		os.WriteFile(golden, []byte(got), 0o644)
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatalf("%v (go test ./runner/guest -update writes it)", err)
-	}
-	if got == string(want) {
-		return
-	}
-	gl, wl := strings.Split(got, "\n"), strings.Split(string(want), "\n")
-	for i := range min(len(gl), len(wl)) {
-		if gl[i] != wl[i] {
-			t.Fatalf("%s differs at line %d (go test ./runner/guest -update rewrites it):\n got %s\nwant %s", golden, i+1, gl[i], wl[i])
-		}
-	}
-	t.Fatalf("%s differs in length", golden)
+	golden.Check(t, filepath.Join("testdata", name), []byte(got))
 }
 
 func shellLine(argv []string) string {

@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/benchbook/benchbook/internal/libvirttest"
+	"github.com/benchbook/benchbook/internal/testutil/libvirttest"
 	"github.com/benchbook/benchbook/runner/guest"
 	"github.com/benchbook/benchbook/runner/image"
 	"github.com/benchbook/benchbook/runner/load"

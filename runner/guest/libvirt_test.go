@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/benchbook/benchbook/internal/libvirttest"
+	"github.com/benchbook/benchbook/internal/testutil/libvirttest"
 	"github.com/digitalocean/go-libvirt"
 )
 

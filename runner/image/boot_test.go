@@ -1,7 +1,6 @@
 package image
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -17,6 +16,7 @@ import (
 	"time"
 
 	"github.com/benchbook/benchbook/internal/resp"
+	"github.com/benchbook/benchbook/internal/testutil"
 	"github.com/benchbook/benchbook/runner/image/guestinit"
 )
 
@@ -102,7 +102,7 @@ func buildTestImage(tb testing.TB, cache string) *Image {
 type vm struct {
 	cmd     *exec.Cmd
 	addr    string
-	console *syncBuffer
+	console *testutil.SyncBuffer
 	exited  chan struct{}
 	waitErr error
 	start   time.Time
@@ -127,7 +127,7 @@ func bootVM(tb testing.TB, qemu string, im *Image, m Machine) *vm {
 	if err != nil {
 		tb.Fatal(err)
 	}
-	v := &vm{addr: fmt.Sprintf("127.0.0.1:%d", port), console: &syncBuffer{}, exited: make(chan struct{})}
+	v := &vm{addr: fmt.Sprintf("127.0.0.1:%d", port), console: &testutil.SyncBuffer{}, exited: make(chan struct{})}
 	v.cmd = exec.Command(qemu, args...)
 	v.cmd.Stdout = v.console
 	v.cmd.Stderr = v.console
@@ -288,25 +288,4 @@ func BenchmarkBootToPONG(b *testing.B) {
 			})
 		}
 	}
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	// Bound what a runaway guest can print into a test's memory.
-	if s.b.Len() > 4<<20 {
-		return len(p), nil
-	}
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

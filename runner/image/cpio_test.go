@@ -3,17 +3,15 @@ package image
 import (
 	"bytes"
 	"context"
-	"flag"
 	"io"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
-)
 
-var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
+	"github.com/benchbook/benchbook/internal/testutil/golden"
+)
 
 // tinyArchive has one entry of each kind, added out of order.
 func tinyArchive(t *testing.T) *archive {
@@ -42,19 +40,7 @@ func TestCpioGolden(t *testing.T) {
 	if n != int64(buf.Len()) || n%4 != 0 {
 		t.Errorf("wrote %d bytes, counted %d (want a multiple of 4)", buf.Len(), n)
 	}
-	golden := filepath.Join("testdata", "tiny.cpio")
-	if *update {
-		if err := os.WriteFile(golden, buf.Bytes(), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	want, err := os.ReadFile(golden)
-	if err != nil {
-		t.Fatalf("%v (run go test -update to create it)", err)
-	}
-	if !bytes.Equal(buf.Bytes(), want) {
-		t.Errorf("archive differs from %s (go test -update if intended)\n got: %q\nwant: %q", golden, buf.Bytes(), want)
-	}
+	golden.Check(t, filepath.Join("testdata", "tiny.cpio"), buf.Bytes())
 }
 
 // TestCpioReadable has GNU cpio list and extract the archive.

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/benchbook/benchbook/internal/redistest"
+	"github.com/benchbook/benchbook/internal/testutil/redistest"
 )
 
 func TestBuiltinTestTimeWarmupProgress(t *testing.T) {

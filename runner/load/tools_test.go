@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/benchbook/benchbook/internal/redistest"
+	"github.com/benchbook/benchbook/internal/testutil/redistest"
 )
 
 // Tests every tool against a real redis-server. A short run each: the

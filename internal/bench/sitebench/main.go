@@ -2,8 +2,8 @@
 // notebooks against Hugo building the same pages as Markdown, in the same
 // run on the same machine:
 //
-//	go run ./internal/sitebench            # 1,000 notebooks
-//	go run ./internal/sitebench -n 200 -runs 1
+//	go run ./internal/bench/sitebench            # 1,000 notebooks
+//	go run ./internal/bench/sitebench -n 200 -runs 1
 //
 // Each notebook is about 1,000 words of prose in three cells, with a table
 // and a Go code block (highlighted by both tools). It prints the cold build

@@ -9,7 +9,7 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/benchbook/benchbook/internal/libvirttest"
+	"github.com/benchbook/benchbook/internal/testutil/libvirttest"
 )
 
 func main() {

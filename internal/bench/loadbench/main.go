@@ -7,7 +7,7 @@
 // builtin runs as a child process (this program re-executed with -child) so
 // that its CPU time is measured from rusage the same way as the others'.
 //
-//	go run ./internal/loadbench [-requests 100000] [-clients 50] [-repeat 3]
+//	go run ./internal/bench/loadbench [-requests 100000] [-clients 50] [-repeat 3]
 package main
 
 import (
@@ -28,7 +28,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/benchbook/benchbook/internal/redistest"
+	"github.com/benchbook/benchbook/internal/testutil/redistest"
 	"github.com/benchbook/benchbook/runner/load"
 )
 

@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/benchbook/benchbook/internal/testutil"
 )
 
 // Start runs redis-server on a free 127.0.0.1 port, without persistence, and
@@ -36,7 +38,7 @@ type Server struct {
 	cmd    *exec.Cmd
 	exited chan struct{}
 	once   sync.Once
-	out    syncBuffer
+	out    testutil.SyncBuffer
 }
 
 // Launch is Start for programs that are not tests (the load benchmark
@@ -142,22 +144,4 @@ func Do(ctx context.Context, addr string, args ...string) (string, error) {
 		return "", fmt.Errorf("%s: %s", args[0], line)
 	}
 	return line[1:], nil
-}
-
-// syncBuffer collects the server's output for error messages.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) Bytes() []byte {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return bytes.Clone(s.b.Bytes())
 }

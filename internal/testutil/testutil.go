@@ -1,0 +1,50 @@
+// Package testutil holds what the tests of several packages share: a
+// buffer that goroutines may write to while a test reads it. Its
+// sub-packages check golden files (golden, with the one -update flag),
+// start real services (redistest, libvirttest), find leftover processes
+// (proctest) and check generated HTML (htmlcheck). Nothing here is part of
+// the shipped program.
+package testutil
+
+import (
+	"bytes"
+	"sync"
+)
+
+// SyncBuffer is a bytes.Buffer safe for concurrent writers and readers,
+// for the output of a process or server a test watches while it runs. It
+// stops growing at Limit bytes (4 MiB when zero), so a runaway guest
+// cannot fill a test's memory.
+type SyncBuffer struct {
+	Limit int
+
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *SyncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	limit := s.Limit
+	if limit == 0 {
+		limit = 4 << 20
+	}
+	if s.b.Len() > limit {
+		return len(p), nil
+	}
+	return s.b.Write(p)
+}
+
+// String returns what was written so far.
+func (s *SyncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// Bytes returns a copy of what was written so far.
+func (s *SyncBuffer) Bytes() []byte {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return bytes.Clone(s.b.Bytes())
+}
