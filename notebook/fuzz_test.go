@@ -46,7 +46,7 @@ func FuzzParse(f *testing.F) {
 			nb.Guest(name, vars)
 		}
 		for _, name := range slices.Sorted(maps.Keys(nb.Loads)) {
-			nb.Load(name, vars)
+			nb.LoadValues(name, vars)
 		}
 		for _, c := range nb.BenchCells() {
 			if h := nb.InputHash(c, nil); !strings.HasPrefix(h, "sha256:") {

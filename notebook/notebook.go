@@ -44,6 +44,7 @@ type Param struct {
 	Name  string
 	Value any
 	Pos   Pos
+	set   string // the -p argument that gave Value, when one did
 }
 
 // Table is a [guests.NAME] or [loads.NAME] table, kept as decoded so that

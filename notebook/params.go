@@ -3,13 +3,10 @@ package notebook
 import (
 	"fmt"
 	"math"
-	"regexp"
 	"strconv"
 	"strings"
 	"unicode/utf8"
 )
-
-var ratioRE = regexp.MustCompile(`^[0-9]+:[0-9]+$`)
 
 func utf8Valid(b []byte) bool { return utf8.Valid(b) }
 
@@ -36,9 +33,19 @@ func (nb *Notebook) Override(sets []string) error {
 			continue
 		}
 		param.Value = v
+		param.set = kv
 	}
 	if len(errs) > 0 {
 		return fmt.Errorf("%s", strings.Join(errs, "\n"))
+	}
+	// An override must give every key it reaches a value the key accepts,
+	// as the notebook's own values do.
+	if nb.pos != nil {
+		p := &parser{path: nb.Path, pos: nb.pos}
+		p.checkPoints(nb)
+		if len(p.errs) > 0 {
+			return p.errs.Err()
+		}
 	}
 	return nil
 }

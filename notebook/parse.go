@@ -80,7 +80,7 @@ func (p *parser) notebook(raw map[string]any) *Notebook {
 		Guests: map[string]*Table{},
 		Loads:  map[string]*Table{},
 	}
-	p.checkKeys(nil, raw, topFields, "at the top level")
+	p.checkKeys(nil, raw, topKeys, "at the top level")
 
 	nb.Title = str(raw["title"])
 	switch v, ok := raw["title"]; {
@@ -141,6 +141,7 @@ func (p *parser) notebook(raw map[string]any) *Notebook {
 		nb.Cells = append(nb.Cells, p.cell(nb, i, c))
 	}
 	p.crossCheck(nb)
+	p.checkPoints(nb)
 	return nb
 }
 
@@ -179,14 +180,14 @@ func (p *parser) guest(nb *Notebook, t *Table) {
 	}
 	if !ok {
 		if _, present := t.Values["kind"]; !present {
-			p.errAt(t.Pos, "guest %s has no kind: add kind = \"process\" (or %s)", t.Name, quoteList(guestKinds[1:]))
+			p.errAt(t.Pos, "guest %s has no kind: add kind = \"process\" (or %s)", t.Name, quoteList(GuestKinds[1:]))
 			return
 		}
 	}
-	fields := vmFields
+	fields := vmKeys
 	switch kind {
 	case "process":
-		fields = processFields
+		fields = processKeys
 		if _, ok := t.Values["command"]; !ok {
 			p.errAt(t.Pos, "guest %s: a process guest needs command = [\"program\", \"arg\", ...]", t.Name)
 		}
@@ -257,24 +258,35 @@ func CheckFileRef(ref string) error {
 
 func (p *parser) load(nb *Notebook, t *Table) {
 	path := []string{"loads", t.Name}
-	p.checkTable(nb, path, t.Values, loadFields, "in a load")
-	if r, ok := t.Values["ratio"].(string); ok {
-		if _, isRef := wholeRef(r); !isRef && !ratioRE.MatchString(r) {
-			p.errVal(append(path, "ratio"), "ratio %q: want SET:GET like \"1:10\"", r)
+	d := loadDecl(nb, t.Values)
+	if d == nil {
+		// The tool is unknown: its key says so; judge the rest as builtin's
+		// so one typo does not bury the table in unknown keys.
+		d = LoadTool(defaultLoadTool)
+	}
+	p.checkTable(nb, path, t.Values, d.Keys, "in a load")
+}
+
+// loadDecl is the declaration of the tool a load table names (through its
+// param's value when tool = "{param}"), or nil when it names none.
+func loadDecl(nb *Notebook, values map[string]any) *Decl {
+	tool, ok := values["tool"].(string)
+	if !ok {
+		return LoadTool(defaultLoadTool)
+	}
+	if name, isRef := wholeRef(tool); isRef {
+		if param, defined := nb.Params[name]; defined {
+			tool, _ = param.Value.(string)
 		}
 	}
-	_, req := t.Values["requests"]
-	_, tt := t.Values["test_time"]
-	if req && tt {
-		p.errKey(append(path, "test_time"), "load %s: give requests or test_time, not both", t.Name)
-	}
+	return LoadTool(tool)
 }
 
 func (p *parser) cell(nb *Notebook, i int, raw map[string]any) *Cell {
 	path := []string{"cells", strconv.Itoa(i)}
 	c := &Cell{Index: i, Pos: p.pos.near(path...), raw: raw}
 	c.Kind, _ = raw["kind"].(string)
-	fields, known := cellFields[c.Kind]
+	fields, known := cellKeys[c.Kind]
 	switch {
 	case raw["kind"] == nil:
 		p.errAt(c.Pos, "cell %d has no kind: add kind = \"markdown\", \"bench\", \"plot\" or \"table\"", i+1)
@@ -506,114 +518,76 @@ func (p *parser) checkClaims(c, from *Cell, path []string) {
 
 // checkTable checks keys and types of a guest, load or cell table, and its
 // {param} references.
-func (p *parser) checkTable(nb *Notebook, path []string, m map[string]any, fields map[string]field, where string) {
-	p.checkKeys(path, m, fields, where)
-	for _, k := range slices.Sorted(maps.Keys(m)) {
-		f, ok := fields[k]
-		if !ok {
-			continue
+func (p *parser) checkTable(nb *Notebook, path []string, m map[string]any, keys []Key, where string) {
+	p.checkKeys(path, m, keys, where)
+	for _, name := range slices.Sorted(maps.Keys(m)) {
+		if k := findKey(keys, name); k != nil {
+			p.checkRefs(nb, append(slices.Clone(path), name), m[name], k)
 		}
-		p.checkRefs(nb, append(append([]string{}, path...), k), m[k], f)
 	}
 }
 
-// checkKeys reports unknown keys and values of the wrong shape.
-func (p *parser) checkKeys(path []string, m map[string]any, fields map[string]field, where string) {
-	names := slices.Sorted(maps.Keys(fields))
-	for _, k := range slices.Sorted(maps.Keys(m)) {
-		kp := append(append([]string{}, path...), k)
-		f, ok := fields[k]
-		if !ok {
-			msg := fmt.Sprintf("unknown key %q", k)
+// checkKeys reports unknown keys and values of the wrong shape or out of
+// range.
+func (p *parser) checkKeys(path []string, m map[string]any, keys []Key, where string) {
+	names := keyNames(keys)
+	for _, name := range slices.Sorted(maps.Keys(m)) {
+		kp := append(slices.Clone(path), name)
+		k := findKey(keys, name)
+		if k == nil {
+			msg := fmt.Sprintf("unknown key %q", name)
 			if where != "" {
 				msg += " " + where
 			}
-			p.errKey(kp, "%s%s", msg, didYouMean(k, names))
+			p.errKey(kp, "%s%s", msg, didYouMean(name, names))
 			continue
 		}
-		p.checkType(kp, m[k], f)
+		p.checkValue(kp, m[name], k)
 	}
 }
 
-func (p *parser) checkType(path []string, v any, f field) {
-	key := path[len(path)-1]
-	if s, ok := v.(string); ok && f.params {
+// checkValue checks a value written for key k. A "{param}" reference is
+// checked where its values are known (checkRefs, checkPoints).
+func (p *parser) checkValue(path []string, v any, k *Key) {
+	if s, ok := v.(string); ok && !k.NoParam {
 		if _, isRef := wholeRef(s); isRef {
-			return // typed by the param; checked in checkRefs
+			return
 		}
 	}
-	bad := func() { p.errVal(path, "%s must be %s, not %s", key, f.t, typeName(v)) }
-	switch f.t {
-	case tString:
-		s, ok := v.(string)
-		if !ok {
-			bad()
-			return
-		}
-		if len(f.oneOf) > 0 && !slices.Contains(f.oneOf, s) {
-			p.errVal(path, "%s = %q: want one of %s%s", key, s, quoteList(f.oneOf), didYouMean(s, f.oneOf))
-		}
-	case tInt:
-		if _, ok := v.(int64); !ok {
-			bad()
-		}
-	case tBool:
-		if _, ok := v.(bool); !ok {
-			bad()
-		}
-	case tDate:
-		if _, ok := v.(time.Time); !ok {
-			bad()
-		}
-	case tStrings:
-		if !isStrings(v) {
-			bad()
-		}
-	case tStringOrStrings:
-		if _, ok := v.(string); !ok && !isStrings(v) {
-			bad()
-		}
-	case tStringMap:
-		m, ok := v.(map[string]any)
-		if !ok {
-			bad()
-			return
-		}
-		for _, k := range slices.Sorted(maps.Keys(m)) {
-			if _, ok := m[k].(string); !ok {
-				p.errVal(append(append([]string{}, path...), k), "%s.%s must be a string, not %s", key, k, typeName(m[k]))
+	if msg := k.typeProblem(v); msg != "" {
+		p.errVal(path, "%s", msg)
+		return
+	}
+	if m, ok := v.(map[string]any); ok && k.Type == TypeStringMap {
+		for _, name := range slices.Sorted(maps.Keys(m)) {
+			if _, ok := m[name].(string); !ok {
+				p.errVal(append(slices.Clone(path), name), "%s.%s must be a string, not %s", k.Name, name, typeName(m[name]))
 			}
 		}
-	case tDuration:
-		s, ok := v.(string)
-		if !ok {
-			bad()
-			return
-		}
-		if d, err := time.ParseDuration(s); err != nil || d < 0 {
-			p.errVal(path, "%s = %q: want a duration like \"30s\", \"500ms\" or \"2m\"", key, s)
-		}
-	case tSweep, tParams, tTables:
-		if _, ok := v.(map[string]any); !ok {
-			bad()
-		}
-	case tCells:
-		if _, ok := v.([]map[string]any); !ok {
-			bad()
-		}
+		return
+	}
+	if s, ok := v.(string); ok && len(refs(s)) > 0 && k.Type != TypeString {
+		return // a duration with a reference inside: judged resolved
+	}
+	if s, ok := v.(string); ok && len(refs(s)) > 0 && (k.Pattern != "" || len(k.OneOf) > 0) {
+		return // judged once its references are resolved
+	}
+	if msg := k.valueProblem(v); msg != "" {
+		p.errVal(path, "%s", msg)
 	}
 }
 
 // checkRefs checks the {name} references in the strings of a value.
-func (p *parser) checkRefs(nb *Notebook, path []string, v any, f field) {
+func (p *parser) checkRefs(nb *Notebook, path []string, v any, k *Key) {
 	switch x := v.(type) {
 	case string:
-		if !f.params {
+		if k.NoParam {
 			return
 		}
+		key := path[len(path)-1]
 		if name, ok := wholeRef(x); ok {
-			if param, ok := nb.Params[name]; ok && !fitsType(param.Value, f.t) {
-				p.errVal(path, "%s = \"{%s}\": param %s is %s, but %s must be %s", path[len(path)-1], name, name, typeName(param.Value), path[len(path)-1], f.t)
+			if param, ok := nb.Params[name]; ok && !fitsType(param.Value, k.Type) {
+				p.errVal(path, "%s = \"{%s}\": param %s is %s, but %s must be %s", key, name, name, typeName(param.Value), key, k.Type)
 			}
 		}
 		for _, name := range refs(x) {
@@ -625,29 +599,13 @@ func (p *parser) checkRefs(nb *Notebook, path []string, v any, f field) {
 		}
 	case []any:
 		for i, e := range x {
-			p.checkRefs(nb, append(append([]string{}, path...), strconv.Itoa(i)), e, f)
+			p.checkRefs(nb, append(slices.Clone(path), strconv.Itoa(i)), e, k)
 		}
 	case map[string]any:
-		for _, k := range slices.Sorted(maps.Keys(x)) {
-			p.checkRefs(nb, append(append([]string{}, path...), k), x[k], f)
+		for _, name := range slices.Sorted(maps.Keys(x)) {
+			p.checkRefs(nb, append(slices.Clone(path), name), x[name], k)
 		}
 	}
-}
-
-// fitsType reports whether a param value can stand where type t is wanted.
-func fitsType(v any, t typ) bool {
-	switch t {
-	case tInt:
-		_, ok := v.(int64)
-		return ok
-	case tBool:
-		_, ok := v.(bool)
-		return ok
-	case tString, tStrings, tStringOrStrings, tStringMap, tDuration:
-		_, ok := v.(string)
-		return ok
-	}
-	return true
 }
 
 // finite is false for TOML's nan and inf, which no run can use and JSON

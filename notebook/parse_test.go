@@ -236,8 +236,8 @@ style = "line"
 	if plot := nb.Cells[2]; plot.X != "clients" || plot.Y != "ops_per_sec" {
 		t.Errorf("plot defaults: x %q y %q", plot.X, plot.Y)
 	}
-	load, err := nb.Load("mt", nb.ParamValues())
-	if err != nil || load.Clients != 8 || load.TestTime.Seconds() != 2 {
+	load, _, err := nb.LoadValues("mt", nb.ParamValues())
+	if err != nil || load.Int("clients") != 8 || load.Duration("test_time").Seconds() != 2 {
 		t.Errorf("load: %+v %v", load, err)
 	}
 	g, err := nb.Guest("host", map[string]any{"port": 6390})

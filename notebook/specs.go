@@ -1,6 +1,7 @@
 package notebook
 
 import (
+	"cmp"
 	"fmt"
 	"time"
 )
@@ -35,26 +36,6 @@ type GuestSpec struct {
 	GuestPort int
 	URI       string
 	QemuArgs  []string
-}
-
-// LoadSpec is a load table with its {param} references resolved.
-// Zero values mean "the tool's default".
-type LoadSpec struct {
-	Name        string
-	Description string
-	Tool        string
-	Threads     int
-	Clients     int
-	Requests    int
-	TestTime    time.Duration
-	Ratio       string
-	DataSize    int
-	Pipeline    int
-	KeyPattern  string
-	KeyMinimum  int
-	KeyMaximum  int
-	Warmup      time.Duration
-	Seed        int64
 }
 
 // Guest returns the typed guest name with references resolved from vars
@@ -95,32 +76,38 @@ func (nb *Notebook) Guest(name string, vars map[string]any) (GuestSpec, error) {
 	return s, g.err
 }
 
-// Load returns the typed load name with references resolved from vars.
-func (nb *Notebook) Load(name string, vars map[string]any) (LoadSpec, error) {
+// LoadValues returns the load table called name with its references
+// resolved from vars, and the declaration of its tool. The values are
+// those the runner decodes (load.Decode) into what it runs: a value that
+// reached a key through a param was checked by Parse like a written one.
+func (nb *Notebook) LoadValues(name string, vars map[string]any) (Values, *Decl, error) {
 	t, ok := nb.Loads[name]
 	if !ok {
-		return LoadSpec{}, fmt.Errorf("no load %q", name)
+		return nil, nil, fmt.Errorf("no load %q", name)
 	}
 	m, _ := Resolve(t.Values, vars).(map[string]any)
-	g := getter{m: m, where: "load " + name}
-	s := LoadSpec{
-		Name:        name,
-		Description: g.str("description"),
-		Tool:        g.str("tool"),
-		Threads:     g.int("threads"),
-		Clients:     g.int("clients"),
-		Requests:    g.int("requests"),
-		TestTime:    g.duration("test_time"),
-		Ratio:       g.str("ratio"),
-		DataSize:    g.int("data_size"),
-		Pipeline:    g.int("pipeline"),
-		KeyPattern:  g.str("key_pattern"),
-		KeyMinimum:  g.int("key_minimum"),
-		KeyMaximum:  g.int("key_maximum"),
-		Warmup:      g.duration("warmup"),
-		Seed:        int64(g.int("seed")),
+	tool, _ := m["tool"].(string)
+	d := LoadTool(cmp.Or(tool, defaultLoadTool))
+	if d == nil {
+		return nil, nil, fmt.Errorf("load %s: unknown tool %q (want one of %s)", name, tool, quoteList(LoadTools()))
 	}
-	return s, g.err
+	return Values(m), d, nil
+}
+
+// Values is a table with its {param} references resolved. Its getters
+// return the zero value for an absent key or one of another type.
+type Values map[string]any
+
+// String returns the string value of key.
+func (v Values) String(key string) string { s, _ := v[key].(string); return s }
+
+// Int returns the integer value of key.
+func (v Values) Int(key string) int { n, _ := v[key].(int64); return int(n) }
+
+// Duration returns the duration value of key.
+func (v Values) Duration(key string) time.Duration {
+	d, _ := time.ParseDuration(v.String(key))
+	return d
 }
 
 // getter reads typed values and remembers the first type problem; after

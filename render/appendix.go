@@ -2,9 +2,11 @@ package render
 
 import (
 	"fmt"
-	"github.com/benchbook/benchbook/internal/numfmt"
 	"sort"
+	"strconv"
 	"strings"
+
+	"github.com/benchbook/benchbook/internal/numfmt"
 
 	"github.com/benchbook/benchbook/notebook"
 	"github.com/benchbook/benchbook/results"
@@ -67,8 +69,8 @@ func (r *report) benchView(c *notebook.Cell) *benchView {
 // builtin, 2 threads × 10 clients, …".
 func (r *report) setupText(c *notebook.Cell) string {
 	parts := []string{fmt.Sprintf("%s (%s) × %s", plural(len(c.Guests), "guest"), strings.Join(c.Guests, ", "), plural(c.Repeat, "repeat"))}
-	if ls, err := r.nb.Load(c.Load, r.nb.ParamValues()); err == nil {
-		parts = append(parts, "load "+c.Load+": "+loadText(ls))
+	if v, d, err := r.nb.LoadValues(c.Load, r.nb.ParamValues()); err == nil {
+		parts = append(parts, "load "+c.Load+": "+loadText(v, d))
 	}
 	for _, a := range c.Sweep {
 		vals := make([]string, len(a.Values))
@@ -80,39 +82,43 @@ func (r *report) setupText(c *notebook.Cell) string {
 	return strings.Join(parts, "; ")
 }
 
-func loadText(ls notebook.LoadSpec) string {
-	tool := ls.Tool
-	if tool == "" {
-		tool = "builtin"
+// loadText describes a load in one line, with the defaults its tool
+// declares where the notebook says nothing.
+func loadText(v notebook.Values, d *notebook.Decl) string {
+	def := func(key string) string {
+		if k := d.Key(key); k != nil {
+			return k.Default
+		}
+		return ""
 	}
-	var parts []string
-	parts = append(parts, tool)
-	threads, clients := max(ls.Threads, 1), ls.Clients
-	if clients == 0 {
-		clients = 50
+	or := func(key string) string {
+		if s := v.String(key); s != "" {
+			return s
+		}
+		return def(key)
 	}
-	parts = append(parts, fmt.Sprintf("%s × %s", plural(threads, "thread"), plural(clients, "client")))
+	orInt := func(key string) int {
+		if n := v.Int(key); n != 0 {
+			return n
+		}
+		n, _ := strconv.Atoi(def(key))
+		return n
+	}
+	parts := []string{d.Name}
+	parts = append(parts, fmt.Sprintf("%s × %s", plural(max(orInt("threads"), 1), "thread"), plural(orInt("clients"), "client")))
 	switch {
-	case ls.TestTime > 0:
-		parts = append(parts, ls.TestTime.String()+" per run")
-	case ls.Requests > 0:
-		parts = append(parts, numfmt.Group(int64(ls.Requests))+" requests per client")
+	case v.Duration("test_time") > 0:
+		parts = append(parts, v.Duration("test_time").String()+" per run")
+	case v.Int("requests") > 0:
+		parts = append(parts, numfmt.Group(int64(v.Int("requests")))+" requests per client")
 	}
-	ratio := ls.Ratio
-	if ratio == "" {
-		ratio = "1:10"
+	parts = append(parts, "SET:GET "+or("ratio"))
+	parts = append(parts, fmt.Sprintf("%d-byte values", orInt("data_size")))
+	if p := v.Int("pipeline"); p > 1 {
+		parts = append(parts, fmt.Sprintf("pipeline %d", p))
 	}
-	parts = append(parts, "SET:GET "+ratio)
-	size := ls.DataSize
-	if size == 0 {
-		size = 32
-	}
-	parts = append(parts, fmt.Sprintf("%d-byte values", size))
-	if ls.Pipeline > 1 {
-		parts = append(parts, fmt.Sprintf("pipeline %d", ls.Pipeline))
-	}
-	if ls.Warmup > 0 {
-		parts = append(parts, ls.Warmup.String()+" warmup")
+	if w := v.Duration("warmup"); w > 0 {
+		parts = append(parts, w.String()+" warmup")
 	}
 	return strings.Join(parts, ", ")
 }

@@ -212,31 +212,12 @@ func (cr *cellRun) vars(point map[string]any, extra map[string]any) map[string]a
 }
 
 func (cr *cellRun) loadSpec(point map[string]any) (load.Spec, error) {
-	ls, err := cr.nb.Load(cr.cell.Load, cr.vars(point, nil))
+	values, _, err := cr.nb.LoadValues(cr.cell.Load, cr.vars(point, nil))
 	if err != nil {
 		return load.Spec{}, err
 	}
-	s := load.Spec{
-		Tool:       ls.Tool,
-		Threads:    ls.Threads,
-		Clients:    ls.Clients,
-		Requests:   ls.Requests,
-		TestTime:   ls.TestTime,
-		DataSize:   ls.DataSize,
-		Pipeline:   ls.Pipeline,
-		KeyPattern: ls.KeyPattern,
-		KeyMinimum: ls.KeyMinimum,
-		KeyMaximum: ls.KeyMaximum,
-		Warmup:     ls.Warmup,
-		Seed:       ls.Seed,
-	}
-	if ls.Ratio != "" {
-		if s.Ratio, err = load.ParseRatio(ls.Ratio); err != nil {
-			return load.Spec{}, fmt.Errorf("load %s: %w", cr.cell.Load, err)
-		}
-	}
-	s = s.WithDefaults()
-	if err := s.Validate(); err != nil {
+	s, err := load.Decode(values)
+	if err != nil {
 		return load.Spec{}, fmt.Errorf("load %s: %w", cr.cell.Load, err)
 	}
 	return s, nil

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/benchbook/benchbook/internal/netns"
+	"github.com/benchbook/benchbook/notebook"
 )
 
 // Tool names accepted by [New] and [Spec.Tool].
@@ -25,8 +26,87 @@ const (
 	ToolMemtier        = "memtier"
 )
 
+// tool is one load generator: what a notebook may say of it (its keys,
+// declared by the Spec it runs from) and how to run it. A new tool is one
+// more entry of registry and a file of its own.
+type tool struct {
+	name    string
+	doc     string
+	spec    any // the struct whose key tags declare the tool's keys
+	new     func() Load
+	version func(context.Context) (string, error)
+}
+
+// registry lists the tools in the order users see them in messages.
+var registry = []tool{
+	{
+		name: ToolBuiltin, spec: Spec{},
+		doc:     "benchbook's own redis load generator, in Go: nothing to install, the same on every machine",
+		new:     func() Load { return builtin{} },
+		version: func(context.Context) (string, error) { return BuiltinVersion, nil },
+	},
+	{
+		name: ToolRedisBenchmark, spec: Spec{},
+		doc:     "redis-benchmark from Debian's redis-tools, SETs and GETs as separate tests",
+		new:     func() Load { return redisBenchmark{} },
+		version: redisBenchmarkVersion,
+	},
+	{
+		name: ToolMemtier, spec: Spec{},
+		doc:     "memtier_benchmark, when it is on PATH",
+		new:     func() Load { return memtier{} },
+		version: memtierVersion,
+	},
+}
+
 // Tools lists every tool name, in the order users see them in messages.
-var Tools = []string{ToolBuiltin, ToolRedisBenchmark, ToolMemtier}
+var Tools = func() []string {
+	names := make([]string, len(registry))
+	for i, t := range registry {
+		names[i] = t.name
+	}
+	return names
+}()
+
+func lookupTool(name string) (tool, error) {
+	if name == "" {
+		name = ToolBuiltin
+	}
+	for _, t := range registry {
+		if t.name == name {
+			return t, nil
+		}
+	}
+	return tool{}, unknownToolError(name)
+}
+
+// Decls declares every tool's keys, for notebook validation, the docs and
+// the JSON schema (the runner's catalog test writes them out).
+func Decls() []notebook.Decl {
+	out := make([]notebook.Decl, len(registry))
+	for i, t := range registry {
+		keys := notebook.KeysOf(t.spec)
+		for j := range keys {
+			if keys[j].Name == "tool" {
+				keys[j].OneOf = Tools
+			}
+		}
+		out[i] = notebook.Decl{Name: t.name, Doc: t.doc, Keys: keys}
+	}
+	return out
+}
+
+// Decode makes the Spec of a load table whose params are resolved (as
+// notebook.Notebook.LoadValues gives it): each value checked as `benchbook
+// check` checks it, defaults filled in, and the rules between keys applied.
+func Decode(values map[string]any) (Spec, error) {
+	var s Spec
+	if err := notebook.Decode(values, &s); err != nil {
+		return Spec{}, err
+	}
+	s = s.WithDefaults()
+	return s, s.Validate()
+}
 
 // Target is the redis server under load.
 type Target struct {
@@ -59,16 +139,12 @@ type Load interface {
 }
 
 // New returns the generator for tool ("" means builtin).
-func New(tool string) (Load, error) {
-	switch tool {
-	case "", ToolBuiltin:
-		return builtin{}, nil
-	case ToolRedisBenchmark:
-		return redisBenchmark{}, nil
-	case ToolMemtier:
-		return memtier{}, nil
+func New(name string) (Load, error) {
+	t, err := lookupTool(name)
+	if err != nil {
+		return nil, err
 	}
-	return nil, unknownToolError(tool)
+	return t.new(), nil
 }
 
 func unknownToolError(tool string) error {
@@ -77,16 +153,12 @@ func unknownToolError(tool string) error {
 
 // Available reports whether tool can run here and its version. builtin is
 // always available; the others must be on PATH.
-func Available(tool string) (version string, err error) {
-	switch tool {
-	case "", ToolBuiltin:
-		return BuiltinVersion, nil
-	case ToolRedisBenchmark:
-		return redisBenchmarkVersion(context.Background())
-	case ToolMemtier:
-		return memtierVersion(context.Background())
+func Available(name string) (version string, err error) {
+	t, err := lookupTool(name)
+	if err != nil {
+		return "", err
 	}
-	return "", unknownToolError(tool)
+	return t.version(context.Background())
 }
 
 // Measurement is what one run measured. Figures a tool does not report are

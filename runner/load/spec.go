@@ -8,47 +8,43 @@ import (
 	"time"
 )
 
-// Spec describes one load, the same for every tool. Zero values mean the
-// default written on each field; [Spec.WithDefaults] fills them in.
+// Spec describes one load, the same for the three redis tools. Its key
+// tags are the declaration of the notebook keys of a [loads.NAME] table
+// (see notebook.KeysOf): their types, defaults, ranges and docs, from which
+// validation, the docs' key tables and the typed Spec the runner gets all
+// come. Zero values of a Spec made in Go mean the default written in the
+// tag; [Spec.WithDefaults] fills them in.
 type Spec struct {
-	// Tool is "builtin" (default), "redis-benchmark" or "memtier".
-	Tool string `json:"tool,omitempty" toml:"tool"`
-	// Threads is the number of generator threads; default 1.
-	Threads int `json:"threads,omitempty" toml:"threads"`
-	// Clients is the number of connections per thread (memtier's meaning),
-	// so a run opens Threads*Clients connections; default 50.
-	Clients int `json:"clients,omitempty" toml:"clients"`
-	// Requests is the number of requests per client. It excludes TestTime;
-	// when neither is set it defaults to 10000.
-	Requests int `json:"requests,omitempty" toml:"requests"`
-	// TestTime runs each client for this long instead of a request count.
-	TestTime time.Duration `json:"test_time,omitempty" toml:"test_time"`
-	// Ratio is SET:GET, default 1:10. Requests follow it in a fixed cycle
-	// (1 SET then 10 GETs), as memtier does.
-	Ratio Ratio `json:"ratio,omitzero" toml:"ratio"`
-	// DataSize is the value size of SETs in bytes; default 32.
-	DataSize int `json:"data_size,omitempty" toml:"data_size"`
-	// Pipeline is the number of requests sent before reading replies;
-	// default 1.
-	Pipeline int `json:"pipeline,omitempty" toml:"pipeline"`
-	// KeyPattern is memtier's SET:GET key pattern: R random uniform,
-	// S sequential, G gaussian around the middle of the range, P sequential
-	// over a slice of the range owned by each client. Default "R:R".
-	KeyPattern string `json:"key_pattern,omitempty" toml:"key_pattern"`
+	Tool    string `json:"tool,omitempty" toml:"tool" key:"tool" default:"builtin" doc:"the load generator"`
+	Threads int    `json:"threads,omitempty" toml:"threads" key:"threads" default:"1" min:"1" max:"1024" doc:"generator threads"`
+	// Clients is per thread (memtier's meaning), so a run opens
+	// Threads*Clients connections.
+	Clients  int           `json:"clients,omitempty" toml:"clients" key:"clients" default:"50" min:"1" max:"100000" doc:"connections per thread, as memtier counts them"`
+	Requests int           `json:"requests,omitempty" toml:"requests" key:"requests" default:"10000" min:"1" excludes:"test_time" doc:"requests per connection (the default applies when test_time is not set)"`
+	TestTime time.Duration `json:"test_time,omitempty" toml:"test_time" key:"test_time" min:"1ms" doc:"run each connection this long instead of a request count"`
+	// Ratio: requests follow it in a fixed cycle (1 SET then 10 GETs), as
+	// memtier does.
+	Ratio    Ratio `json:"ratio,omitzero" toml:"ratio" key:"ratio" default:"1:10" pattern:"^([0-9]+:[0-9]*[1-9][0-9]*|[0-9]*[1-9][0-9]*:[0-9]+)$" help:"want SET:GET like \"1:10\", with counts >= 0 and not both 0" doc:"mix of SET and GET commands, SET:GET"`
+	DataSize int   `json:"data_size,omitempty" toml:"data_size" key:"data_size" default:"32" min:"1" max:"536870912" doc:"value size of SETs in bytes (at most redis' proto-max-bulk-len, 512 MiB)"`
+	Pipeline int   `json:"pipeline,omitempty" toml:"pipeline" key:"pipeline" default:"1" min:"1" max:"100000" doc:"requests sent on a connection before reading their replies"`
+	// KeyPattern: R random uniform, S sequential, G gaussian around the
+	// middle of the range, P sequential over a slice of the range owned by
+	// each client.
+	KeyPattern string `json:"key_pattern,omitempty" toml:"key_pattern" key:"key_pattern" default:"R:R" pattern:"^[RSGP]:[RSGP]$" help:"want SET:GET letters among R (random), S (sequential), G (gaussian), P (parallel), like \"R:R\"" doc:"key pattern of SETs and GETs, in memtier's letters: R random, S sequential, G gaussian, P parallel"`
 	// KeyMinimum and KeyMaximum bound key numbers, inclusive; keys are named
-	// "memtier-<n>" as memtier names them. Defaults 0 and 10000000.
-	KeyMinimum int `json:"key_minimum,omitempty" toml:"key_minimum"`
-	KeyMaximum int `json:"key_maximum,omitempty" toml:"key_maximum"`
-	// Warmup runs the load this long before measuring; its results are
-	// discarded. Default none.
-	Warmup time.Duration `json:"warmup,omitempty" toml:"warmup"`
-	// Seed seeds builtin's key choice; every value, 0 included, gives the
-	// same keys on every run.
-	Seed int64 `json:"seed,omitempty" toml:"seed"`
+	// "memtier-<n>" as memtier names them.
+	KeyMinimum int           `json:"key_minimum,omitempty" toml:"key_minimum" key:"key_minimum" default:"0" min:"0" atmost:"key_maximum" doc:"smallest key number"`
+	KeyMaximum int           `json:"key_maximum,omitempty" toml:"key_maximum" key:"key_maximum" default:"10000000" min:"0" doc:"largest key number"`
+	Warmup     time.Duration `json:"warmup,omitempty" toml:"warmup" key:"warmup" min:"0s" doc:"load sent this long before measuring; its figures are discarded"`
+	// Seed: every value, 0 included, gives the same keys on every run.
+	Seed int64 `json:"seed,omitempty" toml:"seed" key:"seed" doc:"seed of the builtin generator's key choice"`
 	// Timeout bounds the whole run (connecting, warmup, measuring). The
 	// default is generous: warmup + test time + 1 minute, or for a request
 	// count, warmup + 1 minute + one second per 1000 requests.
-	Timeout time.Duration `json:"timeout,omitempty" toml:"timeout"`
+	Timeout time.Duration `json:"timeout,omitempty" toml:"timeout" key:"-"`
+
+	// Description is the notebook's words about the load, for reports.
+	Description string `json:"-" toml:"-" key:"description" noparam:"" doc:"shown in the report"`
 
 	// Progress, when set, is called from another goroutine about twice a
 	// second during a run and once at its end, for live display. It is not

@@ -1,0 +1,386 @@
+package notebook
+
+import (
+	"fmt"
+	"math"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Type is the TOML shape a key accepts.
+type Type int
+
+// Key types.
+const (
+	TypeString          Type = iota
+	TypeInt                  // an integer
+	TypeFloat                // a number; integers are accepted
+	TypeBool                 // true or false
+	TypeDate                 // a TOML date
+	TypeStrings              // an array of strings
+	TypeStringOrStrings      // a string or an array of strings (cmdline)
+	TypeStringMap            // a table of strings (env)
+	TypeDuration             // "30s", "1m30s"
+	TypeSweep                // inline table: param -> array of values
+	TypeParams               // table of scalars
+	TypeTables               // table of tables (guests, loads)
+	TypeCells                // array of tables
+)
+
+func (t Type) String() string {
+	switch t {
+	case TypeString:
+		return "a string"
+	case TypeInt:
+		return "an integer"
+	case TypeFloat:
+		return "a number"
+	case TypeBool:
+		return "true or false"
+	case TypeDate:
+		return "a date like 2014-11-02"
+	case TypeStrings:
+		return "an array of strings"
+	case TypeStringOrStrings:
+		return "a string or an array of strings"
+	case TypeStringMap:
+		return "a table of strings"
+	case TypeDuration:
+		return `a duration like "30s"`
+	case TypeSweep:
+		return "a table of param = [values]"
+	case TypeParams:
+		return "a table of values"
+	case TypeTables:
+		return "a table of tables"
+	case TypeCells:
+		return "an array of tables ([[cells]])"
+	}
+	return "?"
+}
+
+// Key declares one notebook key: its shape, the values it may take, its
+// default and what it means. Every key of the format is declared once as a
+// Key -- the keys of load tools and guest kinds beside the code that uses
+// them (see Decl) -- and validation, "did you mean", the typed values the
+// runner gets and the key tables of the docs all come from these
+// declarations.
+type Key struct {
+	Name string
+	Type Type
+	Doc  string // one line, for the docs and the schema
+	// Default is the value used when the key is absent, as it would be
+	// written in TOML without quotes ("50", "1:10", "30s"); "" means none.
+	Default string
+	// OneOf lists the only values a string key may take.
+	OneOf []string
+	// Pattern, when set, is a regular expression the whole string value
+	// must match; Help says in words what it wants ("want SET:GET like
+	// \"1:10\"").
+	Pattern string
+	Help    string
+	// Min and Max bound a number or a duration, inclusive, written as in
+	// TOML ("1", "0", "1ms"); "" is unbounded. A count that must be
+	// positive has Min "1": zero is refused where it means nothing.
+	Min, Max string
+	// Excludes names a key of the same table that may not be set together
+	// with this one; the default of this key then does not apply either.
+	Excludes string
+	// AtMost names a key of the same table whose value (or default) this
+	// one may not exceed.
+	AtMost string
+	// NoParam keys may not be written as a "{param}" reference.
+	NoParam bool
+	// Required keys must be present.
+	Required bool
+}
+
+// Decl declares a kind of table: a load tool ("builtin", "fio"...) or a
+// guest kind ("process", "qemu"...) and the keys it accepts.
+type Decl struct {
+	Name string
+	Doc  string
+	Keys []Key
+}
+
+// Key returns the declaration of the key called name, or nil.
+func (d Decl) Key(name string) *Key {
+	for i := range d.Keys {
+		if d.Keys[i].Name == name {
+			return &d.Keys[i]
+		}
+	}
+	return nil
+}
+
+// KeyNames returns the names of the keys, sorted.
+func (d Decl) KeyNames() []string {
+	names := make([]string, len(d.Keys))
+	for i, k := range d.Keys {
+		names[i] = k.Name
+	}
+	slices.Sort(names)
+	return names
+}
+
+var patterns = map[string]*regexp.Regexp{}
+
+func compiled(pattern string) *regexp.Regexp {
+	re, ok := patterns[pattern]
+	if !ok {
+		// Declarations are fixed at build time; compiling them is checked
+		// by the catalog test, so a bad one cannot reach a user.
+		re = regexp.MustCompile(pattern)
+		patterns[pattern] = re
+	}
+	return re
+}
+
+// typeProblem says why v is not of k's type, or "".
+func (k *Key) typeProblem(v any) string {
+	ok := true
+	switch k.Type {
+	case TypeString, TypeDuration:
+		_, ok = v.(string)
+	case TypeInt:
+		_, ok = v.(int64)
+	case TypeFloat:
+		switch v.(type) {
+		case int64, float64:
+		default:
+			ok = false
+		}
+	case TypeBool:
+		_, ok = v.(bool)
+	case TypeDate:
+		_, ok = v.(time.Time)
+	case TypeStrings:
+		ok = isStrings(v)
+	case TypeStringOrStrings:
+		_, isStr := v.(string)
+		ok = isStr || isStrings(v)
+	case TypeStringMap, TypeSweep, TypeParams, TypeTables:
+		_, ok = v.(map[string]any)
+	case TypeCells:
+		_, ok = v.([]map[string]any)
+	}
+	if ok {
+		return ""
+	}
+	return fmt.Sprintf("%s must be %s, not %s", k.Name, k.Type, typeName(v))
+}
+
+// valueProblem says why v, of the right type, is not a value k accepts, or
+// "". It is the one check of a value, whether written in the notebook,
+// reaching the key through a param or a sweep point, or given with -p.
+func (k *Key) valueProblem(v any) string {
+	switch k.Type {
+	case TypeString:
+		s := v.(string)
+		if len(k.OneOf) > 0 && !slices.Contains(k.OneOf, s) {
+			return fmt.Sprintf("%s = %q: want one of %s%s", k.Name, s, quoteList(k.OneOf), didYouMean(s, k.OneOf))
+		}
+		if k.Pattern != "" && !compiled(k.Pattern).MatchString(s) {
+			return fmt.Sprintf("%s %q: %s", k.Name, s, k.Help)
+		}
+	case TypeDuration:
+		s := v.(string)
+		d, err := time.ParseDuration(s)
+		if err != nil || d < 0 {
+			return fmt.Sprintf("%s = %q: want a duration like \"30s\", \"500ms\" or \"2m\"", k.Name, s)
+		}
+		return k.rangeProblem(float64(d), s)
+	case TypeInt:
+		n := v.(int64)
+		return k.rangeProblem(float64(n), strconv.FormatInt(n, 10))
+	case TypeFloat:
+		f := toFloat(v)
+		if math.IsNaN(f) || math.IsInf(f, 0) {
+			return fmt.Sprintf("%s = %v: want a finite number", k.Name, v)
+		}
+		return k.rangeProblem(f, strconv.FormatFloat(f, 'g', -1, 64))
+	}
+	return ""
+}
+
+// rangeProblem checks a number (a duration in nanoseconds) against Min
+// and Max.
+func (k *Key) rangeProblem(x float64, written string) string {
+	lo, hasLo := k.bound(k.Min)
+	hi, hasHi := k.bound(k.Max)
+	if hasLo && x < lo || hasHi && x > hi {
+		q := written
+		if k.Type == TypeDuration {
+			q = strconv.Quote(written)
+		}
+		var want string
+		switch {
+		case hasLo && hasHi:
+			want = fmt.Sprintf("want %s to %s", k.Min, k.Max)
+		case hasLo:
+			want = fmt.Sprintf("want at least %s", k.Min)
+		default:
+			want = fmt.Sprintf("want at most %s", k.Max)
+		}
+		if x == 0 && k.Default != "" {
+			want += fmt.Sprintf(" (leave %s out for the default, %s)", k.Name, k.Default)
+		}
+		return fmt.Sprintf("%s = %s: %s", k.Name, q, want)
+	}
+	return ""
+}
+
+// bound parses Min or Max in the key's own terms.
+func (k *Key) bound(s string) (float64, bool) {
+	if s == "" {
+		return 0, false
+	}
+	if k.Type == TypeDuration {
+		d, err := time.ParseDuration(s)
+		return float64(d), err == nil
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	return f, err == nil
+}
+
+// defaultValue is Default as a TOML value of the key's type, or nil.
+func (k *Key) defaultValue() any {
+	if k.Default == "" {
+		return nil
+	}
+	switch k.Type {
+	case TypeInt:
+		n, err := strconv.ParseInt(k.Default, 10, 64)
+		if err != nil {
+			return nil
+		}
+		return n
+	case TypeFloat:
+		f, err := strconv.ParseFloat(k.Default, 64)
+		if err != nil {
+			return nil
+		}
+		return f
+	case TypeBool:
+		return k.Default == "true"
+	case TypeString, TypeDuration:
+		return k.Default
+	}
+	return nil
+}
+
+// ruleProblems checks the rules between the keys of one table (Excludes,
+// AtMost) on its values as the runner would see them. at gives the key
+// whose value a problem is reported at.
+func (d Decl) ruleProblems(values map[string]any, at func(key, msg string)) {
+	for i := range d.Keys {
+		k := &d.Keys[i]
+		v, set := values[k.Name]
+		if !set {
+			continue
+		}
+		if k.Excludes != "" {
+			if _, both := values[k.Excludes]; both {
+				at(k.Excludes, fmt.Sprintf("give %s or %s, not both", k.Name, k.Excludes))
+			}
+		}
+		if k.AtMost != "" {
+			other := d.Key(k.AtMost)
+			if other == nil {
+				continue
+			}
+			ov, ok := values[k.AtMost]
+			if !ok {
+				ov = other.defaultValue()
+			}
+			a, aok := number(v)
+			b, bok := number(ov)
+			if aok && bok && a > b {
+				at(k.Name, fmt.Sprintf("%s = %v is above %s = %v: want %s <= %s", k.Name, v, other.Name, ov, k.Name, other.Name))
+			}
+		}
+	}
+}
+
+func number(v any) (float64, bool) {
+	switch x := v.(type) {
+	case int64:
+		return float64(x), true
+	case float64:
+		return x, true
+	}
+	return 0, false
+}
+
+func toFloat(v any) float64 {
+	f, _ := number(v)
+	return f
+}
+
+// fitsType reports whether a param value can stand where type t is wanted.
+func fitsType(v any, t Type) bool {
+	switch t {
+	case TypeInt:
+		_, ok := v.(int64)
+		return ok
+	case TypeFloat:
+		_, ok := number(v)
+		return ok
+	case TypeBool:
+		_, ok := v.(bool)
+		return ok
+	case TypeString, TypeStrings, TypeStringOrStrings, TypeStringMap, TypeDuration:
+		_, ok := v.(string)
+		return ok
+	}
+	return true
+}
+
+// joinKeys is the declarations a and b together, b's winning on a name
+// both declare.
+func joinKeys(a, b []Key) []Key {
+	out := slices.Clone(a)
+	for _, k := range b {
+		if i := slices.IndexFunc(out, func(x Key) bool { return x.Name == k.Name }); i >= 0 {
+			out[i] = k
+			continue
+		}
+		out = append(out, k)
+	}
+	return out
+}
+
+func keyNames(keys []Key) []string {
+	names := make([]string, len(keys))
+	for i, k := range keys {
+		names[i] = k.Name
+	}
+	slices.Sort(names)
+	return names
+}
+
+func findKey(keys []Key, name string) *Key {
+	for i := range keys {
+		if keys[i].Name == name {
+			return &keys[i]
+		}
+	}
+	return nil
+}
+
+// sentence is s with its first letter upper-cased and a full stop, for
+// doc tables.
+func sentence(s string) string {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return s
+	}
+	s = strings.ToUpper(s[:1]) + s[1:]
+	if !strings.HasSuffix(s, ".") {
+		s += "."
+	}
+	return s
+}
