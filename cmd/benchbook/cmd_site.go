@@ -79,80 +79,85 @@ Example:
 		},
 		maxArgs: 1,
 		run: func(ctx context.Context, env *cmdEnv, opts any, args []string) error {
-			o := opts.(*buildOpts)
 			dir := defaultNotebooks
 			if len(args) == 1 {
 				dir = args[0]
 			}
-			if o.baseURL != "" && !strings.Contains(o.baseURL, "://") {
-				return fmt.Errorf("--base-url %q: give a full URL, such as https://example.org/bench/", o.baseURL)
-			}
-			var ran []execFailure
-			if o.execute {
-				var err error
-				if ran, err = executeNotebooks(ctx, env, dir, o.drafts); err != nil {
-					return err
-				}
-			}
-			if os.Getenv("GOGC") == "" {
-				// A build makes much short-lived garbage (goldmark trees,
-				// chroma tokens) and keeps little: fewer collections cut a
-				// cold build's CPU time by about a fifth, for tens of MB.
-				defer debug.SetGCPercent(debug.SetGCPercent(400))
-			}
-			bar := newProgressBar(env.stderr)
-			rep, err := site.Build(ctx, dir, site.Options{
-				Out:      o.out,
-				Format:   site.Format(o.format),
-				BaseURL:  o.baseURL,
-				Title:    o.title,
-				Drafts:   o.drafts,
-				Jobs:     o.jobs,
-				Force:    o.force,
-				Version:  buildinfo.Version(),
-				Render:   renderOptions,
-				Progress: bar.update,
-			})
-			bar.done()
-			if ctx.Err() != nil {
-				fmt.Fprintf(env.stderr, "benchbook build: interrupted; the next build finishes the job\n")
-				return silent(130, ctx.Err())
-			}
-			if rep == nil {
-				return err
-			}
-			for _, f := range rep.Failed {
-				if list := notebook.Errors(f.Err); list != nil {
-					for _, e := range list {
-						fmt.Fprintln(env.stderr, e)
-					}
-				} else {
-					fmt.Fprintf(env.stderr, "%s: %v\n", f.Notebook, f.Err)
-				}
-			}
-			for _, f := range ran {
-				fmt.Fprintf(env.stderr, "benchbook build: %s: %v\n", f.notebook, f.err)
-			}
-			fmt.Fprintln(env.stdout, rep.Summary())
-			// A site never publishes a sentence its data no longer support.
-			if failed := buildClaims(env, rep.Checked); failed > 0 {
-				fmt.Fprintf(env.stderr, "benchbook build: %s failed; their pages show which\n", plural(failed, "claim"))
-				if err == nil && len(ran) == 0 {
-					return silent(1, fmt.Errorf("%d claims failed", failed))
-				}
-			}
-			switch {
-			case err != nil && len(ran) > 0:
-				return silent(1, fmt.Errorf("%d notebooks failed to build, %d failed to run", len(rep.Failed), len(ran)))
-			case err != nil:
-				return silent(1, err)
-			case len(ran) > 0:
-				fmt.Fprintf(env.stderr, "benchbook build: %s failed to run; their pages show the failure\n", plural(len(ran), "notebook"))
-				return silent(1, fmt.Errorf("%d notebooks failed to run", len(ran)))
-			}
-			return nil
+			return runBuild(ctx, env, opts.(*buildOpts), dir)
 		},
 	}
+}
+
+// runBuild builds the site of dir (after running its stale cells with
+// --execute), prints what failed and the summary, and judges the claims.
+func runBuild(ctx context.Context, env *cmdEnv, o *buildOpts, dir string) error {
+	if o.baseURL != "" && !strings.Contains(o.baseURL, "://") {
+		return fmt.Errorf("--base-url %q: give a full URL, such as https://example.org/bench/", o.baseURL)
+	}
+	var ran []execFailure
+	if o.execute {
+		var err error
+		if ran, err = executeNotebooks(ctx, env, dir, o.drafts); err != nil {
+			return err
+		}
+	}
+	if os.Getenv("GOGC") == "" {
+		// A build makes much short-lived garbage (goldmark trees,
+		// chroma tokens) and keeps little: fewer collections cut a
+		// cold build's CPU time by about a fifth, for tens of MB.
+		defer debug.SetGCPercent(debug.SetGCPercent(400))
+	}
+	bar := newProgressBar(env.stderr)
+	rep, err := site.Build(ctx, dir, site.Options{
+		Out:      o.out,
+		Format:   site.Format(o.format),
+		BaseURL:  o.baseURL,
+		Title:    o.title,
+		Drafts:   o.drafts,
+		Jobs:     o.jobs,
+		Force:    o.force,
+		Version:  buildinfo.Version(),
+		Render:   renderOptions,
+		Progress: bar.update,
+	})
+	bar.done()
+	if ctx.Err() != nil {
+		fmt.Fprintf(env.stderr, "benchbook build: interrupted; the next build finishes the job\n")
+		return silent(130, ctx.Err())
+	}
+	if rep == nil {
+		return err
+	}
+	for _, f := range rep.Failed {
+		if list := notebook.Errors(f.Err); list != nil {
+			for _, e := range list {
+				fmt.Fprintln(env.stderr, e)
+			}
+		} else {
+			fmt.Fprintf(env.stderr, "%s: %v\n", f.Notebook, f.Err)
+		}
+	}
+	for _, f := range ran {
+		fmt.Fprintf(env.stderr, "benchbook build: %s: %v\n", f.notebook, f.err)
+	}
+	fmt.Fprintln(env.stdout, rep.Summary())
+	// A site never publishes a sentence its data no longer support.
+	if failed := buildClaims(env, rep.Checked); failed > 0 {
+		fmt.Fprintf(env.stderr, "benchbook build: %s failed; their pages show which\n", plural(failed, "claim"))
+		if err == nil && len(ran) == 0 {
+			return silent(1, fmt.Errorf("%d claims failed", failed))
+		}
+	}
+	switch {
+	case err != nil && len(ran) > 0:
+		return silent(1, fmt.Errorf("%d notebooks failed to build, %d failed to run", len(rep.Failed), len(ran)))
+	case err != nil:
+		return silent(1, err)
+	case len(ran) > 0:
+		fmt.Fprintf(env.stderr, "benchbook build: %s failed to run; their pages show the failure\n", plural(len(ran), "notebook"))
+		return silent(1, fmt.Errorf("%d notebooks failed to run", len(ran)))
+	}
+	return nil
 }
 
 type execFailure struct {

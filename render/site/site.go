@@ -242,6 +242,9 @@ type job struct {
 	entry  *entry  // what the manifest records after the build
 }
 
+// build runs a build's stages in order: examine every notebook, plan what
+// to render, render it, and finish (the new manifest, stale outputs removed,
+// the site files).
 func (b *builder) build(ctx context.Context, paths []string) (*Report, error) {
 	b.fp = renderFingerprint()
 	jobs := make([]*job, len(paths))
@@ -249,16 +252,27 @@ func (b *builder) build(ctx context.Context, paths []string) (*Report, error) {
 		src := filepath.ToSlash(mustRel(b.dir, p))
 		jobs[i] = &job{path: p, source: src, old: b.old.Pages[src]}
 	}
-
-	// Stage 1, in parallel: hash every notebook's inputs; parse the ones
-	// whose hash changed.
-	b.parallel(ctx, jobs, nil, b.examine)
-	if err := ctx.Err(); err != nil {
+	if err := b.examineAll(ctx, jobs); err != nil {
 		return nil, err
 	}
+	slugs, todo := b.plan(jobs)
+	if err := b.renderAll(ctx, todo); err != nil {
+		return nil, err
+	}
+	return b.finish(jobs, slugs)
+}
 
-	// Stage 2: decide what to render. Slugs must be unique; the first
-	// notebook in file order keeps its slug.
+// examineAll is stage 1, in parallel: hash every notebook's inputs; parse
+// the ones whose hash changed.
+func (b *builder) examineAll(ctx context.Context, jobs []*job) error {
+	b.parallel(ctx, jobs, nil, b.examine)
+	return ctx.Err()
+}
+
+// plan is stage 2: decide what to render. Slugs must be unique; the first
+// notebook in file order keeps its slug. It returns the published pages by
+// slug and the jobs to render.
+func (b *builder) plan(jobs []*job) (map[string]*job, []*job) {
 	slugs := map[string]*job{}
 	var todo []*job
 	for _, j := range jobs {
@@ -272,16 +286,7 @@ func (b *builder) build(ctx context.Context, paths []string) (*Report, error) {
 			}
 			continue
 		}
-		if other := slugs[j.page.Slug]; other != nil {
-			j.err = b.siteError(j, "slug", fmt.Sprintf("slug %q is taken by %s; set slug = \"...\" to another name", j.page.Slug, other.source))
-			continue
-		}
-		if reservedSlug(b.opt.Format, j.page.Slug) {
-			j.err = b.siteError(j, "slug", fmt.Sprintf("slug %q is reserved by the site; set slug = \"...\" to another name", j.page.Slug))
-			continue
-		}
-		if b.opt.Format == Jekyll && j.page.Date.IsZero() && !j.page.Draft {
-			j.err = b.siteError(j, "", "a Jekyll post needs a date: add date = YYYY-MM-DD at the top")
+		if j.err = b.slugProblem(j, slugs); j.err != nil {
 			continue
 		}
 		slugs[j.page.Slug] = j
@@ -292,8 +297,27 @@ func (b *builder) build(ctx context.Context, paths []string) (*Report, error) {
 		j.render = true
 		todo = append(todo, j)
 	}
+	return slugs, todo
+}
 
-	// Stage 3, in parallel: render.
+// slugProblem says why a published page cannot have its slug, if it cannot.
+func (b *builder) slugProblem(j *job, slugs map[string]*job) error {
+	if other := slugs[j.page.Slug]; other != nil {
+		return b.siteError(j, "slug", fmt.Sprintf("slug %q is taken by %s; set slug = \"...\" to another name", j.page.Slug, other.source))
+	}
+	if reservedSlug(b.opt.Format, j.page.Slug) {
+		return b.siteError(j, "slug", fmt.Sprintf("slug %q is reserved by the site; set slug = \"...\" to another name", j.page.Slug))
+	}
+	if b.opt.Format == Jekyll && j.page.Date.IsZero() && !j.page.Draft {
+		return b.siteError(j, "", "a Jekyll post needs a date: add date = YYYY-MM-DD at the top")
+	}
+	return nil
+}
+
+// renderAll is stage 3, in parallel: render the pages of todo. When ctx
+// ends first, it records the pages already rendered, so the next build
+// knows them (and can remove them if their notebooks go).
+func (b *builder) renderAll(ctx context.Context, todo []*job) error {
 	var progress func()
 	if b.opt.Progress != nil {
 		total, done := len(todo), 0
@@ -306,22 +330,51 @@ func (b *builder) build(ctx context.Context, paths []string) (*Report, error) {
 		}
 	}
 	b.parallel(ctx, todo, progress, b.renderPage)
-	if err := ctx.Err(); err != nil {
-		// Record the pages already rendered, so the next build knows them
-		// (and can remove them if their notebooks go).
-		next := &manifest{Format: b.opt.Format, Pages: maps.Clone(b.old.Pages), Site: b.old.Site}
-		for _, j := range todo {
-			if j.entry != nil {
-				next.Pages[j.source] = j.entry
-			}
-		}
-		return nil, errors.Join(err, next.save(b.opt.Out))
+	err := ctx.Err()
+	if err == nil {
+		return nil
 	}
+	next := &manifest{Format: b.opt.Format, Pages: maps.Clone(b.old.Pages), Site: b.old.Site}
+	for _, j := range todo {
+		if j.entry != nil {
+			next.Pages[j.source] = j.entry
+		}
+	}
+	return errors.Join(err, next.save(b.opt.Out))
+}
 
-	// Stage 4: the new manifest, stale outputs removed, site files.
+// finish is stage 4: the new manifest, stale outputs removed, site files.
+func (b *builder) finish(jobs []*job, slugs map[string]*job) (*Report, error) {
+	rep, next := b.nextManifest(jobs, slugs)
+	if err := b.removeStale(next, rep); err != nil {
+		return nil, err
+	}
+	rep.Pages = sortedPages(next)
+	if b.opt.Format == HTML {
+		changed, site, err := writeSiteFiles(b.opt, rep.Pages, b.old.Site)
+		if err != nil {
+			return nil, err
+		}
+		rep.SiteFiles, next.Site = len(changed), site
+		rep.Changed = append(rep.Changed, changed...)
+	}
+	if !next.sameAs(b.old) {
+		if err := next.save(b.opt.Out); err != nil {
+			return nil, err
+		}
+	}
+	sort.Slice(rep.Failed, func(i, k int) bool { return rep.Failed[i].Notebook < rep.Failed[k].Notebook })
+	sort.Strings(rep.Changed)
+	if len(rep.Failed) > 0 {
+		return rep, fmt.Errorf("%d of %d notebooks failed: %w", len(rep.Failed), len(jobs), ErrFailed)
+	}
+	return rep, nil
+}
+
+// nextManifest records what the build made, and counts it in a new report.
+func (b *builder) nextManifest(jobs []*job, slugs map[string]*job) (*Report, *manifest) {
 	rep := &Report{}
 	next := &manifest{Format: b.opt.Format, Pages: map[string]*entry{}, Site: b.old.Site}
-	owned := map[string]bool{}
 	for _, j := range jobs {
 		switch {
 		case j.err != nil:
@@ -345,6 +398,13 @@ func (b *builder) build(ctx context.Context, paths []string) (*Report, error) {
 			}
 		}
 	}
+	return rep, next
+}
+
+// removeStale removes what the old manifest's pages own and the new one's
+// do not: pages of notebooks gone, now drafts, or renamed.
+func (b *builder) removeStale(next *manifest, rep *Report) error {
+	owned := map[string]bool{}
 	for _, e := range next.Pages {
 		for _, o := range e.Outputs {
 			owned[o] = true
@@ -357,7 +417,7 @@ func (b *builder) build(ctx context.Context, paths []string) (*Report, error) {
 				continue
 			}
 			if err := os.RemoveAll(filepath.Join(b.opt.Out, filepath.FromSlash(o))); err != nil {
-				return nil, fmt.Errorf("remove old page: %w", err)
+				return fmt.Errorf("remove old page: %w", err)
 			}
 			// The first output is the page; a Jekyll post's asset folder
 			// going away removes no page.
@@ -368,26 +428,7 @@ func (b *builder) build(ctx context.Context, paths []string) (*Report, error) {
 			rep.Changed = append(rep.Changed, e.Slug+"/")
 		}
 	}
-	rep.Pages = sortedPages(next)
-	if b.opt.Format == HTML {
-		changed, site, err := writeSiteFiles(b.opt, rep.Pages, b.old.Site)
-		if err != nil {
-			return nil, err
-		}
-		rep.SiteFiles, next.Site = len(changed), site
-		rep.Changed = append(rep.Changed, changed...)
-	}
-	if !next.sameAs(b.old) {
-		if err := next.save(b.opt.Out); err != nil {
-			return nil, err
-		}
-	}
-	sort.Slice(rep.Failed, func(i, k int) bool { return rep.Failed[i].Notebook < rep.Failed[k].Notebook })
-	sort.Strings(rep.Changed)
-	if len(rep.Failed) > 0 {
-		return rep, fmt.Errorf("%d of %d notebooks failed: %w", len(rep.Failed), len(jobs), ErrFailed)
-	}
-	return rep, nil
+	return nil
 }
 
 func slugTaken(slugs map[string]*job, slug string, j *job) bool {
