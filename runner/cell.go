@@ -72,6 +72,9 @@ func (r *run) cell(ctx context.Context, c *notebook.Cell, hash string) error {
 	// that could not be saved (a full disk) must not replace those the
 	// stored results point to.
 	if runErr != nil {
+		// The staging folder goes when the run ends: the message names
+		// the logs where they are kept.
+		runErr = &keptLogsError{err: runErr, msg: cr.keptLogs(runErr.Error(), "logs/failed")}
 		cr.file.Failure = runErr.Error()
 		cr.retargetLogs("logs/failed")
 		if err := r.store.SaveFailure(cr.file); err != nil {
@@ -224,36 +227,55 @@ func (cr *cellRun) loadSpec(point map[string]any) (load.Spec, error) {
 }
 
 // once starts guest gi, loads it once and stops it (or, for a guest booted
-// once per cell, keeps it for the next repeat).
+// once per cell, keeps it for the next repeat): start, measure, record.
 func (cr *cellRun) once(ctx context.Context, gi, pi, rep int, label string) (err error) {
-	name := cr.cell.Guests[gi]
-	point := cr.points[pi]
-	cr.live("%s: starting %s", label, name)
+	cr.live("%s: starting %s", label, cr.cell.Guests[gi])
 	cr.trace("guest-starting")
 	in, booted, err := cr.instance(ctx, gi, pi, rep)
 	if err != nil {
 		return err
 	}
 	cr.trace("guest-ready")
-	keep := cr.perCell[gi]
 	defer func() {
-		if keep && err == nil {
-			return
+		if cr.perCell[gi] && err == nil {
+			return // kept for the next repeat of this point
 		}
-		cr.kept[gi] = nil
-		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), stopTimeout)
-		defer cancel()
-		if serr := in.stop(sctx); serr != nil && err == nil {
+		if serr := cr.release(ctx, gi, in); serr != nil && err == nil {
 			err = serr
 		}
-		cr.trace("guest-stopped")
 	}()
-	g, ep := in.g, in.ep
-	logRel := cr.store.LogRel(cr.cell.ID, name, pi, rep)
-
-	ls, err := cr.loadSpec(point)
+	loadStart := time.Now()
+	m, err := cr.measure(ctx, pi, label, in)
 	if err != nil {
 		return err
+	}
+	cr.record(gi, pi, rep, in, booted, loadStart, m)
+	ready := ""
+	if booted {
+		ready = fmt.Sprintf(", ready in %.0f ms", in.bootMs)
+	}
+	cr.done("%s: %s ops/s, avg %.0f µs, p99 %.0f µs%s", label,
+		thousands(m.Totals.OpsPerSec), m.Totals.LatencyAvg, m.Totals.LatencyP99, ready)
+	return nil
+}
+
+// release stops a guest after its repeat.
+func (cr *cellRun) release(ctx context.Context, gi int, in *instance) error {
+	cr.kept[gi] = nil
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), stopTimeout)
+	defer cancel()
+	err := in.stop(sctx)
+	cr.trace("guest-stopped")
+	return err
+}
+
+// measure runs the cell's load once against a started guest and judges
+// what it measured: a run that completed nothing or met error replies is a
+// failure, never figures.
+func (cr *cellRun) measure(ctx context.Context, pi int, label string, in *instance) (load.Measurement, error) {
+	ls, err := cr.loadSpec(cr.points[pi])
+	if err != nil {
+		return load.Measurement{}, err
 	}
 	ls.Progress = func(p load.Progress) {
 		phase := "load"
@@ -264,33 +286,16 @@ func (cr *cellRun) once(ctx context.Context, gi, pi, rep int, label string) (err
 	}
 	l, err := load.New(ls.Tool)
 	if err != nil {
-		return err
+		return load.Measurement{}, err
 	}
-	loadStart := time.Now()
 	cr.trace("load-started")
-	m, err := l.Run(ctx, load.Target{Addr: ep.Addr, Netns: ep.Netns}, ls)
+	m, err := l.Run(ctx, load.Target{Addr: in.ep.Addr, Netns: in.ep.Netns}, ls)
 	cr.trace("load-done")
 	if err != nil {
-		select {
-		case <-g.Exited():
-			return fmt.Errorf("the guest exited during the load: %w%s", err, g.LogTail())
-		default:
-		}
-		pctx, cancel := context.WithTimeout(ctx, time.Second)
-		defer cancel()
-		conn, perr := ep.Dial(pctx)
-		if perr == nil {
-			perr = resp.PingConn(pctx, conn)
-			conn.Close()
-		}
-		if perr != nil {
-			return fmt.Errorf("%w; the guest's redis no longer answers PING (did it crash?)%s", err, g.LogTail())
-		}
-		return err
+		return m, cr.explainLoadError(ctx, in, err)
 	}
 	if m.Totals.Ops == 0 {
-		// A run that completed nothing is a failure, never a row of zeros.
-		return fmt.Errorf("no request completed")
+		return m, fmt.Errorf("no request completed")
 	}
 	if m.Errors > 0 {
 		// Refused requests are answered fast: figures that mix them in
@@ -300,9 +305,36 @@ func (cr *cellRun) once(ctx context.Context, gi, pi, rep int, label string) (err
 		if m.FirstError != "" {
 			first = fmt.Sprintf(" (the first: %q)", m.FirstError)
 		}
-		return fmt.Errorf("the server answered %d of %d requests with an error%s; figures with refused requests measure the refusals: fix the guest's configuration (maxmemory?) or the load", m.Errors, m.Errors+m.Totals.Ops, first)
+		return m, fmt.Errorf("the server answered %d of %d requests with an error%s; figures with refused requests measure the refusals: fix the guest's configuration (maxmemory?) or the load", m.Errors, m.Errors+m.Totals.Ops, first)
 	}
+	return m, nil
+}
 
+// explainLoadError says whether the guest is still there after a failed
+// load: it exited, its server no longer answers, or the load itself failed.
+func (cr *cellRun) explainLoadError(ctx context.Context, in *instance, err error) error {
+	g := in.g
+	select {
+	case <-g.Exited():
+		return fmt.Errorf("the guest exited during the load: %w%s", err, g.LogTail())
+	default:
+	}
+	pctx, cancel := context.WithTimeout(ctx, time.Second)
+	defer cancel()
+	conn, perr := in.ep.Dial(pctx)
+	if perr == nil {
+		perr = resp.PingConn(pctx, conn)
+		conn.Close()
+	}
+	if perr != nil {
+		return fmt.Errorf("%w; the guest's redis no longer answers PING (did it crash?)%s", err, g.LogTail())
+	}
+	return err
+}
+
+// record stores one repeat's figures, and the guest's commands and facts
+// the first time.
+func (cr *cellRun) record(gi, pi, rep int, in *instance, booted bool, loadStart time.Time, m load.Measurement) {
 	gr := &cr.file.Guests[gi]
 	if len(gr.Commands) == 0 {
 		gr.Commands = []string{shellQuote(in.command)}
@@ -311,7 +343,7 @@ func (cr *cellRun) once(ctx context.Context, gi, pi, rep int, label string) (err
 		}
 	}
 	if gr.Facts == nil {
-		gr.Facts = g.Facts()
+		gr.Facts = in.g.Facts()
 		for k, v := range in.facts {
 			gr.Facts[k] = v
 		}
@@ -327,15 +359,8 @@ func (cr *cellRun) once(ctx context.Context, gi, pi, rep int, label string) (err
 		Seconds:     m.Duration.Seconds(),
 		Metrics:     metrics,
 		Percentiles: percentiles(m.Totals.Percentiles),
-		Log:         logRel,
+		Log:         cr.store.LogRel(cr.cell.ID, cr.cell.Guests[gi], pi, rep),
 	})
-	ready := ""
-	if booted {
-		ready = fmt.Sprintf(", ready in %.0f ms", in.bootMs)
-	}
-	cr.done("%s: %s ops/s, avg %.0f µs, p99 %.0f µs%s", label,
-		thousands(m.Totals.OpsPerSec), m.Totals.LatencyAvg, m.Totals.LatencyP99, ready)
-	return nil
 }
 
 // instance returns guest gi started for this repeat: a new one, or the one
@@ -401,6 +426,24 @@ func (cr *cellRun) publishLogs(dest string) {
 		return nil
 	})
 }
+
+// keptLogs rewrites paths of this run's staging folder in msg to where
+// publishLogs(dest) keeps them.
+func (cr *cellRun) keptLogs(msg, dest string) string {
+	staged := filepath.Join(cr.staging, "logs") + string(filepath.Separator)
+	kept := filepath.Join(cr.store.Dir, filepath.FromSlash(dest)) + string(filepath.Separator)
+	return strings.ReplaceAll(msg, staged, kept)
+}
+
+// keptLogsError is a failure whose message names the kept logs; errors.Is
+// and As still see the failure it wraps.
+type keptLogsError struct {
+	err error
+	msg string
+}
+
+func (e *keptLogsError) Error() string { return e.msg }
+func (e *keptLogsError) Unwrap() error { return e.err }
 
 // retargetLogs makes the repeats' log paths point under dest instead of
 // logs/, where publishLogs(dest) will put them.

@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -187,6 +188,23 @@ func TestGuestNeverReadyKeepsGoodResults(t *testing.T) {
 	for _, want := range []string{"guest not ready", "within 400ms", "listening soon"} {
 		if !strings.Contains(failure.Failure, want) {
 			t.Errorf("failure %q lacks %q", failure.Failure, want)
+		}
+	}
+	// The message names the log where it is kept, not the staging folder
+	// that the end of the run removes.
+	m := regexp.MustCompile(`last lines of (\S+):`).FindStringSubmatch(failure.Failure)
+	if m == nil {
+		t.Fatalf("failure %q names no log", failure.Failure)
+	}
+	if strings.Contains(m[1], ".run-") {
+		t.Errorf("failure names the staging log %s", m[1])
+	}
+	if _, err := os.Stat(m[1]); err != nil {
+		t.Errorf("the log the failure names is not there: %v", err)
+	}
+	for _, msg := range []string{failure.Failure, err.Error()} {
+		if strings.Contains(msg, ".run-") {
+			t.Errorf("message names a staging folder: %s", msg)
 		}
 	}
 	if now, _ := os.ReadFile(store.Path("tp")); !bytes.Equal(now, good) {
