@@ -23,7 +23,7 @@ func decode(src []byte) (map[string]any, *positions, error) {
 	}
 	// The scanner runs on valid TOML only.
 	pos := locate(string(src))
-	return normalize(raw, nil, pos.arrays).(map[string]any), pos, nil
+	return normalize(raw, &pos.root).(map[string]any), pos, nil
 }
 
 // normalize gives decoded values the types validation and hashing expect.
@@ -32,7 +32,7 @@ func decode(src []byte) (map[string]any, *positions, error) {
 // []map[string]any; an inline array of tables stays []any, so "cells" must be
 // written as tables, where every key has a line of its own for errors to
 // point at.
-func normalize(v any, path []string, arrays map[string]int) any {
+func normalize(v any, n *node) any {
 	switch x := v.(type) {
 	case toml.LocalDate:
 		return time.Date(x.Year, time.Month(x.Month), x.Day, 0, 0, 0, 0, time.UTC)
@@ -42,23 +42,28 @@ func normalize(v any, path []string, arrays map[string]int) any {
 		return time.Date(0, time.January, 1, x.Hour, x.Minute, x.Second, x.Nanosecond, time.UTC)
 	case map[string]any:
 		for k, e := range x {
-			x[k] = normalize(e, append(path, k), arrays)
+			x[k] = normalize(e, n.lookup(k))
 		}
 		return x
 	case []any:
-		if _, ok := arrays[pathKey(path...)]; ok && len(path) > 0 {
+		if n != nil && n.entries > 0 {
 			tables := make([]map[string]any, 0, len(x))
 			for i, e := range x {
 				m, ok := e.(map[string]any)
 				if !ok {
 					return x // cannot happen for [[name]]; leave it for validation
 				}
-				tables = append(tables, normalize(m, append(path, strconv.Itoa(i)), arrays).(map[string]any))
+				tables = append(tables, normalize(m, n.lookup(strconv.Itoa(i))).(map[string]any))
 			}
 			return tables
 		}
 		for i, e := range x {
-			x[i] = normalize(e, append(path, strconv.Itoa(i)), arrays)
+			var en *node
+			switch e.(type) {
+			case map[string]any, []any:
+				en = n.lookup(strconv.Itoa(i))
+			}
+			x[i] = normalize(e, en)
 		}
 		return x
 	}

@@ -13,35 +13,103 @@ import (
 // It never decides validity (the decoder did); on anything it does not
 // understand it skips to the next line, so it cannot fail or loop.
 
-// path separator: a byte that cannot appear in a TOML key without escaping.
-const sep = "\x00"
+// node is one key of the path tree the scanner records: where the key (or
+// table header) is written, where its value starts, and its children. A
+// tree, not a map keyed by joined paths: a path of n parts then costs n steps
+// to record or find, where joining every prefix of a deep dotted header
+// cost n² (a 200 KB header took a minute).
+type node struct {
+	key     Pos // where the key (or table header) is written
+	val     Pos // where the value starts (the opening quote of a string)
+	entries int // for an array of tables ([[name]]): its entries so far
 
-func pathKey(parts ...string) string { return strings.Join(parts, sep) }
-
-type positions struct {
-	keys map[string]Pos // where the key (or table header) is written
-	vals map[string]Pos // where the value starts (the opening quote of a string)
-
-	arrays map[string]int // arrays of tables ([[name]]) by path, and their lengths
+	// Most nodes have one child: it needs no map of its own.
+	firstName string
+	first     *node
+	kids      map[string]*node // the other children
 }
 
-func (p *positions) key(parts ...string) Pos { return p.keys[pathKey(parts...)] }
+// child returns the child k of n, making it when it is new.
+func (n *node) child(k string) *node {
+	if c := n.lookup(k); c != nil {
+		return c
+	}
+	c := &node{}
+	if n.first == nil {
+		n.firstName, n.first = k, c
+		return c
+	}
+	if n.kids == nil {
+		n.kids = map[string]*node{}
+	}
+	n.kids[k] = c
+	return c
+}
+
+// lookup returns the child k of n, or nil; n may be nil.
+func (n *node) lookup(k string) *node {
+	switch {
+	case n == nil:
+		return nil
+	case n.first != nil && n.firstName == k:
+		return n.first
+	}
+	return n.kids[k]
+}
+
+// positions is where the keys and values of one notebook are written, by
+// path: "cells", "3", "guests", "1".
+type positions struct {
+	root node
+}
+
+func (p *positions) find(parts ...string) *node {
+	n := &p.root
+	for _, k := range parts {
+		if n = n.lookup(k); n == nil {
+			return nil
+		}
+	}
+	return n
+}
+
+func (p *positions) key(parts ...string) Pos {
+	if n := p.find(parts...); n != nil {
+		return n.key
+	}
+	return Pos{}
+}
+
 func (p *positions) val(parts ...string) Pos {
-	if v, ok := p.vals[pathKey(parts...)]; ok {
+	if v, ok := p.value(parts...); ok {
 		return v
 	}
 	return p.key(parts...)
 }
 
+// value returns where the value at the path starts, if the scanner saw it.
+func (p *positions) value(parts ...string) (Pos, bool) {
+	n := p.find(parts...)
+	if n == nil || !n.val.IsValid() {
+		return Pos{}, false
+	}
+	return n.val, true
+}
+
 // near returns the position of the deepest recorded ancestor of the path, so
 // an error about something the scanner did not record still points close by.
 func (p *positions) near(parts ...string) Pos {
-	for n := len(parts); n > 0; n-- {
-		if pos, ok := p.keys[pathKey(parts[:n]...)]; ok {
-			return pos
+	best := Pos{Line: 1, Col: 1}
+	n := &p.root
+	for _, k := range parts {
+		if n = n.lookup(k); n == nil {
+			break
+		}
+		if n.key.IsValid() {
+			best = n.key
 		}
 	}
-	return Pos{Line: 1, Col: 1}
+	return best
 }
 
 type scanner struct {
@@ -50,24 +118,26 @@ type scanner struct {
 	line   int
 	lineAt int // byte offset of the current line's start
 	pos    positions
-	arrays map[string]int // array-of-tables path -> number of entries so far
+
+	// here counts characters from where it last counted on the same line, so
+	// a long line costs its length once, not once per key on it.
+	colLine, colAt, col int
 }
 
 func locate(src string) *positions {
-	s := &scanner{
-		src:    src,
-		line:   1,
-		pos:    positions{keys: map[string]Pos{}, vals: map[string]Pos{}},
-		arrays: map[string]int{},
-	}
+	s := &scanner{src: src, line: 1}
 	s.run()
-	s.pos.arrays = s.arrays
 	return &s.pos
 }
 
 func (s *scanner) here() Pos {
 	end := min(s.i, len(s.src))
-	return Pos{Line: s.line, Col: utf8.RuneCountInString(s.src[s.lineAt:end]) + 1}
+	if s.colLine != s.line || s.colAt > end || s.colAt < s.lineAt {
+		s.colLine, s.colAt, s.col = s.line, s.lineAt, 1
+	}
+	s.col += utf8.RuneCountInString(s.src[s.colAt:end])
+	s.colAt = end
+	return Pos{Line: s.line, Col: s.col}
 }
 
 func (s *scanner) eof() bool { return s.i >= len(s.src) }
@@ -134,7 +204,7 @@ func (s *scanner) skipLine() {
 }
 
 func (s *scanner) run() {
-	var table []string
+	table := &s.pos.root
 	for {
 		s.skipSpace(true)
 		if s.eof() {
@@ -155,9 +225,9 @@ func (s *scanner) run() {
 	}
 }
 
-// header reads [a.b] or [[a.b]] and returns the table's full path, with the
-// index of each array-of-tables entry it passes through.
-func (s *scanner) header() []string {
+// header reads [a.b] or [[a.b]] and returns the table's node, reached
+// through the latest entry of each array of tables on the way.
+func (s *scanner) header() *node {
 	at := s.here()
 	s.advance()
 	isArray := s.peek() == '['
@@ -165,31 +235,33 @@ func (s *scanner) header() []string {
 		s.advance()
 	}
 	s.skipSpace(false)
-	keys := s.dottedKey()
-	var path []string
-	for i, k := range keys {
-		path = append(path, k)
-		joined := pathKey(path...)
-		if isArray && i == len(keys)-1 {
-			n := s.arrays[joined]
-			s.arrays[joined] = n + 1
-			if _, ok := s.pos.keys[joined]; !ok {
-				s.pos.keys[joined] = at
+	parts := s.dottedKey()
+	n := &s.pos.root
+	for i, k := range parts {
+		n = n.child(k.name)
+		last := i == len(parts)-1
+		switch {
+		case isArray && last:
+			if !n.key.IsValid() {
+				n.key = at
 			}
-			path = append(path, strconv.Itoa(n))
-		} else if n, ok := s.arrays[joined]; ok {
-			path = append(path, strconv.Itoa(n-1))
+			n.entries++
+			n = n.child(strconv.Itoa(n.entries - 1))
+		case n.entries > 0:
+			n = n.child(strconv.Itoa(n.entries - 1))
 		}
 	}
-	s.pos.keys[pathKey(path...)] = at
+	if len(parts) > 0 {
+		n.key = at
+	}
 	s.skipLine()
-	return path
+	return n
 }
 
-func (s *scanner) keyValue(table []string) {
+func (s *scanner) keyValue(table *node) {
 	at := s.here()
-	keys := s.dottedKey()
-	if len(keys) == 0 {
+	parts := s.dottedKey()
+	if len(parts) == 0 {
 		return
 	}
 	s.skipSpace(false)
@@ -199,23 +271,38 @@ func (s *scanner) keyValue(table []string) {
 	}
 	s.advance()
 	s.skipSpace(false)
-	path := append(append([]string{}, table...), keys...)
-	s.pos.keys[pathKey(path...)] = at
-	s.value(path)
+	n := keyNode(table, parts)
+	n.key = at
+	s.value(n)
 }
 
-func (s *scanner) dottedKey() []string {
-	var keys []string
+// keyNode returns the node of a dotted key below n.
+func keyNode(n *node, parts []part) *node {
+	for _, k := range parts {
+		n = n.child(k.name)
+	}
+	return n
+}
+
+// part is one simple key of a dotted key, and where it is written.
+type part struct {
+	name string
+	at   Pos
+}
+
+func (s *scanner) dottedKey() []part {
+	var parts []part
 	for {
 		s.skipSpace(false)
+		at := s.here()
 		k, ok := s.simpleKey()
 		if !ok {
-			return keys
+			return parts
 		}
-		keys = append(keys, k)
+		parts = append(parts, part{k, at})
 		s.skipSpace(false)
 		if s.peek() != '.' {
-			return keys
+			return parts
 		}
 		s.advance()
 	}
@@ -292,21 +379,21 @@ func (s *scanner) str() {
 	}
 }
 
-func (s *scanner) value(path []string) {
-	s.pos.vals[pathKey(path...)] = s.here()
+func (s *scanner) value(n *node) {
+	n.val = s.here()
 	switch s.peek() {
 	case '"', '\'':
 		s.str()
 	case '[':
 		s.advance()
-		for n := 0; ; n++ {
+		for i := 0; ; i++ {
 			s.skipSpace(true)
 			if s.eof() || s.peek() == ']' {
 				s.advance()
 				return
 			}
-			elem := append(append([]string{}, path...), strconv.Itoa(n))
-			s.pos.keys[pathKey(elem...)] = s.here()
+			elem := n.child(strconv.Itoa(i))
+			elem.key = s.here()
 			before := s.i
 			s.value(elem)
 			s.skipSpace(true)
@@ -325,16 +412,16 @@ func (s *scanner) value(path []string) {
 				return
 			}
 			at := s.here()
-			keys := s.dottedKey()
+			parts := s.dottedKey()
 			s.skipSpace(false)
-			if len(keys) == 0 || s.peek() != '=' {
+			if len(parts) == 0 || s.peek() != '=' {
 				s.skipLine()
 				return
 			}
 			s.advance()
 			s.skipSpace(false)
-			sub := append(append([]string{}, path...), keys...)
-			s.pos.keys[pathKey(sub...)] = at
+			sub := keyNode(n, parts)
+			sub.key = at
 			s.value(sub)
 			s.skipSpace(true)
 			if s.peek() == ',' {

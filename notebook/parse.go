@@ -66,7 +66,7 @@ func (p *parser) errKey(path []string, format string, args ...any) {
 
 // errVal reports a problem about the value at path.
 func (p *parser) errVal(path []string, format string, args ...any) {
-	pos, ok := p.pos.vals[pathKey(path...)]
+	pos, ok := p.pos.value(path...)
 	if !ok {
 		pos = p.pos.near(path...)
 	}
