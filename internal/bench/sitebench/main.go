@@ -22,6 +22,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -40,139 +41,180 @@ func main() {
 	}
 }
 
+// bench is one sitebench run: the corpus, the two programs, and the
+// times measured.
+type bench struct {
+	n, runs int
+	rm      bool
+	hugoBin string
+
+	work, nbDir, hugoDir string
+	bin                  string // benchbook, built for the run
+	hugoVersion          []byte
+
+	hugoCold, cold, noChange, oneEdit []time.Duration
+}
+
 func run() error {
-	n := flag.Int("n", 1000, "notebooks in the corpus")
-	runs := flag.Int("runs", 3, "runs per measurement; the median is shown")
+	b := &bench{}
+	flag.IntVar(&b.n, "n", 1000, "notebooks in the corpus")
+	flag.IntVar(&b.runs, "runs", 3, "runs per measurement; the median is shown")
 	keep := flag.String("keep", "", "generate the corpus in this `folder` and keep it (default: a temporary folder)")
-	hugoBin := flag.String("hugo", "hugo", "Hugo `program`")
-	rm := flag.Bool("rm", false, "delete the previous output right before each cold build, as `rm -rf public && build` does, instead of building into a new folder")
+	flag.StringVar(&b.hugoBin, "hugo", "hugo", "Hugo `program`")
+	flag.BoolVar(&b.rm, "rm", false, "delete the previous output right before each cold build, as `rm -rf public && build` does, instead of building into a new folder")
 	flag.Parse()
 
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
 	defer cancel()
 
-	work := *keep
-	if work == "" {
+	b.work = *keep
+	if b.work == "" {
 		tmp, err := os.MkdirTemp("", "sitebench-")
 		if err != nil {
 			return err
 		}
 		defer os.RemoveAll(tmp)
-		work = tmp
+		b.work = tmp
 	}
-	nbDir := filepath.Join(work, "notebooks")
-	hugoDir := filepath.Join(work, "hugo")
-	if err := generate(nbDir, hugoDir, *n); err != nil {
+	defer b.removeOutputs()
+	if err := b.prepare(ctx); err != nil {
 		return err
 	}
+	if err := b.measure(ctx); err != nil {
+		return err
+	}
+	return b.report(os.Stdout)
+}
 
-	bin := filepath.Join(work, "benchbook")
+// prepare generates the corpus, builds benchbook and finds Hugo.
+func (b *bench) prepare(ctx context.Context) error {
+	b.nbDir = filepath.Join(b.work, "notebooks")
+	b.hugoDir = filepath.Join(b.work, "hugo")
+	if err := generate(b.nbDir, b.hugoDir, b.n); err != nil {
+		return err
+	}
+	b.bin = filepath.Join(b.work, "benchbook")
 	fmt.Fprintf(os.Stderr, "sitebench: building benchbook\n")
-	if err := command(ctx, "", "go", "build", "-trimpath", "-o", bin, "./cmd/benchbook"); err != nil {
+	if err := command(ctx, "", "go", "build", "-trimpath", "-o", b.bin, "./cmd/benchbook"); err != nil {
 		return err
 	}
-	hugoVersion, err := exec.CommandContext(ctx, *hugoBin, "version").Output()
+	v, err := exec.CommandContext(ctx, b.hugoBin, "version").Output()
 	if err != nil {
-		return fmt.Errorf("%s version: %w (install it: apt-get install -y hugo)", *hugoBin, err)
+		return fmt.Errorf("%s version: %w (install it: apt-get install -y hugo)", b.hugoBin, err)
 	}
+	b.hugoVersion = v
+	return nil
+}
 
-	// Every cold build writes into a folder never used before, and nothing
-	// is deleted until all runs are done. On this machine's ext4 (no
-	// journal) a file created within 30 s of deletions makes the kernel
-	// step over every recently deleted inode first: building right after
-	// removing the previous output took up to twice as long, for either
-	// tool, and by how much depended on what ran before. The filesystem is
-	// synced before each timed build so one tool's writeback does not land
-	// in the other's time.
-	outDir := func(tool string, i int) string {
-		if *rm {
-			i = 0
-		}
-		return filepath.Join(work, fmt.Sprintf("%s-public-%d", tool, i))
+// Every cold build writes into a folder never used before, and nothing is
+// deleted until all runs are done. On this machine's ext4 (no journal) a
+// file created within 30 s of deletions makes the kernel step over every
+// recently deleted inode first: building right after removing the previous
+// output took up to twice as long, for either tool, and by how much
+// depended on what ran before. The filesystem is synced before each timed
+// build so one tool's writeback does not land in the other's time.
+func (b *bench) outDir(tool string, i int) string {
+	if b.rm {
+		i = 0
 	}
-	clean := func(tool string, i int) error {
-		if !*rm {
-			return nil
-		}
-		return os.RemoveAll(outDir(tool, i))
-	}
-	defer func() {
-		for i := -1; i < *runs; i++ {
-			os.RemoveAll(outDir("hugo", i))
-			os.RemoveAll(outDir("benchbook", i))
-		}
-	}()
-	hugo := func(i int) error {
-		return command(ctx, "", *hugoBin, "--quiet", "--source", hugoDir, "--destination", outDir("hugo", i), "--cacheDir", filepath.Join(work, "hugo-cache", fmt.Sprint(i)))
-	}
-	build := func(i int) func() error {
-		return func() error { return command(ctx, "", bin, "build", nbDir, "-o", outDir("benchbook", i)) }
-	}
+	return filepath.Join(b.work, fmt.Sprintf("%s-public-%d", tool, i))
+}
 
-	// One untimed build of each first, so both find the corpus and their
-	// own program in the page cache.
+func (b *bench) clean(tool string, i int) error {
+	if !b.rm {
+		return nil
+	}
+	return os.RemoveAll(b.outDir(tool, i))
+}
+
+func (b *bench) removeOutputs() {
+	for i := -1; i < b.runs; i++ {
+		os.RemoveAll(b.outDir("hugo", i))
+		os.RemoveAll(b.outDir("benchbook", i))
+	}
+}
+
+func (b *bench) hugo(ctx context.Context, i int) error {
+	return command(ctx, "", b.hugoBin, "--quiet", "--source", b.hugoDir, "--destination", b.outDir("hugo", i), "--cacheDir", filepath.Join(b.work, "hugo-cache", fmt.Sprint(i)))
+}
+
+func (b *bench) build(ctx context.Context, i int) func() error {
+	return func() error { return command(ctx, "", b.bin, "build", b.nbDir, "-o", b.outDir("benchbook", i)) }
+}
+
+// measure times every build of every run, after one untimed build of each
+// tool, so both find the corpus and their own program in the page cache.
+func (b *bench) measure(ctx context.Context) error {
 	fmt.Fprintf(os.Stderr, "sitebench: warm-up\n")
-	if err := hugo(-1); err != nil {
+	if err := b.hugo(ctx, -1); err != nil {
 		return err
 	}
-	if err := build(-1)(); err != nil {
+	if err := b.build(ctx, -1)(); err != nil {
 		return err
 	}
-
-	var cold, hugoCold, noChange, oneEdit []time.Duration
-	for i := range *runs {
-		fmt.Fprintf(os.Stderr, "sitebench: run %d of %d\n", i+1, *runs)
-
-		// Hugo, cold: a new (or just emptied) output folder, no resource cache.
-		if err := clean("hugo", i); err != nil {
+	for i := range b.runs {
+		fmt.Fprintf(os.Stderr, "sitebench: run %d of %d\n", i+1, b.runs)
+		if err := b.measureRun(ctx, i); err != nil {
 			return err
 		}
-		d, err := timed(func() error { return hugo(i) })
-		if err != nil {
-			return err
-		}
-		hugoCold = append(hugoCold, d)
-
-		// benchbook, cold: a new (or just emptied) output folder, no manifest.
-		if err := clean("benchbook", i); err != nil {
-			return err
-		}
-		if d, err = timed(build(i)); err != nil {
-			return err
-		}
-		cold = append(cold, d)
-
-		if d, err = timed(build(i)); err != nil {
-			return err
-		}
-		noChange = append(noChange, d)
-
-		// One edit: a sentence added to one notebook's prose.
-		victim := filepath.Join(nbDir, fmt.Sprintf("note-%04d.toml", (i*37)%*n))
-		if err := appendProse(victim, fmt.Sprintf("An edit made by run %d.", i)); err != nil {
-			return err
-		}
-		if d, err = timed(build(i)); err != nil {
-			return err
-		}
-		oneEdit = append(oneEdit, d)
 	}
+	return nil
+}
 
-	h := median(hugoCold)
-	w := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintf(os.Stdout, "site build of %d prose notebooks (~1,000 words, a table and a code block each), median of %d runs, %d cores\n", *n, *runs, runtime.NumCPU())
-	fmt.Fprintf(os.Stdout, "hugo: %s", hugoVersion)
-	if *rm {
-		fmt.Fprintln(os.Stdout, "each cold build right after deleting the previous output (-rm)")
+func (b *bench) measureRun(ctx context.Context, i int) error {
+	// Hugo, cold: a new (or just emptied) output folder, no resource cache.
+	if err := b.clean("hugo", i); err != nil {
+		return err
+	}
+	d, err := timed(func() error { return b.hugo(ctx, i) })
+	if err != nil {
+		return err
+	}
+	b.hugoCold = append(b.hugoCold, d)
+
+	// benchbook, cold: a new (or just emptied) output folder, no manifest.
+	if err := b.clean("benchbook", i); err != nil {
+		return err
+	}
+	if d, err = timed(b.build(ctx, i)); err != nil {
+		return err
+	}
+	b.cold = append(b.cold, d)
+
+	if d, err = timed(b.build(ctx, i)); err != nil {
+		return err
+	}
+	b.noChange = append(b.noChange, d)
+
+	// One edit: a sentence added to one notebook's prose.
+	victim := filepath.Join(b.nbDir, fmt.Sprintf("note-%04d.toml", (i*37)%b.n))
+	if err := appendProse(victim, fmt.Sprintf("An edit made by run %d.", i)); err != nil {
+		return err
+	}
+	if d, err = timed(b.build(ctx, i)); err != nil {
+		return err
+	}
+	b.oneEdit = append(b.oneEdit, d)
+	return nil
+}
+
+// report prints the medians side by side with Hugo's cold build.
+func (b *bench) report(out io.Writer) error {
+	h := median(b.hugoCold)
+	w := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintf(out, "site build of %d prose notebooks (~1,000 words, a table and a code block each), median of %d runs, %d cores\n", b.n, b.runs, runtime.NumCPU())
+	fmt.Fprintf(out, "hugo: %s", b.hugoVersion)
+	if b.rm {
+		fmt.Fprintln(out, "each cold build right after deleting the previous output (-rm)")
 	}
 	fmt.Fprintln(w, "measurement\ttime\tvs hugo cold\tgoal\tmet\t")
 	row := func(name string, d time.Duration, goal string, ok bool) {
 		fmt.Fprintf(w, "%s\t%.3fs\t%.3f×\t%s\t%s\t\n", name, d.Seconds(), d.Seconds()/h.Seconds(), goal, yes(ok))
 	}
 	fmt.Fprintf(w, "hugo cold build\t%.3fs\t1.000×\t\t\t\n", h.Seconds())
-	row("benchbook cold build", median(cold), "≤ 0.70×", median(cold).Seconds() <= 0.7*h.Seconds())
-	row("benchbook no-change rebuild", median(noChange), "≤ 0.05×", median(noChange).Seconds() <= 0.05*h.Seconds())
-	row("benchbook one-edit rebuild", median(oneEdit), "≤ 0.15s", median(oneEdit) <= 150*time.Millisecond)
+	row("benchbook cold build", median(b.cold), "≤ 0.70×", median(b.cold).Seconds() <= 0.7*h.Seconds())
+	row("benchbook no-change rebuild", median(b.noChange), "≤ 0.05×", median(b.noChange).Seconds() <= 0.05*h.Seconds())
+	row("benchbook one-edit rebuild", median(b.oneEdit), "≤ 0.15s", median(b.oneEdit) <= 150*time.Millisecond)
 	return w.Flush()
 }
 
