@@ -55,9 +55,14 @@ func waitReadyDial(parent context.Context, ep Endpoint, timeout time.Duration, e
 	defer tick.Stop()
 	var last error
 	for {
-		last = pingOnce(ctx, ep)
-		if last == nil {
+		err := pingOnce(ctx, ep)
+		if err == nil {
 			return nil
+		}
+		// The attempt cut short by the timeout says only that; the one
+		// before says why the guest did not answer.
+		if deadline, _ := ctx.Deadline(); last == nil || time.Now().Before(deadline) {
+			last = err
 		}
 		select {
 		case <-exited:

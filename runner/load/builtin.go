@@ -14,6 +14,8 @@ import (
 	"time"
 
 	hdr "github.com/HdrHistogram/hdrhistogram-go"
+
+	"github.com/benchbook/benchbook/internal/resp"
 )
 
 // BuiltinVersion is stored with every builtin measurement. Bump it whenever a
@@ -140,6 +142,7 @@ func newBuiltinRun(t Target, s Spec) *builtinRun {
 			pos:      i % cycle, // staggered, so short runs still mix SETs and GETs
 			pipeline: s.Pipeline,
 			pending:  make([]uint8, s.Pipeline),
+			maxBulk:  s.DataSize,
 			setCmds:  newCommandSet("SET", value, lo, hi),
 			getCmds:  newCommandSet("GET", nil, lo, hi),
 			setKeys:  newKeyGen(setPat, lo, hi, i, n, rng),
@@ -230,6 +233,10 @@ func (r *builtinRun) run(parent context.Context) error {
 	case context.Cause(ctx) == errTimeout:
 		return fmt.Errorf("run did not finish within its timeout of %s", s.Timeout)
 	case r.connErrors > 0:
+		var bad *resp.ProtocolError
+		if errors.As(r.firstConnErr, &bad) {
+			return fmt.Errorf("the server at %s sent a reply the load cannot have asked for, so the run was stopped: %w", r.target.Addr, r.firstConnErr)
+		}
 		return fmt.Errorf("connection to %s failed during the run, which was stopped: %w", r.target.Addr, r.firstConnErr)
 	}
 	return nil
@@ -392,6 +399,7 @@ type client struct {
 	pos      int // position in the SET/GET cycle
 	pipeline int
 	pending  []uint8 // op of each request in flight, in send order
+	maxBulk  int     // the longest value a reply can hold: the load SETs no longer
 
 	setCmds, getCmds *commandSet
 	setKeys, getKeys *keyGen
@@ -460,7 +468,7 @@ func (c *client) phase(until time.Time, count int) error {
 			return err
 		}
 		for i := range n {
-			kind, size, line, err := readReply(c.r)
+			kind, size, line, err := readReply(c.r, c.maxBulk)
 			if err != nil {
 				return err
 			}

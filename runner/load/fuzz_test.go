@@ -3,8 +3,13 @@ package load
 import (
 	"bufio"
 	"bytes"
+	"errors"
+	"io"
 	"math"
+	"runtime/metrics"
 	"testing"
+
+	"github.com/benchbook/benchbook/internal/resp"
 )
 
 // The parsers of what load tools print read output benchbook does not
@@ -60,34 +65,64 @@ func FuzzRedisBenchmarkCSV(f *testing.F) {
 
 // FuzzReadReply covers builtin's RESP reply reader. It reads replies until
 // an error, through a 16-byte buffer (bufio's smallest) so that long lines
-// take the overflow path, and checks the byte counts add up.
+// take the overflow path, and checks the byte counts add up. A guest's
+// server is not trusted: whatever the bytes, a reply is within the bounds
+// the load can have asked for (a value of at most data_size bytes) or an
+// error, and reading allocates nothing but the error. Seeds: replies of a
+// real redis 7 (testdata/fuzz/FuzzReadReply/redis7-*) and hostile ones.
 func FuzzReadReply(f *testing.F) {
 	for _, s := range []string{
 		"+OK\r\n", ":42\r\n", "$3\r\nabc\r\n", "$-1\r\n", "*-1\r\n", "*2\r\n$1\r\na\r\n:1\r\n",
 		"-OOM command not allowed when used memory > 'maxmemory'.\r\n",
 		"*1\r\n*1\r\n*1\r\n*1\r\n*1\r\n*1\r\n*1\r\n*1\r\n*1\r\n*1\r\n*1\r\n*1\r\n*1\r\n*1\r\n*1\r\n*1\r\n*1\r\n*1\r\n:1\r\n",
 		"$99999999999999999\r\nab", "*5\r\n", "?\r\n", "+OK\n",
+		"$99999999999999\r\n", "$9223372036854775807\r\n", "*99999999999\r\n", "$9\r\n123456789\r\n", "$40\r\n0123456789012345678901234567890123456789\r\n",
+		"$-2\r\n", "$+1\r\na\r\n", "$3\r\nabcde\r\n", "*16\r\n",
 	} {
 		f.Add([]byte(s))
 	}
+	const maxBulk = 40 // past the buffer, so both ways of skipping a value run
 	f.Fuzz(func(t *testing.T, data []byte) {
 		r := bufio.NewReaderSize(bytes.NewReader(data), 16)
 		total := 0
+		before := heapAllocs()
 		for {
-			kind, n, line, err := readReply(r)
+			kind, n, line, err := readReply(r, maxBulk)
 			total += n
 			if total > len(data) {
 				t.Fatalf("counted %d bytes of %d", total, len(data))
 			}
 			if err != nil {
-				return
+				var pe *resp.ProtocolError
+				if !errors.As(err, &pe) && err != io.EOF && err != io.ErrUnexpectedEOF {
+					t.Fatalf("error %T %v: want a *resp.ProtocolError or the end of the input", err, err)
+				}
+				break
 			}
 			if n < 3 {
 				t.Fatalf("a reply of %d bytes", n)
+			}
+			// The longest reply within bounds: an array of 16 arrays of 16
+			// values, each a bulk string of maxBulk bytes or a status line.
+			elem := max(maxBulk+20, maxReplyLine)
+			if max := maxReplyElements*maxReplyElements*elem + (maxReplyElements+1)*20; n > max {
+				t.Fatalf("a reply of %d bytes, past the bounds (%d)", n, max)
 			}
 			if kind == replyError && (len(line) == 0 || line[0] != '-') {
 				t.Fatalf("error reply line %q", line)
 			}
 		}
+		// An error message is a few hundred bytes; a value is never read
+		// into memory.
+		if allocated := heapAllocs() - before; allocated > 64<<10 {
+			t.Fatalf("allocated %d bytes reading %d", allocated, len(data))
+		}
 	})
+}
+
+// heapAllocs is the bytes this process has allocated so far.
+func heapAllocs() uint64 {
+	s := []metrics.Sample{{Name: "/gc/heap/allocs:bytes"}}
+	metrics.Read(s)
+	return s[0].Value.Uint64()
 }

@@ -2,8 +2,11 @@ package load
 
 import (
 	"bufio"
-	"errors"
+	"fmt"
+	"io"
 	"strconv"
+
+	"github.com/benchbook/benchbook/internal/resp"
 )
 
 // The RESP side of builtin: commands are pre-built once per client and only
@@ -95,21 +98,28 @@ const (
 	replyError                  // "-ERR ..." and friends
 )
 
-// Protocol errors are values so that the parser never allocates, even when
-// the server misbehaves.
-var (
-	errProtocol    = errors.New("malformed RESP reply")
-	errReplyNested = errors.New("RESP reply nested too deeply")
+// A reply is bounded by what the load can have asked for. SET answers +OK
+// (or an error), GET a value the load SET (DataSize bytes) or nil; neither
+// answers with an array, but small ones are read and counted as OK. A
+// length past these is the server's lie, or a server out of step with the
+// load: reading on would wait for bytes that never come, or for gigabytes
+// the run never asked for, so it is an error at once.
+const (
+	maxReplyElements = 16       // of one array
+	maxReplyDepth    = 2        // arrays within arrays
+	maxReplyLine     = 64 << 10 // a status or error line; the others fit the read buffer
 )
 
-// readReply consumes one reply from r. It returns its kind and the number of
-// bytes it took. For an error reply, line holds it (valid until the next
-// read from r).
-func readReply(r *bufio.Reader) (kind replyKind, n int, line []byte, err error) {
-	return readReplyDepth(r, 0)
+// readReply consumes one reply from r; a bulk string in it is at most
+// maxBulk bytes. It returns the reply's kind and the number of bytes it
+// took. For an error reply, line holds it (valid until the next read from
+// r). A reply past the bounds is a *resp.ProtocolError. It never allocates
+// but to build an error.
+func readReply(r *bufio.Reader, maxBulk int) (kind replyKind, n int, line []byte, err error) {
+	return readReplyDepth(r, maxBulk, 0)
 }
 
-func readReplyDepth(r *bufio.Reader, depth int) (kind replyKind, n int, line []byte, err error) {
+func readReplyDepth(r *bufio.Reader, maxBulk, depth int) (kind replyKind, n int, line []byte, err error) {
 	line, n, err = readLine(r)
 	if err != nil {
 		return 0, n, nil, err
@@ -120,28 +130,31 @@ func readReplyDepth(r *bufio.Reader, depth int) (kind replyKind, n int, line []b
 	case '-':
 		return replyError, n, line, nil
 	case '$':
-		size, ok := parseInt(line[1:])
-		if !ok {
-			return 0, n, nil, errProtocol
-		}
-		if size < 0 {
+		size, ok := resp.Length(line[1:])
+		switch {
+		case !ok:
+			return 0, n, nil, resp.BadLength("bulk", line[1:])
+		case size == -1:
 			return replyMiss, n, nil, nil
+		case size > int64(maxBulk):
+			return 0, n, nil, bulkTooLarge(line[1:], maxBulk)
 		}
-		m, err := r.Discard(size + 2)
+		m, err := discardBulk(r, int(size))
 		return replyHit, n + m, nil, err
 	case '*':
-		count, ok := parseInt(line[1:])
-		if !ok {
-			return 0, n, nil, errProtocol
-		}
-		if count < 0 {
+		count, ok := resp.Length(line[1:])
+		switch {
+		case !ok:
+			return 0, n, nil, resp.BadLength("array", line[1:])
+		case count == -1:
 			return replyMiss, n, nil, nil
-		}
-		if depth > 16 {
-			return 0, n, nil, errReplyNested
+		case count > maxReplyElements:
+			return 0, n, nil, arrayTooLong(line[1:])
+		case depth >= maxReplyDepth:
+			return 0, n, nil, &resp.ProtocolError{Msg: fmt.Sprintf("the server sent arrays nested more than %d deep in answer to SET or GET, which answer one value", maxReplyDepth)}
 		}
 		for range count {
-			_, m, _, err := readReplyDepth(r, depth+1)
+			_, m, _, err := readReplyDepth(r, maxBulk, depth+1)
 			n += m
 			if err != nil {
 				return 0, n, nil, err
@@ -149,7 +162,39 @@ func readReplyDepth(r *bufio.Reader, depth int) (kind replyKind, n int, line []b
 		}
 		return replyOK, n, nil, nil
 	}
-	return 0, n, nil, errProtocol
+	return 0, n, nil, &resp.ProtocolError{Msg: fmt.Sprintf("the server sent %s, not a RESP reply", resp.Quote(line))}
+}
+
+// discardBulk consumes a bulk string's size bytes and the CRLF after them,
+// checking that it is there.
+func discardBulk(r *bufio.Reader, size int) (int, error) {
+	n := 0
+	if size+2 > r.Size() {
+		// Longer than the buffer: skip the value, then look at the CRLF.
+		m, err := r.Discard(size)
+		if err != nil {
+			return m, unexpected(err)
+		}
+		n, size = m, 0
+	}
+	b, err := r.Peek(size + 2)
+	if err != nil {
+		m, _ := r.Discard(len(b))
+		return n + m, unexpected(err)
+	}
+	if b[size] != '\r' || b[size+1] != '\n' {
+		return n, &resp.ProtocolError{Msg: fmt.Sprintf("the server sent a bulk reply of %d bytes not followed by CRLF: not RESP, or not the length it announced", n+size)}
+	}
+	m, err := r.Discard(size + 2)
+	return n + m, err
+}
+
+func bulkTooLarge(length []byte, maxBulk int) error {
+	return &resp.ProtocolError{Msg: fmt.Sprintf("the server sent a bulk reply of %s bytes; the load asked for values of at most %d bytes (data_size)", resp.Digits(length), maxBulk)}
+}
+
+func arrayTooLong(length []byte) error {
+	return &resp.ProtocolError{Msg: fmt.Sprintf("the server sent an array of %s elements in answer to SET or GET, which answer one value (the load reads arrays of at most %d)", resp.Digits(length), maxReplyElements)}
 }
 
 // readLine returns one CRLF-terminated line without the CRLF.
@@ -160,25 +205,35 @@ func readLine(r *bufio.Reader) (line []byte, n int, err error) {
 		// Only a long status or error message gets here: skip the rest and
 		// keep its type, which is all the statistics need.
 		first := line[0]
+		var head [41]byte // the start, for a message, without allocating
+		start := head[:copy(head[:], line)]
 		for err == bufio.ErrBufferFull {
+			if n > maxReplyLine {
+				return nil, n, &resp.ProtocolError{Msg: fmt.Sprintf("the server sent a line longer than %d KiB, starting %s, in answer to SET or GET", maxReplyLine>>10, resp.Quote(start))}
+			}
 			line, err = r.ReadSlice('\n')
 			n += len(line)
 		}
 		switch {
 		case err != nil:
-			return nil, n, err
+			return nil, n, unexpected(err)
+		case n > maxReplyLine:
+			return nil, n, &resp.ProtocolError{Msg: fmt.Sprintf("the server sent a line longer than %d KiB, starting %s, in answer to SET or GET", maxReplyLine>>10, resp.Quote(start))}
 		case first == '+':
 			return longStatusLine, n, nil
 		case first == '-':
 			return longErrorLine, n, nil
 		}
-		return nil, n, errProtocol
+		return nil, n, &resp.ProtocolError{Msg: fmt.Sprintf("the server sent a %q line of %d bytes, starting %s, longer than any length or value header", first, n, resp.Quote(start))}
 	}
 	if err != nil {
+		if n > 0 {
+			err = unexpected(err)
+		}
 		return nil, n, err
 	}
 	if len(line) < 3 || line[len(line)-2] != '\r' {
-		return nil, n, errProtocol
+		return nil, n, &resp.ProtocolError{Msg: fmt.Sprintf("the server sent the line %s, not a RESP reply (type, text, CRLF)", resp.Quote(line))}
 	}
 	return line[:len(line)-2], n, nil
 }
@@ -188,25 +243,10 @@ var (
 	longErrorLine  = []byte("-(error longer than the read buffer)")
 )
 
-// parseInt parses a decimal int as RESP writes lengths: optional '-', digits.
-func parseInt(b []byte) (int, bool) {
-	neg := false
-	if len(b) > 0 && b[0] == '-' {
-		neg = true
-		b = b[1:]
+// unexpected says that a reply was cut short.
+func unexpected(err error) error {
+	if err == io.EOF {
+		return io.ErrUnexpectedEOF
 	}
-	if len(b) == 0 || len(b) > 18 {
-		return 0, false
-	}
-	v := 0
-	for _, c := range b {
-		if c < '0' || c > '9' {
-			return 0, false
-		}
-		v = v*10 + int(c-'0')
-	}
-	if neg {
-		v = -v
-	}
-	return v, true
+	return err
 }

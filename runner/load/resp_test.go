@@ -2,11 +2,15 @@ package load
 
 import (
 	"bufio"
+	"errors"
 	"io"
 	"math/rand/v2"
 	"slices"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/benchbook/benchbook/internal/resp"
 )
 
 func TestReadReply(t *testing.T) {
@@ -24,6 +28,7 @@ func TestReadReply(t *testing.T) {
 		{in: "*-1\r\n", kind: replyMiss},
 		{in: "$3\r\nabc\r\n", kind: replyHit},
 		{in: "$0\r\n\r\n", kind: replyHit},
+		{in: "$100\r\n" + strings.Repeat("v", 100) + "\r\n", kind: replyHit}, // longer than the buffer
 		{in: "*2\r\n$1\r\na\r\n:1\r\n", kind: replyOK},
 		{in: "-OOM command not allowed\r\n", kind: replyError, line: "-OOM command not allowed"},
 		{in: long, kind: replyError, line: string(longErrorLine)},
@@ -40,7 +45,7 @@ func TestReadReply(t *testing.T) {
 		}
 		// A buffer smaller than the long line exercises the overflow path.
 		r := bufio.NewReaderSize(strings.NewReader(in), 64)
-		kind, n, line, err := readReply(r)
+		kind, n, line, err := readReply(r, 100)
 		if tt.wantErr {
 			if err == nil {
 				t.Errorf("readReply(%q) succeeded", tt.in)
@@ -52,11 +57,76 @@ func TestReadReply(t *testing.T) {
 			continue
 		}
 		// The next reply starts where this one ended.
-		if kind, _, _, err := readReply(r); err != nil || kind != replyOK {
+		if kind, _, _, err := readReply(r, 100); err != nil || kind != replyOK {
 			t.Errorf("after %q: next reply %v, %v", tt.in, kind, err)
 		}
 	}
 }
+
+// A reply is bounded by what the load can have asked for: a GET answers a
+// value the load SET (at most data_size bytes) or nil. Past that, or outside
+// RESP, the reply is a clear error at once, never a wait for bytes that do
+// not come.
+func TestReadReplyHostile(t *testing.T) {
+	tests := []struct {
+		name, in string
+		maxBulk  int
+		want     string
+	}{
+		{"huge bulk", "$99999999999999\r\n", 32, "bulk reply of 99999999999999 bytes; the load asked for values of at most 32 bytes"},
+		{"max int64 bulk", "$9223372036854775807\r\n", 32, "bulk reply of 9223372036854775807 bytes"},
+		{"bulk past int64", "$99999999999999999999999\r\n", 32, "bulk reply of 99999999999999999999999 bytes"},
+		{"one byte past data_size", "$33\r\n" + strings.Repeat("x", 33) + "\r\n", 32, "bulk reply of 33 bytes; the load asked for values of at most 32 bytes"},
+		{"past a large data_size", "$1048577\r\n", 1 << 20, "at most 1048576 bytes"},
+		{"huge bulk in an array", "*1\r\n$99999999999999\r\n", 32, "bulk reply of 99999999999999 bytes"},
+		{"huge array", "*99999999999\r\n", 32, "array of 99999999999 elements in answer to SET or GET"},
+		{"max int64 array", "*9223372036854775807\r\n", 32, "array of 9223372036854775807 elements"},
+		{"array of 17", "*17\r\n" + strings.Repeat(":1\r\n", 17), 32, "array of 17 elements"},
+		{"nested 3 deep", "*1\r\n*1\r\n*1\r\n:1\r\n", 32, "arrays nested more than 2 deep"},
+		{"negative bulk", "$-2\r\n", 32, "bulk length of \"-2\"; the only negative length RESP has is -1"},
+		{"negative array", "*-3\r\n", 32, "array length of \"-3\""},
+		{"signed bulk", "$+3\r\nabc\r\n", 32, "bulk length \"+3\", not a number"},
+		{"letters in bulk length", "$3a\r\nabc\r\n", 32, "bulk length \"3a\", not a number"},
+		{"empty array length", "*\r\n", 32, "array length \"\", not a number"},
+		{"bulk without CRLF", "$3\r\nabcde\r\n", 32, "bulk reply of 3 bytes not followed by CRLF"},
+		{"long bulk without CRLF", "$100\r\n" + strings.Repeat("v", 102), 100, "bulk reply of 100 bytes not followed by CRLF"},
+		{"unknown type", "?\r\n", 32, "the server sent \"?\", not a RESP reply"},
+		{"no CR", "+OK\n", 32, "not a RESP reply (type, text, CRLF)"},
+		{"endless status", "+" + strings.Repeat("x", 100<<10), 32, "line longer than 64 KiB, starting \"+xxx"},
+		{"endless error", "-" + strings.Repeat("x", 64<<10) + "\r\n", 32, "line longer than 64 KiB"},
+		{"long length line", "$" + strings.Repeat("1", 100) + "\r\n", 32, "a '$' line of 103 bytes"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			// A buffer smaller than the long lines takes the overflow path;
+			// after the input the reader blocks, as a server that sends
+			// nothing more would.
+			r := bufio.NewReaderSize(io.MultiReader(strings.NewReader(tt.in), blockingReader{}), 64)
+			done := make(chan error, 1)
+			go func() {
+				_, _, _, err := readReply(r, tt.maxBulk)
+				done <- err
+			}()
+			select {
+			case err := <-done:
+				var pe *resp.ProtocolError
+				if err == nil || !strings.Contains(err.Error(), tt.want) {
+					t.Fatalf("readReply(%.40q) = %v, want an error with %q", tt.in, err, tt.want)
+				}
+				if !errors.As(err, &pe) && !errors.Is(err, io.ErrUnexpectedEOF) {
+					t.Errorf("error %T, want a *resp.ProtocolError", err)
+				}
+			case <-time.After(2 * time.Second):
+				t.Fatalf("readReply(%.40q) still waits for bytes after 2s", tt.in)
+			}
+		})
+	}
+}
+
+// blockingReader never returns: a peer that sends nothing more.
+type blockingReader struct{}
+
+func (blockingReader) Read([]byte) (int, error) { select {} }
 
 func TestCommandSet(t *testing.T) {
 	set := newCommandSet("SET", []byte("vv"), 7, 12345)
@@ -140,7 +210,7 @@ func BenchmarkReadReply(b *testing.B) {
 	r := bufio.NewReaderSize(&cycleReader{data: []byte("+OK\r\n$-1\r\n$32\r\nxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\r\n")}, ioBufferSize)
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, _, _, err := readReply(r); err != nil {
+		if _, _, _, err := readReply(r, 32); err != nil {
 			b.Fatal(err)
 		}
 	}
