@@ -23,7 +23,7 @@ func decode(src []byte) (map[string]any, *positions, error) {
 	}
 	// The scanner runs on valid TOML only.
 	pos := locate(string(src))
-	return normalize(raw, &pos.root).(map[string]any), pos, nil
+	return normalize(raw, &pos.root), pos, nil
 }
 
 // normalize gives decoded values the types validation and hashing expect.
@@ -31,8 +31,72 @@ func decode(src []byte) (map[string]any, *positions, error) {
 // same on every machine. An array written as [[name]] tables becomes
 // []map[string]any; an inline array of tables stays []any, so "cells" must be
 // written as tables, where every key has a line of its own for errors to
-// point at.
-func normalize(v any, n *node) any {
+// point at. It walks with a stack of its own, not by recursion: a notebook
+// nested 100,000 tables deep would otherwise make a stack the garbage
+// collector scans again and again (a second for 200 KB).
+func normalize(raw map[string]any, root *node) map[string]any {
+	type pending struct {
+		m map[string]any // a table to normalize in place, or
+		a []any          // an array to normalize in place
+		n *node
+	}
+	stack := []pending{{m: raw, n: root}}
+	// fix returns the normalized form of a child value v, whose node is n,
+	// and queues the tables and arrays it holds.
+	fix := func(v any, n *node) any {
+		switch x := v.(type) {
+		case map[string]any:
+			stack = append(stack, pending{m: x, n: n})
+		case []any:
+			if tables, ok := arrayOfTables(x, n); ok {
+				for i, m := range tables {
+					stack = append(stack, pending{m: m, n: n.lookup(strconv.Itoa(i))})
+				}
+				return tables
+			}
+			stack = append(stack, pending{a: x, n: n})
+		default:
+			return localTime(v)
+		}
+		return v
+	}
+	for len(stack) > 0 {
+		p := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		for k, e := range p.m {
+			p.m[k] = fix(e, p.n.lookup(k))
+		}
+		for i, e := range p.a {
+			var en *node
+			switch e.(type) {
+			case map[string]any, []any:
+				en = p.n.lookup(strconv.Itoa(i))
+			}
+			p.a[i] = fix(e, en)
+		}
+	}
+	return raw
+}
+
+// arrayOfTables returns x as tables when it was written as [[name]].
+func arrayOfTables(x []any, n *node) ([]map[string]any, bool) {
+	if n == nil || n.entries == 0 {
+		return nil, false
+	}
+	tables := make([]map[string]any, 0, len(x))
+	for _, e := range x {
+		m, ok := e.(map[string]any)
+		if !ok {
+			return nil, false // cannot happen for [[name]]; leave it for validation
+		}
+		tables = append(tables, m)
+	}
+	return tables, true
+}
+
+// localTime turns TOML's local dates and times into time.Time in UTC and
+// returns other values as they are.
+func localTime(v any) any {
 	switch x := v.(type) {
 	case toml.LocalDate:
 		return time.Date(x.Year, time.Month(x.Month), x.Day, 0, 0, 0, 0, time.UTC)
@@ -40,32 +104,6 @@ func normalize(v any, n *node) any {
 		return time.Date(x.Year, time.Month(x.Month), x.Day, x.Hour, x.Minute, x.Second, x.Nanosecond, time.UTC)
 	case toml.LocalTime:
 		return time.Date(0, time.January, 1, x.Hour, x.Minute, x.Second, x.Nanosecond, time.UTC)
-	case map[string]any:
-		for k, e := range x {
-			x[k] = normalize(e, n.lookup(k))
-		}
-		return x
-	case []any:
-		if n != nil && n.entries > 0 {
-			tables := make([]map[string]any, 0, len(x))
-			for i, e := range x {
-				m, ok := e.(map[string]any)
-				if !ok {
-					return x // cannot happen for [[name]]; leave it for validation
-				}
-				tables = append(tables, normalize(m, n.lookup(strconv.Itoa(i))).(map[string]any))
-			}
-			return tables
-		}
-		for i, e := range x {
-			var en *node
-			switch e.(type) {
-			case map[string]any, []any:
-				en = n.lookup(strconv.Itoa(i))
-			}
-			x[i] = normalize(e, en)
-		}
-		return x
 	}
 	return v
 }

@@ -32,7 +32,8 @@ func BenchmarkLocateDeep(b *testing.B) {
 // A hostile notebook must not make check slow: a 200 KB one with one deep
 // dotted header took over a minute when every prefix of the path was
 // joined into a map key. The bound is far above what linear work takes
-// (milliseconds) and far below what quadratic work took.
+// (well under a second, most of it the TOML decoder's) and far below what
+// quadratic work took.
 func TestParseDeepIsFast(t *testing.T) {
 	for _, src := range map[string][]byte{
 		"header":        deepHeader(200 << 10),
@@ -41,7 +42,7 @@ func TestParseDeepIsFast(t *testing.T) {
 	} {
 		start := time.Now()
 		Parse("x.toml", src)
-		if d := time.Since(start); d > 3*time.Second {
+		if d := time.Since(start); d > 10*time.Second {
 			t.Errorf("parsing a %d KB notebook with one deep path took %v", len(src)>>10, d)
 		}
 	}
