@@ -108,6 +108,23 @@ func localTime(v any) any {
 	return v
 }
 
+// checkUTF8 refuses a notebook that is not UTF-8, at its first byte that is
+// not: the decoder would only say "invalid UTF-8" at 1:1.
+func checkUTF8(path string, src []byte) *Error {
+	if utf8.Valid(src) {
+		return nil
+	}
+	off := 0
+	for off < len(src) {
+		r, size := utf8.DecodeRune(src[off:])
+		if r == utf8.RuneError && size <= 1 {
+			break
+		}
+		off += size
+	}
+	return errorf(path, posAt(string(src), off), "not UTF-8 text (byte 0x%02x): a notebook is a UTF-8 TOML file", src[off])
+}
+
 // syntaxError places a decoding error. The decoder counts columns in bytes;
 // errors count them in characters.
 func syntaxError(path string, src []byte, err error) *Error {

@@ -112,6 +112,16 @@ func (p *positions) near(parts ...string) Pos {
 	return best
 }
 
+// posAt converts a byte offset of src to a line and a character column.
+func posAt(src string, off int) Pos {
+	off = max(0, min(off, len(src)))
+	lineStart := strings.LastIndexByte(src[:off], '\n') + 1
+	return Pos{
+		Line: strings.Count(src[:off], "\n") + 1,
+		Col:  utf8.RuneCountInString(src[lineStart:off]) + 1,
+	}
+}
+
 type scanner struct {
 	src    string
 	i      int
@@ -249,6 +259,11 @@ func (s *scanner) header() *node {
 			n = n.child(strconv.Itoa(n.entries - 1))
 		case n.entries > 0:
 			n = n.child(strconv.Itoa(n.entries - 1))
+		case !last && !n.key.IsValid():
+			// A table this header creates implicitly ("vm" of
+			// [guests.vm.disk]) is where its name is written, until a
+			// header of its own says otherwise.
+			n.key = k.at
 		}
 	}
 	if len(parts) > 0 {
@@ -276,10 +291,14 @@ func (s *scanner) keyValue(table *node) {
 	s.value(n)
 }
 
-// keyNode returns the node of a dotted key below n.
+// keyNode returns the node of a dotted key below n, recording where the
+// tables it creates implicitly (a and b of a.b.c = 1) are named.
 func keyNode(n *node, parts []part) *node {
-	for _, k := range parts {
+	for i, k := range parts {
 		n = n.child(k.name)
+		if i < len(parts)-1 && !n.key.IsValid() {
+			n.key = k.at
+		}
 	}
 	return n
 }

@@ -5,10 +5,7 @@ import (
 	"math"
 	"strconv"
 	"strings"
-	"unicode/utf8"
 )
-
-func utf8Valid(b []byte) bool { return utf8.Valid(b) }
 
 // Override applies "key=value" overrides (from `-p key=value`) to the params.
 // The value takes the type of the param it overrides, so -p clients=100

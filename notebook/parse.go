@@ -29,8 +29,8 @@ func ParseFile(path string) (*Notebook, error) {
 // notebook even when validation found problems, together with an ErrorList
 // of all of them, so tools can still show what they can.
 func Parse(path string, src []byte) (*Notebook, error) {
-	if !utf8Valid(src) {
-		return nil, ErrorList{errorf(path, Pos{1, 1}, "not UTF-8 text: a notebook is a UTF-8 TOML file")}
+	if err := checkUTF8(path, src); err != nil {
+		return nil, ErrorList{err}
 	}
 	raw, pos, err := decode(src)
 	if err != nil {
