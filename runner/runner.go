@@ -19,6 +19,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/benchbook/benchbook/internal/machine"
 	"github.com/benchbook/benchbook/notebook"
 	"github.com/benchbook/benchbook/results"
 	"github.com/benchbook/benchbook/runner/guest"
@@ -170,7 +171,7 @@ func (r *run) notebookDir() string { return filepath.Dir(r.nb.Path) }
 
 func (r *run) environment(ctx context.Context) results.Env {
 	if r.env == nil {
-		env := results.CollectEnvContext(ctx, r.opt.Version)
+		env := machine.Collect(ctx, r.opt.Version)
 		r.env = &env
 	}
 	env := *r.env

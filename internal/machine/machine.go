@@ -1,4 +1,10 @@
-package results
+// Package machine collects the facts of the machine a run happens on
+// (CPU, memory, kernel, OS, whether it is itself virtualised) into a
+// results.Env. It lives apart from results on purpose: finding whether the
+// machine is a VM runs systemd-detect-virt, so collecting needs os/exec,
+// and results is read by the renderer, which must never reach os/exec (see
+// TestRenderSideImportsNoExec). Only the runner side imports this package.
+package machine
 
 import (
 	"bufio"
@@ -15,21 +21,19 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/benchbook/benchbook/results"
 )
 
-// envTimeout bounds the one external program CollectEnv may run.
+// envTimeout bounds the one external program Collect may run.
 const envTimeout = 5 * time.Second
 
-// CollectEnv describes the machine this process runs on. It never fails:
-// what it cannot find stays empty (or "unknown" for the CPU model), because
-// a missing fact must not cost a benchmark run.
-func CollectEnv(benchbookVersion string) Env {
-	return CollectEnvContext(context.Background(), benchbookVersion)
-}
-
-// CollectEnvContext is CollectEnv bounded by ctx.
-func CollectEnvContext(ctx context.Context, benchbookVersion string) Env {
-	e := Env{
+// Collect describes the machine this process runs on, within ctx. It never
+// fails: what it cannot find stays empty (or "unknown" for the CPU model),
+// because a missing fact must not cost a benchmark run. Tools is left for
+// the runner to fill.
+func Collect(ctx context.Context, benchbookVersion string) results.Env {
+	e := results.Env{
 		Cores:     runtime.NumCPU(),
 		Arch:      runtime.GOARCH,
 		GoVersion: runtime.Version(),

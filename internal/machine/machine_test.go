@@ -1,17 +1,21 @@
-package results
+package machine
 
 import (
+	"context"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 )
 
-func TestCollectEnv(t *testing.T) {
+func TestCollect(t *testing.T) {
 	if runtime.GOOS != "linux" {
-		t.Skip("CollectEnv reads /proc, which exists on Linux only")
+		t.Skip("Collect reads /proc, which exists on Linux only")
 	}
-	e := CollectEnv("v-test")
+	e := Collect(context.Background(), "v-test")
 	if e.CPUModel == "" || e.CPUModel == "unknown" {
 		t.Errorf("CPU model %q", e.CPUModel)
 	}
@@ -94,6 +98,32 @@ func TestParseOSRelease(t *testing.T) {
 	if data, err := os.ReadFile("/etc/os-release"); err == nil && strings.Contains(string(data), "PRETTY_NAME") {
 		if got := parseOSRelease(data); got == "" || strings.ContainsAny(got, "\"'") {
 			t.Errorf("this machine's os-release gives %q", got)
+		}
+	}
+}
+
+// Rendering never starts a process (docs/security.md): not only do the
+// render packages not import os/exec, nothing they import does, however
+// indirectly. The environment collection lives in this package, not in
+// results, for this test to hold.
+func TestRenderSideImportsNoExec(t *testing.T) {
+	goTool := filepath.Join(runtime.GOROOT(), "bin", "go")
+	if _, err := os.Stat(goTool); err != nil {
+		if goTool, err = exec.LookPath("go"); err != nil {
+			t.Fatalf("no go command to list imports with: %v", err)
+		}
+	}
+	const module = "github.com/benchbook/benchbook/"
+	for _, pkg := range []string{"render", "render/site", "render/plot", "results", "notebook"} {
+		out, err := exec.Command(goTool, "list", "-deps", "-f", `{{.ImportPath}}: {{join .Imports " "}}`, module+pkg).CombinedOutput()
+		if err != nil {
+			t.Fatalf("go list -deps %s: %v\n%s", pkg, err, out)
+		}
+		for _, line := range strings.Split(string(out), "\n") {
+			importer, imports, _ := strings.Cut(line, ": ")
+			if importer != "os/exec" && slices.Contains(strings.Fields(imports), "os/exec") {
+				t.Errorf("%s reaches os/exec through %s: rendering must never be able to start a process", pkg, importer)
+			}
 		}
 	}
 }
