@@ -99,11 +99,37 @@ type Key struct {
 }
 
 // Decl declares a kind of table: a load tool ("builtin", "fio"...) or a
-// guest kind ("process", "qemu"...) and the keys it accepts.
+// guest kind ("process", "qemu"...) and the keys it accepts; a load tool
+// also declares the metrics it produces.
 type Decl struct {
-	Name string
-	Doc  string
-	Keys []Key
+	Name    string
+	Doc     string
+	Keys    []Key
+	Metrics []Metric
+}
+
+// Metric declares one figure a load tool produces.
+type Metric struct {
+	Name   string
+	Unit   string // "ops/s", "µs", "bytes/s"; "" for a count
+	Better string // BetterHigher, BetterLower, or "" when neither is
+	Doc    string
+}
+
+// Directions a metric can be better in.
+const (
+	BetterHigher = "higher"
+	BetterLower  = "lower"
+)
+
+// Metric returns the declaration of the metric called name, or nil.
+func (d Decl) Metric(name string) *Metric {
+	for i := range d.Metrics {
+		if d.Metrics[i].Name == name {
+			return &d.Metrics[i]
+		}
+	}
+	return nil
 }
 
 // Key returns the declaration of the key called name, or nil.

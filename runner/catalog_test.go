@@ -52,6 +52,10 @@ func catalogSource(t *testing.T, loads []notebook.Decl) []byte {
 		for _, k := range d.Keys {
 			b.WriteString(keySource(k))
 		}
+		b.WriteString("}, Metrics: []Metric{\n")
+		for _, m := range d.Metrics {
+			fmt.Fprintf(&b, "{Name: %q, Unit: %q, Better: %q, Doc: %q},\n", m.Name, m.Unit, m.Better, m.Doc)
+		}
 		b.WriteString("}},\n")
 	}
 	b.WriteString("}\n")

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"strings"
@@ -138,15 +139,19 @@ func (cr *cellRun) execute(ctx context.Context) error {
 // all, before anything is started: a missing program fails the cell at once
 // (or skips an optional guest) instead of after other guests' repeats.
 func (cr *cellRun) prepare(ctx context.Context) error {
-	loadSpec, err := cr.loadSpec(nil)
+	values, _, err := cr.nb.LoadValues(cr.cell.Load, cr.vars(nil, nil))
 	if err != nil {
 		return err
 	}
-	version, err := load.Available(loadSpec.Tool)
+	tool, err := load.Check(values)
 	if err != nil {
 		return fmt.Errorf("load %s: %w", cr.cell.Load, err)
 	}
-	cr.file.Env.Tools[loadSpec.Tool] = version
+	version, err := load.Available(tool)
+	if err != nil {
+		return fmt.Errorf("load %s: %w", cr.cell.Load, err)
+	}
+	cr.file.Env.Tools[tool] = version
 
 	for gi, name := range cr.cell.Guests {
 		spec, err := cr.nb.Guest(name, cr.nb.ParamValues())
@@ -214,17 +219,6 @@ func (cr *cellRun) vars(point map[string]any, extra map[string]any) map[string]a
 	return v
 }
 
-func (cr *cellRun) loadSpec(point map[string]any) (load.Spec, error) {
-	values, _, err := cr.nb.LoadValues(cr.cell.Load, cr.vars(point, nil))
-	if err != nil {
-		return load.Spec{}, err
-	}
-	s, err := load.Decode(values)
-	if err != nil {
-		return load.Spec{}, fmt.Errorf("load %s: %w", cr.cell.Load, err)
-	}
-	return s, nil
-}
 
 // once starts guest gi, loads it once and stops it (or, for a guest booted
 // once per cell, keeps it for the next repeat): start, measure, record.
@@ -269,43 +263,25 @@ func (cr *cellRun) release(ctx context.Context, gi int, in *instance) error {
 	return err
 }
 
-// measure runs the cell's load once against a started guest and judges
-// what it measured: a run that completed nothing or met error replies is a
-// failure, never figures.
+// measure runs the cell's load once against a started guest. The tool
+// judges its own run: one that did nothing, or met errors, fails.
 func (cr *cellRun) measure(ctx context.Context, pi int, label string, in *instance) (load.Measurement, error) {
-	ls, err := cr.loadSpec(cr.points[pi])
+	values, _, err := cr.nb.LoadValues(cr.cell.Load, cr.vars(cr.points[pi], nil))
 	if err != nil {
 		return load.Measurement{}, err
 	}
-	ls.Progress = func(p load.Progress) {
+	target := load.Target{Addr: in.ep.Addr, Netns: in.ep.Netns, Progress: func(p load.Progress) {
 		phase := "load"
 		if p.Warmup {
 			phase = "warmup"
 		}
 		cr.live("%s: %s %s, %s ops/s", label, phase, p.Elapsed.Round(100*time.Millisecond), thousands(p.OpsPerSec))
-	}
-	l, err := load.New(ls.Tool)
-	if err != nil {
-		return load.Measurement{}, err
-	}
+	}}
 	cr.trace("load-started")
-	m, err := l.Run(ctx, load.Target{Addr: in.ep.Addr, Netns: in.ep.Netns}, ls)
+	m, err := load.Run(ctx, target, values)
 	cr.trace("load-done")
 	if err != nil {
-		return m, cr.explainLoadError(ctx, in, err)
-	}
-	if m.Totals.Ops == 0 {
-		return m, fmt.Errorf("no request completed")
-	}
-	if m.Errors > 0 {
-		// Refused requests are answered fast: figures that mix them in
-		// measure the refusals (a full maxmemory, a wrong password), not
-		// the server.
-		first := ""
-		if m.FirstError != "" {
-			first = fmt.Sprintf(" (the first: %q)", m.FirstError)
-		}
-		return m, fmt.Errorf("the server answered %d of %d requests with an error%s; figures with refused requests measure the refusals: fix the guest's configuration (maxmemory?) or the load", m.Errors, m.Errors+m.Totals.Ops, first)
+		return m, cr.explainLoadError(ctx, in, fmt.Errorf("load %s: %w", cr.cell.Load, err))
 	}
 	return m, nil
 }
@@ -349,7 +325,7 @@ func (cr *cellRun) record(gi, pi, rep int, in *instance, booted bool, loadStart 
 		}
 		gr.Facts["load_tool"] = m.Tool + " " + m.ToolVersion
 	}
-	metrics := flatten(m)
+	metrics := maps.Clone(m.Metrics)
 	if booted {
 		metrics["boot_ms"] = in.bootMs
 	}
@@ -358,7 +334,7 @@ func (cr *cellRun) record(gi, pi, rep int, in *instance, booted bool, loadStart 
 		Started:     loadStart.UTC(),
 		Seconds:     m.Duration.Seconds(),
 		Metrics:     metrics,
-		Percentiles: percentiles(m.Totals.Percentiles),
+		Percentiles: percentiles(m.Spectrum()),
 		Log:         cr.store.LogRel(cr.cell.ID, cr.cell.Guests[gi], pi, rep),
 	})
 }
@@ -466,33 +442,6 @@ func commandsOf(m load.Measurement) [][]string {
 		return [][]string{m.Command}
 	}
 	return nil
-}
-
-// flatten turns a measurement into the catalogue's flat metric names.
-func flatten(m load.Measurement) map[string]float64 {
-	out := map[string]float64{"errors": float64(m.Errors)}
-	add := func(prefix string, s load.Stats) {
-		out[prefix+"ops_per_sec"] = s.OpsPerSec
-		out[prefix+"kb_per_sec"] = s.KBPerSec
-		out[prefix+"latency_avg"] = s.LatencyAvg
-		out[prefix+"latency_p50"] = s.LatencyP50
-		out[prefix+"latency_p90"] = s.LatencyP90
-		out[prefix+"latency_p99"] = s.LatencyP99
-		out[prefix+"latency_p999"] = s.LatencyP999
-		out[prefix+"latency_max"] = s.LatencyMax
-		if prefix != "sets." {
-			out[prefix+"hits"] = float64(s.Hits)
-			out[prefix+"misses"] = float64(s.Misses)
-		}
-	}
-	add("", m.Totals)
-	if m.Sets.Ops > 0 {
-		add("sets.", m.Sets)
-	}
-	if m.Gets.Ops > 0 {
-		add("gets.", m.Gets)
-	}
-	return out
 }
 
 func percentiles(ps []load.Percentile) []results.Percentile {

@@ -1,17 +1,21 @@
-// Package load drives redis with a load generator and reports what it
-// measured in one shape, whichever tool produced it.
+// Package load drives a load into a system under test and reports what it
+// measured in one shape, whichever tool produced it: flat metrics under the
+// names each tool declares, with their units and better directions.
 //
-// Three tools share the [Spec]: "builtin" (a Go RESP generator that needs
+// Each tool is one entry of registry: the struct whose key tags declare
+// its notebook keys, its metrics, and its run function. The three redis
+// tools share the [Spec]: "builtin" (a Go RESP generator that needs
 // nothing installed), "redis-benchmark" (Debian redis-tools) and "memtier"
-// (memtier_benchmark, when it is on PATH). The external tools are run as
-// child processes in their own process group, bounded by [Spec.Timeout] and
-// the context, and always killed and reaped before Run returns.
+// (memtier_benchmark, when it is on PATH). External tools are run as child
+// processes in their own process group, bounded by a timeout and the
+// context, and always killed and reaped before Run returns.
 package load
 
 import (
 	"context"
 	"fmt"
 	"net"
+	"reflect"
 	"strings"
 	"time"
 
@@ -27,34 +31,39 @@ const (
 )
 
 // tool is one load generator: what a notebook may say of it (its keys,
-// declared by the Spec it runs from) and how to run it. A new tool is one
-// more entry of registry and a file of its own.
+// declared by the struct it decodes them into), the metrics it produces,
+// and how to run it. A new tool is one more entry of registry and a file of
+// its own.
 type tool struct {
 	name    string
 	doc     string
 	spec    any // the struct whose key tags declare the tool's keys
-	new     func() Load
+	metrics []notebook.Metric
+	// primary is the metric a cell's verdicts and adaptive repeats judge
+	// by default.
+	primary string
+	run     func(ctx context.Context, t Target, v notebook.Values) (Measurement, error)
 	version func(context.Context) (string, error)
 }
 
 // registry lists the tools in the order users see them in messages.
 var registry = []tool{
 	{
-		name: ToolBuiltin, spec: Spec{},
+		name: ToolBuiltin, spec: Spec{}, metrics: redisMetrics, primary: "ops_per_sec",
 		doc:     "benchbook's own redis load generator, in Go: nothing to install, the same on every machine",
-		new:     func() Load { return builtin{} },
+		run:     redisRun(ToolBuiltin),
 		version: func(context.Context) (string, error) { return BuiltinVersion, nil },
 	},
 	{
-		name: ToolRedisBenchmark, spec: Spec{},
+		name: ToolRedisBenchmark, spec: Spec{}, metrics: redisMetrics, primary: "ops_per_sec",
 		doc:     "redis-benchmark from Debian's redis-tools, SETs and GETs as separate tests",
-		new:     func() Load { return redisBenchmark{} },
+		run:     redisRun(ToolRedisBenchmark),
 		version: redisBenchmarkVersion,
 	},
 	{
-		name: ToolMemtier, spec: Spec{},
+		name: ToolMemtier, spec: Spec{}, metrics: redisMetrics, primary: "ops_per_sec",
 		doc:     "memtier_benchmark, when it is on PATH",
-		new:     func() Load { return memtier{} },
+		run:     redisRun(ToolMemtier),
 		version: memtierVersion,
 	},
 }
@@ -91,7 +100,7 @@ func Decls() []notebook.Decl {
 				keys[j].OneOf = Tools
 			}
 		}
-		out[i] = notebook.Decl{Name: t.name, Doc: t.doc, Keys: keys}
+		out[i] = notebook.Decl{Name: t.name, Doc: t.doc, Keys: keys, Metrics: t.metrics}
 	}
 	return out
 }
@@ -108,12 +117,42 @@ func Decode(values map[string]any) (Spec, error) {
 	return s, s.Validate()
 }
 
-// Target is the redis server under load.
+// Run runs the tool a load table names (its "tool" key; builtin when it
+// has none) once against t. values are the table with its params
+// resolved, as notebook.Notebook.LoadValues gives them.
+func Run(ctx context.Context, t Target, values notebook.Values) (Measurement, error) {
+	tl, err := lookupTool(values.String("tool"))
+	if err != nil {
+		return Measurement{}, err
+	}
+	return tl.run(ctx, t, values)
+}
+
+// Check decodes values as the tool they name would before a run, and
+// returns the tool's name: a cell fails at once on a value no run could
+// use, instead of after other guests' repeats.
+func Check(values notebook.Values) (string, error) {
+	tl, err := lookupTool(values.String("tool"))
+	if err != nil {
+		return "", err
+	}
+	if _, isRedis := tl.spec.(Spec); isRedis {
+		_, err := Decode(values)
+		return tl.name, err
+	}
+	spec := reflect.New(reflect.TypeOf(tl.spec)).Interface()
+	return tl.name, notebook.Decode(values, spec)
+}
+
+// Target is what a load runs against.
 type Target struct {
-	Addr string // host:port, e.g. "127.0.0.1:6379"
+	Addr string // host:port of the server under load, e.g. "127.0.0.1:6379"
 	// Netns is the network namespace the load runs in ("" for this one):
 	// a guest on a private bridge is reachable only from there.
 	Netns string
+	// Progress, when set, is called from another goroutine about twice a
+	// second during a run and once at its end, for live display.
+	Progress func(Progress)
 }
 
 // dial connects to the target from its namespace.
@@ -138,14 +177,22 @@ type Load interface {
 	Run(ctx context.Context, t Target, s Spec) (Measurement, error)
 }
 
-// New returns the generator for tool ("" means builtin).
+// New returns the redis generator called name ("" means builtin), which
+// runs from a Spec; Run runs any tool from a load table's values.
 func New(name string) (Load, error) {
-	t, err := lookupTool(name)
-	if err != nil {
-		return nil, err
+	switch name {
+	case "", ToolBuiltin:
+		return builtin{}, nil
+	case ToolRedisBenchmark:
+		return redisBenchmark{}, nil
+	case ToolMemtier:
+		return memtier{}, nil
 	}
-	return t.new(), nil
+	return nil, fmt.Errorf("load tool %q does not run from a redis Spec: want one of %s", name, strings.Join(redisTools, ", "))
 }
+
+// redisTools are the tools that run from a Spec.
+var redisTools = []string{ToolBuiltin, ToolRedisBenchmark, ToolMemtier}
 
 func unknownToolError(tool string) error {
 	return fmt.Errorf("unknown load tool %q: want one of %s", tool, strings.Join(Tools, ", "))
@@ -185,6 +232,22 @@ type Measurement struct {
 	// CPU is the user+system CPU time of the generator's processes (external
 	// tools only; zero for builtin, which shares the caller's process).
 	CPU time.Duration `json:"cpu,omitempty"`
+	// Metrics are the figures under the names the tool declares
+	// ("ops_per_sec", "gets.latency_p99", "read_iops"...), as results
+	// store them.
+	Metrics map[string]float64 `json:"metrics,omitempty"`
+	// Percentiles is the latency spectrum of all requests, ascending by P,
+	// for percentile plots (empty when the tool gives none).
+	Percentiles []Percentile `json:"percentiles,omitempty"`
+}
+
+// Spectrum is the latency spectrum of all requests: Percentiles, or for
+// the redis tools the totals'.
+func (m Measurement) Spectrum() []Percentile {
+	if len(m.Percentiles) > 0 {
+		return m.Percentiles
+	}
+	return m.Totals.Percentiles
 }
 
 // Stats are the figures of one kind of request (or all of them). Latencies

@@ -128,7 +128,7 @@ func (s Spec) Validate() error {
 	switch s.Tool {
 	case ToolBuiltin, ToolRedisBenchmark, ToolMemtier:
 	default:
-		errs = append(errs, unknownToolError(s.Tool))
+		errs = append(errs, fmt.Errorf("unknown load tool %q: want one of %s", s.Tool, strings.Join(redisTools, ", ")))
 	}
 	if s.Threads < 1 {
 		bad("threads %d: want at least 1", s.Threads)
