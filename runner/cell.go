@@ -219,7 +219,6 @@ func (cr *cellRun) vars(point map[string]any, extra map[string]any) map[string]a
 	return v
 }
 
-
 // once starts guest gi, loads it once and stops it (or, for a guest booted
 // once per cell, keeps it for the next repeat): start, measure, record.
 func (cr *cellRun) once(ctx context.Context, gi, pi, rep int, label string) (err error) {
