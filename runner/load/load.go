@@ -150,6 +150,13 @@ type Target struct {
 	// Netns is the network namespace the load runs in ("" for this one):
 	// a guest on a private bridge is reachable only from there.
 	Netns string
+	// Dir is a fresh scratch folder for this repeat, removed after it: where
+	// loads that need no server (fio, sysbench fileio, a command) work. The
+	// notebook refers to it as {dir}.
+	Dir string
+	// NotebookDir is the notebook's folder, where files a load names (a fio
+	// job file, a wrk Lua script) are found.
+	NotebookDir string
 	// Progress, when set, is called from another goroutine about twice a
 	// second during a run and once at its end, for live display.
 	Progress func(Progress)
