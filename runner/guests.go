@@ -3,7 +3,6 @@ package runner
 import (
 	"cmp"
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -24,27 +23,21 @@ type running interface {
 	LogTail() string
 }
 
-// instance is a started guest and everything made for it, undone in
-// reverse by stop.
+// instance is a started guest and what the runner records of it. The
+// guest owns everything made for it: its Stop undoes all of it.
 type instance struct {
 	g       running
 	ep      guest.Endpoint
 	command []string
 	facts   map[string]string
 	bootMs  float64
-	undo    []func(context.Context) error
 }
 
 func (in *instance) stop(ctx context.Context) error {
-	var errs []error
-	if in.g != nil {
-		errs = append(errs, in.g.Stop(ctx))
+	if in.g == nil {
+		return nil
 	}
-	for i := len(in.undo) - 1; i >= 0; i-- {
-		errs = append(errs, in.undo[i](ctx))
-	}
-	in.undo = nil
-	return errors.Join(errs...)
+	return in.g.Stop(ctx)
 }
 
 // vmUnavailable says why a VM guest cannot run here, or "".
@@ -158,13 +151,8 @@ func (cr *cellRun) planVM(ctx context.Context, spec notebook.GuestSpec, in *inst
 var libvirtN atomic.Int64
 
 // startLibvirt boots a guest through libvirt for one repeat.
-func (cr *cellRun) startLibvirt(ctx context.Context, spec notebook.GuestSpec, logPath string) (_ *instance, err error) {
+func (cr *cellRun) startLibvirt(ctx context.Context, spec notebook.GuestSpec, logPath string) (*instance, error) {
 	in := &instance{facts: map[string]string{}}
-	defer func() {
-		if err != nil {
-			in.stop(context.WithoutCancel(ctx))
-		}
-	}()
 	boot, err := cr.planVM(ctx, spec, in)
 	if err != nil {
 		return nil, err
@@ -186,11 +174,6 @@ func (cr *cellRun) startLibvirt(ctx context.Context, spec notebook.GuestSpec, lo
 	if err != nil {
 		return nil, err
 	}
-	if boot.Flavor == "osv" && boot.Kernel != "" && nw.Mode == "network" {
-		// The launcher moves the address into the network's subnet and
-		// reserves it there, as for the other static flavors.
-		boot = staticOSv(boot)
-	}
 	slug := strings.TrimSuffix(filepath.Base(cr.nb.Path), filepath.Ext(cr.nb.Path))
 	g, err := guest.NewLibvirt(guest.LibvirtConfig{
 		Name:         spec.Name,
@@ -201,6 +184,7 @@ func (cr *cellRun) startLibvirt(ctx context.Context, spec notebook.GuestSpec, lo
 		Net:          nw,
 		ConsolePath:  logPath,
 		ReadyTimeout: spec.ReadyTimeout,
+		Trace:        cr.traceStep,
 	})
 	if err != nil {
 		return nil, err
@@ -216,13 +200,8 @@ func (cr *cellRun) startLibvirt(ctx context.Context, spec notebook.GuestSpec, lo
 }
 
 // startQemu boots a qemu guest for one repeat.
-func (cr *cellRun) startQemu(ctx context.Context, spec notebook.GuestSpec, logPath string) (_ *instance, err error) {
+func (cr *cellRun) startQemu(ctx context.Context, spec notebook.GuestSpec, logPath string) (*instance, error) {
 	in := &instance{facts: map[string]string{}}
-	defer func() {
-		if err != nil {
-			in.stop(context.WithoutCancel(ctx))
-		}
-	}()
 	boot, err := cr.planVM(ctx, spec, in)
 	if err != nil {
 		return nil, err
@@ -234,89 +213,29 @@ func (cr *cellRun) startQemu(ctx context.Context, spec notebook.GuestSpec, logPa
 	if accel.Reason != "" {
 		in.facts["accel_reason"] = accel.Reason
 	}
-	nw, err := cr.network(ctx, spec, &boot, in)
-	if err != nil {
-		return nil, err
-	}
-	runDir, err := os.MkdirTemp("", "bb-qemu-")
-	if err != nil {
-		return nil, err
+	nw, note := guest.PlanQemuNetwork(spec.Network)
+	if note != "" {
+		in.facts["network_note"] = note
 	}
 	q, err := guest.NewQemu(guest.QemuConfig{
 		Name:         spec.Name,
 		Boot:         boot,
 		Accel:        accel.Name,
 		Net:          nw,
-		RunDir:       runDir,
 		ConsolePath:  logPath,
 		ReadyTimeout: spec.ReadyTimeout,
+		Trace:        cr.traceStep,
 	})
 	if err != nil {
-		os.RemoveAll(runDir)
 		return nil, err
 	}
 	in.g = q
-	in.command = q.Command()
-	in.ep, err = q.Start(ctx)
-	if err != nil {
+	if in.ep, err = q.Start(ctx); err != nil {
 		return nil, err
 	}
+	in.command = q.Command()
 	in.bootMs = q.BootMs()
 	return in, nil
-}
-
-// network decides how a VM guest is reached. As root, every guest gets a
-// private network namespace: a bridge and a tap for it, so nothing collides
-// and the host's sysctls and ports are untouched. Without root, qemu's user
-// networking forwards a loopback port, and the report says so.
-func (cr *cellRun) network(ctx context.Context, spec notebook.GuestSpec, boot *guest.Boot, in *instance) (guest.Network, error) {
-	mode := spec.Network
-	if mode == "" || mode == "auto" {
-		mode = "tap"
-		if err := netns.Available(); err != nil {
-			mode = "user"
-			in.facts["network_note"] = fmt.Sprintf("qemu user networking on the host (no private namespace: %v); with net.ipv4.tcp_syncookies=1 forwarded connections can stall under load", err)
-		}
-	}
-	if mode == "user" {
-		port, err := guest.FreePort()
-		if err != nil {
-			return guest.Network{}, err
-		}
-		return guest.Network{Mode: "user", HostPort: port}, nil
-	}
-	br, err := netns.NewBridge(ctx, fmt.Sprintf("%s/%d", guest.GatewayIP, guest.PrefixLen))
-	if err != nil {
-		return guest.Network{}, fmt.Errorf("private network: %w", err)
-	}
-	in.undo = append(in.undo, func(ctx context.Context) error { return netns.Delete(ctx, br.Name) })
-	if boot.Flavor == "osv" {
-		if boot.Kernel != "" {
-			*boot = staticOSv(*boot)
-		} else {
-			// OSv's disk boot takes its address from DHCP: serve it on the
-			// private bridge. Without dnsmasq, user networking inside the
-			// namespace still isolates the run, but its port forward
-			// admits one connection at a time.
-			d, err := guest.StartDHCP(ctx, br.Name, br.Bridge)
-			if err != nil {
-				if !errors.Is(err, guest.ErrUnavailable) {
-					return guest.Network{}, err
-				}
-				in.facts["network_note"] = fmt.Sprintf("qemu user networking inside a private namespace (%v); its port forward admits one connection at a time, and loads of many connections may time out", err)
-				return guest.Network{Mode: "user", HostPort: 6379, Netns: br.Name}, nil
-			}
-			in.undo = append(in.undo, d.Stop)
-		}
-	}
-	return guest.Network{Mode: "tap", Tap: br.Tap, Netns: br.Name}, nil
-}
-
-// staticOSv gives a directly booted OSv benchbook's guest address on its
-// command line. Left to DHCP it took 9 s more to boot under TCG.
-func staticOSv(b guest.Boot) guest.Boot {
-	b.Append = fmt.Sprintf("--ip=eth0,%s,255.255.255.0 --defaultgw=%s ", guest.GuestIP, guest.GatewayIP) + b.Append
-	return b
 }
 
 // startProcess starts a process guest for one repeat.
@@ -333,6 +252,7 @@ func (cr *cellRun) startProcess(ctx context.Context, spec notebook.GuestSpec, po
 		Port:         port,
 		ReadyTimeout: spec.ReadyTimeout,
 		LogPath:      logPath,
+		Trace:        cr.traceStep,
 	})
 	if err != nil {
 		return nil, err
@@ -346,3 +266,8 @@ func (cr *cellRun) startProcess(ctx context.Context, spec notebook.GuestSpec, po
 	in.bootMs = since(begin)
 	return in, nil
 }
+
+// traceStep passes the steps of a guest's start and stop to Options.Trace
+// ("guest-step NAME STEP", "guest-step-done ...", "guest-undo ...": see
+// guest.StepEvent).
+func (cr *cellRun) traceStep(e guest.StepEvent) { cr.trace(e.String()) }

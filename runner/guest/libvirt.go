@@ -2,11 +2,7 @@ package guest
 
 import (
 	"bytes"
-	"context"
-	"errors"
 	"fmt"
-	"io"
-	"net"
 	"net/netip"
 	"os"
 	"regexp"
@@ -30,35 +26,41 @@ type LibvirtConfig struct {
 	// through libvirt (so it works for remote hypervisors too).
 	ConsolePath  string
 	ReadyTimeout time.Duration
+	Trace        func(StepEvent) // called as each start step and undo begins and ends
 }
 
 // Libvirt is a guest booted by a libvirt daemon as a transient domain. The
 // domain is created with autodestroy: if benchbook dies, its connection
 // drops and libvirtd destroys the domain.
+//
+// Start's steps run one after the other and own boot, mac and ip; the
+// fields others read (conn, xml, netns, log, the console's) change under mu.
 type Libvirt struct {
-	cfg LibvirtConfig
+	cfg  LibvirtConfig
+	life lifecycle
 
-	mu      sync.Mutex
-	started bool
-	stopped bool
-	conn    *lvConn
+	boot    Boot       // cfg.Boot, pointed at the staged files and the network's address
+	mac     string     // the guest's NIC
+	ip      netip.Addr // the guest's address, once known
+	ep      Endpoint
+	network *lvNetwork
 	dom     libvirt.Domain
-	created bool
-	// maybeCreated: the create call was cut short; the domain may exist.
-	maybeCreated bool
-	xml          string
-	netns        string
-	network      *lvNetwork
-	log          *Log
-	watch        *lineWatch
-	exited       chan struct{}
-	conDone      chan struct{} // closed when the console stream ended
-	conErr       error
-	bootMs       float64
-	facts        factSet
+	watch   *lineWatch
+	begin   time.Time // the domain was asked for
+	readyBy time.Time // the ready line and the address are due
 
-	stageDir string
-	volumes  []libvirt.StorageVol
+	mu        sync.Mutex
+	conn      *lvConn
+	reconnErr error // reconnecting to clean up failed: later undos do without
+	xml       string
+	netns     string
+	log       *Log
+	exited    chan struct{}
+	conConn   *lvConn       // the connection the console streams on, once it does
+	conDone   chan struct{} // closed when the console stream ended
+	conErr    error
+	bootMs    float64
+	facts     factSet
 }
 
 var _ Guest = (*Libvirt)(nil)
@@ -103,337 +105,14 @@ func NewLibvirt(cfg LibvirtConfig) (*Libvirt, error) {
 	if cfg.Accel == "" {
 		cfg.Accel = "tcg"
 	}
-	return &Libvirt{cfg: cfg, exited: make(chan struct{}), conDone: make(chan struct{})}, nil
-}
-
-// Start connects to libvirt, creates the domain paused, attaches to its
-// console, resumes it, and waits for the ready line and a PONG. Every
-// failure (and a cancelled ctx) destroys what was made.
-func (g *Libvirt) Start(ctx context.Context) (ep Endpoint, err error) {
-	g.mu.Lock()
-	if g.started {
-		g.mu.Unlock()
-		return Endpoint{}, fmt.Errorf("guest %s: started twice", g.cfg.Name)
-	}
-	g.started = true
-	g.mu.Unlock()
-	defer func() {
-		if err != nil {
-			g.Stop(context.WithoutCancel(ctx))
-			if ctx.Err() != nil {
-				err = ctx.Err()
-			}
-		}
-	}()
-	fail := func(err error) (Endpoint, error) {
-		return Endpoint{}, fmt.Errorf("guest %s: %w", g.cfg.Name, err)
-	}
-	conn, err := connectLibvirt(ctx, g.cfg.URI)
-	if err != nil {
-		if errors.Is(err, context.Canceled) {
-			return Endpoint{}, err
-		}
-		return fail(fmt.Errorf("%w: %v", ErrUnavailable, err))
-	}
-	g.mu.Lock()
-	g.conn = conn
-	g.mu.Unlock()
-	lib, hv := conn.versions(ctx)
-	g.setFact("libvirt_version", lib)
-	g.setFact("qemu_version", hv)
-	if !conn.remote {
-		if g.netns, err = netnsOf(conn.peerPID); err != nil {
-			return fail(err)
-		}
-	}
-
-	b := g.cfg.Boot
-	if err := g.stageFiles(ctx, &b); err != nil {
-		return fail(err)
-	}
-	mac := newMAC()
-	var ip netip.Addr
-	switch g.cfg.Net.Mode {
-	case "network":
-		n, addr, err := g.prepareNetwork(ctx, &b, mac)
-		if err != nil {
-			return fail(err)
-		}
-		g.mu.Lock()
-		g.network = n
-		g.mu.Unlock()
-		ip = addr
-		if n.started {
-			g.setFact("network_note", "benchbook started libvirt network "+g.cfg.Net.Name+" (it stays up)")
-		}
-	case "bridge":
-		if staticAddress(b) {
-			ip = netip.MustParseAddr(GuestIP)
-		}
-	case "user":
-		if g.cfg.Net.HostPort == 0 {
-			if conn.remote {
-				g.cfg.Net.HostPort = remotePort()
-			} else if g.cfg.Net.HostPort, err = FreePort(); err != nil {
-				return fail(err)
-			}
-		}
-	}
-
-	if g.cfg.ConsolePath != "" {
-		l, err := NewLog(g.cfg.ConsolePath)
-		if err != nil {
-			return fail(err)
-		}
-		g.mu.Lock()
-		g.log = l
-		g.mu.Unlock()
-	}
-	g.watch = newLineWatch(b.ReadyLine)
-
-	begin := time.Now()
-	if err := g.create(ctx, b, mac); err != nil {
-		return fail(err)
-	}
-	go g.console()
-	// The console must be attached before the guest prints: qemu drops
-	// what a pty nobody has opened receives. A round trip and a moment
-	// let libvirtd's workers handle the open before the resume.
-	conn.do(ctx, "domain state", func() error { _, _, err := conn.l.DomainGetState(g.dom, 0); return err })
-	time.Sleep(50 * time.Millisecond)
-	if err := conn.do(ctx, "resume", func() error { return conn.l.DomainResume(g.dom) }); err != nil {
-		return fail(err)
-	}
-
-	rctx, cancel := context.WithTimeout(ctx, g.cfg.ReadyTimeout)
-	defer cancel()
-	if b.ReadyLine != nil {
-		select {
-		case <-g.watch.ready:
-		case <-g.exited:
-			select {
-			case <-g.watch.ready:
-			default:
-				return fail(fmt.Errorf("the domain ended before redis was ready (%s)%s", g.endReason(), g.LogTail()))
-			}
-		case <-rctx.Done():
-			if ctx.Err() != nil {
-				return Endpoint{}, ctx.Err()
-			}
-			return fail(fmt.Errorf("%w: the console never said redis is ready within %s (accel %s)%s", ErrNotReady, g.cfg.ReadyTimeout, g.cfg.Accel, g.LogTail()))
-		}
-	}
-	if g.cfg.Net.Mode != "user" && !ip.IsValid() {
-		if ip, err = g.guestAddr(rctx, g.network, mac); err != nil {
-			return fail(err)
-		}
-	}
-	ep = g.endpoint(ip)
-	left := g.cfg.ReadyTimeout - time.Since(begin)
-	if err := waitReadyDial(ctx, ep, max(left, 5*time.Second), g.exited); err != nil {
-		hint := ""
-		if conn.remote && g.cfg.Net.Mode == "network" {
-			hint = "\n(a remote hypervisor's NAT network is not reachable from this machine: use bridge:NAME or user)"
-		}
-		return fail(fmt.Errorf("%w%s%s", err, hint, g.LogTail()))
-	}
-	g.mu.Lock()
-	g.bootMs = float64(time.Since(begin).Microseconds()) / 1000
-	g.mu.Unlock()
-	g.setFact("guest_addr", ep.Addr)
-	if info, err := infoVia(ctx, ep); err == nil {
-		g.setFact("redis_version", info["redis_version"])
-	}
-	return ep, nil
-}
-
-// create defines and starts the transient domain, paused. A clash of the
-// user-mode port forward is retried on another port.
-func (g *Libvirt) create(ctx context.Context, b Boot, mac string) error {
-	host, _ := os.Hostname()
-	for try := 0; ; try++ {
-		d, err := DomainXML(b, DomainOptions{
-			Name: g.cfg.Domain, Accel: g.cfg.Accel, Net: g.cfg.Net, MAC: mac,
-			Owner: fmt.Sprintf("%d@%s", os.Getpid(), host),
-		})
-		if err != nil {
-			return err
-		}
-		x, err := marshalDomain(d)
-		if err != nil {
-			return err
-		}
-		g.mu.Lock()
-		g.xml = x
-		g.mu.Unlock()
-		var dom libvirt.Domain
-		err = g.conn.do(ctx, "create domain", func() (err error) {
-			dom, err = g.conn.l.DomainCreateXML(x, libvirt.DomainStartPaused|libvirt.DomainStartAutodestroy)
-			return
-		})
-		if err == nil {
-			g.mu.Lock()
-			g.dom, g.created = dom, true
-			g.mu.Unlock()
-			return nil
-		}
-		if !isLibvirtError(err) {
-			g.mu.Lock()
-			g.maybeCreated = true
-			g.mu.Unlock()
-			return err
-		}
-		if lvErrCode(err) == int(libvirt.ErrDomExist) || strings.Contains(err.Error(), "already exists") {
-			return fmt.Errorf("%w (a benchbook run still going, or a leftover: benchbook doctor --clean)", err)
-		}
-		if g.cfg.Net.Mode == "user" && try < 3 && strings.Contains(err.Error(), "host forwarding") {
-			// Another program took the port (on a remote host benchbook
-			// cannot check beforehand).
-			if g.conn.remote {
-				g.cfg.Net.HostPort = remotePort()
-			} else if g.cfg.Net.HostPort, err = FreePort(); err != nil {
-				return err
-			}
-			continue
-		}
-		return err
-	}
-}
-
-// console copies the serial console into the log until the domain ends.
-func (g *Libvirt) console() {
-	var w io.Writer = g.watch
-	if g.log != nil {
-		w = io.MultiWriter(g.log, g.watch)
-	}
-	err := g.conn.l.DomainOpenConsole(g.dom, nil, w, uint32(libvirt.DomainConsoleForce))
-	g.mu.Lock()
-	g.conErr = err
-	g.mu.Unlock()
-	close(g.conDone)
-	close(g.exited)
-}
-
-func (g *Libvirt) endReason() string {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	if g.conErr != nil {
-		return "console: " + g.conErr.Error()
-	}
-	return "its console closed"
-}
-
-// endpoint is where the guest's redis answers, seen from here.
-func (g *Libvirt) endpoint(ip netip.Addr) Endpoint {
-	port := strconv.Itoa(g.cfg.Boot.GuestPort)
-	if g.cfg.Net.Mode == "user" {
-		host := g.cfg.Net.HostAddr
-		if g.conn.remote {
-			host = hostOf(g.cfg.URI)
-		} else if host == "" {
-			host = "127.0.0.1"
-		}
-		return Endpoint{Addr: net.JoinHostPort(host, strconv.Itoa(g.cfg.Net.HostPort)), Netns: g.netns}
-	}
-	return Endpoint{Addr: net.JoinHostPort(ip.String(), port), Netns: g.netns}
-}
-
-// Stop destroys the domain and undoes the rest: the DHCP reservation, the
-// copies or uploaded volumes, the console log and the connection. If the
-// connection was lost (libvirtd then destroyed the domain already), it
-// reconnects to make sure. Safe to call more than once.
-func (g *Libvirt) Stop(ctx context.Context) error {
-	g.mu.Lock()
-	if g.stopped || !g.started {
-		g.stopped = true
-		g.mu.Unlock()
-		return nil
-	}
-	g.stopped = true
-	c, created, maybe := g.conn, g.created, g.maybeCreated
-	g.mu.Unlock()
-
-	var errs []error
-	needConn := created || (g.network != nil && g.network.reserved != "") || len(g.volumes) > 0
-	if created || maybe {
-		// A connection that was closed (a call overran, or Start was
-		// cancelled) has its domain destroyed by libvirtd, soon: reconnect
-		// and make sure, so Stop returns only once the domain is gone.
-		err := g.destroy(ctx, c, g.cfg.Domain)
-		if err != nil && !isLibvirtError(err) {
-			c.close()
-			c, err = connectLibvirt(ctx, g.cfg.URI)
-			if err == nil {
-				err = g.destroy(ctx, c, g.cfg.Domain)
-			} else {
-				c = nil
-			}
-		}
-		if err != nil {
-			errs = append(errs, err)
-		}
-	} else if needConn && c != nil && !c.l.IsConnected() {
-		c.close()
-		var err error
-		if c, err = connectLibvirt(ctx, g.cfg.URI); err != nil {
-			c = nil
-			errs = append(errs, fmt.Errorf("reconnect to clean up: %w", err))
-		}
-	}
-	if created {
-		// The console ends with the domain; wait for its last bytes.
-		select {
-		case <-g.conDone:
-		case <-time.After(5 * time.Second):
-			g.conn.closeTransport()
-			<-g.conDone
-		}
-	}
-	if c != nil {
-		errs = append(errs, g.releaseNetwork(ctx, c, g.network))
-	}
-	errs = append(errs, g.unstageFiles(ctx, c))
-	if g.log != nil {
-		errs = append(errs, g.log.Close())
-	}
-	if c != nil {
-		c.close()
-	}
-	if g.conn != nil && c != g.conn {
-		g.conn.close()
-	}
-	if err := errors.Join(errs...); err != nil {
-		return fmt.Errorf("guest %s: stop: %w", g.cfg.Name, err)
-	}
-	return nil
-}
-
-// destroy destroys the domain called name and waits until libvirt no
-// longer knows it. By name: a create that was cut short may have made the
-// domain without benchbook learning its UUID.
-func (g *Libvirt) destroy(ctx context.Context, c *lvConn, name string) error {
-	if c == nil || !c.l.IsConnected() {
-		return errors.New("not connected")
-	}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		var dom libvirt.Domain
-		err := c.do(ctx, "lookup", func() (err error) { dom, err = c.l.DomainLookupByName(name); return })
-		if libvirt.IsNotFound(err) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		err = c.do(ctx, "destroy", func() error { return c.l.DomainDestroy(dom) })
-		if err != nil && !libvirt.IsNotFound(err) && lvErrCode(err) != int(libvirt.ErrOperationInvalid) {
-			return err
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("domain %s still exists 10s after destroy", name)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	return &Libvirt{
+		cfg:     cfg,
+		life:    lifecycle{guest: cfg.Name, trace: cfg.Trace},
+		boot:    cfg.Boot,
+		mac:     newMAC(),
+		exited:  make(chan struct{}),
+		conDone: make(chan struct{}),
+	}, nil
 }
 
 // isLibvirtError tells an error libvirtd answered from a broken connection.

@@ -27,15 +27,21 @@ func CleanLibvirt(ctx context.Context, uri string) ([]string, error) {
 		return nil, err
 	}
 	defer c.close()
-	var removed []string
-	var errs []error
-
 	var doms []libvirt.Domain
-	err = c.do(ctx, "list domains", func() (err error) { doms, _, err = c.l.ConnectListAllDomains(1, 0); return })
-	if err != nil {
+	if err := c.do(ctx, "list domains", func() (err error) { doms, _, err = c.l.ConnectListAllDomains(1, 0); return }); err != nil {
 		return nil, err
 	}
-	live := map[string]bool{} // benchbook domains that stay
+	removed, live, err := cleanDomains(ctx, c, doms)
+	res, rerr := cleanReservations(ctx, c, live)
+	vols, verr := cleanVolumes(ctx, c, live)
+	return append(append(removed, res...), vols...), errors.Join(err, rerr, verr)
+}
+
+// cleanDomains destroys (and undefines) the benchbook domains among doms
+// that no running benchbook owns, and returns them and the ones that stay.
+func cleanDomains(ctx context.Context, c *lvConn, doms []libvirt.Domain) (removed []string, live map[string]bool, err error) {
+	live = map[string]bool{} // benchbook domains that stay
+	var errs []error
 	for _, d := range doms {
 		if !strings.HasPrefix(d.Name, DomainPrefix) {
 			continue
@@ -44,30 +50,44 @@ func CleanLibvirt(ctx context.Context, uri string) ([]string, error) {
 			live[d.Name] = true
 			continue
 		}
-		var active, persistent int32
-		c.do(ctx, "domain state", func() (err error) { active, err = c.l.DomainIsActive(d); return })
-		c.do(ctx, "domain persistence", func() (err error) { persistent, err = c.l.DomainIsPersistent(d); return })
-		if active == 1 {
-			if err := c.do(ctx, "destroy "+d.Name, func() error { return c.l.DomainDestroy(d) }); err != nil && !libvirt.IsNotFound(err) {
-				errs = append(errs, err)
-				continue
-			}
-		}
-		if persistent == 1 {
-			if err := c.do(ctx, "undefine "+d.Name, func() error { return c.l.DomainUndefine(d) }); err != nil && !libvirt.IsNotFound(err) {
-				errs = append(errs, err)
-				continue
-			}
+		if err := removeDomain(ctx, c, d); err != nil {
+			errs = append(errs, err)
+			continue
 		}
 		removed = append(removed, "domain "+d.Name)
 	}
+	return removed, live, errors.Join(errs...)
+}
 
-	// DHCP reservations of benchbook's MACs whose domain is gone.
+// removeDomain destroys a domain if it runs and undefines it if it is
+// persistent.
+func removeDomain(ctx context.Context, c *lvConn, d libvirt.Domain) error {
+	var active, persistent int32
+	c.do(ctx, "domain state", func() (err error) { active, err = c.l.DomainIsActive(d); return })
+	c.do(ctx, "domain persistence", func() (err error) { persistent, err = c.l.DomainIsPersistent(d); return })
+	if active == 1 {
+		if err := c.do(ctx, "destroy "+d.Name, func() error { return c.l.DomainDestroy(d) }); err != nil && !libvirt.IsNotFound(err) {
+			return err
+		}
+	}
+	if persistent == 1 {
+		if err := c.do(ctx, "undefine "+d.Name, func() error { return c.l.DomainUndefine(d) }); err != nil && !libvirt.IsNotFound(err) {
+			return err
+		}
+	}
+	return nil
+}
+
+// cleanReservations removes the DHCP reservations of benchbook's MACs
+// whose domain is gone.
+func cleanReservations(ctx context.Context, c *lvConn, live map[string]bool) ([]string, error) {
 	var nets []libvirt.Network
 	c.do(ctx, "list networks", func() (err error) {
 		nets, _, err = c.l.ConnectListAllNetworks(1, libvirt.ConnectListNetworksActive)
 		return
 	})
+	var removed []string
+	var errs []error
 	for _, n := range nets {
 		var desc string
 		if c.do(ctx, "network xml", func() (err error) { desc, err = c.l.NetworkGetXMLDesc(n, 0); return }) != nil {
@@ -97,22 +117,29 @@ func CleanLibvirt(ctx context.Context, uri string) ([]string, error) {
 			}
 		}
 	}
+	return removed, errors.Join(errs...)
+}
 
-	// Volumes uploaded for remote guests whose domain is gone.
+// cleanVolumes removes the volumes uploaded for remote guests whose
+// domain is gone.
+func cleanVolumes(ctx context.Context, c *lvConn, live map[string]bool) ([]string, error) {
 	var pool libvirt.StoragePool
-	if c.do(ctx, "pool lookup", func() (err error) { pool, err = c.l.StoragePoolLookupByName(LibvirtPool); return }) == nil {
-		var vols []libvirt.StorageVol
-		c.do(ctx, "list volumes", func() (err error) { vols, _, err = c.l.StoragePoolListAllVolumes(pool, 1, 0); return })
-		for _, v := range vols {
-			if !strings.HasPrefix(v.Name, DomainPrefix) || live[volumeDomain(v.Name)] {
-				continue
-			}
-			if err := c.do(ctx, "delete volume", func() error { return c.l.StorageVolDelete(v, 0) }); err != nil {
-				errs = append(errs, err)
-				continue
-			}
-			removed = append(removed, "volume "+v.Name)
+	if c.do(ctx, "pool lookup", func() (err error) { pool, err = c.l.StoragePoolLookupByName(LibvirtPool); return }) != nil {
+		return nil, nil
+	}
+	var vols []libvirt.StorageVol
+	c.do(ctx, "list volumes", func() (err error) { vols, _, err = c.l.StoragePoolListAllVolumes(pool, 1, 0); return })
+	var removed []string
+	var errs []error
+	for _, v := range vols {
+		if !strings.HasPrefix(v.Name, DomainPrefix) || live[volumeDomain(v.Name)] {
+			continue
 		}
+		if err := c.do(ctx, "delete volume", func() error { return c.l.StorageVolDelete(v, 0) }); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		removed = append(removed, "volume "+v.Name)
 	}
 	return removed, errors.Join(errs...)
 }

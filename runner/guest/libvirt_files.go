@@ -2,7 +2,6 @@ package guest
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -20,7 +19,7 @@ const (
 )
 
 // stageFiles hands libvirt its own copies of the guest's files and points
-// b at them. libvirt chowns the files a guest uses to the qemu user while
+// b at them; the folder of copies, and each volume, is undone by Stop. libvirt chowns the files a guest uses to the qemu user while
 // it runs, and qemu, not benchbook, opens them:
 //   - local hypervisor: copies in a world-readable folder (the originals
 //     may sit in a home directory qemu cannot enter); throw-away disks
@@ -34,7 +33,7 @@ func (g *Libvirt) stageFiles(ctx context.Context, b *Boot) error {
 	if err != nil {
 		return err
 	}
-	g.stageDir = dir
+	g.life.push(func(context.Context) error { return os.RemoveAll(dir) })
 	// qemu runs as libvirt-qemu: it must be able to enter the folder.
 	if err := os.Chmod(dir, 0o755); err != nil {
 		return err
@@ -113,7 +112,7 @@ func (g *Libvirt) uploadFiles(ctx context.Context, b *Boot) error {
 		if err := c.do(ctx, "volume create", func() (err error) { vol, err = c.l.StorageVolCreateXML(pool, vx, 0); return }); err != nil {
 			return "", fmt.Errorf("upload %s to pool %s: %w", src, LibvirtPool, err)
 		}
-		g.volumes = append(g.volumes, vol)
+		g.life.push(g.deleteVolume(vol))
 		// At least 2 MB/s, and a minute for the call itself.
 		bound := time.Minute + time.Duration(st.Size()/(2<<20))*time.Second
 		if err := c.doFor(ctx, bound, "volume upload", func() error { return c.l.StorageVolUpload(vol, f, 0, uint64(st.Size()), 0) }); err != nil {
@@ -173,24 +172,4 @@ func ensurePool(ctx context.Context, c *lvConn) (libvirt.StoragePool, error) {
 		return pool, fmt.Errorf("create storage pool %s at %s: %w", LibvirtPool, LibvirtPoolDir, err)
 	}
 	return pool, nil
-}
-
-// unstageFiles removes the copies or the uploaded volumes.
-func (g *Libvirt) unstageFiles(ctx context.Context, c *lvConn) error {
-	var errs []error
-	for _, v := range g.volumes {
-		if c == nil {
-			errs = append(errs, fmt.Errorf("volume %s left in pool %s: no connection", v.Name, LibvirtPool))
-			continue
-		}
-		if err := c.do(ctx, "volume delete", func() error { return c.l.StorageVolDelete(v, 0) }); err != nil && lvErrCode(err) != int(libvirt.ErrNoStorageVol) {
-			errs = append(errs, fmt.Errorf("volume %s: %w", v.Name, err))
-		}
-	}
-	g.volumes = nil
-	if g.stageDir != "" {
-		errs = append(errs, os.RemoveAll(g.stageDir))
-		g.stageDir = ""
-	}
-	return errors.Join(errs...)
 }

@@ -57,46 +57,69 @@ type lvNetwork struct {
 // for a static flavor, picks a free address in its subnet, reserves it in
 // the network's DHCP for the guest's MAC and moves the command line to it.
 func (g *Libvirt) prepareNetwork(ctx context.Context, b *Boot, mac string) (*lvNetwork, netip.Addr, error) {
+	n, nx, err := g.startNetwork(ctx)
+	if err != nil {
+		return nil, netip.Addr{}, err
+	}
+	if !staticAddress(*b) {
+		return n, netip.Addr{}, nil
+	}
+	ip, err := g.reserveAddress(ctx, n, nx, b, mac)
+	if err != nil {
+		return nil, netip.Addr{}, err
+	}
+	return n, ip, nil
+}
+
+// startNetwork finds the named network, starts it if it is down, and reads
+// its description; a bridge with STP is noted beside boot_ms.
+func (g *Libvirt) startNetwork(ctx context.Context) (*lvNetwork, libvirtxml.Network, error) {
 	c := g.conn
 	name := g.cfg.Net.Name
 	n := &lvNetwork{}
+	var nx libvirtxml.Network
 	err := c.do(ctx, "network lookup", func() (err error) { n.net, err = c.l.NetworkLookupByName(name); return })
 	if err != nil {
 		if lvErrCode(err) == int(libvirt.ErrNoNetwork) {
-			return nil, netip.Addr{}, fmt.Errorf("%w: libvirt network %q is not defined on %s (see `virsh net-list --all`)", ErrUnavailable, name, g.cfg.URI)
+			return nil, nx, fmt.Errorf("%w: libvirt network %q is not defined on %s (see `virsh net-list --all`)", ErrUnavailable, name, g.cfg.URI)
 		}
-		return nil, netip.Addr{}, err
+		return nil, nx, err
 	}
 	var active int32
 	if err := c.do(ctx, "network state", func() (err error) { active, err = c.l.NetworkIsActive(n.net); return }); err != nil {
-		return nil, netip.Addr{}, err
+		return nil, nx, err
 	}
 	if active == 0 {
 		err := c.do(ctx, "network start", func() error { return c.l.NetworkCreate(n.net) })
 		if err != nil && lvErrCode(err) != int(libvirt.ErrOperationInvalid) { // started meanwhile
-			return nil, netip.Addr{}, fmt.Errorf("start libvirt network %s: %w", name, err)
+			return nil, nx, fmt.Errorf("start libvirt network %s: %w", name, err)
 		}
 		n.started = err == nil
 	}
 	var desc string
 	if err := c.do(ctx, "network xml", func() (err error) { desc, err = c.l.NetworkGetXMLDesc(n.net, 0); return }); err != nil {
-		return nil, netip.Addr{}, err
+		return nil, nx, err
 	}
-	var nx libvirtxml.Network
 	if err := nx.Unmarshal(desc); err != nil {
-		return nil, netip.Addr{}, fmt.Errorf("network %s xml: %w", name, err)
+		return nil, nx, fmt.Errorf("network %s xml: %w", name, err)
 	}
 	if nx.Bridge != nil && nx.Bridge.STP == "on" {
 		// Measured here: a rumprun guest answered 3 s after its console
 		// said ready, every time, while the port learned.
 		g.setFact("network_stp", fmt.Sprintf("libvirt network %s's bridge runs STP: a new guest's port forwards nothing for about twice the bridge's forward delay (Linux enforces at least 2 s each), and boot_ms includes that wait; stp='off' (virsh net-edit %s) removes it", name, name))
 	}
-	if !staticAddress(*b) {
-		return n, netip.Addr{}, nil
-	}
+	return n, nx, nil
+}
+
+// reserveAddress picks a free address in the network's subnet for a
+// static guest, reserves it in the network's DHCP for the guest's MAC and
+// moves b's command line to it.
+func (g *Libvirt) reserveAddress(ctx context.Context, n *lvNetwork, nx libvirtxml.Network, b *Boot, mac string) (netip.Addr, error) {
+	c := g.conn
+	name := g.cfg.Net.Name
 	gw, prefix, taken, err := subnetOf(nx)
 	if err != nil {
-		return nil, netip.Addr{}, fmt.Errorf("network %s: %w", name, err)
+		return netip.Addr{}, fmt.Errorf("network %s: %w", name, err)
 	}
 	var leases []libvirt.NetworkDhcpLease
 	c.do(ctx, "dhcp leases", func() (err error) { leases, _, err = c.l.NetworkGetDhcpLeases(n.net, nil, 1, 0); return })
@@ -121,15 +144,15 @@ func (g *Libvirt) prepareNetwork(ctx context.Context, b *Boot, mac string) (*lvN
 		})
 		if err != nil {
 			if !c.l.IsConnected() {
-				return nil, netip.Addr{}, err
+				return netip.Addr{}, err
 			}
 			continue
 		}
 		n.reserved = host
 		*b = readdress(*b, ip, gw, prefix)
-		return n, ip, nil
+		return ip, nil
 	}
-	return nil, netip.Addr{}, fmt.Errorf("network %s: no free address for a static guest in %s", name, pfx)
+	return netip.Addr{}, fmt.Errorf("network %s: no free address for a static guest in %s", name, pfx)
 }
 
 // subnetOf reads a libvirt network's IPv4 gateway, prefix length and the
@@ -181,7 +204,7 @@ func (g *Libvirt) releaseNetwork(ctx context.Context, c *lvConn, n *lvNetwork) e
 		return c.l.NetworkUpdateCompat(n.net, libvirt.NetworkUpdateCommandDelete, libvirt.NetworkSectionIPDhcpHost, -1, n.reserved, libvirt.NetworkUpdateAffectLive)
 	})
 	if err != nil {
-		return fmt.Errorf("guest %s: %w", g.cfg.Name, err)
+		return err
 	}
 	n.reserved = ""
 	return nil

@@ -75,6 +75,38 @@ const metadataNS = "https://github.com/benchbook/benchbook/libvirt"
 // counterpart of QemuArgs. The guest is the same machine either way: same
 // machine type, memory, kernel, command line, disks, NIC model and RNG.
 func DomainXML(b Boot, o DomainOptions) (*libvirtxml.Domain, error) {
+	d, err := domainMachine(b, o)
+	if err != nil {
+		return nil, err
+	}
+	addr := deviceAddress(d.OS.Type.Machine)
+	domainConsole(d.Devices, b)
+	domainDisks(d.Devices, b, addr)
+	args, err := domainNet(d.Devices, b, o, addr)
+	if err != nil {
+		return nil, err
+	}
+	if b.RNG {
+		d.Devices.RNGs = append(d.Devices.RNGs, libvirtxml.DomainRNG{
+			Model:   "virtio",
+			Backend: &libvirtxml.DomainRNGBackend{Random: &libvirtxml.DomainRNGBackendRandom{Device: "/dev/urandom"}},
+			Address: addr(),
+		})
+	}
+	args = append(args, b.Extra...)
+	if len(args) > 0 {
+		cl := &libvirtxml.DomainQEMUCommandline{}
+		for _, a := range args {
+			cl.Args = append(cl.Args, libvirtxml.DomainQEMUCommandlineArg{Value: a})
+		}
+		d.QEMUCommandline = cl
+	}
+	return d, nil
+}
+
+// domainMachine is the domain without its devices: type, memory, CPUs,
+// kernel and command line, CPU model and features.
+func domainMachine(b Boot, o DomainOptions) (*libvirtxml.Domain, error) {
 	mem, err := memoryKiB(b.Memory)
 	if err != nil {
 		return nil, err
@@ -87,7 +119,6 @@ func DomainXML(b Boot, o DomainOptions) (*libvirtxml.Domain, error) {
 	if machine == "" {
 		machine = "pc"
 	}
-	microvm := machine == "microvm"
 	d := &libvirtxml.Domain{
 		Type:        typ,
 		Name:        o.Name,
@@ -126,7 +157,24 @@ func DomainXML(b Boot, o DomainOptions) (*libvirtxml.Domain, error) {
 	// HPET and halts. microvm's virtio-mmio devices are described through
 	// ACPI too.
 	d.Features = &libvirtxml.DomainFeatureList{ACPI: &libvirtxml.DomainFeature{}}
-	dev := d.Devices
+	return d, nil
+}
+
+// deviceAddress gives each virtio device its address: virtio-mmio under
+// microvm (which has no PCI bus), libvirt's choice otherwise.
+func deviceAddress(machine string) func() *libvirtxml.DomainAddress {
+	return func() *libvirtxml.DomainAddress {
+		if machine == "microvm" {
+			return &libvirtxml.DomainAddress{VirtioMMIO: &libvirtxml.DomainAddressVirtioMMIO{}}
+		}
+		return nil
+	}
+}
+
+// domainConsole adds the serial console benchbook reads, and takes away
+// what qemu's launcher does not have either (USB, a balloon, VGA for
+// rumprun).
+func domainConsole(dev *libvirtxml.DomainDeviceList, b Boot) {
 	dev.Controllers = append(dev.Controllers, libvirtxml.DomainController{Type: "usb", Model: "none"})
 	// No balloon: qemu's launcher has none either, and under microvm it
 	// would need a PCI bus.
@@ -143,12 +191,11 @@ func DomainXML(b Boot, o DomainOptions) (*libvirtxml.Domain, error) {
 	if b.NoVGA {
 		dev.Videos = []libvirtxml.DomainVideo{{Model: libvirtxml.DomainVideoModel{Type: "none"}}}
 	}
-	addr := func() *libvirtxml.DomainAddress {
-		if microvm {
-			return &libvirtxml.DomainAddress{VirtioMMIO: &libvirtxml.DomainAddressVirtioMMIO{}}
-		}
-		return nil
-	}
+}
+
+// domainDisks adds the guest's disks, the first one booting when there is
+// no kernel to boot directly.
+func domainDisks(dev *libvirtxml.DomainDeviceList, b Boot, addr func() *libvirtxml.DomainAddress) {
 	for i, disk := range b.Disks {
 		dd := libvirtxml.DomainDisk{
 			Device: "disk",
@@ -166,15 +213,18 @@ func DomainXML(b Boot, o DomainOptions) (*libvirtxml.Domain, error) {
 		dd.Address = addr()
 		dev.Disks = append(dev.Disks, dd)
 	}
-	var args []string
+}
+
+// domainNet adds the guest's NIC on a libvirt network or bridge, or
+// returns qemu's arguments for user networking with its port forward.
+func domainNet(dev *libvirtxml.DomainDeviceList, b Boot, o DomainOptions, addr func() *libvirtxml.DomainAddress) ([]string, error) {
 	switch o.Net.Mode {
 	case "user":
 		fwd := fmt.Sprintf("hostfwd=tcp:%s:%d-:%d", o.Net.HostAddr, o.Net.HostPort, b.GuestPort)
 		if b.NIC == NICLegacyVirtio {
-			args = append(args, "-net", "nic,model=virtio", "-net", "user,"+fwd)
-		} else {
-			args = append(args, "-netdev", "user,id=bbnet0,"+fwd, "-device", b.NIC+",netdev=bbnet0")
+			return []string{"-net", "nic,model=virtio", "-net", "user," + fwd}, nil
 		}
+		return []string{"-netdev", "user,id=bbnet0," + fwd, "-device", b.NIC + ",netdev=bbnet0"}, nil
 	case "network", "bridge":
 		ifc := libvirtxml.DomainInterface{
 			MAC:     &libvirtxml.DomainInterfaceMAC{Address: o.MAC},
@@ -187,25 +237,9 @@ func DomainXML(b Boot, o DomainOptions) (*libvirtxml.Domain, error) {
 			ifc.Source = &libvirtxml.DomainInterfaceSource{Bridge: &libvirtxml.DomainInterfaceSourceBridge{Bridge: o.Net.Name}}
 		}
 		dev.Interfaces = append(dev.Interfaces, ifc)
-	default:
-		return nil, fmt.Errorf("network mode %q: want network, bridge or user", o.Net.Mode)
+		return nil, nil
 	}
-	if b.RNG {
-		dev.RNGs = append(dev.RNGs, libvirtxml.DomainRNG{
-			Model:   "virtio",
-			Backend: &libvirtxml.DomainRNGBackend{Random: &libvirtxml.DomainRNGBackendRandom{Device: "/dev/urandom"}},
-			Address: addr(),
-		})
-	}
-	args = append(args, b.Extra...)
-	if len(args) > 0 {
-		cl := &libvirtxml.DomainQEMUCommandline{}
-		for _, a := range args {
-			cl.Args = append(cl.Args, libvirtxml.DomainQEMUCommandlineArg{Value: a})
-		}
-		d.QEMUCommandline = cl
-	}
-	return d, nil
+	return nil, fmt.Errorf("network mode %q: want network, bridge or user", o.Net.Mode)
 }
 
 // marshalDomain is the XML benchbook sends, indented for the record.

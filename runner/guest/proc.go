@@ -71,7 +71,7 @@ func startProc(name string, argv, env []string, dir, logPath string, ready *rege
 	if logPath != "" {
 		l, err := NewLog(logPath)
 		if err != nil {
-			return nil, fmt.Errorf("guest %s: %w", name, err)
+			return nil, err
 		}
 		p.log = l
 		out = l
@@ -90,7 +90,7 @@ func startProc(name string, argv, env []string, dir, logPath string, ready *rege
 		if p.log != nil {
 			p.log.Close()
 		}
-		return nil, fmt.Errorf("guest %s: start %s: %w", name, argv[0], err)
+		return nil, fmt.Errorf("run %s: %w", argv[0], err)
 	}
 	go func() {
 		err := cmd.Wait()
@@ -183,7 +183,7 @@ func (p *proc) stop(ctx context.Context, grace time.Duration, gentle func()) err
 	if !done {
 		syscall.Kill(-pgid, syscall.SIGTERM)
 		if !wait(grace) {
-			errs = append(errs, fmt.Errorf("guest %s: no exit %s after SIGTERM; killed", p.name, grace))
+			errs = append(errs, fmt.Errorf("no exit %s after SIGTERM; killed", grace))
 		}
 	}
 	// Whatever is left of the group (children of the guest) goes too.

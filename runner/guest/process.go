@@ -24,16 +24,17 @@ type ProcessConfig struct {
 	ReadyTimeout time.Duration // default 30s
 	Grace        time.Duration // between SIGTERM and SIGKILL; default 5s
 	LogPath      string        // bounded log of stdout+stderr; empty: discarded
+	Trace        func(StepEvent)
 }
 
 // Process is a guest that is a process group on the host.
 type Process struct {
-	cfg ProcessConfig
+	cfg  ProcessConfig
+	life lifecycle
 
-	mu      sync.Mutex
-	started bool
-	proc    *proc
-	facts   map[string]string
+	mu    sync.Mutex
+	proc  *proc
+	facts factSet
 }
 
 var _ Guest = (*Process)(nil)
@@ -53,55 +54,57 @@ func NewProcess(cfg ProcessConfig) (*Process, error) {
 	if cfg.Grace <= 0 {
 		cfg.Grace = 5 * time.Second
 	}
-	return &Process{cfg: cfg, facts: map[string]string{}}, nil
+	return &Process{cfg: cfg, life: lifecycle{guest: cfg.Name, trace: cfg.Trace}}, nil
 }
 
-func (p *Process) addr() string { return fmt.Sprintf("127.0.0.1:%d", p.cfg.Port) }
+func (p *Process) endpoint() Endpoint { return Endpoint{Addr: fmt.Sprintf("127.0.0.1:%d", p.cfg.Port)} }
 
 // Start runs the command in its own process group and waits until redis
 // answers PING. On any failure it stops what it started before returning.
-func (p *Process) Start(ctx context.Context) (ep Endpoint, err error) {
-	p.mu.Lock()
-	if p.started {
-		p.mu.Unlock()
-		return Endpoint{}, fmt.Errorf("guest %s: started twice", p.cfg.Name)
+func (p *Process) Start(ctx context.Context) (Endpoint, error) {
+	err := p.life.start(ctx, []step{
+		{"process", p.spawn},
+		{"ping", p.ping},
+		{"info", p.info},
+	})
+	if err != nil {
+		return Endpoint{}, err
 	}
-	p.started = true
-	p.mu.Unlock()
-	defer func() {
-		if err != nil {
-			p.Stop(context.WithoutCancel(ctx))
-		}
-	}()
+	return p.endpoint(), nil
+}
+
+// spawn starts the program; its undo stops the whole process group.
+func (p *Process) spawn(ctx context.Context) error {
 	var env []string
 	for _, k := range slices.Sorted(maps.Keys(p.cfg.Env)) {
 		env = append(env, k+"="+p.cfg.Env[k])
 	}
 	pr, err := startProc(p.cfg.Name, p.cfg.Command, env, p.cfg.Dir, p.cfg.LogPath, nil)
 	if err != nil {
-		return Endpoint{}, err
+		return err
 	}
 	p.mu.Lock()
 	p.proc = pr
 	p.mu.Unlock()
-
-	ep = Endpoint{Addr: p.addr()}
-	if err := waitReadyDial(ctx, ep, p.cfg.ReadyTimeout, pr.exited); err != nil {
-		return Endpoint{}, fmt.Errorf("guest %s: %w%s", p.cfg.Name, err, pr.tail(p.cfg.LogPath))
-	}
-	if info, err := resp.Info(ctx, p.addr(), "server"); err == nil {
-		p.setFact("redis_version", info["redis_version"])
-	}
-	return ep, nil
+	p.life.push(func(ctx context.Context) error { return pr.stop(ctx, p.cfg.Grace, nil) })
+	return nil
 }
 
-func (p *Process) setFact(k, v string) {
-	if v == "" {
-		return
+// ping waits for a PONG, or the program's end.
+func (p *Process) ping(ctx context.Context) error {
+	if err := waitReadyDial(ctx, p.endpoint(), p.cfg.ReadyTimeout, p.proc.exited); err != nil {
+		return fmt.Errorf("%w%s", err, p.proc.tail(p.cfg.LogPath))
 	}
-	p.mu.Lock()
-	p.facts[k] = v
-	p.mu.Unlock()
+	return nil
+}
+
+// info records the server's version; a server that does not say is no
+// failure.
+func (p *Process) info(ctx context.Context) error {
+	if info, err := resp.Info(ctx, p.endpoint().Addr, "server"); err == nil {
+		p.facts.set("redis_version", info["redis_version"])
+	}
+	return nil
 }
 
 // LogTail is the end of the guest's log, formatted for an error message.
@@ -138,24 +141,12 @@ func (p *Process) Pid() int {
 
 // Stop sends SIGTERM to the process group, SIGKILL after the grace period,
 // and waits for the process. It is idempotent.
-func (p *Process) Stop(ctx context.Context) error {
-	p.mu.Lock()
-	pr := p.proc
-	p.mu.Unlock()
-	if pr == nil {
-		return nil
-	}
-	return pr.stop(ctx, p.cfg.Grace, nil)
-}
+func (p *Process) Stop(ctx context.Context) error { return p.life.stop(ctx) }
 
 // Facts returns what is known about the running guest.
 func (p *Process) Facts() map[string]string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
 	out := map[string]string{"kind": "process", "program": filepath.Base(p.cfg.Command[0])}
-	for k, v := range p.facts {
-		out[k] = v
-	}
+	p.facts.addTo(out)
 	return out
 }
 

@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -28,37 +27,45 @@ type Network struct {
 	// host's loopback) or "tap" (a tap device, e.g. on a private bridge in
 	// a network namespace benchbook made).
 	Mode string
-	// HostPort is the loopback port forwarded to the guest (user mode).
+	// HostPort is the loopback port forwarded to the guest (user mode);
+	// 0: Start picks a free one.
 	HostPort int
 	// Tap is the tap device (tap mode).
 	Tap string
 	// Netns, when set, is the network namespace qemu runs in (a name under
 	// /run/netns); the load must run there too.
 	Netns string
+	// Private (tap mode): Start makes a network namespace with a bridge
+	// at GatewayIP and a tap on it for the guest, and sets Tap and Netns.
+	Private bool
 }
 
 // QemuConfig is one qemu guest.
 type QemuConfig struct {
-	Name         string
-	Boot         Boot
-	Accel        string // kvm or tcg, already decided (see ProbeAccel)
-	Net          Network
-	RunDir       string // private folder for the QMP socket; removed by Stop
+	Name  string
+	Boot  Boot
+	Accel string // kvm or tcg, already decided (see ProbeAccel)
+	Net   Network
+	// RunDir is a private folder for the QMP socket, removed by Stop; ""
+	// makes one under the temporary folder.
+	RunDir       string
 	ConsolePath  string // bounded log of the serial console
 	ReadyTimeout time.Duration
+	Trace        func(StepEvent) // called as each start step and undo begins and ends
 }
 
-// Qemu is a guest booted by qemu-system-x86_64.
+// Qemu is a guest booted by qemu-system-x86_64. Start's steps complete
+// cfg (the network's tap and namespace, the run folder) under mu.
 type Qemu struct {
-	cfg QemuConfig
+	cfg  QemuConfig
+	life lifecycle
 
-	mu      sync.Mutex
-	started bool
-	stopped bool
-	proc    *proc
-	bootMs  float64
-	facts   factSet
-	qmpPath string
+	mu     sync.Mutex
+	bridge string // the private namespace's bridge, for its DHCP server
+	proc   *proc
+	begin  time.Time // qemu started
+	bootMs float64
+	facts  factSet
 }
 
 var _ Guest = (*Qemu)(nil)
@@ -84,7 +91,7 @@ func NewQemu(cfg QemuConfig) (*Qemu, error) {
 	if cfg.Accel == "" {
 		cfg.Accel = "tcg"
 	}
-	return &Qemu{cfg: cfg}, nil
+	return &Qemu{cfg: cfg, life: lifecycle{guest: cfg.Name, trace: cfg.Trace}}, nil
 }
 
 func diskPaths(ds []Disk) []string {
@@ -95,9 +102,29 @@ func diskPaths(ds []Disk) []string {
 	return out
 }
 
-// Args returns qemu's command line for the guest (without the binary).
+// QemuArgs returns qemu's command line for the guest (without the binary).
 // consolePath-free: the console is qemu's stdout, which benchbook reads.
 func QemuArgs(b Boot, accel string, n Network, qmp string) []string {
+	args := machineArgs(b, accel)
+	if qmp != "" {
+		args = append(args, "-qmp", "unix:"+qmp+",server=on,wait=off")
+	}
+	args = append(args, kernelArgs(b, accel)...)
+	args = append(args, diskArgs(b)...)
+	args = append(args, nicArgs(b, n)...)
+	if b.RNG {
+		dev := "virtio-rng-pci"
+		if b.Machine == "microvm" {
+			dev = "virtio-rng-device"
+		}
+		args = append(args, "-device", dev)
+	}
+	return append(args, b.Extra...)
+}
+
+// machineArgs: the machine, its CPU and memory, and no device benchbook
+// did not ask for.
+func machineArgs(b Boot, accel string) []string {
 	machine := b.Machine
 	switch machine {
 	case "microvm":
@@ -121,23 +148,33 @@ func QemuArgs(b Boot, accel string, n Network, qmp string) []string {
 	if b.NoVGA {
 		args = append(args, "-vga", "none")
 	}
-	if qmp != "" {
-		args = append(args, "-qmp", "unix:"+qmp+",server=on,wait=off")
+	return args
+}
+
+// kernelArgs boot a kernel directly, with its command line (and what it
+// needs under TCG).
+func kernelArgs(b Boot, accel string) []string {
+	if b.Kernel == "" {
+		return nil
 	}
-	if b.Kernel != "" {
-		args = append(args, "-kernel", b.Kernel)
-		if b.Initrd != "" {
-			args = append(args, "-initrd", b.Initrd)
-		}
-		app := b.Append
-		if accel == "tcg" && len(b.AppendTCG) > 0 {
-			app = strings.TrimSpace(app + " " + strings.Join(b.AppendTCG, " "))
-		}
-		if app != "" {
-			args = append(args, "-append", app)
-		}
+	args := []string{"-kernel", b.Kernel}
+	if b.Initrd != "" {
+		args = append(args, "-initrd", b.Initrd)
 	}
-	mmio := b.Machine == "microvm"
+	app := b.Append
+	if accel == "tcg" && len(b.AppendTCG) > 0 {
+		app = strings.TrimSpace(app + " " + strings.Join(b.AppendTCG, " "))
+	}
+	if app != "" {
+		args = append(args, "-append", app)
+	}
+	return args
+}
+
+// diskArgs attach the disks as virtio (on PCI, or MMIO under microvm), the
+// first one booting when there is no kernel.
+func diskArgs(b Boot) []string {
+	var args []string
 	for i, d := range b.Disks {
 		opts := fmt.Sprintf("file=%s,format=%s", d.Path, d.Format)
 		if d.Snapshot {
@@ -150,7 +187,7 @@ func QemuArgs(b Boot, accel string, n Network, qmp string) []string {
 		id := fmt.Sprintf("hd%d", i)
 		args = append(args, "-drive", opts+",if=none,id="+id+",cache=unsafe")
 		dev := "virtio-blk-pci"
-		if mmio {
+		if b.Machine == "microvm" {
 			dev = "virtio-blk-device"
 		}
 		dev += ",drive=" + id
@@ -159,6 +196,12 @@ func QemuArgs(b Boot, accel string, n Network, qmp string) []string {
 		}
 		args = append(args, "-device", dev)
 	}
+	return args
+}
+
+// nicArgs give the guest its NIC on a tap or on user networking with a
+// port forward from the host's loopback.
+func nicArgs(b Boot, n Network) []string {
 	var backend string
 	switch n.Mode {
 	case "tap":
@@ -167,19 +210,10 @@ func QemuArgs(b Boot, accel string, n Network, qmp string) []string {
 		backend = fmt.Sprintf("user,hostfwd=tcp:127.0.0.1:%d-:%d", n.HostPort, b.GuestPort)
 	}
 	if b.NIC == NICLegacyVirtio {
-		args = append(args, "-net", "nic,model=virtio", "-net", backend)
-	} else {
-		kind, rest, _ := strings.Cut(backend, ",")
-		args = append(args, "-netdev", kind+",id=n0,"+rest, "-device", b.NIC+",netdev=n0")
+		return []string{"-net", "nic,model=virtio", "-net", backend}
 	}
-	if b.RNG {
-		dev := "virtio-rng-pci"
-		if mmio {
-			dev = "virtio-rng-device"
-		}
-		args = append(args, "-device", dev)
-	}
-	return append(args, b.Extra...)
+	kind, rest, _ := strings.Cut(backend, ",")
+	return []string{"-netdev", kind + ",id=n0," + rest, "-device", b.NIC + ",netdev=n0"}
 }
 
 // cpuModel: the host's CPU under KVM; under TCG "max", every feature TCG
@@ -201,90 +235,35 @@ func sanitizeName(s string) string {
 }
 
 // Command is the full command line benchbook runs, for the record.
+// Before Start it lacks what Start's steps decide (the namespace, the run
+// folder).
 func (q *Qemu) Command() []string {
-	argv := append([]string{QemuBinary}, QemuArgs(q.cfg.Boot, q.cfg.Accel, q.cfg.Net, q.qmpSocket())...)
-	if q.cfg.Net.Netns != "" {
-		argv = append([]string{"ip", "netns", "exec", q.cfg.Net.Netns}, argv...)
+	q.mu.Lock()
+	cfg := q.cfg
+	q.mu.Unlock()
+	argv := append([]string{QemuBinary}, QemuArgs(cfg.Boot, cfg.Accel, cfg.Net, qmpSocket(cfg.RunDir))...)
+	if cfg.Net.Netns != "" {
+		argv = append([]string{"ip", "netns", "exec", cfg.Net.Netns}, argv...)
 	}
 	return argv
 }
 
-func (q *Qemu) qmpSocket() string {
-	if q.cfg.RunDir == "" {
+func qmpSocket(runDir string) string {
+	if runDir == "" {
 		return ""
 	}
-	return filepath.Join(q.cfg.RunDir, "qmp.sock")
+	return filepath.Join(runDir, "qmp.sock")
 }
 
 // endpoint is where the guest's redis answers, seen from where the load runs.
 func (q *Qemu) endpoint() Endpoint {
-	if q.cfg.Net.Mode == "tap" {
-		return Endpoint{Addr: net.JoinHostPort(GuestIP, strconv.Itoa(q.cfg.Boot.GuestPort)), Netns: q.cfg.Net.Netns}
-	}
-	return Endpoint{Addr: fmt.Sprintf("127.0.0.1:%d", q.cfg.Net.HostPort), Netns: q.cfg.Net.Netns}
-}
-
-// Start boots the guest and waits for its console to say redis is ready,
-// then for a PONG. Every failure stops what was started.
-func (q *Qemu) Start(ctx context.Context) (ep Endpoint, err error) {
 	q.mu.Lock()
-	if q.started {
-		q.mu.Unlock()
-		return Endpoint{}, fmt.Errorf("guest %s: started twice", q.cfg.Name)
-	}
-	q.started = true
+	n, port := q.cfg.Net, q.cfg.Boot.GuestPort
 	q.mu.Unlock()
-	defer func() {
-		if err != nil {
-			q.Stop(context.WithoutCancel(ctx))
-		}
-	}()
-	if q.cfg.RunDir != "" {
-		if err := os.MkdirAll(q.cfg.RunDir, 0o700); err != nil {
-			return Endpoint{}, fmt.Errorf("guest %s: %w", q.cfg.Name, err)
-		}
+	if n.Mode == "tap" {
+		return Endpoint{Addr: net.JoinHostPort(GuestIP, strconv.Itoa(port)), Netns: n.Netns}
 	}
-	argv := q.Command()
-	begin := time.Now()
-	p, err := startProc(q.cfg.Name, argv, nil, "", q.cfg.ConsolePath, q.cfg.Boot.ReadyLine)
-	if err != nil {
-		return Endpoint{}, err
-	}
-	q.mu.Lock()
-	q.proc = p
-	q.mu.Unlock()
-
-	rctx, cancel := context.WithTimeout(ctx, q.cfg.ReadyTimeout)
-	defer cancel()
-	if err := p.waitLine(rctx); err != nil {
-		if ctx.Err() != nil {
-			return Endpoint{}, ctx.Err()
-		}
-		return Endpoint{}, fmt.Errorf("guest %s: %w%s", q.cfg.Name, q.explain(err), p.tail(q.cfg.ConsolePath))
-	}
-	ep = q.endpoint()
-	left := q.cfg.ReadyTimeout - time.Since(begin)
-	if err := waitReadyDial(ctx, ep, max(left, 5*time.Second), p.exited); err != nil {
-		return Endpoint{}, fmt.Errorf("guest %s: %w%s", q.cfg.Name, err, p.tail(q.cfg.ConsolePath))
-	}
-	q.mu.Lock()
-	q.bootMs = float64(time.Since(begin).Microseconds()) / 1000
-	q.mu.Unlock()
-	if info, err := infoVia(ctx, ep); err == nil {
-		q.setFact("redis_version", info["redis_version"])
-	}
-	return ep, nil
-}
-
-// explain turns a readiness failure into what the user needs to know.
-func (q *Qemu) explain(err error) error {
-	switch {
-	case errors.Is(err, errExited):
-		return fmt.Errorf("qemu exited before redis was ready (%v)", q.proc.exitErr())
-	case errors.Is(err, context.DeadlineExceeded):
-		return fmt.Errorf("%w: the console never said redis is ready within %s (accel %s)", ErrNotReady, q.cfg.ReadyTimeout, q.cfg.Accel)
-	}
-	return err
+	return Endpoint{Addr: fmt.Sprintf("127.0.0.1:%d", n.HostPort), Netns: n.Netns}
 }
 
 // BootMs is the time from starting qemu to the first PONG.
@@ -292,33 +271,6 @@ func (q *Qemu) BootMs() float64 {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	return q.bootMs
-}
-
-func (q *Qemu) setFact(k, v string) { q.facts.set(k, v) }
-
-// Stop asks qemu to quit over QMP, then signals it, and always reaps it.
-func (q *Qemu) Stop(ctx context.Context) error {
-	q.mu.Lock()
-	if q.stopped {
-		q.mu.Unlock()
-		return nil
-	}
-	q.stopped = true
-	p := q.proc
-	q.mu.Unlock()
-	var errs []error
-	if p != nil {
-		gentle := func() {
-			if sock := q.qmpSocket(); sock != "" {
-				qmpQuit(sock, time.Second)
-			}
-		}
-		errs = append(errs, p.stop(ctx, 3*time.Second, gentle))
-	}
-	if q.cfg.RunDir != "" {
-		errs = append(errs, os.RemoveAll(q.cfg.RunDir))
-	}
-	return errors.Join(errs...)
 }
 
 // Exited is closed when qemu has ended.

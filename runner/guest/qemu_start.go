@@ -1,0 +1,137 @@
+package guest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"time"
+)
+
+// Start boots the guest and waits for its console to say redis is ready,
+// then for a PONG. A failed step (or a cancel) undoes the ones before it.
+func (q *Qemu) Start(ctx context.Context) (Endpoint, error) {
+	if err := q.life.start(ctx, q.steps()); err != nil {
+		return Endpoint{}, err
+	}
+	return q.endpoint(), nil
+}
+
+// steps are the guest's start: its network, qemu, and the waits for it.
+func (q *Qemu) steps() []step {
+	var s []step
+	n, b := q.cfg.Net, q.cfg.Boot
+	if n.Mode == "user" && n.HostPort == 0 {
+		s = append(s, step{"port", q.pickPort})
+	}
+	if n.Private {
+		s = append(s, step{"namespace", q.namespace})
+		if b.Flavor == "osv" && b.Kernel == "" {
+			s = append(s, step{"dhcp", q.dhcp})
+		}
+	}
+	return append(s,
+		step{"run-dir", q.runDir},
+		step{"qemu", q.spawn},
+		step{"ready-line", q.readyLine},
+		step{"ping", q.ping},
+		step{"info", q.info},
+	)
+}
+
+// pickPort chooses the loopback port user networking forwards.
+func (q *Qemu) pickPort(context.Context) error {
+	port, err := FreePort()
+	if err != nil {
+		return err
+	}
+	q.mu.Lock()
+	q.cfg.Net.HostPort = port
+	q.mu.Unlock()
+	return nil
+}
+
+// runDir makes the folder of the QMP socket.
+func (q *Qemu) runDir(context.Context) error {
+	dir := q.cfg.RunDir
+	if dir == "" {
+		d, err := os.MkdirTemp("", "bb-qemu-")
+		if err != nil {
+			return err
+		}
+		dir = d
+	} else if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	q.life.push(func(context.Context) error { return os.RemoveAll(dir) })
+	q.mu.Lock()
+	q.cfg.RunDir = dir
+	q.mu.Unlock()
+	return nil
+}
+
+// spawn starts qemu; its undo asks it to quit over QMP, then signals its
+// process group, and always reaps it.
+func (q *Qemu) spawn(context.Context) error {
+	argv := q.Command()
+	begin := time.Now()
+	p, err := startProc(q.cfg.Name, argv, nil, "", q.cfg.ConsolePath, q.cfg.Boot.ReadyLine)
+	if err != nil {
+		return err
+	}
+	q.mu.Lock()
+	q.proc, q.begin = p, begin
+	sock := qmpSocket(q.cfg.RunDir)
+	q.mu.Unlock()
+	q.life.push(func(ctx context.Context) error {
+		return p.stop(ctx, 3*time.Second, func() { qmpQuit(sock, time.Second) })
+	})
+	return nil
+}
+
+// readyLine waits for the console to say redis is ready.
+func (q *Qemu) readyLine(ctx context.Context) error {
+	rctx, cancel := context.WithTimeout(ctx, q.cfg.ReadyTimeout)
+	defer cancel()
+	if err := q.proc.waitLine(rctx); err != nil {
+		return fmt.Errorf("%w%s", q.explain(err), q.proc.tail(q.cfg.ConsolePath))
+	}
+	return nil
+}
+
+// explain turns a readiness failure into what the user needs to know.
+func (q *Qemu) explain(err error) error {
+	switch {
+	case errors.Is(err, errExited):
+		return fmt.Errorf("qemu exited before redis was ready (%v)", q.proc.exitErr())
+	case errors.Is(err, context.DeadlineExceeded):
+		return fmt.Errorf("%w: the console never said redis is ready within %s (accel %s)", ErrNotReady, q.cfg.ReadyTimeout, q.cfg.Accel)
+	}
+	return err
+}
+
+// ping waits for a PONG within what is left of the ready timeout (at
+// least 5 s), and records the boot time.
+func (q *Qemu) ping(ctx context.Context) error {
+	left := q.cfg.ReadyTimeout - time.Since(q.begin)
+	if err := waitReadyDial(ctx, q.endpoint(), max(left, 5*time.Second), q.proc.exited); err != nil {
+		return fmt.Errorf("%w%s", err, q.proc.tail(q.cfg.ConsolePath))
+	}
+	q.mu.Lock()
+	q.bootMs = float64(time.Since(q.begin).Microseconds()) / 1000
+	q.mu.Unlock()
+	return nil
+}
+
+// info records the server's version; a server that does not say is no
+// failure.
+func (q *Qemu) info(ctx context.Context) error {
+	if info, err := infoVia(ctx, q.endpoint()); err == nil {
+		q.facts.set("redis_version", info["redis_version"])
+	}
+	return nil
+}
+
+// Stop undoes Start's steps in reverse: qemu, its run folder, the DHCP
+// server, the namespace. It is safe to call more than once.
+func (q *Qemu) Stop(ctx context.Context) error { return q.life.stop(ctx) }
