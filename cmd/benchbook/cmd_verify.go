@@ -5,19 +5,17 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"github.com/benchbook/benchbook/internal/numfmt"
 	"io"
 	"math"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"text/tabwriter"
 
 	"github.com/benchbook/benchbook/internal/buildinfo"
+	"github.com/benchbook/benchbook/internal/numfmt"
 	"github.com/benchbook/benchbook/notebook"
 	"github.com/benchbook/benchbook/results"
-	"github.com/benchbook/benchbook/runner"
+	"github.com/benchbook/benchbook/runner/verify"
 )
 
 type verifyOpts struct {
@@ -81,132 +79,73 @@ Example:
 			if err != nil {
 				return err
 			}
-			return verify(ctx, env, nb, o, metrics)
+			return runVerify(ctx, env, nb, o, metrics)
 		},
 	}
 }
 
-func verify(ctx context.Context, env *cmdEnv, nb *notebook.Notebook, o *verifyOpts, metrics []string) error {
-	store := results.ForNotebook(nb.Path)
-	if o.only != "" && nb.Bench(o.only) == nil {
-		return fmt.Errorf("--only %s: %s has no bench cell %q", o.only, nb.Path, o.only)
-	}
-	var cells []*notebook.Cell
-	stored := map[string]*results.File{}
-	for _, c := range nb.BenchCells() {
-		if o.only != "" && c.ID != o.only {
-			continue
-		}
-		f, err := store.Load(c.ID)
-		switch {
-		case errors.Is(err, os.ErrNotExist):
-			fmt.Fprintf(env.stderr, "%s: no stored results to verify (benchbook run %s makes them)\n", c.ID, nb.Path)
-			continue
-		case err != nil:
-			return err
-		}
-		if f.InputHash != nb.InputHash(c, nil) {
-			fmt.Fprintf(env.stderr, "%s: the stored results are stale (the cell, its guests, its load or its params changed): the rerun measures the notebook as it is now\n", c.ID)
-		}
-		cells = append(cells, c)
-		stored[c.ID] = f
-	}
-	if len(cells) == 0 {
-		return fmt.Errorf("%s: nothing to verify: no bench cell has stored results", nb.Path)
-	}
-
-	scratch, err := os.MkdirTemp("", "benchbook-verify-")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(scratch)
-	scratchStore := results.Store{Dir: filepath.Join(scratch, "results")}
+func runVerify(ctx context.Context, env *cmdEnv, nb *notebook.Notebook, o *verifyOpts, metrics []string) error {
 	var progress io.Writer = env.stderr
 	if o.quiet {
 		progress = nil
 	}
-
-	tw := tabwriter.NewWriter(env.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "cell\tguest\tmetric\told median\tnew median\tdelta\tp-value\tverdict")
-	moved, compared, failed := 0, 0, 0
-	for _, c := range cells {
-		_, err := runner.Run(ctx, nb, scratchStore, runner.Options{
-			Only:     c.ID,
-			Version:  buildinfo.Version(),
-			Progress: progress,
-			Live:     progress != nil && isTerminal(env.stderr),
-		})
-		if ctx.Err() != nil {
-			tw.Flush()
-			fmt.Fprintf(env.stderr, "benchbook verify: interrupted: every guest stopped; the stored results are untouched\n")
-			return silent(130, ctx.Err())
-		}
-		if err != nil {
-			failed++
-			why := err.Error()
-			// The scratch folder goes away: say here what it recorded.
-			if f, ferr := scratchStore.LoadFailure(c.ID); ferr == nil {
-				why = f.Failure
-				fmt.Fprintf(env.stderr, "%s: rerun failed: %s\n", c.ID, f.Failure)
-			}
-			fmt.Fprintf(tw, "%s\t(rerun failed: %s)\n", c.ID, firstLine(why))
-			continue
-		}
-		rerun, err := scratchStore.Load(c.ID)
-		if err != nil {
-			return fmt.Errorf("%s: reading the rerun: %w", c.ID, err)
-		}
-		noteMachine(env.stderr, c.ID, stored[c.ID], rerun)
-		for _, cmp := range results.Compare(stored[c.ID], rerun, metrics, o.alpha) {
-			guest := cmp.Guest
-			if cmp.Point != "" {
-				guest += " [" + cmp.Point + "]"
-			}
-			note := ""
-			if cmp.Note != "" {
-				note = "\t(" + cmp.Note + ")"
-			}
-			if !cmp.Comparable {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t\t\t\t\t%s%s\n", c.ID, guest, cmp.Metric, cmp.Verdict(), note)
-				continue
-			}
-			compared++
-			if cmp.Moved {
-				moved++
-			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\tp=%.3f\t%s%s\n", c.ID, guest, cmp.Metric,
-				figure(cmp.Metric, cmp.OldMedian), figure(cmp.Metric, cmp.NewMedian), percent(cmp.Delta), cmp.P, cmp.Verdict(), note)
-		}
+	report, err := verify.Run(ctx, nb, verify.Options{
+		Only:     o.only,
+		Alpha:    o.alpha,
+		Metrics:  metrics,
+		Version:  buildinfo.Version(),
+		Progress: progress,
+		Live:     progress != nil && isTerminal(env.stderr),
+		Notes:    env.stderr,
+	})
+	if err != nil && ctx.Err() != nil && report != nil {
+		printVerifyTable(env.stdout, report)
+		fmt.Fprintf(env.stderr, "benchbook verify: interrupted: every guest stopped; the stored results are untouched\n")
+		return silent(130, ctx.Err())
 	}
-	tw.Flush()
+	if err != nil {
+		return err
+	}
+	printVerifyTable(env.stdout, report)
 	summary := fmt.Sprintf("verify: %d of %s moved (α = %g, Mann-Whitney U on medians of %s); stored results untouched",
-		moved, plural(compared, "figure"), o.alpha, strings.Join(metrics, ", "))
-	if failed > 0 {
-		summary += fmt.Sprintf("; %s failed to rerun", plural(failed, "cell"))
+		report.Moved, plural(report.Compared, "figure"), report.Alpha, strings.Join(report.Metrics, ", "))
+	if report.Failed > 0 {
+		summary += fmt.Sprintf("; %s failed to rerun", plural(report.Failed, "cell"))
 	}
 	fmt.Fprintln(env.stdout, summary)
-	if moved > 0 || failed > 0 {
+	if !report.OK() {
 		return silent(1, errors.New(summary))
 	}
 	return nil
 }
 
-// noteMachine says when the rerun ran somewhere else than the stored run:
-// then a moved figure may be the machine's doing.
-func noteMachine(w io.Writer, cell string, old, rerun *results.File) {
-	var diffs []string
-	if old.Env.CPUModel != rerun.Env.CPUModel {
-		diffs = append(diffs, fmt.Sprintf("CPU %q, now %q", old.Env.CPUModel, rerun.Env.CPUModel))
+// printVerifyTable prints one line per row: the figure's medians, change,
+// p-value and verdict, or why the cell's rerun failed.
+func printVerifyTable(w io.Writer, report *verify.Report) {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "cell\tguest\tmetric\told median\tnew median\tdelta\tp-value\tverdict")
+	for _, row := range report.Rows {
+		if row.Verdict == verify.RerunFailed {
+			fmt.Fprintf(tw, "%s\t(rerun failed: %s)\n", row.Cell, firstLine(row.Failure))
+			continue
+		}
+		cmp := row.Comparison
+		guest := cmp.Guest
+		if cmp.Point != "" {
+			guest += " [" + cmp.Point + "]"
+		}
+		note := ""
+		if cmp.Note != "" {
+			note = "\t(" + cmp.Note + ")"
+		}
+		if !cmp.Comparable {
+			fmt.Fprintf(tw, "%s\t%s\t%s\t\t\t\t\t%s%s\n", row.Cell, guest, cmp.Metric, row.Verdict, note)
+			continue
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\tp=%.3f\t%s%s\n", row.Cell, guest, cmp.Metric,
+			figure(cmp.Metric, cmp.OldMedian), figure(cmp.Metric, cmp.NewMedian), percent(cmp.Delta), cmp.P, row.Verdict, note)
 	}
-	if old.Env.Cores != rerun.Env.Cores {
-		diffs = append(diffs, fmt.Sprintf("%d cores, now %d", old.Env.Cores, rerun.Env.Cores))
-	}
-	if old.Env.Kernel != rerun.Env.Kernel {
-		diffs = append(diffs, fmt.Sprintf("kernel %s, now %s", old.Env.Kernel, rerun.Env.Kernel))
-	}
-	if len(diffs) > 0 {
-		fmt.Fprintf(w, "%s: the stored results came from another machine (%s): a change may be the machine's\n", cell, strings.Join(diffs, "; "))
-	}
+	tw.Flush()
 }
 
 // figure formats a median with its unit: "61,234 ops/s", "160 µs".
