@@ -7,8 +7,9 @@ import (
 	"strings"
 )
 
-// Pos is a position in a notebook file. Line and Col start at 1; Col counts
-// characters, not bytes, so it matches what an editor shows.
+// Pos is a position in a file: a notebook, or a results file benchbook
+// reads back. Line and Col start at 1; Col counts characters, not bytes, so
+// it matches what an editor shows.
 type Pos struct {
 	Line int
 	Col  int
@@ -18,11 +19,15 @@ func (p Pos) IsValid() bool { return p.Line > 0 }
 
 func (p Pos) String() string { return fmt.Sprintf("%d:%d", p.Line, p.Col) }
 
-// Error is one problem of a notebook, at a position.
+// Error is one problem of a file benchbook reads, printed as
+// file:line:col: message. Notebooks and stored results share it (a
+// results.DecodeError is an Error): one type for editors and tools to
+// parse, and for callers to test with errors.As.
 type Error struct {
 	File string
-	Pos  Pos
+	Pos  Pos // zero when the problem is the file as a whole
 	Msg  string
+	Err  error // the cause, when there is one; errors.Is and errors.As see it
 }
 
 func (e *Error) Error() string {
@@ -30,6 +35,13 @@ func (e *Error) Error() string {
 		return fmt.Sprintf("%s: %s", e.File, e.Msg)
 	}
 	return fmt.Sprintf("%s:%d:%d: %s", e.File, e.Pos.Line, e.Pos.Col, e.Msg)
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// ErrorAt places err at byte offset off of src, the content of file.
+func ErrorAt(file string, src []byte, off int, err error) *Error {
+	return &Error{File: file, Pos: posAt(string(src), off), Msg: err.Error(), Err: err}
 }
 
 // ErrorList is every problem of one or more notebooks, sorted by file and

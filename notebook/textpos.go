@@ -1,34 +1,36 @@
-package render
+package notebook
 
 import (
 	"strconv"
 	"strings"
 	"unicode/utf8"
-
-	"github.com/benchbook/benchbook/notebook"
 )
 
-// A markdown cell's text is a TOML string, and what goldmark sees is that
-// string decoded: escapes resolved, the newline after an opening """ trimmed,
+// A markdown cell's text is a TOML string, and what a Markdown parser sees
+// is that string decoded: escapes resolved, the newline after an opening """ trimmed,
 // line-ending backslashes folded. To point an error INTO the prose, an offset
 // in the decoded text is mapped back to the file by re-scanning the string
 // literal in the source. When the source is unavailable or does not decode
 // to the same text (edited since parsing, a decoder that normalised newlines),
 // a plain estimate from the string's start is used instead.
 
-// textMap maps byte offsets of a markdown cell's decoded text to positions
-// in the notebook file.
-type textMap struct {
+// TextMap maps byte offsets of a markdown cell's decoded text to positions
+// in the notebook file, so a problem found in the prose (a broken link) is
+// reported where it is written.
+type TextMap struct {
 	src   string
 	offs  []int // offs[i]: source byte that produced decoded byte i; one extra entry for the end
-	start notebook.Pos
+	start Pos
 	multi bool // estimate: a multi-line string whose content starts on the next line
 	open  int  // estimate: width of the opening delimiter in characters
 	text  string
 }
 
-func newTextMap(src string, start notebook.Pos, text string) *textMap {
-	m := &textMap{src: src, start: start, text: text}
+// NewTextMap maps the decoded text of the string literal that starts at
+// start in src, the notebook's source (Cell.TextPos and Cell.Text). With
+// src empty (the file could not be read again) positions are estimated.
+func NewTextMap(src string, start Pos, text string) *TextMap {
+	m := &TextMap{src: src, start: start, text: text}
 	at, ok := byteOffset(src, start)
 	if !ok {
 		m.estimateFrom("")
@@ -46,7 +48,7 @@ func newTextMap(src string, start notebook.Pos, text string) *textMap {
 	return m
 }
 
-func (m *textMap) estimateFrom(lit string) {
+func (m *TextMap) estimateFrom(lit string) {
 	switch {
 	case strings.HasPrefix(lit, `"""`), strings.HasPrefix(lit, `'''`):
 		m.open = 3
@@ -60,27 +62,27 @@ func (m *textMap) estimateFrom(lit string) {
 	}
 }
 
-// pos returns the file position of byte off of the decoded text.
-func (m *textMap) pos(off int) notebook.Pos {
+// Pos returns the file position of byte off of the decoded text.
+func (m *TextMap) Pos(off int) Pos {
 	off = max(0, min(off, len(m.text)))
 	if m.offs != nil {
-		return posOf(m.src, m.offs[off])
+		return posAt(m.src, m.offs[off])
 	}
 	before := m.text[:off]
 	line := strings.Count(before, "\n")
 	col := utf8.RuneCountInString(before[strings.LastIndexByte(before, '\n')+1:]) + 1
 	switch {
 	case m.multi:
-		return notebook.Pos{Line: m.start.Line + 1 + line, Col: col}
+		return Pos{Line: m.start.Line + 1 + line, Col: col}
 	case line == 0:
-		return notebook.Pos{Line: m.start.Line, Col: m.start.Col + m.open + col - 1}
+		return Pos{Line: m.start.Line, Col: m.start.Col + m.open + col - 1}
 	default:
-		return notebook.Pos{Line: m.start.Line + line, Col: col}
+		return Pos{Line: m.start.Line + line, Col: col}
 	}
 }
 
 // byteOffset converts a 1-based line and character column to a byte offset.
-func byteOffset(src string, p notebook.Pos) (int, bool) {
+func byteOffset(src string, p Pos) (int, bool) {
 	if !p.IsValid() || p.Col < 1 {
 		return 0, false
 	}
@@ -100,16 +102,6 @@ func byteOffset(src string, p notebook.Pos) (int, bool) {
 		at += size
 	}
 	return at, at < len(src)
-}
-
-// posOf converts a byte offset to a 1-based line and character column.
-func posOf(src string, off int) notebook.Pos {
-	off = max(0, min(off, len(src)))
-	lineStart := strings.LastIndexByte(src[:off], '\n') + 1
-	return notebook.Pos{
-		Line: strings.Count(src[:off], "\n") + 1,
-		Col:  utf8.RuneCountInString(src[lineStart:off]) + 1,
-	}
 }
 
 // decodeTOMLString decodes the TOML string literal at the start of lit (any

@@ -60,7 +60,7 @@ func collectAssets(nb *notebook.Notebook) ([]asset, notebook.ErrorList) {
 		if !strings.Contains(c.Text, "](") && !mayOpenTag(c.Text) && !(defs && strings.Contains(c.Text, "[")) {
 			continue
 		}
-		var tm *textMap
+		var tm *notebook.TextMap
 		errAt := func(n ast.Node, format string, args ...any) {
 			if !loaded {
 				// Read only when something is wrong; if the file has changed or
@@ -69,9 +69,9 @@ func collectAssets(nb *notebook.Notebook) ([]asset, notebook.ErrorList) {
 				source, loaded = string(b), true
 			}
 			if tm == nil {
-				tm = newTextMap(source, c.TextPos, c.Text)
+				tm = notebook.NewTextMap(source, c.TextPos, c.Text)
 			}
-			errs = append(errs, nb.Errorf(tm.pos(nodeOffset(n)), format, args...))
+			errs = append(errs, nb.Errorf(tm.Pos(nodeOffset(n)), format, args...))
 		}
 		doc, text := pr.parse(c, nil)
 		_ = ast.Walk(doc, func(n ast.Node, entering bool) (ast.WalkStatus, error) {

@@ -124,31 +124,3 @@ func TestCheckCLSF(t *testing.T) {
 		t.Errorf("Check(%s):\n%v", path, errs)
 	}
 }
-
-func TestDecodeTOMLString(t *testing.T) {
-	for _, tc := range []struct {
-		lit, want string
-		ok        bool
-	}{
-		{`"a\tb\u00e9\"" rest`, "a\tb\u00e9\"", true},
-		{`'a\tb' rest`, `a\tb`, true},
-		{"\"\"\"\nx\ny\"\"\"", "x\ny", true},
-		{"\"\"\"\r\nx\"\"\"", "x", true},
-		{`"""a""""`, `a"`, true},
-		{`"""a"""""`, `a""`, true},
-		{"'''\nx\\t'''", `x\t`, true},
-		{"\"\"\"a \\\n   \n  b\"\"\"", "a b", true},
-		{`"unterminated`, "", false},
-		{"\"one\nline\"", "", false},
-		{`x = 1`, "", false},
-	} {
-		got, offs, ok := decodeTOMLString(tc.lit)
-		if ok != tc.ok || got != tc.want {
-			t.Errorf("decode %q = %q, %v; want %q, %v", tc.lit, got, ok, tc.want, tc.ok)
-			continue
-		}
-		if ok && len(offs) != len(got)+1 {
-			t.Errorf("decode %q: %d offsets for %d bytes", tc.lit, len(offs), len(got))
-		}
-	}
-}

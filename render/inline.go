@@ -75,7 +75,7 @@ func checkInline(nb *notebook.Notebook) notebook.ErrorList {
 		if c.Kind != notebook.KindMarkdown || !strings.Contains(c.Text, "{{") {
 			continue
 		}
-		var tm *textMap
+		var tm *notebook.TextMap
 		code := codeRanges(c.Text)
 		for _, m := range inlineRE.FindAllStringSubmatchIndex(c.Text, -1) {
 			if m[3] > m[2] || inRanges(code, m[0]) { // escaped, or shown as code
@@ -94,9 +94,9 @@ func checkInline(nb *notebook.Notebook) notebook.ErrorList {
 				source, loaded = string(b), true
 			}
 			if tm == nil {
-				tm = newTextMap(source, c.TextPos, c.Text)
+				tm = notebook.NewTextMap(source, c.TextPos, c.Text)
 			}
-			errs = append(errs, nb.Errorf(tm.pos(m[0]), "%s", problem))
+			errs = append(errs, nb.Errorf(tm.Pos(m[0]), "%s", problem))
 		}
 	}
 	return errs

@@ -20,8 +20,8 @@ func FuzzDecode(f *testing.F) {
 		file, err := Decode("x.json", data)
 		if err != nil {
 			var de *DecodeError
-			if errors.As(err, &de) && (de.Line < 1 || de.Col < 1 || de.Offset < 0 || de.Offset > int64(len(data))) {
-				t.Fatalf("decode error at %d:%d (offset %d of %d bytes)", de.Line, de.Col, de.Offset, len(data))
+			if errors.As(err, &de) && (de.Pos.Line < 1 || de.Pos.Col < 1 || de.Pos.Line > bytes.Count(data, []byte("\n"))+1) {
+				t.Fatalf("decode error at %v of a file of %d bytes", de.Pos, len(data))
 			}
 			return
 		}

@@ -1,7 +1,9 @@
 // Package results is the store between the runner, which writes what a bench
-// cell measured, and the renderer, which reads it. It has no idea what a
-// notebook is: it knows cells by id, guests by name, and metrics by the names
-// in its catalogue.
+// cell measured, and the renderer, which reads it. It knows cells by id,
+// guests by name, and metrics by the names in its catalogue. Of the notebook
+// package it uses two things both halves share: a check cell's claims, parsed
+// there and judged here against the stored figures, and the file-position
+// error (notebook.Error) that its DecodeError is.
 //
 // For a notebook notebooks/x.toml the results live in notebooks/x.results/:
 //

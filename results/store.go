@@ -11,9 +11,9 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"unicode/utf8"
 
 	"github.com/benchbook/benchbook/internal/atomicfile"
+	"github.com/benchbook/benchbook/notebook"
 )
 
 const (
@@ -350,20 +350,10 @@ func safeName(s string) string {
 	}, s)
 }
 
-// DecodeError is a stored file that is not valid results JSON, with the
-// position of the problem.
-type DecodeError struct {
-	File      string
-	Line, Col int   // from 1; Col counts characters
-	Offset    int64 // byte offset
-	Err       error
-}
-
-func (e *DecodeError) Error() string {
-	return fmt.Sprintf("%s:%d:%d: %v", e.File, e.Line, e.Col, e.Err)
-}
-
-func (e *DecodeError) Unwrap() error { return e.Err }
+// DecodeError is a stored file that is not valid results JSON, at the
+// line and column of the problem. It is the file-position error notebooks
+// use too, so a tool reads both the same way.
+type DecodeError = notebook.Error
 
 // Decode parses a stored results file; name is used in errors only.
 // Malformed JSON gives a *DecodeError with line and column.
@@ -401,10 +391,7 @@ func Decode(name string, data []byte) (*File, error) {
 
 func decodeError(name string, data []byte, off int64, err error) *DecodeError {
 	off = max(0, min(off, int64(len(data))))
-	before := data[:off]
-	line := bytes.Count(before, []byte("\n")) + 1
-	col := utf8.RuneCount(before[bytes.LastIndexByte(before, '\n')+1:]) + 1
-	return &DecodeError{File: name, Line: line, Col: col, Offset: off, Err: err}
+	return notebook.ErrorAt(name, data, int(off), err)
 }
 
 // intParams turns integral JSON numbers back into int64, the type TOML

@@ -2,6 +2,7 @@ package results
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/benchbook/benchbook/internal/testutil/golden"
+	"github.com/benchbook/benchbook/notebook"
 	"github.com/rogpeppe/go-internal/diff"
 	"golang.org/x/sys/unix"
 )
@@ -408,9 +410,10 @@ func TestLoadCorrupt(t *testing.T) {
 	}
 
 	var de *DecodeError
+	var syn *json.SyntaxError
 	_, err = Decode("x.json", []byte("{\n  \"schema\": 1,\n}\n"))
-	if !errors.As(err, &de) || de.Line != 3 || de.Col != 1 || de.Offset != 17 {
-		t.Errorf("Decode error %#v, want a *DecodeError at 3:1 offset 17", err)
+	if !errors.As(err, &de) || de.Pos != (notebook.Pos{Line: 3, Col: 1}) || !errors.As(err, &syn) {
+		t.Errorf("Decode error %#v, want a *DecodeError at 3:1 wrapping a *json.SyntaxError", err)
 	}
 }
 
@@ -504,5 +507,19 @@ func assertNoTemp(t *testing.T, dir string) {
 		if strings.Contains(e.Name(), ".tmp-") {
 			t.Errorf("temp file %s left behind", e.Name())
 		}
+	}
+}
+
+// A results file's decode error is the positioned error notebooks report
+// (one type for tools to read), and keeps its cause.
+func TestDecodeErrorIsFileError(t *testing.T) {
+	_, err := Decode("x.json", []byte("{\n  \"schema\": \"one\"\n}\n"))
+	var fe *notebook.Error
+	var typ *json.UnmarshalTypeError
+	if !errors.As(err, &fe) || fe.File != "x.json" || fe.Pos.Line != 2 || !errors.As(err, &typ) {
+		t.Fatalf("Decode error %#v: want a *notebook.Error at line 2 wrapping a *json.UnmarshalTypeError", err)
+	}
+	if list := notebook.Errors(err); len(list) != 1 || list[0] != fe {
+		t.Errorf("notebook.Errors(%v) = %v, want the error itself", err, list)
 	}
 }

@@ -1,6 +1,7 @@
-// Package guest starts and stops the systems under test: a redis on the host
-// (process) today, virtual machines in later kinds. A guest owns everything
-// it starts and tears all of it down on every path.
+// Package guest starts and stops the systems under test: a program on the
+// host (kind process) or a virtual machine under qemu or libvirt (kinds qemu
+// and libvirt) booting an image of one flavor: linux, osv, rumprun or raw. A
+// guest owns everything it starts and tears all of it down on every path.
 package guest
 
 import (
