@@ -53,6 +53,10 @@ type Options struct {
 	// Version is the benchbook version named in the page footer and the
 	// generator meta tag; empty leaves the version out.
 	Version string
+
+	// ForceOverwrite lets Write replace files in its output folder that no
+	// render wrote. It does not make CheckOutDir's folders acceptable.
+	ForceOverwrite bool
 }
 
 // Results is what rendering needs from the results store; results.Store

@@ -214,8 +214,8 @@ func TestDeterministic(t *testing.T) {
 		}
 	}
 	a, b := readTree(t, dirs[0]), readTree(t, dirs[1])
-	if len(a) != 4 {
-		t.Errorf("wrote %d files, want index.html, index.md and 2 assets", len(a))
+	if len(a) != 5 {
+		t.Errorf("wrote %d files, want index.html, index.md, 2 assets and the record of what was written", len(a))
 	}
 	for name, content := range a {
 		if b[name] != content {

@@ -65,15 +65,93 @@ func TestWriteRefusesMissingAssets(t *testing.T) {
 	}
 }
 
-// Rendering into the notebook's own folder must not clobber its assets.
-func TestWriteIntoNotebookFolder(t *testing.T) {
+// Rendering into the notebook's own folder, or a folder holding it, is
+// refused before anything is written.
+func TestWriteRefusesNotebookFolder(t *testing.T) {
 	nb := parseSource(t, "title = \"t\"\n[[cells]]\nkind = \"markdown\"\ntext = \"![x](img/a.png)\"\n",
 		map[string]string{"img/a.png": "PNG"})
 	dir := filepath.Dir(nb.Path)
-	if err := Write(dir, nb, Options{}); err != nil {
-		t.Fatal(err)
+	for _, out := range []string{dir, filepath.Dir(dir), filepath.Join(dir, "nb.results", "page")} {
+		err := Write(out, nb, Options{})
+		if err == nil || !strings.Contains(err.Error(), "output folder "+out+" ") {
+			t.Errorf("Write(%s) = %v, want the folder refused", out, err)
+		}
+	}
+	if exists(filepath.Join(dir, HTMLFile)) || exists(filepath.Join(dir, RenderManifest)) {
+		t.Errorf("a refused render wrote into the notebook's folder")
 	}
 	if b, err := os.ReadFile(filepath.Join(dir, "img", "a.png")); err != nil || string(b) != "PNG" {
-		t.Errorf("asset after rendering in place: %q, %v", b, err)
+		t.Errorf("asset after a refused render: %q, %v", b, err)
+	}
+}
+
+func exists(path string) bool {
+	_, err := os.Lstat(path)
+	return err == nil
+}
+
+// Write replaces only what it wrote: a file of someone else's where the
+// page would put one is refused (and nothing is written) unless
+// ForceOverwrite; what the last render wrote and this one does not is
+// removed; other files in the folder are left alone.
+func TestWriteOwnsOnlyItsFiles(t *testing.T) {
+	page := func(link string) string {
+		return "title = \"t\"\n[[cells]]\nkind = \"markdown\"\ntext = \"[d](" + link + ")\"\n"
+	}
+	for _, tc := range []struct {
+		name     string
+		existing string // a file already in the output folder
+		force    bool
+		wantErr  string
+	}{
+		{name: "a hand-written index.html", existing: HTMLFile, wantErr: "index.html exists and benchbook did not write it"},
+		{name: "a hand-written index.md", existing: MarkdownFile, wantErr: "index.md exists"},
+		{name: "a file where an asset goes", existing: "data/a.csv", wantErr: "a.csv exists"},
+		{name: "forced", existing: HTMLFile, force: true},
+		{name: "an unrelated file", existing: "notes.txt"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			nb := parseSource(t, page("data/a.csv"), map[string]string{"data/a.csv": "1,2", "data/b.csv": "3,4"})
+			out := filepath.Join(t.TempDir(), "out")
+			mine := filepath.Join(out, filepath.FromSlash(tc.existing))
+			if err := os.MkdirAll(filepath.Dir(mine), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(mine, []byte("mine"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			err := Write(out, nb, Options{ForceOverwrite: tc.force})
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) || !strings.Contains(err.Error(), "--force-overwrite") {
+					t.Fatalf("Write = %v, want %q", err, tc.wantErr)
+				}
+				if b, _ := os.ReadFile(mine); string(b) != "mine" {
+					t.Errorf("%s was overwritten", tc.existing)
+				}
+				if exists(filepath.Join(out, RenderManifest)) {
+					t.Errorf("a refused render recorded files")
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if b, _ := os.ReadFile(mine); !tc.force && string(b) != "mine" {
+				t.Errorf("%s was touched", tc.existing)
+			}
+			// Rendering again replaces the page's own files; a link gone
+			// takes its copy with it; the rest stays.
+			nb2 := parseSource(t, page("data/b.csv"), map[string]string{"data/a.csv": "1,2", "data/b.csv": "3,4"})
+			nb2.Path = nb.Path
+			if err := Write(out, nb2, Options{}); err != nil {
+				t.Fatalf("second render: %v", err)
+			}
+			if exists(filepath.Join(out, "data", "a.csv")) || !exists(filepath.Join(out, "data", "b.csv")) {
+				t.Errorf("after the link changed: a.csv kept or b.csv missing")
+			}
+			if !tc.force && !exists(mine) {
+				t.Errorf("%s was removed", tc.existing)
+			}
+		})
 	}
 }

@@ -156,7 +156,10 @@ status 1, like a failed test:
 	}
 }
 
-type renderOpts struct{ out string }
+type renderOpts struct {
+	out            string
+	forceOverwrite bool
+}
 
 func renderCommand() *command {
 	return &command{
@@ -169,6 +172,12 @@ Markdown with front matter for Hugo or Jekyll), with the files the prose
 links copied beside them. Rendering never executes anything: cells without
 stored results show a placeholder.
 
+DIR may hold other files: render records what it wrote there in
+DIR/.benchbook-render, replaces only those (a file of someone else's where
+the page goes is an error, unless --force-overwrite) and removes the files
+of its last render that it no longer writes. DIR may not be the notebook's
+folder or hold it, nor be /, your home folder or a results folder.
+
 Example:
 
   benchbook render notebooks/clsf-2014-day2.toml -o out/clsf
@@ -176,6 +185,7 @@ Example:
 		flags: func(fs *flag.FlagSet) any {
 			o := &renderOpts{}
 			fs.StringVar(&o.out, "o", "", "output folder (default out/SLUG)")
+			fs.BoolVar(&o.forceOverwrite, "force-overwrite", false, "replace files in DIR that benchbook did not write")
 			return o
 		},
 		minArgs: 1, maxArgs: 1,
@@ -189,7 +199,9 @@ Example:
 			if out == "" {
 				out = filepath.Join("out", nb.Slug)
 			}
-			if err := render.Write(out, nb, renderOptions(nb)); err != nil {
+			ropt := renderOptions(nb)
+			ropt.ForceOverwrite = o.forceOverwrite
+			if err := render.Write(out, nb, ropt); err != nil {
 				return fmt.Errorf("render %s: %w", args[0], err)
 			}
 			fmt.Fprintf(env.stdout, "wrote %s and %s\n", filepath.Join(out, "index.html"), filepath.Join(out, "index.md"))

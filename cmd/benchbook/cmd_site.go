@@ -31,6 +31,8 @@ type buildOpts struct {
 	execute bool
 	force   bool
 	jobs    int
+
+	forceOverwrite bool
 }
 
 func buildCommand() *command {
@@ -48,9 +50,16 @@ any sub-path and from --base-url, which makes the feed and sitemap absolute.
 Builds are incremental: a manifest in OUT records what each page was made
 from (the notebook, its stored results, its assets, benchbook's version),
 and a rebuild renders only what changed and removes the pages of deleted
-notebooks. Drafts are left out unless --drafts. A notebook with problems is
-reported (file:line:col) and left out; the rest is built and the exit
-status is 1.
+notebooks. Drafts are left out unless --drafts.
+
+A build replaces or removes only what its manifest says benchbook wrote:
+a page folder, a site file or a post in OUT that it did not write stops
+the build before anything is written, naming the path (--force-overwrite
+replaces it). OUT may not be the notebooks folder or hold it, nor be /,
+your home folder or a results folder.
+
+A notebook with problems is reported (file:line:col) and left out; the
+rest is built and the exit status is 1.
 
 Building never executes anything, unless --execute: then the stale bench
 cells of every notebook are run first, one notebook after another; a failed
@@ -74,6 +83,7 @@ Example:
 			fs.BoolVar(&o.drafts, "drafts", false, "include notebooks with draft = true")
 			fs.BoolVar(&o.execute, "execute", false, "run the stale bench cells of every notebook before building")
 			fs.BoolVar(&o.force, "force", false, "render every page, even unchanged ones")
+			fs.BoolVar(&o.forceOverwrite, "force-overwrite", false, "replace or remove paths in OUT that benchbook did not write")
 			fs.IntVar(&o.jobs, "j", 0, "pages rendered in parallel (default: one per core)")
 			return o
 		},
@@ -109,16 +119,18 @@ func runBuild(ctx context.Context, env *cmdEnv, o *buildOpts, dir string) error 
 	}
 	bar := newProgressBar(env.stderr)
 	rep, err := site.Build(ctx, dir, site.Options{
-		Out:      o.out,
-		Format:   site.Format(o.format),
-		BaseURL:  o.baseURL,
-		Title:    o.title,
-		Drafts:   o.drafts,
-		Jobs:     o.jobs,
-		Force:    o.force,
-		Version:  buildinfo.Version(),
-		Render:   renderOptions,
-		Progress: bar.update,
+		Out:     o.out,
+		Format:  site.Format(o.format),
+		BaseURL: o.baseURL,
+		Title:   o.title,
+		Drafts:  o.drafts,
+		Jobs:    o.jobs,
+		Force:   o.force,
+
+		ForceOverwrite: o.forceOverwrite,
+		Version:        buildinfo.Version(),
+		Render:         renderOptions,
+		Progress:       bar.update,
 	})
 	bar.done()
 	if ctx.Err() != nil {

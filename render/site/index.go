@@ -205,38 +205,58 @@ func allExist(out string, files []string) bool {
 	return true
 }
 
-// siteFiles makes the site-level files, by slash path. They are made on up
-// to opt.Jobs goroutines: with a thousand pages the index and the tag pages
-// are a tenth of a cold build, and nothing else runs meanwhile.
-func siteFiles(opt Options, pages []Page) (map[string][]byte, error) {
+// siteFile is one site-level file: its slash path and how to make it.
+type siteFile struct {
+	name string
+	make func() ([]byte, error)
+}
+
+// siteFileList lists the site-level files of pages, in the order they are
+// made; siteFileNames and siteFiles both come from it.
+func siteFileList(opt Options, pages []Page) []siteFile {
 	tags := siteTags(pages)
-	type file struct {
-		name string
-		make func() ([]byte, error)
-	}
-	list := func(v listView) func() ([]byte, error) {
+	// The views are made when the file is, not for siteFileNames.
+	list := func(view func() listView) func() ([]byte, error) {
 		return func() ([]byte, error) {
+			v := view()
 			v.Site, v.Version, v.CSS = opt.Title, opt.Version, siteCSS()
 			var b bytes.Buffer
 			err := listTemplate.ExecuteTemplate(&b, "list", v)
 			return b.Bytes(), err
 		}
 	}
-	todo := []file{{IndexFile, list(listView{Pages: pageViews(pages, "")})}}
+	todo := []siteFile{{IndexFile, list(func() listView { return listView{Pages: pageViews(pages, "")} })}}
 	const tagRoot = "../../"
 	var tagViews []tagView
 	for _, t := range tags {
 		tagViews = append(tagViews, tagView{Name: t.name, Href: t.slug + "/index.html", Count: len(t.pages)})
-		v := listView{Heading: "Tagged “" + t.name + "”", Root: tagRoot, Pages: pageViews(t.pages, tagRoot)}
-		todo = append(todo, file{tagsDir + "/" + t.slug + "/" + IndexFile, list(v)})
+		view := func() listView {
+			return listView{Heading: "Tagged “" + t.name + "”", Root: tagRoot, Pages: pageViews(t.pages, tagRoot)}
+		}
+		todo = append(todo, siteFile{tagsDir + "/" + t.slug + "/" + IndexFile, list(view)})
 	}
-	todo = append(todo,
-		file{tagsDir + "/" + IndexFile, list(listView{Heading: "Tags", Root: "../", Tags: tagViews})},
-		file{FeedFile, func() ([]byte, error) { return atomFeed(opt, pages) }},
-		file{SitemapFile, func() ([]byte, error) { return sitemap(opt, pages, tags) }},
-		file{FaviconFile, func() ([]byte, error) { return favicon(), nil }},
+	return append(todo,
+		siteFile{tagsDir + "/" + IndexFile, list(func() listView { return listView{Heading: "Tags", Root: "../", Tags: tagViews} })},
+		siteFile{FeedFile, func() ([]byte, error) { return atomFeed(opt, pages) }},
+		siteFile{SitemapFile, func() ([]byte, error) { return sitemap(opt, pages, tags) }},
+		siteFile{FaviconFile, func() ([]byte, error) { return favicon(), nil }},
 	)
+}
 
+// siteFileNames lists the site-level files a build of pages writes.
+func siteFileNames(pages []Page) []string {
+	var names []string
+	for _, f := range siteFileList(Options{}, pages) {
+		names = append(names, f.name)
+	}
+	return names
+}
+
+// siteFiles makes the site-level files, by slash path. They are made on up
+// to opt.Jobs goroutines: with a thousand pages the index and the tag pages
+// are a tenth of a cold build, and nothing else runs meanwhile.
+func siteFiles(opt Options, pages []Page) (map[string][]byte, error) {
+	todo := siteFileList(opt, pages)
 	data := make([][]byte, len(todo))
 	errs := make([]error, len(todo))
 	sem := make(chan struct{}, max(opt.Jobs, 1))

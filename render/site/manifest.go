@@ -27,7 +27,11 @@ const ManifestFile = ".benchbook-site.gob"
 
 // manifestVersion changes when the manifest's meaning changes; a manifest of
 // another version is ignored, which means a full rebuild.
-const manifestVersion = 2 // 2: entries say whether the notebook has check cells
+//
+// 2: entries say whether the notebook has check cells.
+// 3: entries list the files of their page folders; builds record what they
+// are about to create (Claimed).
+const manifestVersion = 3
 
 // manifest is what the previous build made, and from what.
 type manifest struct {
@@ -38,6 +42,12 @@ type manifest struct {
 	// sitemap) and the list of those files, so tag pages of a tag no longer
 	// used can be removed.
 	Site siteState
+	// Claimed are outputs benchbook made that no entry records: the paths
+	// a build was about to create (saved before it creates them, so a build
+	// cut short leaves nothing the next one takes for someone else's), and
+	// every output of a manifest of another version or format. The next
+	// build may replace them, and removes those it does not make again.
+	Claimed []string
 
 	loaded bool // read from the output folder, not made up
 }
@@ -60,6 +70,11 @@ type entry struct {
 	// Outputs are what the page owns in the output folder, slash paths: its
 	// folder, and for Jekyll its post. Empty for a draft left out.
 	Outputs []string
+	// Files are the plots and assets in the page's folder, slash paths
+	// relative to it (the format's own pages, index.html and index.md, go
+	// without saying). A file in the folder that is not one of them is not
+	// benchbook's, and the folder is not replaced or removed over it.
+	Files []string
 	// Checks is whether the notebook has check cells. Their claims are
 	// judged after every build; knowing which notebooks have none spares
 	// reading all of them again.
@@ -77,10 +92,13 @@ type manifestFile struct {
 	Format  Format
 	Entries []*entry
 	Site    siteState
+	Claimed []string
 }
 
-// loadManifest reads the manifest of out. A missing, unreadable or foreign
-// manifest means a full build: nothing is trusted, and nothing is removed.
+// loadManifest reads the manifest of out. A missing or unreadable manifest
+// means a full build that owns nothing in the folder yet. A manifest of
+// another version or format is trusted for nothing but what it says
+// benchbook wrote: its outputs become claims.
 func loadManifest(out string, format Format) *manifest {
 	empty := &manifest{Version: manifestVersion, Format: format, Pages: map[string]*entry{}}
 	data, err := os.ReadFile(filepath.Join(out, ManifestFile))
@@ -88,24 +106,38 @@ func loadManifest(out string, format Format) *manifest {
 		return empty
 	}
 	var f manifestFile
-	if err := gob.NewDecoder(bytes.NewReader(data)).Decode(&f); err != nil || f.Version != manifestVersion || f.Format != format {
+	if err := gob.NewDecoder(bytes.NewReader(data)).Decode(&f); err != nil {
 		return empty
 	}
-	m := &manifest{Version: f.Version, Format: f.Format, Pages: make(map[string]*entry, len(f.Entries)), Site: f.Site, loaded: true}
+	if f.Version != manifestVersion || f.Format != format || slices.ContainsFunc(f.Entries, func(e *entry) bool { return e == nil || e.Source == "" }) {
+		empty.Claimed = f.outputs()
+		return empty
+	}
+	m := &manifest{Version: f.Version, Format: f.Format, Pages: make(map[string]*entry, len(f.Entries)), Site: f.Site, Claimed: f.Claimed, loaded: true}
 	for _, e := range f.Entries {
-		if e == nil || e.Source == "" {
-			return empty
-		}
 		m.Pages[e.Source] = e
 	}
 	return m
+}
+
+// outputs lists every path f says a build wrote, sorted.
+func (f *manifestFile) outputs() []string {
+	out := slices.Clone(f.Claimed)
+	out = append(out, f.Site.Files...)
+	for _, e := range f.Entries {
+		if e != nil {
+			out = append(out, e.Outputs...)
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
 }
 
 // sameAs reports whether m records exactly what old does, so a rebuild that
 // changed nothing need not encode and compare a thousand entries. Entries
 // carried over are the old ones, so comparing pointers suffices.
 func (m *manifest) sameAs(old *manifest) bool {
-	if !old.loaded || len(m.Pages) != len(old.Pages) || m.Site.Hash != old.Site.Hash || !slices.Equal(m.Site.Files, old.Site.Files) {
+	if !old.loaded || len(m.Pages) != len(old.Pages) || m.Site.Hash != old.Site.Hash || !slices.Equal(m.Site.Files, old.Site.Files) || !slices.Equal(m.Claimed, old.Claimed) {
 		return false
 	}
 	for k, e := range m.Pages {
@@ -117,7 +149,7 @@ func (m *manifest) sameAs(old *manifest) bool {
 }
 
 func (m *manifest) save(out string) error {
-	f := manifestFile{Version: manifestVersion, Format: m.Format, Site: m.Site}
+	f := manifestFile{Version: manifestVersion, Format: m.Format, Site: m.Site, Claimed: m.Claimed}
 	for _, src := range slices.Sorted(maps.Keys(m.Pages)) {
 		e := m.Pages[src]
 		e.Source = src
@@ -208,5 +240,3 @@ y = "ops_per_sec"
 kind = "table"
 from = "b"
 `
-
-// sortedKeys returns a map's keys, sorted.

@@ -95,7 +95,9 @@ func (b *builder) renderPage(j *job) {
 		ins = b.withAssets(ins, j.path, assets)
 		hash = b.pageHash(ins)
 	}
-	j.entry = &entry{Hash: hash, Page: j.page, Inputs: ins, Outputs: outputs, Checks: j.checks}
+	files := slices.Concat(written.Assets, written.Plots)
+	slices.Sort(files)
+	j.entry = &entry{Hash: hash, Page: j.page, Inputs: ins, Outputs: outputs, Files: slices.Compact(files), Checks: j.checks}
 	j.nb, j.data = nil, nil // a thousand parsed notebooks need not stay in memory
 }
 

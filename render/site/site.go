@@ -72,6 +72,12 @@ type Options struct {
 	Jobs   int  // parallel renders; 0 means one per core
 	Force  bool // render every page, whatever the manifest says
 
+	// ForceOverwrite lets the build replace and remove paths in Out that
+	// its manifest does not say benchbook wrote (a folder where a page
+	// goes, a hand-written index.html). Without it such a path stops the
+	// build before it writes anything.
+	ForceOverwrite bool
+
 	// Version is benchbook's version: part of every page's hash, so a new
 	// benchbook re-renders everything.
 	Version string
@@ -203,6 +209,9 @@ func Build(ctx context.Context, dir string, opt Options) (*Report, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := render.CheckOutDir(opt.Out, dir); err != nil {
+		return nil, err
+	}
 	if err := os.MkdirAll(opt.Out, 0o755); err != nil {
 		return nil, fmt.Errorf("output folder: %w", err)
 	}
@@ -220,6 +229,8 @@ type builder struct {
 	opt Options
 	old *manifest
 	fp  string // render fingerprint
+
+	claims []string // what the manifest claims while pages render (see claim)
 
 	started time.Time // when the build began, for input.Stat
 }
@@ -243,8 +254,8 @@ type job struct {
 }
 
 // build runs a build's stages in order: examine every notebook, plan what
-// to render, render it, and finish (the new manifest, stale outputs removed,
-// the site files).
+// to render, claim what it will write, render it, and finish (the new
+// manifest, stale outputs removed, the site files).
 func (b *builder) build(ctx context.Context, paths []string) (*Report, error) {
 	b.fp = renderFingerprint()
 	jobs := make([]*job, len(paths))
@@ -256,6 +267,9 @@ func (b *builder) build(ctx context.Context, paths []string) (*Report, error) {
 		return nil, err
 	}
 	slugs, todo := b.plan(jobs)
+	if err := b.claim(jobs, slugs, todo); err != nil {
+		return nil, err
+	}
 	if err := b.renderAll(ctx, todo); err != nil {
 		return nil, err
 	}
@@ -334,7 +348,7 @@ func (b *builder) renderAll(ctx context.Context, todo []*job) error {
 	if err == nil {
 		return nil
 	}
-	next := &manifest{Format: b.opt.Format, Pages: maps.Clone(b.old.Pages), Site: b.old.Site}
+	next := &manifest{Format: b.opt.Format, Pages: maps.Clone(b.old.Pages), Site: b.old.Site, Claimed: b.claimed()}
 	for _, j := range todo {
 		if j.entry != nil {
 			next.Pages[j.source] = j.entry
@@ -357,6 +371,11 @@ func (b *builder) finish(jobs []*job, slugs map[string]*job) (*Report, error) {
 		}
 		rep.SiteFiles, next.Site = len(changed), site
 		rep.Changed = append(rep.Changed, changed...)
+	}
+	gone, err := b.dropClaims(next)
+	rep.Changed = append(rep.Changed, gone...)
+	if err != nil {
+		return nil, fmt.Errorf("remove old output: %w", err)
 	}
 	if !next.sameAs(b.old) {
 		if err := next.save(b.opt.Out); err != nil {
@@ -429,6 +448,15 @@ func (b *builder) removeStale(next *manifest, rep *Report) error {
 		}
 	}
 	return nil
+}
+
+// claimed is what the manifest claims now: the build's claims once it made
+// them, else the old manifest's.
+func (b *builder) claimed() []string {
+	if b.claims != nil {
+		return b.claims
+	}
+	return b.old.Claimed
 }
 
 func slugTaken(slugs map[string]*job, slug string, j *job) bool {
