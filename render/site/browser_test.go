@@ -172,15 +172,16 @@ func TestBrowserPreviewReloads(t *testing.T) {
 	sctx, stop := context.WithCancel(context.Background())
 	served := make(chan error, 1)
 	go func() { served <- s.Serve(sctx, ln) }()
+	ended := false // Serve returned, and its error was taken
 	defer func() {
 		stop()
-		if err := <-served; err != nil {
-			t.Errorf("serve: %v", err)
+		if !ended {
+			if err := <-served; err != nil {
+				t.Errorf("serve: %v", err)
+			}
 		}
 	}()
-	for s.Builds() == 0 {
-		time.Sleep(10 * time.Millisecond)
-	}
+	waitFirstBuild(t, s, served, &ended)
 
 	if err := chromedp.Do(ctx, chromedp.Navigate("about:blank")); err != nil {
 		t.Fatalf("start chromium: %v", err)
@@ -225,5 +226,23 @@ func TestBrowserPreviewReloads(t *testing.T) {
 
 	for _, e := range errs() {
 		t.Errorf("console: %s", e)
+	}
+}
+
+// waitFirstBuild waits until s has built once, and fails the test with
+// Serve's error if Serve returns first (a watch or a build that failed),
+// rather than waiting for ever.
+func waitFirstBuild(t *testing.T, s *Server, served <-chan error, ended *bool) {
+	t.Helper()
+	deadline := time.After(30 * time.Second)
+	for s.Builds() == 0 {
+		select {
+		case err := <-served:
+			*ended = true
+			t.Fatalf("serve ended before its first build: %v", err)
+		case <-deadline:
+			t.Fatal("serve did not build within 30s")
+		case <-time.After(10 * time.Millisecond):
+		}
 	}
 }

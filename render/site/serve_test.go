@@ -90,8 +90,12 @@ func TestServe(t *testing.T) {
 	ctx, cancel := context.WithCancel(t.Context())
 	served := make(chan error, 1)
 	go func() { served <- s.Serve(ctx, ln) }()
+	ended := false
 	defer func() {
 		cancel()
+		if ended {
+			return
+		}
 		select {
 		case err := <-served:
 			if err != nil {
@@ -101,9 +105,7 @@ func TestServe(t *testing.T) {
 			t.Errorf("serve did not stop within 5s of its context")
 		}
 	}()
-	for s.Builds() == 0 {
-		time.Sleep(10 * time.Millisecond)
-	}
+	waitFirstBuild(t, s, served, &ended)
 
 	code, page := get(t, base+"/a/")
 	if code != 200 || !strings.Contains(page, "First title") || !strings.Contains(page, EventsPath) {
