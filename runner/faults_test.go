@@ -380,3 +380,73 @@ func fill(t *testing.T, dir string) {
 		}
 	}
 }
+
+// A guest's start is a list of named steps with an undo stack: the trace
+// shows a failed start undone by the stack, and a good one stopped the
+// same way, and nothing is left either time.
+func TestGuestStepsTraced(t *testing.T) {
+	needRedis(t)
+	proctest.Adopt(t)
+	tests := []struct {
+		name string
+		f    fault
+		want []string // the guest's trace events of the first repeat
+	}{
+		{
+			name: "never ready",
+			f:    fault{cmd: `["sh", "-c", "echo listening soon; exec sleep 30"]`, ready: "300ms"},
+			want: []string{
+				"guest-step host process", "guest-step-done host process",
+				"guest-step host ping", "guest-step-failed host ping",
+				"guest-undo host process", "guest-undo-done host process",
+			},
+		},
+		{
+			name: "good",
+			f:    fault{cmd: plainRedis},
+			want: []string{
+				"guest-step host process", "guest-step-done host process",
+				"guest-step host ping", "guest-step-done host ping",
+				"guest-step host info", "guest-step-done host info",
+				"guest-ready",
+				"guest-undo host process", "guest-undo-done host process",
+				"guest-stopped",
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			before := proctest.Children()
+			nb := writeNotebook(t, dir, tt.f.notebook(dir))
+			var events []string
+			opt := Options{Force: true, Version: "test", Progress: &bytes.Buffer{}}
+			opt.Trace = func(ev string) {
+				if strings.HasPrefix(ev, "guest-") && ev != "guest-starting" {
+					events = append(events, ev)
+				}
+			}
+			store := results.ForNotebook(nb.Path)
+			_, err := Run(context.Background(), nb, store, opt)
+			if (err == nil) != (tt.name == "good") {
+				t.Fatalf("run: %v", err)
+			}
+			if got := events[:min(len(events), len(tt.want))]; strings.Join(got, "\n") != strings.Join(tt.want, "\n") {
+				t.Errorf("trace:\n%s\nwant:\n%s", strings.Join(events, "\n"), strings.Join(tt.want, "\n"))
+			}
+			if err != nil {
+				rec, rerr := store.LoadFailure("tp")
+				if rerr != nil {
+					t.Fatalf("no failure record: %v", rerr)
+				}
+				if !strings.Contains(rec.Failure, "guest host: start: step ping: guest not ready") {
+					t.Errorf("the failure does not name the step: %s", rec.Failure)
+				}
+			}
+			if left := proctest.Left(before, dir); len(left) > 0 {
+				proctest.Kill(left)
+				t.Errorf("left behind: %v", left)
+			}
+		})
+	}
+}

@@ -90,11 +90,31 @@ func TestRunMicroVM(t *testing.T) {
 	opt := runOpts(&out)
 	cache := t.TempDir()
 	opt.Image = image.BuildOptions{CacheDir: cache, InitBinary: staticInit(t)}
+	var steps []string
+	opt.Trace = func(ev string) {
+		if strings.HasPrefix(ev, "guest-step ") || strings.HasPrefix(ev, "guest-undo ") {
+			steps = append(steps, ev)
+		}
+	}
 	start := time.Now()
 	if _, err := Run(context.Background(), nb, store, opt); err != nil {
 		t.Fatalf("%v\n%s", err, out.String())
 	}
 	t.Logf("two boots and loads in %v:\n%s", time.Since(start), out.String())
+	// Each boot: the guest's network, qemu and the waits for it, as named
+	// steps; Stop undoes what they made in reverse.
+	network := "guest-step linux port"
+	if netns.Available() == nil {
+		network = "guest-step linux namespace"
+	}
+	want := []string{network, "guest-step linux run-dir", "guest-step linux qemu", "guest-step linux ready-line", "guest-step linux ping", "guest-step linux info",
+		"guest-undo linux qemu", "guest-undo linux run-dir"}
+	if network == "guest-step linux namespace" {
+		want = append(want, "guest-undo linux namespace")
+	}
+	if got := strings.Join(steps, "\n"); got != strings.Join(append(want, want...), "\n") {
+		t.Errorf("steps of two boots:\n%s\nwant twice:\n%s", got, strings.Join(want, "\n"))
+	}
 	f, err := store.Load("tp")
 	if err != nil {
 		t.Fatal(err)
