@@ -32,6 +32,7 @@ func writeMarkdown(w io.Writer, rep *report) error {
 	nb := rep.nb
 	var b bytes.Buffer
 	writeFrontMatter(&b, nb)
+	body := &bodyWriter{b: &b, jekyll: rep.opt.Jekyll}
 	p, footnoteLabels := newProse(nb), map[string]bool{}
 	for _, c := range nb.Cells {
 		var block string
@@ -64,13 +65,12 @@ func writeMarkdown(w io.Writer, rep *report) error {
 		if block == "" {
 			continue
 		}
-		b.WriteByte('\n')
-		b.WriteString(block)
+		body.block(block, c.Kind == notebook.KindMarkdown && nb.UnsafeHTML)
 	}
 	if a := rep.appendix(); a != nil {
-		b.WriteByte('\n')
-		b.WriteString(markdownAppendix(a))
+		body.block(markdownAppendix(a), false)
 	}
+	body.end()
 	if _, err := w.Write(b.Bytes()); err != nil {
 		return fmt.Errorf("write markdown of %s: %w", nb.Path, err)
 	}

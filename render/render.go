@@ -54,6 +54,14 @@ type Options struct {
 	// generator meta tag; empty leaves the version out.
 	Version string
 
+	// Jekyll writes the Markdown for Jekyll, which runs Liquid over a post:
+	// Liquid markup ({% ... %}, {{ ... }}) in it is shown as text, inside
+	// {% raw %}. By default the Markdown is for Hugo (and is a page
+	// bundle), whose shortcodes ({{< ... >}}, {{% ... %}}) are shown as
+	// text in their comment form. Prose of a notebook with unsafe_html is
+	// left as written either way.
+	Jekyll bool
+
 	// ForceOverwrite lets Write replace files in its output folder that no
 	// render wrote. It does not make CheckOutDir's folders acceptable.
 	ForceOverwrite bool

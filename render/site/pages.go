@@ -74,7 +74,9 @@ func (b *builder) renderPage(j *job) {
 		defer os.RemoveAll(tmp)
 		dir = tmp
 	}
-	written, err := render.WritePage(dir, nb, b.opt.Render(nb))
+	ropt := b.opt.Render(nb)
+	ropt.Jekyll = b.opt.Format == Jekyll // Liquid, not Hugo's shortcodes, is what its Markdown must not run
+	written, err := render.WritePage(dir, nb, ropt)
 	if err != nil {
 		if inPlace {
 			_ = os.RemoveAll(dir)
