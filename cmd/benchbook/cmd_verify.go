@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"os/signal"
 	"strconv"
 	"strings"
+	"syscall"
 	"text/tabwriter"
 
 	"github.com/benchbook/benchbook/internal/buildinfo"
@@ -46,6 +48,10 @@ the test cannot tell a change at all (3 against 3 repeats never give p below
 The exit status is 1 when a metric moved or a rerun failed, so CI can
 check that a published write-up still reproduces.
 
+The scratch folder is $TMPDIR/benchbook-verify-PID-*; verify removes it
+when it ends, also on SIGINT, SIGTERM or SIGHUP (exit status 130). One
+left by a verify that was killed outright is removed at the next start.
+
 Example:
 
   benchbook verify notebooks/unikernels-redis.toml
@@ -79,6 +85,11 @@ Example:
 			if err != nil {
 				return err
 			}
+			// SIGHUP (the terminal went away) ends verify as SIGINT does:
+			// guests stopped, scratch folder removed. Its default action
+			// would kill benchbook on the spot and leave both behind.
+			ctx, stop := signal.NotifyContext(ctx, syscall.SIGHUP)
+			defer stop()
 			return runVerify(ctx, env, nb, o, metrics)
 		},
 	}

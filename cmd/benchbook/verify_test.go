@@ -3,12 +3,17 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
+	"github.com/benchbook/benchbook/internal/testutil/proctest"
 	"github.com/benchbook/benchbook/results"
 )
 
@@ -88,4 +93,174 @@ func equalFiles(a, b map[string][]byte) bool {
 		}
 	}
 	return true
+}
+
+// verifyCmd starts the real binary's verify of dir/nb.toml with its
+// temporary folder in dir/tmp.
+func verifyCmd(t *testing.T, dir string, out *bytes.Buffer, notebook string) *exec.Cmd {
+	t.Helper()
+	cmd := benchbookCmd(t, dir, "verify", "-q", notebook)
+	cmd.Env = append(cmd.Env, "TMPDIR="+filepath.Join(dir, "tmp"))
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	return cmd
+}
+
+// scratchFolders lists verify's scratch folders in dir/tmp.
+func scratchFolders(dir string) []string {
+	m, _ := filepath.Glob(filepath.Join(dir, "tmp", "benchbook-verify-*"))
+	return m
+}
+
+// waitForVerifyGuest waits until the rerun's guest (of the verify with pid
+// pid) answers and returns redis's pid.
+func waitForVerifyGuest(t *testing.T, dir string, pid int) []int {
+	t.Helper()
+	pattern := filepath.Join(dir, "tmp", fmt.Sprintf("benchbook-verify-%d-*", pid), "results", ".run-*", "logs", "*.log")
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		logs, _ := filepath.Glob(pattern)
+		for _, l := range logs {
+			if data, _ := os.ReadFile(l); bytes.Contains(data, []byte("Ready to accept connections")) {
+				return proctest.RedisPids(filepath.Dir(l))
+			}
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("no rerun guest of verify pid %d answered within 20s", pid)
+	return nil
+}
+
+// seedVerify stores quick results for dir/nb.toml, then makes its load a
+// minute long: a verify of it is still rerunning when a test signals it.
+func seedVerify(t *testing.T, dir string) {
+	t.Helper()
+	writeFile(t, filepath.Join(dir, "nb.toml"), quickNotebook(dir))
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"run", "-q", filepath.Join(dir, "nb.toml")}, &out, &out); err != nil {
+		t.Fatalf("seed run: %v\n%s", err, out.String())
+	}
+	writeFile(t, filepath.Join(dir, "nb.toml"), phase(redisCmd, `test_time = "60s"`, dir))
+	if err := os.MkdirAll(filepath.Join(dir, "tmp"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// SIGINT, SIGTERM and SIGHUP (the terminal closed) end a verify in the
+// middle of its rerun with status 130, its guests stopped and its scratch
+// folder removed; the stored results are untouched.
+func TestVerifySignalsRemoveScratch(t *testing.T) {
+	needRedisServer(t)
+	proctest.Adopt(t)
+	for _, sig := range []syscall.Signal{syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP} {
+		t.Run(sig.String(), func(t *testing.T) {
+			dir := t.TempDir()
+			seedVerify(t, dir)
+			stored := resultFiles(t, filepath.Join(dir, "nb.results"))
+			before := proctest.Children()
+			var out bytes.Buffer
+			cmd := verifyCmd(t, dir, &out, "nb.toml")
+			pids := waitForVerifyGuest(t, dir, cmd.Process.Pid)
+			if len(scratchFolders(dir)) != 1 {
+				t.Fatalf("scratch folders while verifying: %v", scratchFolders(dir))
+			}
+			cmd.Process.Signal(sig)
+			if code, _ := waitExit(t, cmd, 20*time.Second); code != 130 {
+				t.Errorf("exit status %d after %v, want 130\n%s", code, sig, out.String())
+			}
+			if left := scratchFolders(dir); len(left) > 0 {
+				t.Errorf("scratch folders left after %v: %v", sig, left)
+			}
+			checkResults(t, dir, stored)
+			if left := proctest.Left(before, dir, pids...); len(left) > 0 {
+				proctest.Kill(left)
+				t.Errorf("left behind: %v", left)
+			}
+		})
+	}
+}
+
+// A verify killed outright (SIGKILL) cannot clean up: the next verify
+// removes its scratch folder, whose pid is dead, and says so; a verify
+// started meanwhile leaves alone the folder of the one still running.
+func TestVerifyRemovesScratchOfKilled(t *testing.T) {
+	needRedisServer(t)
+	proctest.Adopt(t)
+	dir := t.TempDir()
+	seedVerify(t, dir)
+	before := proctest.Children()
+
+	var killedOut bytes.Buffer
+	killed := verifyCmd(t, dir, &killedOut, "nb.toml")
+	pids := waitForVerifyGuest(t, dir, killed.Process.Pid)
+	killed.Process.Kill()
+	waitExit(t, killed, 20*time.Second)
+	proctest.Kill(proctest.Left(before, dir, pids...)) // its guest: SIGKILL stops nothing
+	leftover := scratchFolders(dir)
+	if len(leftover) != 1 {
+		t.Fatalf("after SIGKILL, scratch folders %v, want the killed one's", leftover)
+	}
+
+	var liveOut bytes.Buffer
+	live := verifyCmd(t, dir, &liveOut, "nb.toml")
+	pids = append(pids, waitForVerifyGuest(t, dir, live.Process.Pid)...)
+	if _, err := os.Stat(leftover[0]); !os.IsNotExist(err) {
+		t.Errorf("the killed verify's %s is still there once the next one runs", leftover[0])
+	}
+
+	// A quick notebook with the same stored results verifies to the end
+	// beside the live one.
+	writeFile(t, filepath.Join(dir, "quick.toml"), quickNotebook(dir))
+	copyDir(t, filepath.Join(dir, "nb.results"), filepath.Join(dir, "quick.results"))
+	var out bytes.Buffer
+	next := verifyCmd(t, dir, &out, "quick.toml")
+	if code, _ := waitExit(t, next, 60*time.Second); code > 1 {
+		t.Fatalf("quick verify: exit status %d\n%s", code, out.String())
+	}
+	now := scratchFolders(dir)
+	if len(now) != 1 || !strings.HasPrefix(filepath.Base(now[0]), fmt.Sprintf("benchbook-verify-%d-", live.Process.Pid)) {
+		t.Errorf("scratch folders %v, want only the live verify's (pid %d)", now, live.Process.Pid)
+	}
+	if strings.Contains(out.String(), "removed ") {
+		t.Errorf("the quick verify removed something:\n%s", out.String())
+	}
+
+	live.Process.Signal(syscall.SIGINT)
+	if code, _ := waitExit(t, live, 20*time.Second); code != 130 {
+		t.Errorf("live verify: exit status %d, want 130\n%s", code, liveOut.String())
+	}
+	if want := "removed " + leftover[0] + ": left by a verify that was killed\n"; !strings.Contains(liveOut.String(), want) {
+		t.Errorf("the verify after the killed one did not say %q:\n%s", want, liveOut.String())
+	}
+	if left := scratchFolders(dir); len(left) > 0 {
+		t.Errorf("scratch folders left: %v", left)
+	}
+	if left := proctest.Left(before, dir, pids...); len(left) > 0 {
+		proctest.Kill(left)
+		t.Errorf("left behind: %v", left)
+	}
+}
+
+func copyDir(t *testing.T, src, dst string) {
+	t.Helper()
+	err := filepath.WalkDir(src, func(p string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, p)
+		if d.IsDir() {
+			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(dst, rel), data, 0o644)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 }

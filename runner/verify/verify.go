@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/benchbook/benchbook/internal/tmpdir"
 	"github.com/benchbook/benchbook/notebook"
 	"github.com/benchbook/benchbook/results"
 	"github.com/benchbook/benchbook/runner"
@@ -87,9 +88,9 @@ func Run(ctx context.Context, nb *notebook.Notebook, opt Options) (*Report, erro
 	if err != nil {
 		return nil, err
 	}
-	scratch, err := os.MkdirTemp("", "benchbook-verify-")
+	scratch, err := newScratch(opt.Notes)
 	if err != nil {
-		return nil, fmt.Errorf("scratch folder for the reruns: %w", err)
+		return nil, err
 	}
 	defer os.RemoveAll(scratch)
 	v := &verifier{
@@ -107,6 +108,28 @@ func Run(ctx context.Context, nb *notebook.Notebook, opt Options) (*Report, erro
 		}
 	}
 	return v.report, nil
+}
+
+// ScratchPrefix names the scratch folders in os.TempDir():
+// benchbook-verify-PID-RANDOM.
+const ScratchPrefix = "benchbook-verify"
+
+// newScratch makes the folder the reruns go to, first removing those of
+// verifications that were killed (their pid is dead): a cancelled ctx
+// removes the folder on the way out, but SIGKILL leaves it.
+func newScratch(notes io.Writer) (string, error) {
+	removed, err := tmpdir.Sweep(ScratchPrefix)
+	for _, p := range removed {
+		fmt.Fprintf(notes, "removed %s: left by a verify that was killed\n", p)
+	}
+	if err != nil {
+		fmt.Fprintf(notes, "benchbook verify: %v\n", err)
+	}
+	scratch, err := tmpdir.New(ScratchPrefix)
+	if err != nil {
+		return "", fmt.Errorf("scratch folder for the reruns: %w", err)
+	}
+	return scratch, nil
 }
 
 // stored is a bench cell to verify with its stored results.
