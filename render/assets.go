@@ -28,7 +28,9 @@ type asset struct {
 // Check reports what would make the rendered page broken: inline figures
 // ({{ value ... }}) that name no bench cell, guest or metric, and prose that links
 // (or shows as an image) a local file that does not exist, is a folder, or
-// lies outside the notebook's folder. Each error points into the markdown
+// lies outside the notebook's folder, and (without unsafe_html) one that
+// would run script on the site: an HTML or JavaScript file, an SVG with
+// script. Each error points into the markdown
 // text, at the link. Links with a scheme (https:, mailto:), root-relative
 // links (/about/) and fragments (#intro) are left alone.
 func Check(nb *notebook.Notebook) notebook.ErrorList {
@@ -99,6 +101,9 @@ func collectAssets(nb *notebook.Notebook) ([]asset, notebook.ErrorList) {
 				errAt(n, "%s %q: %s", what, dest, problem)
 			case local:
 				a, problem := checkAsset(dir, rel)
+				if problem == "" && !nb.UnsafeHTML {
+					problem = scriptAsset(a)
+				}
 				if problem != "" {
 					errAt(n, "%s %q: %s", what, dest, problem)
 				} else {

@@ -8,7 +8,7 @@ import (
 )
 
 func TestCheck(t *testing.T) {
-	files := map[string]string{"img/ok.png": "png", "data.csv": "1,2\n", "sub/index.html": "x"}
+	files := map[string]string{"img/ok.png": "png", "data.csv": "1,2\n", "sub/index.md": "x"}
 	for _, tc := range []struct {
 		name string
 		text string   // the cell's text = ..., starting on line 4
@@ -17,7 +17,7 @@ func TestCheck(t *testing.T) {
 		{
 			name: "all fine",
 			text: `"""
-![ok](img/ok.png) [csv](./data.csv?raw=1#top) [sub](sub/index.html) [web](https://example.org/x.png)
+![ok](img/ok.png) [csv](./data.csv?raw=1#top) [sub](sub/index.md) [web](https://example.org/x.png)
 [mail](mailto:a@b.c) [top](#intro) [root](/about/) [here](./) [q](?page=2) <https://example.org>
 """`,
 		},
