@@ -8,10 +8,12 @@ import (
 	"io"
 	"net"
 	"os"
+	"os/signal"
 	"runtime/debug"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 
 	"github.com/benchbook/benchbook/internal/buildinfo"
 	"github.com/benchbook/benchbook/notebook"
@@ -302,6 +304,10 @@ Example:
 			if _, err := site.Notebooks(dir); err != nil {
 				return err
 			}
+			// SIGHUP (the terminal went away) ends the preview as SIGINT
+			// does, so its temporary folder is removed.
+			ctx, stop := signal.NotifyContext(ctx, syscall.SIGHUP)
+			defer stop()
 			ln, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(o.port)))
 			if err != nil {
 				return fmt.Errorf("serve: %w (is another preview running? try --port 0)", err)

@@ -18,6 +18,8 @@ import (
 	"time"
 
 	"github.com/fsnotify/fsnotify"
+
+	"github.com/benchbook/benchbook/internal/tmpdir"
 )
 
 // EventsPath is where the preview server streams rebuild events to the
@@ -75,9 +77,9 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) (err error) {
 	s.clients = map[chan event]struct{}{}
 	opt := s.Options
 	if opt.Out == "" {
-		tmp, err := os.MkdirTemp("", "benchbook-serve-")
+		tmp, err := s.tempOut()
 		if err != nil {
-			return fmt.Errorf("serve: %w", err)
+			return err
 		}
 		defer func() { err = errors.Join(err, os.RemoveAll(tmp)) }()
 		opt.Out = tmp
@@ -110,7 +112,34 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) (err error) {
 	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
+	return s.loop(ctx, w, srv, served, opt)
+}
 
+// TempPrefix names the preview's temporary output folders in
+// os.TempDir(): benchbook-serve-PID-RANDOM.
+const TempPrefix = "benchbook-serve"
+
+// tempOut makes the temporary output folder, first removing those of
+// previews that were killed (their pid is dead): a cancelled context
+// removes the folder on the way out, but SIGKILL leaves it.
+func (s *Server) tempOut() (string, error) {
+	removed, err := tmpdir.Sweep(TempPrefix)
+	for _, p := range removed {
+		fmt.Fprintf(s.Log, "removed %s: left by a preview that was killed\n", p)
+	}
+	if err != nil {
+		fmt.Fprintf(s.Log, "serve: %v\n", err)
+	}
+	tmp, err := tmpdir.New(TempPrefix)
+	if err != nil {
+		return "", fmt.Errorf("serve: %w", err)
+	}
+	return tmp, nil
+}
+
+// loop serves until ctx ends, rebuilding once the notebooks folder has
+// been quiet for s.Debounce after a change.
+func (s *Server) loop(ctx context.Context, w *fsnotify.Watcher, srv *http.Server, served chan error, opt Options) error {
 	var (
 		timer   *time.Timer
 		trigger <-chan time.Time
