@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"maps"
 	"math"
-	"os"
 	"path"
 	"path/filepath"
 	"slices"
@@ -15,11 +14,13 @@ import (
 	"time"
 )
 
-// ParseFile reads and parses a notebook file.
+// ParseFile reads and parses a notebook file (see ReadFile). A file that
+// cannot be read is an ErrorList of one error naming it, as a syntax error
+// is, so a command checking many notebooks reports it and goes on.
 func ParseFile(path string) (*Notebook, error) {
-	src, err := os.ReadFile(path)
+	src, err := readFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("read notebook: %w", err)
+		return nil, ErrorList{err}
 	}
 	return Parse(path, src)
 }

@@ -67,7 +67,7 @@ func collectAssets(nb *notebook.Notebook) ([]asset, notebook.ErrorList) {
 			if !loaded {
 				// Read only when something is wrong; if the file has changed or
 				// gone, positions are estimated from the string's start.
-				b, _ := os.ReadFile(nb.Path)
+				b, _ := notebook.ReadFile(nb.Path)
 				source, loaded = string(b), true
 			}
 			if tm == nil {

@@ -2,7 +2,6 @@ package render
 
 import (
 	"fmt"
-	"os"
 	"regexp"
 	"slices"
 	"strconv"
@@ -90,7 +89,7 @@ func checkInline(nb *notebook.Notebook) notebook.ErrorList {
 				continue
 			}
 			if !loaded {
-				b, _ := os.ReadFile(nb.Path)
+				b, _ := notebook.ReadFile(nb.Path)
 				source, loaded = string(b), true
 			}
 			if tm == nil {

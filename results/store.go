@@ -13,6 +13,7 @@ import (
 	"strings"
 
 	"github.com/benchbook/benchbook/internal/atomicfile"
+	"github.com/benchbook/benchbook/internal/inputfile"
 	"github.com/benchbook/benchbook/notebook"
 )
 
@@ -77,7 +78,7 @@ func (s Store) load(cell, path string) (*File, error) {
 	if err := checkID("cell", cell); err != nil {
 		return nil, err
 	}
-	data, err := os.ReadFile(path)
+	data, err := ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("load results of cell %q: %w", cell, err)
 	}
@@ -89,6 +90,17 @@ func (s Store) load(cell, path string) (*File, error) {
 		return nil, fmt.Errorf("%s: holds cell %q, not %q (renamed by hand?)", path, f.Cell, cell)
 	}
 	return f, nil
+}
+
+// MaxFileSize is the largest results file benchbook reads: 64 MiB, some
+// hundred times one of a long sweep with many repeats and percentiles.
+const MaxFileSize = 64 << 20
+
+// ReadFile returns the content of a stored results file: a regular file
+// (after following symlinks) of at most MaxFileSize bytes. A named pipe, a
+// device or a huge file is an error that names it, never a hang.
+func ReadFile(path string) ([]byte, error) {
+	return inputfile.Read(path, MaxFileSize, "a results file")
 }
 
 // Save writes f as the last good result of its cell, atomically: a crash

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/benchbook/benchbook/internal/inputfile"
+	"github.com/benchbook/benchbook/notebook"
 	"github.com/benchbook/benchbook/results"
 )
 
@@ -97,16 +99,38 @@ func (b *builder) hashInput(name, file string, cached input, keep bool) (input, 
 	if stat != "" && stat == cached.Stat {
 		return cached, nil, nil
 	}
-	data, err := os.ReadFile(file)
+	sum, data, err := readInput(name, file, keep)
 	if err != nil {
 		return in, nil, err
 	}
-	sum := sha256.Sum256(data)
-	in.Sum, in.Stat = hex.EncodeToString(sum[:]), stat
+	in.Sum, in.Stat = sum, stat
+	return in, data, nil
+}
+
+// readInput hashes one input file, read as its readers will read it: the
+// notebook and results files whole, within their size limits (the notebook's
+// bytes are kept for parsing), assets streamed. Only regular files are read:
+// a named pipe or a link to a device is an error, never a hang.
+func readInput(name, file string, keep bool) (sum string, data []byte, err error) {
+	h := sha256.New()
+	switch {
+	case name == "notebook":
+		data, err = notebook.ReadFile(file)
+		h.Write(data)
+	case strings.HasPrefix(name, "results/"):
+		var b []byte
+		b, err = results.ReadFile(file)
+		h.Write(b)
+	default:
+		err = inputfile.Copy(h, file)
+	}
+	if err != nil {
+		return "", nil, err
+	}
 	if !keep {
 		data = nil
 	}
-	return in, data, nil
+	return hex.EncodeToString(h.Sum(nil)), data, nil
 }
 
 // pageHash is the hash of a page's inputs and of what turns them into the

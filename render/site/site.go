@@ -472,7 +472,7 @@ func (b *builder) siteError(j *job, key, msg string) error {
 	nb := j.nb
 	if nb == nil {
 		// An unchanged notebook was not parsed (nor perhaps read).
-		if data, err := os.ReadFile(j.path); err == nil {
+		if data, err := notebook.ReadFile(j.path); err == nil {
 			nb, _ = notebook.Parse(j.path, data)
 		}
 	}
@@ -548,7 +548,7 @@ func (b *builder) examine(j *job) {
 		}
 	}
 	if j.data == nil { // its hash was cached: read it now
-		if j.data, err = os.ReadFile(j.path); err != nil {
+		if j.data, err = notebook.ReadFile(j.path); err != nil {
 			j.err = fmt.Errorf("read notebook: %w", err)
 			return
 		}

@@ -1,0 +1,93 @@
+package inputfile
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+func TestRead(t *testing.T) {
+	dir := t.TempDir()
+	write := func(name, content string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	fifo := filepath.Join(dir, "pipe.toml")
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	zero := filepath.Join(dir, "z.toml")
+	if err := os.Symlink("/dev/zero", zero); err != nil {
+		t.Fatal(err)
+	}
+	sparse := filepath.Join(dir, "big.json")
+	if err := os.WriteFile(sparse, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(sparse, 300<<20); err != nil { // 300 MiB, no disk used
+		t.Fatal(err)
+	}
+	good := write("good.toml", "title = \"t\"\n")
+	link := filepath.Join(dir, "link.toml")
+	if err := os.Symlink("good.toml", link); err != nil {
+		t.Fatal(err)
+	}
+
+	tests := []struct {
+		name, path string
+		max        int64
+		want       string // "" for success
+		is         error
+	}{
+		{"regular file", good, 1 << 10, "", nil},
+		{"symlink to a regular file", link, 1 << 10, "", nil},
+		{"at the limit", good, 12, "", nil},
+		{"one byte over", good, 11, "read " + good + ": 12 B, too large: a notebook may be at most 11 B", ErrTooLarge},
+		{"named pipe", fifo, 1 << 10, "read " + fifo + ": a named pipe, not a regular file: benchbook reads only regular files", ErrNotRegular},
+		{"link to /dev/zero", zero, 1 << 10, "read " + zero + ": a link to /dev/zero, a character device, not a regular file", ErrNotRegular},
+		{"folder", dir, 1 << 10, "a folder, not a regular file", ErrNotRegular},
+		{"300 MiB", sparse, 64 << 20, "300 MiB, too large: a notebook may be at most 64 MiB", ErrTooLarge},
+		{"missing", filepath.Join(dir, "nope"), 1 << 10, "no such file", os.ErrNotExist},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			done := make(chan error, 1)
+			go func() {
+				_, err := Read(tt.path, tt.max, "a notebook")
+				done <- err
+			}()
+			var err error
+			select {
+			case err = <-done:
+			case <-time.After(10 * time.Second):
+				t.Fatalf("Read(%s) still blocked after 10s", tt.path)
+			}
+			if tt.want == "" {
+				if err != nil {
+					t.Fatalf("Read: %v", err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tt.want) || !errors.Is(err, tt.is) {
+				t.Errorf("Read error %v\nwant one containing %q and wrapping %v", err, tt.want, tt.is)
+			}
+		})
+	}
+}
+
+func TestSize(t *testing.T) {
+	for n, want := range map[int64]string{
+		900: "900 B", 16 << 20: "16 MiB", 312<<20 + 512<<10: "312.5 MiB", 1536: "1.5 KiB", 3 << 30: "3 GiB",
+	} {
+		if got := Size(n); got != want {
+			t.Errorf("Size(%d) = %q, want %q", n, got, want)
+		}
+	}
+}
