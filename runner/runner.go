@@ -119,6 +119,15 @@ func Run(ctx context.Context, nb *notebook.Notebook, store results.Store, opt Op
 		return nil, err
 	}
 	defer unlock()
+	// Holding the lock, no live run uses this folder: staging folders in it
+	// are a killed run's.
+	removed, err := removeStaging(store.Dir)
+	for _, p := range removed {
+		fmt.Fprintf(opt.Progress, "removed %s: left by a run that was killed\n", p)
+	}
+	if err != nil {
+		fmt.Fprintf(opt.Progress, "leftovers of a killed run: %v\n", err)
+	}
 
 	r := &run{nb: nb, store: store, opt: opt}
 	var outcomes []Outcome

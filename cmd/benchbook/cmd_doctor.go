@@ -13,7 +13,10 @@ import (
 
 	"github.com/benchbook/benchbook/internal/doctor"
 	"github.com/benchbook/benchbook/internal/netns"
+	"github.com/benchbook/benchbook/internal/tmpdir"
+	"github.com/benchbook/benchbook/runner"
 	"github.com/benchbook/benchbook/runner/guest"
+	"github.com/benchbook/benchbook/runner/verify"
 )
 
 type doctorOpts struct{ clean bool }
@@ -21,6 +24,7 @@ type doctorOpts struct{ clean bool }
 func doctorCommand() *command {
 	return &command{
 		name:  "doctor",
+		args:  "[--clean [PATH...]]",
 		short: "list the external programs benchbook uses, and how to get missing ones",
 		long: `Looks for every external program benchbook can use (redis-server,
 redis-benchmark, memtier_benchmark, qemu, libvirtd, hugo, chromium), prints
@@ -29,23 +33,39 @@ It also says whether KVM can really run a guest here (it boots test guests;
 without KVM, VM guests run under TCG, software emulation) and how guests are
 networked. The exit status is 1 only when a required program is missing.
 
-With --clean it removes what crashed runs left behind: benchbook's network
-namespaces whose process is gone, and benchbook-* libvirt domains (and their
-uploaded volumes) whose run is over.
+With --clean it removes what crashed or killed runs left behind, and lists
+what it removed:
+
+  - benchbook's network namespaces whose process is gone;
+  - benchbook-* libvirt domains (and their uploaded volumes) whose run is over;
+  - the staging folders (NOTEBOOK.results/.run-CELL-*) of runs killed
+    outright, in the results folders PATH names, unless a run is using that
+    folder now (its lock says so; the folder is then skipped, and named);
+  - the scratch folders ($TMPDIR/benchbook-verify-PID-*) of verifications
+    whose process is gone.
+
+A PATH is a notebook (x.toml: its x.results), a results folder, or a folder
+searched recursively for results folders (hidden folders skipped); without
+PATH, the current folder. benchbook run removes the staging leftovers of the
+notebook it runs by itself, and verify its own scratch leftovers.
 
 Example:
 
   benchbook doctor
-  benchbook doctor --clean`,
+  benchbook doctor --clean
+  benchbook doctor --clean notebooks`,
 		flags: func(fs *flag.FlagSet) any {
 			o := &doctorOpts{}
-			fs.BoolVar(&o.clean, "clean", false, "remove leftovers of crashed runs (network namespaces)")
+			fs.BoolVar(&o.clean, "clean", false, "remove leftovers of crashed or killed runs (network namespaces, libvirt domains, staging and scratch folders)")
 			return o
 		},
-		maxArgs: 0,
-		run: func(ctx context.Context, env *cmdEnv, opts any, _ []string) error {
+		maxArgs: -1,
+		run: func(ctx context.Context, env *cmdEnv, opts any, args []string) error {
 			if opts.(*doctorOpts).clean {
-				return doctorClean(ctx, env)
+				return doctorClean(ctx, env, args)
+			}
+			if len(args) > 0 {
+				return fmt.Errorf("doctor %s: paths are for --clean (benchbook doctor --clean %[1]s)", strings.Join(args, " "))
 			}
 			tw := tabwriter.NewWriter(env.stdout, 0, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "PROGRAM\tSTATUS\tVERSION\tUSED FOR")
@@ -98,8 +118,17 @@ Example:
 	}
 }
 
-func doctorClean(ctx context.Context, env *cmdEnv) error {
+func doctorClean(ctx context.Context, env *cmdEnv, paths []string) error {
 	var errs []error
+	removed, err := cleanStaging(env, paths)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	n, err := cleanScratch(env)
+	removed += n
+	if err != nil {
+		errs = append(errs, err)
+	}
 	left := netns.Leftovers()
 	for _, name := range left {
 		if err := netns.Delete(ctx, name); err != nil {
@@ -108,7 +137,7 @@ func doctorClean(ctx context.Context, env *cmdEnv) error {
 		}
 		fmt.Fprintf(env.stdout, "removed network namespace %s\n", name)
 	}
-	removed := len(left)
+	removed += len(left)
 	if _, err := os.Stat(guest.LibvirtSocket); err == nil {
 		cctx, cancel := context.WithTimeout(ctx, time.Minute)
 		defer cancel()
@@ -125,4 +154,52 @@ func doctorClean(ctx context.Context, env *cmdEnv) error {
 		fmt.Fprintln(env.stdout, "nothing to clean")
 	}
 	return errors.Join(errs...)
+}
+
+// cleanStaging removes the staging folders of killed runs in the results
+// folders paths name, skipping (and naming) those a live run is using.
+func cleanStaging(env *cmdEnv, paths []string) (int, error) {
+	folders, err := doctor.ResultsFolders(paths)
+	if err != nil {
+		return 0, err
+	}
+	var errs []error
+	removed := 0
+	for _, dir := range folders {
+		gone, err := runner.CleanStaging(dir)
+		for _, p := range gone {
+			fmt.Fprintf(env.stdout, "removed staging folder %s (left by a run that was killed)\n", p)
+		}
+		removed += len(gone)
+		var locked *runner.LockedError
+		switch {
+		case errors.As(err, &locked):
+			fmt.Fprintf(env.stdout, "skipped %s: a run is using it (%s)\n", dir, locked.Holder)
+		case err != nil:
+			errs = append(errs, err)
+		}
+	}
+	return removed, errors.Join(errs...)
+}
+
+// scratchPrefixes name the temporary folders tagged with their owner's pid
+// (internal/tmpdir) that doctor sweeps.
+var scratchPrefixes = []string{verify.ScratchPrefix}
+
+// cleanScratch removes the scratch folders of benchbook processes that are
+// gone.
+func cleanScratch(env *cmdEnv) (int, error) {
+	var errs []error
+	removed := 0
+	for _, prefix := range scratchPrefixes {
+		gone, err := tmpdir.Sweep(prefix)
+		for _, p := range gone {
+			fmt.Fprintf(env.stdout, "removed scratch folder %s (its process is gone)\n", p)
+		}
+		removed += len(gone)
+		if err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return removed, errors.Join(errs...)
 }

@@ -3,12 +3,17 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/benchbook/benchbook/internal/netns"
+	"github.com/benchbook/benchbook/internal/testutil/proctest"
 )
 
 func TestDoctor(t *testing.T) {
@@ -43,4 +48,127 @@ func TestDoctorClean(t *testing.T) {
 	if _, err := os.Stat("/run/netns/" + name); !os.IsNotExist(err) {
 		t.Errorf("namespace still there: %v", err)
 	}
+}
+
+// killedRun starts `benchbook run NOTEBOOK` in dir, kills it with SIGKILL
+// once its guest answers, kills the guest it leaves (nothing stops it), and
+// returns the staging folder the run could not remove.
+func killedRun(t *testing.T, dir, notebook string) string {
+	t.Helper()
+	before := proctest.Children()
+	cmd := benchbookCmd(t, dir, "run", notebook)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	pids := waitForLog(t, dir, "Ready to accept connections")
+	cmd.Process.Kill()
+	waitExit(t, cmd, 20*time.Second)
+	proctest.Kill(proctest.Left(before, dir, pids...))
+	left, _ := filepath.Glob(filepath.Join(dir, "nb.results", ".run-*"))
+	if len(left) != 1 {
+		t.Fatalf("after SIGKILL, staging folders %v, want the killed run's", left)
+	}
+	return left[0]
+}
+
+// doctor --clean removes the staging folder of a run killed outright, and
+// the scratch folder of a verify whose pid is dead, listing both; it skips,
+// and names, the results folder of a run in progress.
+func TestDoctorCleanStaging(t *testing.T) {
+	needRedisServer(t)
+	proctest.Adopt(t)
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "nb.toml"), phase(redisCmd, `test_time = "60s"`, dir))
+	leftover := killedRun(t, dir, "nb.toml")
+
+	// A run in progress in another results folder of the same folder.
+	live := t.TempDir()
+	writeFile(t, filepath.Join(live, "nb.toml"), phase(redisCmd, `test_time = "60s"`, live))
+	before := proctest.Children()
+	liveRun := benchbookCmd(t, live, "run", "nb.toml")
+	if err := liveRun.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { liveRun.Process.Kill(); liveRun.Wait() })
+	pids := waitForLog(t, live, "Ready to accept connections")
+	liveStaging, _ := filepath.Glob(filepath.Join(live, "nb.results", ".run-*"))
+
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp)
+	dead := exec.Command("true")
+	if err := dead.Run(); err != nil {
+		t.Fatal(err)
+	}
+	scratch := filepath.Join(tmp, fmt.Sprintf("benchbook-verify-%d-1", dead.Process.Pid))
+	if err := os.MkdirAll(filepath.Join(scratch, "results"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+
+	var out, errb bytes.Buffer
+	if err := run(context.Background(), []string{"doctor", "--clean", dir, filepath.Join(live, "nb.toml")}, &out, &errb); err != nil {
+		t.Fatalf("doctor --clean: %v\n%s%s", err, out.String(), errb.String())
+	}
+	for _, want := range []string{
+		"removed staging folder " + leftover + " (left by a run that was killed)\n",
+		fmt.Sprintf("skipped %s: a run is using it (pid %d)\n", filepath.Join(live, "nb.results"), liveRun.Process.Pid),
+		"removed scratch folder " + scratch + " (its process is gone)\n",
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("doctor --clean did not say %q:\n%s", want, out.String())
+		}
+	}
+	for _, p := range []string{leftover, scratch} {
+		if _, err := os.Stat(p); !os.IsNotExist(err) {
+			t.Errorf("%s still there", p)
+		}
+	}
+	if len(liveStaging) != 1 || !exists(liveStaging[0]) {
+		t.Errorf("the live run's staging folder %v is gone", liveStaging)
+	}
+
+	liveRun.Process.Signal(syscall.SIGINT)
+	if code, _ := waitExit(t, liveRun, 20*time.Second); code != 130 {
+		t.Errorf("live run: exit status %d, want 130", code)
+	}
+	if left := proctest.Left(before, live, pids...); len(left) > 0 {
+		proctest.Kill(left)
+		t.Errorf("left behind: %v", left)
+	}
+
+	out.Reset()
+	if err := run(context.Background(), []string{"doctor", "--clean", dir}, &out, &errb); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(out.String(), "staging") {
+		t.Errorf("second doctor --clean:\n%s", out.String())
+	}
+}
+
+// The next run of a notebook removes the staging folder a killed run of it
+// left, and says so.
+func TestRunRemovesStagingOfKilled(t *testing.T) {
+	needRedisServer(t)
+	proctest.Adopt(t)
+	dir := t.TempDir()
+	writeFile(t, filepath.Join(dir, "nb.toml"), phase(redisCmd, `test_time = "60s"`, dir))
+	leftover := killedRun(t, dir, "nb.toml")
+
+	writeFile(t, filepath.Join(dir, "nb.toml"), quickNotebook(dir))
+	out, err := benchbookCmd(t, dir, "run", "nb.toml").CombinedOutput()
+	if err != nil {
+		t.Fatalf("run: %v\n%s", err, out)
+	}
+	rel, _ := filepath.Rel(dir, leftover)
+	if want := "removed " + rel + ": left by a run that was killed\n"; !strings.Contains(string(out), want) {
+		t.Errorf("run did not say %q:\n%s", want, out)
+	}
+	if m, _ := filepath.Glob(filepath.Join(dir, "nb.results", ".run-*")); len(m) > 0 {
+		t.Errorf("staging folders left: %v", m)
+	}
+}
+
+func exists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
 }
