@@ -14,6 +14,7 @@ import (
 	"github.com/benchbook/benchbook/internal/doctor"
 	"github.com/benchbook/benchbook/internal/netns"
 	"github.com/benchbook/benchbook/internal/tmpdir"
+	"github.com/benchbook/benchbook/render/site"
 	"github.com/benchbook/benchbook/runner"
 	"github.com/benchbook/benchbook/runner/guest"
 	"github.com/benchbook/benchbook/runner/verify"
@@ -41,13 +42,13 @@ what it removed:
   - the staging folders (NOTEBOOK.results/.run-CELL-*) of runs killed
     outright, in the results folders PATH names, unless a run is using that
     folder now (its lock says so; the folder is then skipped, and named);
-  - the scratch folders ($TMPDIR/benchbook-verify-PID-*) of verifications
-    whose process is gone.
+  - the temporary folders of verify and serve ($TMPDIR/benchbook-verify-PID-*,
+    $TMPDIR/benchbook-serve-PID-*) whose process is gone.
 
 A PATH is a notebook (x.toml: its x.results), a results folder, or a folder
 searched recursively for results folders (hidden folders skipped); without
 PATH, the current folder. benchbook run removes the staging leftovers of the
-notebook it runs by itself, and verify its own scratch leftovers.
+notebook it runs by itself, and verify and serve their own leftovers.
 
 Example:
 
@@ -184,7 +185,7 @@ func cleanStaging(env *cmdEnv, paths []string) (int, error) {
 
 // scratchPrefixes name the temporary folders tagged with their owner's pid
 // (internal/tmpdir) that doctor sweeps.
-var scratchPrefixes = []string{verify.ScratchPrefix}
+var scratchPrefixes = []string{verify.ScratchPrefix, site.TempPrefix}
 
 // cleanScratch removes the scratch folders of benchbook processes that are
 // gone.

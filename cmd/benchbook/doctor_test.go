@@ -73,8 +73,8 @@ func killedRun(t *testing.T, dir, notebook string) string {
 }
 
 // doctor --clean removes the staging folder of a run killed outright, and
-// the scratch folder of a verify whose pid is dead, listing both; it skips,
-// and names, the results folder of a run in progress.
+// the temporary folders of a verify and a serve whose pid is dead, listing
+// them; it skips, and names, the results folder of a run in progress.
 func TestDoctorCleanStaging(t *testing.T) {
 	needRedisServer(t)
 	proctest.Adopt(t)
@@ -101,8 +101,11 @@ func TestDoctorCleanStaging(t *testing.T) {
 		t.Fatal(err)
 	}
 	scratch := filepath.Join(tmp, fmt.Sprintf("benchbook-verify-%d-1", dead.Process.Pid))
-	if err := os.MkdirAll(filepath.Join(scratch, "results"), 0o755); err != nil {
-		t.Fatal(err)
+	preview := filepath.Join(tmp, fmt.Sprintf("benchbook-serve-%d-2", dead.Process.Pid))
+	for _, d := range []string{scratch, preview} {
+		if err := os.MkdirAll(filepath.Join(d, "x"), 0o755); err != nil {
+			t.Fatal(err)
+		}
 	}
 
 	var out, errb bytes.Buffer
@@ -113,12 +116,13 @@ func TestDoctorCleanStaging(t *testing.T) {
 		"removed staging folder " + leftover + " (left by a run that was killed)\n",
 		fmt.Sprintf("skipped %s: a run is using it (pid %d)\n", filepath.Join(live, "nb.results"), liveRun.Process.Pid),
 		"removed scratch folder " + scratch + " (its process is gone)\n",
+		"removed scratch folder " + preview + " (its process is gone)\n",
 	} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("doctor --clean did not say %q:\n%s", want, out.String())
 		}
 	}
-	for _, p := range []string{leftover, scratch} {
+	for _, p := range []string{leftover, scratch, preview} {
 		if _, err := os.Stat(p); !os.IsNotExist(err) {
 			t.Errorf("%s still there", p)
 		}
