@@ -20,7 +20,9 @@ package results
 import "time"
 
 // SchemaVersion is the version written into every file. Load refuses other
-// versions instead of guessing what their fields mean.
+// versions instead of guessing what their fields mean, and Save does not
+// overwrite a file of a newer one (ErrNewerSchema): that is a newer
+// benchbook's, and this one would lose what it cannot read.
 const SchemaVersion = 1
 
 // Guest statuses.

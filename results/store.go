@@ -106,7 +106,9 @@ func ReadFile(path string) ([]byte, error) {
 // Save writes f as the last good result of its cell, atomically: a crash
 // leaves either the old file or the new one, never a mix. Once the new
 // result is safe, a failure file of the same cell is removed, as it is no
-// longer the latest news. f must not have Failure set.
+// longer the latest news. f must not have Failure set. A file there that a
+// newer benchbook wrote (a higher schema) is neither replaced nor removed:
+// the error wraps ErrNewerSchema.
 func (s Store) Save(f *File) error {
 	if f.Failure != "" {
 		return fmt.Errorf("save results of cell %q: failure is set; use SaveFailure", f.Cell)
@@ -114,6 +116,11 @@ func (s Store) Save(f *File) error {
 	data, err := Encode(f)
 	if err != nil {
 		return fmt.Errorf("save results: %w", err)
+	}
+	for _, path := range []string{s.Path(f.Cell), s.FailurePath(f.Cell)} {
+		if err := keepNewer(path); err != nil {
+			return fmt.Errorf("save results of cell %q: %w", f.Cell, err)
+		}
 	}
 	if err := atomicfile.Write(s.Path(f.Cell), data, atomicfile.Durable()); err != nil {
 		return fmt.Errorf("save results of cell %q: %w", f.Cell, err)
@@ -125,7 +132,8 @@ func (s Store) Save(f *File) error {
 }
 
 // SaveFailure writes f, whose Failure says what went wrong, beside the last
-// good result of its cell, which it never touches.
+// good result of its cell, which it never touches. Like Save, it does not
+// replace a failure file a newer benchbook wrote.
 func (s Store) SaveFailure(f *File) error {
 	if f.Failure == "" {
 		return fmt.Errorf("save failure of cell %q: failure is empty", f.Cell)
@@ -133,6 +141,9 @@ func (s Store) SaveFailure(f *File) error {
 	data, err := Encode(f)
 	if err != nil {
 		return fmt.Errorf("save failure: %w", err)
+	}
+	if err := keepNewer(s.FailurePath(f.Cell)); err != nil {
+		return fmt.Errorf("save failure of cell %q: %w", f.Cell, err)
 	}
 	if err := atomicfile.Write(s.FailurePath(f.Cell), data, atomicfile.Durable()); err != nil {
 		return fmt.Errorf("save failure of cell %q: %w", f.Cell, err)
@@ -372,6 +383,10 @@ type DecodeError = notebook.Error
 func Decode(name string, data []byte) (*File, error) {
 	var f File
 	if err := json.Unmarshal(data, &f); err != nil {
+		// A newer schema may well not fit this one's types: say so first.
+		if schema := storedSchema(data); schema > SchemaVersion {
+			return nil, newerSchema(name, schema)
+		}
 		var syn *json.SyntaxError
 		var typ *json.UnmarshalTypeError
 		switch {
@@ -389,6 +404,9 @@ func Decode(name string, data []byte) (*File, error) {
 		}
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
+	if f.Schema > SchemaVersion {
+		return nil, newerSchema(name, f.Schema)
+	}
 	if f.Schema != SchemaVersion {
 		return nil, fmt.Errorf("%s: schema %d, this benchbook reads schema %d", name, f.Schema, SchemaVersion)
 	}
@@ -399,6 +417,44 @@ func Decode(name string, data []byte) (*File, error) {
 		}
 	}
 	return &f, nil
+}
+
+// ErrNewerSchema is wrapped by the error for a results file written by a
+// newer benchbook: this one can neither read it nor overwrite it.
+var ErrNewerSchema = errors.New("results of a newer schema")
+
+func newerSchema(name string, schema int) error {
+	return &notebook.Error{
+		File: name,
+		Msg:  fmt.Sprintf("written by a newer benchbook (schema %d; this one reads up to %d): upgrade benchbook", schema, SchemaVersion),
+		Err:  ErrNewerSchema,
+	}
+}
+
+// storedSchema is the schema a stored file says it has, or 0 when it does
+// not say (or is no JSON object).
+func storedSchema(data []byte) int {
+	var probe struct {
+		Schema int `json:"schema"`
+	}
+	if json.Unmarshal(data, &probe) != nil {
+		return 0
+	}
+	return probe.Schema
+}
+
+// keepNewer refuses to replace or remove the file at path when a newer
+// benchbook wrote it: an older one would silently lose what it cannot read.
+// A file that is missing, unreadable or corrupt may be replaced.
+func keepNewer(path string) error {
+	data, err := ReadFile(path)
+	if err != nil {
+		return nil
+	}
+	if schema := storedSchema(data); schema > SchemaVersion {
+		return fmt.Errorf("not replaced: %w", newerSchema(path, schema))
+	}
+	return nil
 }
 
 func decodeError(name string, data []byte, off int64, err error) *DecodeError {

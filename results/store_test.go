@@ -389,7 +389,8 @@ func TestLoadCorrupt(t *testing.T) {
 		{"garbage after", "{\"schema\": 1, \"cell\": \"throughput\"}\n}\n",
 			`2:1: invalid character '}' after top-level value`},
 		{"empty", "", `1:1: unexpected end of JSON input`},
-		{"schema", `{"schema": 7, "cell": "throughput"}`, `schema 7, this benchbook reads schema 1`},
+		{"older schema", `{"schema": 0, "cell": "throughput"}`, ` schema 0, this benchbook reads schema 1`},
+		{"newer schema", `{"schema": 7, "cell": "throughput"}`, ` written by a newer benchbook (schema 7; this one reads up to 1)`},
 		{"other cell", `{"schema": 1, "cell": "latency"}`, `holds cell "latency", not "throughput"`},
 	}
 	for _, tt := range tests {
