@@ -8,7 +8,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"text/template"
 
@@ -17,6 +16,7 @@ import (
 	"github.com/benchbook/benchbook/internal/buildinfo"
 	"github.com/benchbook/benchbook/notebook"
 	"github.com/benchbook/benchbook/render"
+	"github.com/benchbook/benchbook/render/site"
 	"github.com/benchbook/benchbook/results"
 )
 
@@ -239,7 +239,9 @@ func parseValid(env *cmdEnv, path string) (*notebook.Notebook, error) {
 	return nb, err
 }
 
-// notebookPaths expands folders into their *.toml files, sorted.
+// notebookPaths expands folders into their notebooks, sorted, as build
+// lists them (site.Notebooks): hidden files such as an editor's lock link
+// .#x.toml and folders named *.toml are not notebooks.
 func notebookPaths(args []string) ([]string, error) {
 	var out []string
 	for _, a := range args {
@@ -251,14 +253,13 @@ func notebookPaths(args []string) ([]string, error) {
 			out = append(out, a)
 			continue
 		}
-		matches, err := filepath.Glob(filepath.Join(a, "*.toml"))
+		matches, err := site.Notebooks(a)
 		if err != nil {
 			return nil, err
 		}
 		if len(matches) == 0 {
 			return nil, fmt.Errorf("%s: no *.toml notebooks in this folder", a)
 		}
-		sort.Strings(matches)
 		out = append(out, matches...)
 	}
 	return out, nil
