@@ -82,7 +82,7 @@ func TestParseValueRanges(t *testing.T) {
 			name:  "a swept tool",
 			sweep: `sweep = { tool = ["builtin", "memtire"] }`,
 			load:  `tool = "{tool}"`,
-			want:  []string{`x.toml:20:30: tool = "memtire": want one of "builtin", "redis-benchmark" or "memtier" (did you mean "memtier"?)`},
+			want:  []string{`x.toml:20:30: tool = "memtire": want one of "builtin", "redis-benchmark", `},
 		},
 		{
 			name:  "a sweep too large to run",

@@ -66,6 +66,12 @@ var registry = []tool{
 		run:     redisRun(ToolMemtier),
 		version: memtierVersion,
 	},
+	{
+		name: ToolFio, spec: FioSpec{}, metrics: fioMetrics, primary: "iops",
+		doc:     "fio, the flexible I/O tester (Debian fio): one job described by keys, or a job file beside the notebook",
+		run:     fioRun,
+		version: fioVersion,
+	},
 }
 
 // Tools lists every tool name, in the order users see them in messages.

@@ -118,10 +118,14 @@ func TestValidate(t *testing.T) {
 }
 
 func TestNew(t *testing.T) {
-	for _, tool := range append([]string{""}, Tools...) {
+	for _, tool := range append([]string{""}, redisTools...) {
 		if _, err := New(tool); err != nil {
 			t.Errorf("New(%q): %v", tool, err)
 		}
+	}
+	// The other tools run from a load table's values (Run), not a Spec.
+	if _, err := New(ToolFio); err == nil || !strings.Contains(err.Error(), "does not run from a redis Spec") {
+		t.Errorf("New(fio) error = %v", err)
 	}
 	_, err := New("wrk")
 	if err == nil || !strings.Contains(err.Error(), "builtin, redis-benchmark, memtier") {

@@ -57,7 +57,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&o.pipeline, "pipeline", 1, "pipeline depth")
 	fs.IntVar(&o.dataSize, "data-size", 32, "value size in bytes")
 	fs.IntVar(&o.repeat, "repeat", 3, "runs per tool")
-	fs.StringVar(&o.tools, "tools", strings.Join(load.Tools, ","), "tools to compare")
+	fs.StringVar(&o.tools, "tools", strings.Join([]string{load.ToolBuiltin, load.ToolRedisBenchmark, load.ToolMemtier}, ","), "redis tools to compare")
 	// Hidden: the child side of a builtin run.
 	fs.StringVar(&o.child, "child", "", "internal: run this tool in-process and print its measurement as JSON")
 	fs.StringVar(&o.addr, "addr", "", "internal: redis address for -child")
