@@ -5,7 +5,7 @@ package notebook
 
 var loadTools = []Decl{
 	{Name: "builtin", Doc: "benchbook's own redis load generator, in Go: nothing to install, the same on every machine", Keys: []Key{
-		{Name: "tool", Type: TypeString, Doc: "the load generator", Default: "builtin", OneOf: []string{"builtin", "redis-benchmark", "memtier", "fio"}},
+		{Name: "tool", Type: TypeString, Doc: "the load generator", Default: "builtin", OneOf: []string{"builtin", "redis-benchmark", "memtier", "fio", "sysbench"}},
 		{Name: "threads", Type: TypeInt, Doc: "generator threads", Default: "1", Min: "1", Max: "1024"},
 		{Name: "clients", Type: TypeInt, Doc: "connections per thread, as memtier counts them", Default: "50", Min: "1", Max: "100000"},
 		{Name: "requests", Type: TypeInt, Doc: "requests per connection (the default applies when test_time is not set)", Default: "10000", Min: "1", Excludes: "test_time"},
@@ -51,7 +51,7 @@ var loadTools = []Decl{
 		{Name: "gets.misses", Unit: "", Better: "lower", Doc: "GETs that found no key"},
 	}},
 	{Name: "redis-benchmark", Doc: "redis-benchmark from Debian's redis-tools, SETs and GETs as separate tests", Keys: []Key{
-		{Name: "tool", Type: TypeString, Doc: "the load generator", Default: "builtin", OneOf: []string{"builtin", "redis-benchmark", "memtier", "fio"}},
+		{Name: "tool", Type: TypeString, Doc: "the load generator", Default: "builtin", OneOf: []string{"builtin", "redis-benchmark", "memtier", "fio", "sysbench"}},
 		{Name: "threads", Type: TypeInt, Doc: "generator threads", Default: "1", Min: "1", Max: "1024"},
 		{Name: "clients", Type: TypeInt, Doc: "connections per thread, as memtier counts them", Default: "50", Min: "1", Max: "100000"},
 		{Name: "requests", Type: TypeInt, Doc: "requests per connection (the default applies when test_time is not set)", Default: "10000", Min: "1", Excludes: "test_time"},
@@ -97,7 +97,7 @@ var loadTools = []Decl{
 		{Name: "gets.misses", Unit: "", Better: "lower", Doc: "GETs that found no key"},
 	}},
 	{Name: "memtier", Doc: "memtier_benchmark, when it is on PATH", Keys: []Key{
-		{Name: "tool", Type: TypeString, Doc: "the load generator", Default: "builtin", OneOf: []string{"builtin", "redis-benchmark", "memtier", "fio"}},
+		{Name: "tool", Type: TypeString, Doc: "the load generator", Default: "builtin", OneOf: []string{"builtin", "redis-benchmark", "memtier", "fio", "sysbench"}},
 		{Name: "threads", Type: TypeInt, Doc: "generator threads", Default: "1", Min: "1", Max: "1024"},
 		{Name: "clients", Type: TypeInt, Doc: "connections per thread, as memtier counts them", Default: "50", Min: "1", Max: "100000"},
 		{Name: "requests", Type: TypeInt, Doc: "requests per connection (the default applies when test_time is not set)", Default: "10000", Min: "1", Excludes: "test_time"},
@@ -143,7 +143,7 @@ var loadTools = []Decl{
 		{Name: "gets.misses", Unit: "", Better: "lower", Doc: "GETs that found no key"},
 	}},
 	{Name: "fio", Doc: "fio, the flexible I/O tester (Debian fio): one job described by keys, or a job file beside the notebook", Keys: []Key{
-		{Name: "tool", Type: TypeString, Doc: "the load generator", OneOf: []string{"builtin", "redis-benchmark", "memtier", "fio"}, Required: true},
+		{Name: "tool", Type: TypeString, Doc: "the load generator", OneOf: []string{"builtin", "redis-benchmark", "memtier", "fio", "sysbench"}, Required: true},
 		{Name: "job_file", Type: TypeString, Doc: "a fio job file, relative to the notebook's folder, run as it is in the scratch folder; the job keys (rw to rwmixread) are then not allowed"},
 		{Name: "rw", Type: TypeString, Doc: "the I/O pattern, as fio's rw", Default: "randread", OneOf: []string{"read", "write", "randread", "randwrite", "rw", "readwrite", "randrw"}, Excludes: "job_file"},
 		{Name: "bs", Type: TypeString, Doc: "block size of each I/O", Default: "4k", Pattern: "^[1-9][0-9]*([kKmMgG]([iI]?[bB])?)?$", Help: "want a block size like \"4k\", \"64k\" or \"1M\" (fio's units: k = 1024)", Excludes: "job_file"},
@@ -179,5 +179,37 @@ var loadTools = []Decl{
 		{Name: "write_clat_p99", Unit: "µs", Better: "lower", Doc: "99th percentile of completion latency of writes"},
 		{Name: "write_clat_p999", Unit: "µs", Better: "lower", Doc: "99.9th percentile of completion latency of writes"},
 		{Name: "write_clat_max", Unit: "µs", Better: "lower", Doc: "highest completion latency of writes"},
+	}},
+	{Name: "sysbench", Doc: "sysbench's cpu, memory and fileio tests (Debian sysbench)", Keys: []Key{
+		{Name: "tool", Type: TypeString, Doc: "the load generator", OneOf: []string{"builtin", "redis-benchmark", "memtier", "fio", "sysbench"}, Required: true},
+		{Name: "test", Type: TypeString, Doc: "the sysbench test: cpu (primes), memory (block copies) or fileio (file I/O in the scratch folder)", Default: "cpu", OneOf: []string{"cpu", "memory", "fileio"}},
+		{Name: "threads", Type: TypeInt, Doc: "threads running events at once", Default: "1", Min: "1", Max: "1024"},
+		{Name: "time", Type: TypeDuration, Doc: "how long the test runs, in whole seconds", Default: "10s", Min: "1s"},
+		{Name: "events", Type: TypeInt, Doc: "stop after this many events; 0: only time stops the test", Default: "0", Min: "0"},
+		{Name: "cpu_max_prime", Type: TypeInt, Doc: "cpu: each event finds the primes up to this number", Default: "10000", Min: "3", Max: "1000000000"},
+		{Name: "memory_block_size", Type: TypeString, Doc: "memory: bytes each event writes or reads", Default: "1K", Pattern: "^[1-9][0-9]*[KMGTkmgt]?$", Help: "want a size like \"1K\", \"128M\" or \"1G\""},
+		{Name: "memory_total_size", Type: TypeString, Doc: "memory: stop once this much is transferred", Default: "100G", Pattern: "^[1-9][0-9]*[KMGTkmgt]?$", Help: "want a size like \"1K\", \"128M\" or \"1G\""},
+		{Name: "memory_oper", Type: TypeString, Doc: "memory: the operation of each event", Default: "write", OneOf: []string{"read", "write", "none"}},
+		{Name: "memory_access_mode", Type: TypeString, Doc: "memory: sequential or random access", Default: "seq", OneOf: []string{"seq", "rnd"}},
+		{Name: "file_total_size", Type: TypeString, Doc: "fileio: the size of all files, laid out in the scratch folder before the test", Default: "128M", Pattern: "^[1-9][0-9]*[KMGTkmgt]?$", Help: "want a size like \"1K\", \"128M\" or \"1G\""},
+		{Name: "file_num", Type: TypeInt, Doc: "fileio: how many files", Default: "128", Min: "1", Max: "100000"},
+		{Name: "file_test_mode", Type: TypeString, Doc: "fileio: the I/O pattern", Default: "rndrw", OneOf: []string{"seqwr", "seqrewr", "seqrd", "rndrd", "rndwr", "rndrw"}},
+		{Name: "file_block_size", Type: TypeInt, Doc: "fileio: bytes of each I/O", Default: "16384", Min: "1", Max: "1073741824"},
+		{Name: "file_extra_flags", Type: TypeString, Doc: "fileio: flags the files are opened with", OneOf: []string{"sync", "dsync", "direct"}},
+		{Name: "file_fsync_freq", Type: TypeInt, Doc: "fileio: fsync after this many requests; 0: never", Default: "100", Min: "0"},
+		{Name: "timeout", Type: TypeDuration, Doc: "kill the test after this long (default: time + 1m; laying out and removing fileio's files have 10m each)", Min: "1s"},
+		{Name: "description", Type: TypeString, Doc: "shown in the report", NoParam: true},
+	}, Metrics: []Metric{
+		{Name: "events_per_sec", Unit: "events/s", Better: "higher", Doc: "events per second, as sysbench prints them (cpu, memory); fileio prints none: events over total time"},
+		{Name: "latency_min", Unit: "µs", Better: "lower", Doc: "shortest event"},
+		{Name: "latency_avg", Unit: "µs", Better: "lower", Doc: "mean event latency (sysbench's sum of latencies over its events)"},
+		{Name: "latency_p95", Unit: "µs", Better: "lower", Doc: "95th percentile of event latency, from sysbench's histogram"},
+		{Name: "latency_max", Unit: "µs", Better: "lower", Doc: "longest event"},
+		{Name: "memory_bw", Unit: "bytes/s", Better: "higher", Doc: "memory: bytes transferred per second"},
+		{Name: "reads_per_sec", Unit: "ops/s", Better: "higher", Doc: "fileio: reads per second"},
+		{Name: "writes_per_sec", Unit: "ops/s", Better: "higher", Doc: "fileio: writes per second"},
+		{Name: "fsyncs_per_sec", Unit: "ops/s", Better: "higher", Doc: "fileio: fsyncs per second"},
+		{Name: "read_bw", Unit: "bytes/s", Better: "higher", Doc: "fileio: bytes read per second"},
+		{Name: "write_bw", Unit: "bytes/s", Better: "higher", Doc: "fileio: bytes written per second"},
 	}},
 }

@@ -72,6 +72,12 @@ var registry = []tool{
 		run:     fioRun,
 		version: fioVersion,
 	},
+	{
+		name: ToolSysbench, spec: SysbenchSpec{}, metrics: sysbenchMetrics, primary: "events_per_sec",
+		doc:     "sysbench's cpu, memory and fileio tests (Debian sysbench)",
+		run:     sysbenchRun,
+		version: sysbenchVersion,
+	},
 }
 
 // Tools lists every tool name, in the order users see them in messages.
