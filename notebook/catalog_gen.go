@@ -5,7 +5,7 @@ package notebook
 
 var loadTools = []Decl{
 	{Name: "builtin", Doc: "benchbook's own redis load generator, in Go: nothing to install, the same on every machine", Keys: []Key{
-		{Name: "tool", Type: TypeString, Doc: "the load generator", Default: "builtin", OneOf: []string{"builtin", "redis-benchmark", "memtier", "fio", "sysbench"}},
+		{Name: "tool", Type: TypeString, Doc: "the load generator", Default: "builtin", OneOf: []string{"builtin", "redis-benchmark", "memtier", "fio", "sysbench", "command"}},
 		{Name: "threads", Type: TypeInt, Doc: "generator threads", Default: "1", Min: "1", Max: "1024"},
 		{Name: "clients", Type: TypeInt, Doc: "connections per thread, as memtier counts them", Default: "50", Min: "1", Max: "100000"},
 		{Name: "requests", Type: TypeInt, Doc: "requests per connection (the default applies when test_time is not set)", Default: "10000", Min: "1", Excludes: "test_time"},
@@ -51,7 +51,7 @@ var loadTools = []Decl{
 		{Name: "gets.misses", Unit: "", Better: "lower", Doc: "GETs that found no key"},
 	}},
 	{Name: "redis-benchmark", Doc: "redis-benchmark from Debian's redis-tools, SETs and GETs as separate tests", Keys: []Key{
-		{Name: "tool", Type: TypeString, Doc: "the load generator", Default: "builtin", OneOf: []string{"builtin", "redis-benchmark", "memtier", "fio", "sysbench"}},
+		{Name: "tool", Type: TypeString, Doc: "the load generator", Default: "builtin", OneOf: []string{"builtin", "redis-benchmark", "memtier", "fio", "sysbench", "command"}},
 		{Name: "threads", Type: TypeInt, Doc: "generator threads", Default: "1", Min: "1", Max: "1024"},
 		{Name: "clients", Type: TypeInt, Doc: "connections per thread, as memtier counts them", Default: "50", Min: "1", Max: "100000"},
 		{Name: "requests", Type: TypeInt, Doc: "requests per connection (the default applies when test_time is not set)", Default: "10000", Min: "1", Excludes: "test_time"},
@@ -97,7 +97,7 @@ var loadTools = []Decl{
 		{Name: "gets.misses", Unit: "", Better: "lower", Doc: "GETs that found no key"},
 	}},
 	{Name: "memtier", Doc: "memtier_benchmark, when it is on PATH", Keys: []Key{
-		{Name: "tool", Type: TypeString, Doc: "the load generator", Default: "builtin", OneOf: []string{"builtin", "redis-benchmark", "memtier", "fio", "sysbench"}},
+		{Name: "tool", Type: TypeString, Doc: "the load generator", Default: "builtin", OneOf: []string{"builtin", "redis-benchmark", "memtier", "fio", "sysbench", "command"}},
 		{Name: "threads", Type: TypeInt, Doc: "generator threads", Default: "1", Min: "1", Max: "1024"},
 		{Name: "clients", Type: TypeInt, Doc: "connections per thread, as memtier counts them", Default: "50", Min: "1", Max: "100000"},
 		{Name: "requests", Type: TypeInt, Doc: "requests per connection (the default applies when test_time is not set)", Default: "10000", Min: "1", Excludes: "test_time"},
@@ -143,7 +143,7 @@ var loadTools = []Decl{
 		{Name: "gets.misses", Unit: "", Better: "lower", Doc: "GETs that found no key"},
 	}},
 	{Name: "fio", Doc: "fio, the flexible I/O tester (Debian fio): one job described by keys, or a job file beside the notebook", Keys: []Key{
-		{Name: "tool", Type: TypeString, Doc: "the load generator", OneOf: []string{"builtin", "redis-benchmark", "memtier", "fio", "sysbench"}, Required: true},
+		{Name: "tool", Type: TypeString, Doc: "the load generator", OneOf: []string{"builtin", "redis-benchmark", "memtier", "fio", "sysbench", "command"}, Required: true},
 		{Name: "job_file", Type: TypeString, Doc: "a fio job file, relative to the notebook's folder, run as it is in the scratch folder; the job keys (rw to rwmixread) are then not allowed"},
 		{Name: "rw", Type: TypeString, Doc: "the I/O pattern, as fio's rw", Default: "randread", OneOf: []string{"read", "write", "randread", "randwrite", "rw", "readwrite", "randrw"}, Excludes: "job_file"},
 		{Name: "bs", Type: TypeString, Doc: "block size of each I/O", Default: "4k", Pattern: "^[1-9][0-9]*([kKmMgG]([iI]?[bB])?)?$", Help: "want a block size like \"4k\", \"64k\" or \"1M\" (fio's units: k = 1024)", Excludes: "job_file"},
@@ -181,7 +181,7 @@ var loadTools = []Decl{
 		{Name: "write_clat_max", Unit: "µs", Better: "lower", Doc: "highest completion latency of writes"},
 	}},
 	{Name: "sysbench", Doc: "sysbench's cpu, memory and fileio tests (Debian sysbench)", Keys: []Key{
-		{Name: "tool", Type: TypeString, Doc: "the load generator", OneOf: []string{"builtin", "redis-benchmark", "memtier", "fio", "sysbench"}, Required: true},
+		{Name: "tool", Type: TypeString, Doc: "the load generator", OneOf: []string{"builtin", "redis-benchmark", "memtier", "fio", "sysbench", "command"}, Required: true},
 		{Name: "test", Type: TypeString, Doc: "the sysbench test: cpu (primes), memory (block copies) or fileio (file I/O in the scratch folder)", Default: "cpu", OneOf: []string{"cpu", "memory", "fileio"}},
 		{Name: "threads", Type: TypeInt, Doc: "threads running events at once", Default: "1", Min: "1", Max: "1024"},
 		{Name: "time", Type: TypeDuration, Doc: "how long the test runs, in whole seconds", Default: "10s", Min: "1s"},
@@ -211,5 +211,22 @@ var loadTools = []Decl{
 		{Name: "fsyncs_per_sec", Unit: "ops/s", Better: "higher", Doc: "fileio: fsyncs per second"},
 		{Name: "read_bw", Unit: "bytes/s", Better: "higher", Doc: "fileio: bytes read per second"},
 		{Name: "write_bw", Unit: "bytes/s", Better: "higher", Doc: "fileio: bytes written per second"},
+	}},
+	{Name: "command", Doc: "any command, timed per run as hyperfine does, with figures read from its output", Keys: []Key{
+		{Name: "tool", Type: TypeString, Doc: "the load generator", OneOf: []string{"builtin", "redis-benchmark", "memtier", "fio", "sysbench", "command"}, Required: true},
+		{Name: "command", Type: TypeStrings, Doc: "the program and its arguments, run without a shell (write [\"sh\", \"-c\", \"...\"] for one); {dir} is the repeat's scratch folder", Required: true},
+		{Name: "runs", Type: TypeInt, Doc: "timed runs per repeat; each figure of the repeat is their mean", Default: "1", Min: "1", Max: "10000"},
+		{Name: "warmup", Type: TypeInt, Doc: "untimed runs before the timed ones (to warm caches)", Default: "0", Min: "0", Max: "10000"},
+		{Name: "prepare", Type: TypeStrings, Doc: "a command run before every run, warmups included, untimed (hyperfine's --prepare)"},
+		{Name: "cleanup", Type: TypeStrings, Doc: "a command run once after the runs, also when one failed (hyperfine's --cleanup)"},
+		{Name: "dir", Type: TypeString, Doc: "working directory of the commands: {dir} is the repeat's scratch folder, a relative path is in the notebook's folder", Default: "{dir}"},
+		{Name: "metrics", Type: TypeMetricTable, Doc: "figures read from each run's standard output, NAME = { json = \"/pointer\" } or { regex = \"with (one) group\" }, with unit, better (higher or lower) and doc", NoParam: true},
+		{Name: "timeout", Type: TypeDuration, Doc: "kill a run (or prepare, cleanup) after this long", Default: "10m", Min: "1ms"},
+		{Name: "description", Type: TypeString, Doc: "shown in the report", NoParam: true},
+	}, Metrics: []Metric{
+		{Name: "wall_ms", Unit: "ms", Better: "lower", Doc: "wall-clock time from the command's start to its exit"},
+		{Name: "user_ms", Unit: "ms", Better: "lower", Doc: "CPU time in user mode, its waited-for children included"},
+		{Name: "sys_ms", Unit: "ms", Better: "lower", Doc: "CPU time in the kernel, its waited-for children included"},
+		{Name: "max_rss_bytes", Unit: "bytes", Better: "lower", Doc: "peak resident memory of the command (or of its largest waited-for child)"},
 	}},
 }

@@ -2,6 +2,7 @@ package notebook
 
 import (
 	"fmt"
+	"maps"
 	"math"
 	"regexp"
 	"slices"
@@ -28,6 +29,10 @@ const (
 	TypeParams               // table of scalars
 	TypeTables               // table of tables (guests, loads)
 	TypeCells                // array of tables
+	// TypeMetricTable is a table of metrics a tool reads from a program's
+	// output, each a table like { json = "/stats/rate", unit = "files/s" }
+	// (see MetricSource).
+	TypeMetricTable
 )
 
 func (t Type) String() string {
@@ -58,6 +63,8 @@ func (t Type) String() string {
 		return "a table of tables"
 	case TypeCells:
 		return "an array of tables ([[cells]])"
+	case TypeMetricTable:
+		return `a table of metrics, each { json = "/pointer" } or { regex = "(...)" }`
 	}
 	return "?"
 }
@@ -121,6 +128,27 @@ const (
 	BetterHigher = "higher"
 	BetterLower  = "lower"
 )
+
+// MetricsOf returns the metrics a table of this declaration produces with
+// these values: the declared ones, then those the table declares itself
+// under a key of TypeMetricTable (the command tool's metrics = {...}), in
+// name order. Plots, tables and claims of a cell judge its metric names by
+// these.
+func (d Decl) MetricsOf(values map[string]any) []Metric {
+	out := slices.Clone(d.Metrics)
+	for _, k := range d.Keys {
+		m, ok := values[k.Name].(map[string]any)
+		if k.Type != TypeMetricTable || !ok {
+			continue
+		}
+		for _, name := range slices.Sorted(maps.Keys(m)) {
+			e, _ := m[name].(map[string]any)
+			str := func(key string) string { s, _ := e[key].(string); return s }
+			out = append(out, Metric{Name: name, Unit: str("unit"), Better: str("better"), Doc: str("doc")})
+		}
+	}
+	return out
+}
 
 // Metric returns the declaration of the metric called name, or nil.
 func (d Decl) Metric(name string) *Metric {
@@ -188,7 +216,7 @@ func (k *Key) typeProblem(v any) string {
 	case TypeStringOrStrings:
 		_, isStr := v.(string)
 		ok = isStr || isStrings(v)
-	case TypeStringMap, TypeSweep, TypeParams, TypeTables:
+	case TypeStringMap, TypeSweep, TypeParams, TypeTables, TypeMetricTable:
 		_, ok = v.(map[string]any)
 	case TypeCells:
 		_, ok = v.([]map[string]any)
@@ -228,6 +256,8 @@ func (k *Key) valueProblem(v any) string {
 			return fmt.Sprintf("%s = %v: want a finite number", k.Name, v)
 		}
 		return k.rangeProblem(f, strconv.FormatFloat(f, 'g', -1, 64))
+	case TypeMetricTable:
+		return metricTableProblem(k.Name, v.(map[string]any))
 	}
 	return ""
 }

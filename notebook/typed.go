@@ -20,7 +20,7 @@ import (
 // (values separated by "|"), pattern and help, min, max, excludes, atmost,
 // noparam, required (the last two take no value). A field's Go type gives
 // the key's type: string, int or int64, float64, bool, time.Duration,
-// []string, map[string]string, or a type implementing
+// []string, map[string]string, map[string]MetricSource, or a type implementing
 // encoding.TextUnmarshaler (a string). type:"string-or-strings" marks a
 // []string that may also be written as one string. It panics on a
 // declaration it cannot read: declarations are fixed at build time and the
@@ -67,14 +67,17 @@ func KeysOf(spec any) []Key {
 }
 
 var (
-	durationType  = reflect.TypeFor[time.Duration]()
-	unmarshalType = reflect.TypeFor[encoding.TextUnmarshaler]()
+	durationType    = reflect.TypeFor[time.Duration]()
+	unmarshalType   = reflect.TypeFor[encoding.TextUnmarshaler]()
+	metricTableType = reflect.TypeFor[map[string]MetricSource]()
 )
 
 func keyType(t reflect.Type, hint string) (Type, error) {
 	switch {
 	case t == durationType:
 		return TypeDuration, nil
+	case t == metricTableType:
+		return TypeMetricTable, nil
 	case reflect.PointerTo(t).Implements(unmarshalType):
 		return TypeString, nil
 	}
@@ -118,6 +121,11 @@ func Decode(values map[string]any, spec any) error {
 	for name := range values {
 		if findKey(keys, name) == nil {
 			errs = append(errs, fmt.Errorf("unknown key %q%s", name, didYouMean(name, keyNames(keys))))
+		}
+	}
+	for _, k := range keys {
+		if _, set := values[k.Name]; k.Required && !set {
+			errs = append(errs, fmt.Errorf("missing key %q: it is required", k.Name))
 		}
 	}
 	d := Decl{Keys: keys}
@@ -169,6 +177,9 @@ func setField(fv reflect.Value, v any) error {
 			return err
 		}
 		fv.SetInt(int64(d))
+		return nil
+	case fv.Type() == metricTableType:
+		fv.Set(reflect.ValueOf(metricSources(v.(map[string]any))))
 		return nil
 	}
 	switch fv.Kind() {

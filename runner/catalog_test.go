@@ -70,7 +70,7 @@ var typeNames = map[notebook.Type]string{
 	notebook.TypeString: "TypeString", notebook.TypeInt: "TypeInt", notebook.TypeFloat: "TypeFloat",
 	notebook.TypeBool: "TypeBool", notebook.TypeDate: "TypeDate", notebook.TypeStrings: "TypeStrings",
 	notebook.TypeStringOrStrings: "TypeStringOrStrings", notebook.TypeStringMap: "TypeStringMap",
-	notebook.TypeDuration: "TypeDuration",
+	notebook.TypeDuration: "TypeDuration", notebook.TypeMetricTable: "TypeMetricTable",
 }
 
 // every reports whether each declaration has a key called name.

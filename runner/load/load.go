@@ -78,6 +78,12 @@ var registry = []tool{
 		run:     sysbenchRun,
 		version: sysbenchVersion,
 	},
+	{
+		name: ToolCommand, spec: CommandSpec{}, metrics: commandMetrics, primary: "wall_ms",
+		doc:     "any command, timed per run as hyperfine does, with figures read from its output",
+		run:     commandRun,
+		version: commandVersion,
+	},
 }
 
 // Tools lists every tool name, in the order users see them in messages.
