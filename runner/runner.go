@@ -145,8 +145,14 @@ func Run(ctx context.Context, nb *notebook.Notebook, store results.Store, opt Op
 		if st.Fresh {
 			reason = "forced"
 		}
-		fmt.Fprintf(opt.Progress, "%s: running (%s)\n", st.Cell, reason)
-		err := r.cell(ctx, nb.Bench(st.Cell), st.Hash)
+		var err error
+		if _, lerr := store.Load(st.Cell); errors.Is(lerr, results.ErrNewerSchema) {
+			// Its results could not be saved: say so before measuring.
+			err = lerr
+		} else {
+			fmt.Fprintf(opt.Progress, "%s: running (%s)\n", st.Cell, reason)
+			err = r.cell(ctx, nb.Bench(st.Cell), st.Hash)
+		}
 		if ctx.Err() != nil {
 			return outcomes, fmt.Errorf("%s: interrupted; nothing was written for this cell: %w", st.Cell, ctx.Err())
 		}
