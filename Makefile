@@ -8,7 +8,7 @@ BIN      := bin/benchbook
 OUT      ?= public
 
 # Debian packages the tests and the demo use: real programs, never mocks.
-DEB_PACKAGES := redis-server redis-tools qemu-system-x86 qemu-utils linux-image-cloud-amd64 iproute2 cpio lz4 libvirt-daemon-system dnsmasq-base hugo jekyll chromium fio sysbench
+DEB_PACKAGES := redis-server redis-tools qemu-system-x86 qemu-utils linux-image-cloud-amd64 iproute2 cpio lz4 libvirt-daemon-system dnsmasq-base hugo jekyll chromium fio sysbench hyperfine
 
 export PATH := $(PATH):/usr/local/go/bin
 
@@ -55,6 +55,7 @@ demo: setup build
 bench: setup
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 	$(GO) run ./internal/bench/loadbench
+	$(GO) run ./internal/bench/toolbench
 	$(GO) run ./internal/bench/vmbench
 	$(GO) run ./internal/bench/sitebench
 

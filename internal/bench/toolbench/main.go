@@ -1,0 +1,308 @@
+// Command toolbench checks that benchbook's figures agree with the tools
+// run by hand, with the same parameters, side by side: a fio job through
+// load.Run and fio itself (its JSON read directly), and the command tool's
+// wall_ms against hyperfine's mean for the same command. The two sides
+// alternate, n times, in an ABBA order (so that a drift of the machine
+// falls on both); each line gives the median of the n figures of each side
+// and their ratio. The last lines give benchbook's own overhead per run of
+// a command: its wall_ms above hyperfine's mean for `true` (what starting
+// and reaping a process costs benchbook beyond hyperfine), and what load.Run
+// spends per run beyond the command's wall time.
+//
+//	go run ./internal/bench/toolbench [-n 7] [-fio-runtime 2s] [-runs 10]
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"maps"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/benchbook/benchbook/notebook"
+	"github.com/benchbook/benchbook/runner/load"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "toolbench:", err)
+		os.Exit(1)
+	}
+}
+
+type options struct {
+	n, runs, warmup int
+	fioRuntime      time.Duration
+	fileSize        int
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	var o options
+	fs := flag.NewFlagSet("toolbench", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.IntVar(&o.n, "n", 7, "alternating measurements per side; figures are their medians")
+	fs.DurationVar(&o.fioRuntime, "fio-runtime", 2*time.Second, "runtime of each fio job")
+	fs.IntVar(&o.runs, "runs", 10, "runs of a command per measurement (benchbook's runs, hyperfine's --runs)")
+	fs.IntVar(&o.warmup, "warmup", 2, "untimed runs of a command before them")
+	fs.IntVar(&o.fileSize, "file-mb", 32, "size of the file the timed command hashes, in MiB")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	for _, prog := range []string{"fio", "hyperfine", "sha256sum"} {
+		if _, err := exec.LookPath(prog); err != nil {
+			return fmt.Errorf("%s not on PATH (make setup): %w", prog, err)
+		}
+	}
+	work, err := os.MkdirTemp("", "toolbench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(work)
+	b := bench{o: o, work: work, log: stderr}
+	rows, err := b.all(ctx)
+	if err != nil {
+		return err
+	}
+	report(stdout, o, rows)
+	return nil
+}
+
+// row is one comparison: the n figures of each side.
+type row struct {
+	what, unit      string
+	benchbook, hand []float64
+	handName        string
+	// runOverhead, for a command: what load.Run took per run beyond the
+	// command's wall time, in ms.
+	runOverhead []float64
+}
+
+type bench struct {
+	o    options
+	work string
+	log  io.Writer
+}
+
+func (b bench) all(ctx context.Context) ([]row, error) {
+	fio, err := b.fio(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("fio: %w", err)
+	}
+	file := filepath.Join(b.work, "data")
+	if err := writeRandom(file, b.o.fileSize<<20); err != nil {
+		return nil, err
+	}
+	hash, err := b.command(ctx, fmt.Sprintf("sha256sum of %d MiB", b.o.fileSize), []string{"sha256sum", file})
+	if err != nil {
+		return nil, fmt.Errorf("sha256sum: %w", err)
+	}
+	noop, err := b.command(ctx, "true", []string{"true"})
+	if err != nil {
+		return nil, fmt.Errorf("true: %w", err)
+	}
+	return []row{fio, hash, noop}, nil
+}
+
+// alternate calls a and b n times each, a first on odd rounds and b first
+// on even ones (ABBA...).
+func alternate(n int, a, b func(i int) error) error {
+	for i := range n {
+		first, second := a, b
+		if i%2 == 1 {
+			first, second = b, a
+		}
+		if err := first(i); err != nil {
+			return err
+		}
+		if err := second(i); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// fio runs a 4k random read job on a fresh folder each time, through
+// load.Run and as a user would type it.
+func (b bench) fio(ctx context.Context) (row, error) {
+	r := row{what: "fio randread 4k, psync, read_iops", unit: "IO/s", handName: "fio --output-format=json"}
+	runtime := fmt.Sprintf("%dms", b.o.fioRuntime.Milliseconds())
+	values := notebook.Values{"tool": load.ToolFio, "rw": "randread", "bs": "4k", "size": "64M", "ioengine": "psync", "runtime": runtime, "time_based": true}
+	err := alternate(b.o.n, func(i int) error {
+		dir, err := os.MkdirTemp(b.work, "bb-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(dir)
+		m, err := load.Run(ctx, load.Target{Dir: dir}, values)
+		if err != nil {
+			return err
+		}
+		r.benchbook = append(r.benchbook, m.Metrics["read_iops"])
+		fmt.Fprintf(b.log, "fio %d: benchbook %.0f IO/s\n", i+1, m.Metrics["read_iops"])
+		return nil
+	}, func(i int) error {
+		dir, err := os.MkdirTemp(b.work, "hand-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(dir)
+		iops, err := fioByHand(ctx, dir, runtime)
+		r.hand = append(r.hand, iops)
+		fmt.Fprintf(b.log, "fio %d: by hand %.0f IO/s\n", i+1, iops)
+		return err
+	})
+	return r, err
+}
+
+// fioByHand runs the same job with fio's plain JSON output and reads its
+// IOPS, as someone checking benchbook would.
+func fioByHand(ctx context.Context, dir, runtime string) (float64, error) {
+	cmd := exec.CommandContext(ctx, "fio", "--output-format=json", "--name=byhand", "--rw=randread", "--bs=4k", "--size=64M",
+		"--ioengine=psync", "--runtime="+runtime, "--time_based", "--directory="+dir)
+	out, err := cmd.Output()
+	if err != nil {
+		return 0, fmt.Errorf("fio by hand: %w", err)
+	}
+	var doc struct {
+		Jobs []struct {
+			Read struct {
+				IOPS float64 `json:"iops"`
+			} `json:"read"`
+		} `json:"jobs"`
+	}
+	if i := strings.IndexByte(string(out), '{'); i > 0 {
+		out = out[i:]
+	}
+	if err := json.Unmarshal(out, &doc); err != nil || len(doc.Jobs) != 1 {
+		return 0, fmt.Errorf("fio by hand: reading its JSON: %v", err)
+	}
+	return doc.Jobs[0].Read.IOPS, nil
+}
+
+// command times argv with benchbook's command tool and with hyperfine
+// (no shell, -N), the same runs and warmups.
+func (b bench) command(ctx context.Context, what string, argv []string) (row, error) {
+	r := row{what: what + ", wall_ms", unit: "ms", handName: "hyperfine -N, mean"}
+	args := make([]any, len(argv))
+	for i, a := range argv {
+		args[i] = a
+	}
+	values := notebook.Values{"tool": load.ToolCommand, "command": args, "runs": int64(b.o.runs), "warmup": int64(b.o.warmup)}
+	err := alternate(b.o.n, func(i int) error {
+		m, err := load.Run(ctx, load.Target{Dir: b.work}, values)
+		if err != nil {
+			return err
+		}
+		wall := m.Metrics["wall_ms"]
+		r.benchbook = append(r.benchbook, wall)
+		fmt.Fprintf(b.log, "%s %d: benchbook %.3f ms\n", what, i+1, wall)
+		// What load.Run does per run that is not the command: the same
+		// runs without warmups, so that all its time is accounted for.
+		noWarmup := maps.Clone(values)
+		noWarmup["warmup"] = int64(0)
+		start := time.Now()
+		if m, err = load.Run(ctx, load.Target{Dir: b.work}, noWarmup); err != nil {
+			return err
+		}
+		r.runOverhead = append(r.runOverhead, (ms(time.Since(start))-ms(m.Duration))/float64(b.o.runs))
+		return nil
+	}, func(i int) error {
+		mean, err := hyperfine(ctx, b.work, strings.Join(argv, " "), b.o.runs, b.o.warmup)
+		r.hand = append(r.hand, mean)
+		fmt.Fprintf(b.log, "%s %d: hyperfine %.3f ms\n", what, i+1, mean)
+		return err
+	})
+	return r, err
+}
+
+// hyperfine returns hyperfine's mean for command, in ms.
+func hyperfine(ctx context.Context, work, command string, runs, warmup int) (float64, error) {
+	out := filepath.Join(work, "hyperfine.json")
+	cmd := exec.CommandContext(ctx, "hyperfine", "-N", "--style", "none", "--runs", fmt.Sprint(runs), "--warmup", fmt.Sprint(warmup), "--export-json", out, "--", command)
+	if msg, err := cmd.CombinedOutput(); err != nil {
+		return 0, fmt.Errorf("hyperfine: %w: %s", err, msg)
+	}
+	b, err := os.ReadFile(out)
+	if err != nil {
+		return 0, err
+	}
+	var doc struct {
+		Results []struct {
+			Mean float64 `json:"mean"` // seconds
+		} `json:"results"`
+	}
+	if err := json.Unmarshal(b, &doc); err != nil || len(doc.Results) != 1 {
+		return 0, errors.Join(errors.New("hyperfine: reading its JSON"), err)
+	}
+	return doc.Results[0].Mean * 1000, nil
+}
+
+func writeRandom(path string, size int) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	src, err := os.Open("/dev/urandom")
+	if err != nil {
+		f.Close()
+		return err
+	}
+	defer src.Close()
+	if _, err := io.CopyN(f, src, int64(size)); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
+func report(w io.Writer, o options, rows []row) {
+	fmt.Fprintf(w, "benchbook against the tools run by hand, the same parameters, alternating; medians of %d measurements per side\n", o.n)
+	fmt.Fprintf(w, "(fio: one %s job each; commands: %d runs after %d warmups each, the mean of the runs)\n\n", o.fioRuntime, o.runs, o.warmup)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, "what\tbenchbook\tby hand\tratio\tby hand is")
+	for _, r := range rows {
+		bb, hand := median(r.benchbook), median(r.hand)
+		fmt.Fprintf(tw, "%s\t%s %s\t%s %s\t%.3f\t%s\n", r.what, format(bb), r.unit, format(hand), r.unit, bb/hand, r.handName)
+	}
+	tw.Flush()
+	noop := rows[len(rows)-1]
+	fmt.Fprintf(w, "\nbenchbook's overhead per run: %+.2f ms of wall_ms over hyperfine's mean for `true`;\n", median(noop.benchbook)-median(noop.hand))
+	fmt.Fprintf(w, "load.Run's own time per run beyond the command's wall time: %.2f ms (true), %.2f ms (sha256sum)\n",
+		median(noop.runOverhead), median(rows[1].runOverhead))
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+func format(v float64) string {
+	switch {
+	case v >= 1000:
+		return fmt.Sprintf("%.0f", v)
+	case v >= 10:
+		return fmt.Sprintf("%.1f", v)
+	}
+	return fmt.Sprintf("%.3f", v)
+}
+
+func median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	s := slices.Sorted(slices.Values(xs))
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
