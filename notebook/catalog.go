@@ -20,11 +20,7 @@ func Keys() Catalog {
 	for _, kind := range CellKinds {
 		c.Cells = append(c.Cells, Decl{Name: kind, Keys: cellKeys[kind]})
 	}
-	c.Guests = []Decl{
-		{Name: "process", Doc: "a program started on the host", Keys: processKeys},
-		{Name: "qemu", Doc: "a virtual machine started with qemu", Keys: vmKeys},
-		{Name: "libvirt", Doc: "a virtual machine run through libvirt", Keys: vmKeys},
-	}
+	c.Guests = guestKinds
 	return c
 }
 

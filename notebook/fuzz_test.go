@@ -43,7 +43,7 @@ func FuzzParse(f *testing.F) {
 		}
 		vars := nb.ParamValues()
 		for _, name := range slices.Sorted(maps.Keys(nb.Guests)) {
-			nb.Guest(name, vars)
+			nb.GuestValues(name, vars)
 		}
 		for _, name := range slices.Sorted(maps.Keys(nb.Loads)) {
 			nb.LoadValues(name, vars)

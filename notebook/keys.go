@@ -103,6 +103,9 @@ type Key struct {
 	NoParam bool
 	// Required keys must be present.
 	Required bool
+	// Kinds, in a declaration shared by several kinds of table (the guest
+	// kinds), lists those the key applies to; empty: all of them.
+	Kinds []string
 }
 
 // Decl declares a kind of table: a load tool ("builtin", "fio"...) or a

@@ -185,10 +185,12 @@ func (p *parser) guest(nb *Notebook, t *Table) {
 			return
 		}
 	}
-	fields := vmKeys
+	d := GuestKind(kind)
+	if d == nil {
+		d = GuestKind("qemu") // the kind key says what is wrong
+	}
 	switch kind {
 	case "process":
-		fields = processKeys
 		if _, ok := t.Values["command"]; !ok {
 			p.errAt(t.Pos, "guest %s: a process guest needs command = [\"program\", \"arg\", ...]", t.Name)
 		}
@@ -200,14 +202,37 @@ func (p *parser) guest(nb *Notebook, t *Table) {
 		if !img && !kern && !disk && !raw {
 			p.errAt(t.Pos, "guest %s: a %s guest needs image, kernel or disk", t.Name, kind)
 		}
-		if kind == "qemu" {
-			if _, ok := t.Values["uri"]; ok {
-				p.errKey(append(path, "uri"), "uri applies to libvirt guests only")
+	}
+	values := p.otherKindsKeys(path, t.Values, d)
+	p.checkTable(nb, path, values, d.Keys, fmt.Sprintf("for a %s guest", cmp.Or(kind, "qemu")))
+	p.fileRefs(nb, path, t.Values)
+}
+
+// otherKindsKeys reports the keys of t that belong to other guest kinds
+// than d ("uri applies to libvirt guests only") and returns t without
+// them, so they are not also called unknown.
+func (p *parser) otherKindsKeys(path []string, t map[string]any, d *Decl) map[string]any {
+	out := t
+	for _, name := range slices.Sorted(maps.Keys(t)) {
+		if d.Key(name) != nil {
+			continue
+		}
+		var owners []string
+		for _, other := range guestKinds {
+			if other.Key(name) != nil {
+				owners = append(owners, other.Name)
 			}
 		}
+		if len(owners) == 0 {
+			continue
+		}
+		if len(out) == len(t) {
+			out = maps.Clone(t)
+		}
+		delete(out, name)
+		p.errKey(append(slices.Clone(path), name), "%s applies to %s guests only", name, strings.Join(owners, " and "))
 	}
-	p.checkTable(nb, path, t.Values, fields, fmt.Sprintf("for a %s guest", cmp.Or(kind, "qemu")))
-	p.fileRefs(nb, path, t.Values)
+	return out
 }
 
 // fileKeys are the guest keys that name files or folders; relative ones are
@@ -596,7 +621,7 @@ func (p *parser) checkRefs(nb *Notebook, path []string, v any, k *Key) {
 				continue
 			}
 			hint := didYouMean(name, append(nb.ParamNames(), runtimeVars...))
-			p.errVal(path, "{%s} names no param%s; define it under [params] (the runner also provides {port})", name, hint)
+			p.errVal(path, "{%s} names no param%s; define it under [params] (the runner also provides {port}, {dir}, {guest} and {cell})", name, hint)
 		}
 	case []any:
 		for i, e := range x {

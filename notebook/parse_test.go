@@ -2,6 +2,7 @@ package notebook
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -240,8 +241,8 @@ style = "line"
 	if err != nil || load.Int("clients") != 8 || load.Duration("test_time").Seconds() != 2 {
 		t.Errorf("load: %+v %v", load, err)
 	}
-	g, err := nb.Guest("host", map[string]any{"port": 6390})
-	if err != nil || strings.Join(g.Command, " ") != "redis-server --port 6390" {
+	g, err := nb.GuestValues("host", map[string]any{"port": 6390})
+	if err != nil || fmt.Sprint(g["command"]) != "[redis-server --port 6390]" {
 		t.Errorf("guest: %+v %v", g, err)
 	}
 }
@@ -484,9 +485,9 @@ load = "l"
 	if err := nb.Override([]string{"launcher=libvirt"}); err != nil {
 		t.Fatal(err)
 	}
-	g, err := nb.Guest("vm", nb.ParamValues())
-	if err != nil || g.Kind != "libvirt" || nb.InputHash(nb.Bench("b"), nil) == h {
-		t.Errorf("kind %q err %v", g.Kind, err)
+	g, err := nb.GuestValues("vm", nb.ParamValues())
+	if err != nil || g.String("kind") != "libvirt" || nb.InputHash(nb.Bench("b"), nil) == h {
+		t.Errorf("kind %q err %v", g.String("kind"), err)
 	}
 	_, err = Parse("x.toml", []byte(strings.Replace(src, `launcher = "qemu"`, `launcher = "xen"`, 1)))
 	if err == nil || !strings.Contains(err.Error(), `x.toml:5:8: kind = "{launcher}": param launcher is "xen"`) {

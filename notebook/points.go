@@ -151,13 +151,7 @@ func guestDeclAt(t *Table, pt point) *Decl {
 	if name, isRef := wholeRef(kind); isRef {
 		kind, _ = pt.vars[name].(string)
 	}
-	switch kind {
-	case "process":
-		return &Decl{Name: kind, Keys: processKeys}
-	case "qemu", "libvirt":
-		return &Decl{Name: kind, Keys: vmKeys}
-	}
-	return nil
+	return GuestKind(kind)
 }
 
 // checkResolved checks the values of one table that came through params at

@@ -9,9 +9,8 @@ import (
 )
 
 // The notebook's own keys: the top level and the cells. The keys of load
-// tools come from the declarations beside each tool (catalog_gen.go is
-// made from them); guest kinds are declared here until they move beside
-// their launchers.
+// tools and guest kinds come from the declarations beside their code
+// (runner/load, runner/guest); catalog_gen.go is made from them.
 
 var topKeys = []Key{
 	{Name: "title", Type: TypeString, Required: true, NoParam: true, Doc: "the page title"},
@@ -29,39 +28,23 @@ var topKeys = []Key{
 }
 
 // GuestKinds are the kinds of guest a [guests.NAME] table may be.
-var GuestKinds = []string{"process", "qemu", "libvirt"}
+var GuestKinds = func() []string {
+	names := make([]string, len(guestKinds))
+	for i, d := range guestKinds {
+		names[i] = d.Name
+	}
+	return names
+}()
 
-var guestCommon = []Key{
-	{Name: "kind", Type: TypeString, OneOf: GuestKinds, Required: true, Doc: "process, qemu or libvirt"},
-	{Name: "ready_timeout", Type: TypeDuration, Min: "1ms", Doc: "how long the guest may take to become ready (default 30s for processes, 2m for VMs)"},
-	{Name: "optional", Type: TypeBool, Default: "false", Doc: "when the guest's image or program is missing, skip the guest instead of failing the cell; the report says it was skipped"},
-	{Name: "description", Type: TypeString, NoParam: true, Doc: "shown in tables and captions"},
+// GuestKind returns the declaration of a guest kind, or nil.
+func GuestKind(name string) *Decl {
+	for i := range guestKinds {
+		if guestKinds[i].Name == name {
+			return &guestKinds[i]
+		}
+	}
+	return nil
 }
-
-var processKeys = joinKeys(guestCommon, []Key{
-	{Name: "command", Type: TypeStrings, Required: true, Doc: "the program and its arguments; {port} is replaced by the port allocated for the run"},
-	{Name: "env", Type: TypeStringMap, Doc: "extra environment variables"},
-	{Name: "dir", Type: TypeString, Doc: "working directory, relative to the notebook"},
-})
-
-var vmKeys = joinKeys(guestCommon, []Key{
-	{Name: "flavor", Type: TypeString, OneOf: []string{"linux", "osv", "rumprun", "raw"}, Doc: "the image's conventions: linux, osv, rumprun or raw"},
-	{Name: "image", Type: TypeString, Doc: "a built-in image, for example builtin:linux-redis"},
-	{Name: "kernel", Type: TypeString, Doc: "kernel file, relative to the notebook"},
-	{Name: "initrd", Type: TypeString, Doc: "initial ramdisk, relative to the notebook"},
-	{Name: "cmdline", Type: TypeStringOrStrings, Doc: "kernel or application command line"},
-	{Name: "disk", Type: TypeString, Doc: "boot disk (qcow2)"},
-	{Name: "disks", Type: TypeStrings, Doc: "extra disks"},
-	{Name: "memory", Type: TypeString, Pattern: `^[1-9][0-9]*[KMGT]?$`, Help: `want a size like "256M" or "1G"`, Doc: "guest memory, like \"256M\" (default: the flavor's)"},
-	{Name: "cpus", Type: TypeInt, Default: "1", Min: "1", Max: "256", Doc: "virtual CPUs"},
-	{Name: "network", Type: TypeString, Pattern: `^(auto|user|tap|bridge:[A-Za-z0-9_.-]+|network:[A-Za-z0-9_.-]+)$`, Help: `want "auto", "user" or "tap" (qemu), or "user", "bridge:NAME" or "network:NAME" (libvirt)`, Doc: "how the guest is reached: auto (the default), user or tap for qemu; user, bridge:NAME or network:NAME (default network:default) for libvirt"},
-	{Name: "accel", Type: TypeString, OneOf: []string{"auto", "kvm", "tcg"}, Default: "auto", Doc: "auto, kvm or tcg"},
-	{Name: "machine", Type: TypeString, OneOf: []string{"microvm", "pc", "q35"}, Doc: "qemu machine type: microvm, pc or q35 (default: the flavor's)"},
-	{Name: "boot", Type: TypeString, OneOf: []string{"per-repeat", "per-cell"}, Default: "per-repeat", Doc: "per-repeat boots a fresh guest for every repeat; per-cell boots it once per sweep point"},
-	{Name: "guest_port", Type: TypeInt, Min: "1", Max: "65535", Doc: "the port the server listens on inside the guest (default: the flavor's, 6379 for redis)"},
-	{Name: "uri", Type: TypeString, Doc: "the libvirt connection URI (libvirt guests only; default qemu:///system)"},
-	{Name: "qemu_args", Type: TypeStrings, Doc: "extra qemu arguments"},
-})
 
 // LoadTools are the load generators a load table may name.
 func LoadTools() []string {
@@ -150,7 +133,7 @@ var cellKeys = map[string][]Key{
 }
 
 // Runtime variables the runner provides; they need no [params] entry.
-var runtimeVars = []string{"port", "guest", "cell"}
+var runtimeVars = []string{"port", "guest", "cell", "dir"}
 
 var (
 	refRE  = regexp.MustCompile(`\{([A-Za-z_][A-Za-z0-9_-]*)\}`)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"strings"
 	"time"
 )
@@ -50,6 +51,9 @@ func KeysOf(spec any) []Key {
 		}
 		if o := f.Tag.Get("oneof"); o != "" {
 			k.OneOf = strings.Split(o, "|")
+		}
+		if o := f.Tag.Get("kinds"); o != "" {
+			k.Kinds = strings.Split(o, "|")
 		}
 		_, k.NoParam = f.Tag.Lookup("noparam")
 		_, k.Required = f.Tag.Lookup("required")
@@ -123,7 +127,13 @@ func Decode(values map[string]any, spec any) error {
 			errs = append(errs, fmt.Errorf("unknown key %q%s", name, didYouMean(name, keyNames(keys))))
 		}
 	}
+	// In a declaration shared by several kinds of table, a key applies
+	// only to its kinds: the table's "kind" says which one it is.
+	kind, _ := values["kind"].(string)
 	for _, k := range keys {
+		if len(k.Kinds) > 0 && !slices.Contains(k.Kinds, kind) {
+			continue
+		}
 		if _, set := values[k.Name]; k.Required && !set {
 			errs = append(errs, fmt.Errorf("missing key %q: it is required", k.Name))
 		}
@@ -149,6 +159,10 @@ func Decode(values map[string]any, spec any) error {
 				continue
 			}
 		}
+		if n, ok := v.(int); ok {
+			v = int64(n) // a runtime variable such as {port}
+		}
+		v = resolvedStrings(k, v)
 		if msg := k.typeProblem(v); msg != "" {
 			errs = append(errs, errors.New(msg))
 			continue
@@ -201,4 +215,24 @@ func setField(fv reflect.Value, v any) error {
 		fv.Set(reflect.ValueOf(m))
 	}
 	return nil
+}
+
+// resolvedStrings writes the elements of a string array as text: a
+// "{port}" element resolves to the port's integer, which the argv the
+// runner starts holds as "8123".
+func resolvedStrings(k *Key, v any) any {
+	arr, ok := v.([]any)
+	if !ok || k.Type != TypeStrings && k.Type != TypeStringOrStrings {
+		return v
+	}
+	out := make([]any, len(arr))
+	for i, e := range arr {
+		switch e.(type) {
+		case string, []any, map[string]any:
+			out[i] = e // strings, or a shape the type check refuses
+		default:
+			out[i] = format(e)
+		}
+	}
+	return out
 }

@@ -124,7 +124,7 @@ func (cr *cellRun) execute(ctx context.Context) error {
 				g := &cr.file.Guests[gi]
 				g.Status, g.Reason = results.StatusFailed, err.Error()
 				cr.active[gi] = false
-				spec, _ := cr.nb.Guest(name, nil)
+				spec, _ := cr.guestSpec(name, cr.nb.ParamValues())
 				if !spec.Optional {
 					return fmt.Errorf("guest %s, repeat %d: %w", name, rep+1, err)
 				}
@@ -154,7 +154,7 @@ func (cr *cellRun) prepare(ctx context.Context) error {
 	cr.file.Env.Tools[tool] = version
 
 	for gi, name := range cr.cell.Guests {
-		spec, err := cr.nb.Guest(name, cr.nb.ParamValues())
+		spec, err := cr.guestSpec(name, cr.nb.ParamValues())
 		if err != nil {
 			return err
 		}
@@ -191,7 +191,7 @@ func (cr *cellRun) prepare(ctx context.Context) error {
 }
 
 // unavailable says why a guest cannot run on this machine, or "".
-func unavailable(spec notebook.GuestSpec) string {
+func unavailable(spec guest.Spec) string {
 	switch spec.Kind {
 	case "process":
 		if len(spec.Command) == 0 {
@@ -204,6 +204,20 @@ func unavailable(spec notebook.GuestSpec) string {
 	default:
 		return fmt.Sprintf("guest kind %q is not available in this version of benchbook", spec.Kind)
 	}
+}
+
+// guestSpec is guest name's table as the runner starts it, its references
+// resolved from vars.
+func (cr *cellRun) guestSpec(name string, vars map[string]any) (guest.Spec, error) {
+	values, err := cr.nb.GuestValues(name, vars)
+	if err != nil {
+		return guest.Spec{}, err
+	}
+	spec, err := guest.DecodeSpec(name, values)
+	if err != nil {
+		return spec, fmt.Errorf("guest %s: %w", name, err)
+	}
+	return spec, nil
 }
 
 // vars are the values {name} references resolve to for one run.
@@ -352,7 +366,7 @@ func (cr *cellRun) instance(ctx context.Context, gi, pi, rep int) (*instance, bo
 	if err != nil {
 		return nil, false, err
 	}
-	spec, err := cr.nb.Guest(name, cr.vars(cr.points[pi], map[string]any{"port": port, "guest": name}))
+	spec, err := cr.guestSpec(name, cr.vars(cr.points[pi], map[string]any{"port": port, "guest": name}))
 	if err != nil {
 		return nil, false, err
 	}

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/benchbook/benchbook/internal/netns"
-	"github.com/benchbook/benchbook/notebook"
 	"github.com/benchbook/benchbook/runner/guest"
 	"github.com/benchbook/benchbook/runner/image"
 )
@@ -41,7 +40,7 @@ func (in *instance) stop(ctx context.Context) error {
 }
 
 // vmUnavailable says why a VM guest cannot run here, or "".
-func (r *run) vmUnavailable(ctx context.Context, spec notebook.GuestSpec) string {
+func (r *run) vmUnavailable(ctx context.Context, spec guest.Spec) string {
 	if spec.Kind == "libvirt" {
 		uri := cmp.Or(spec.URI, guest.DefaultLibvirtURI)
 		if _, err := guest.ParseLibvirtNet(spec.Network, guest.IsRemoteLibvirt(uri)); err != nil {
@@ -118,7 +117,7 @@ func (r *run) accel(ctx context.Context, want string) (guest.Accel, error) {
 
 // planVM applies the guest's flavor to its spec: one description of how it
 // boots, for either launcher.
-func (cr *cellRun) planVM(ctx context.Context, spec notebook.GuestSpec, in *instance) (guest.Boot, error) {
+func (cr *cellRun) planVM(ctx context.Context, spec guest.Spec, in *instance) (guest.Boot, error) {
 	vm := guest.VMSpec{
 		Name:      spec.Name,
 		Flavor:    spec.Flavor,
@@ -151,7 +150,7 @@ func (cr *cellRun) planVM(ctx context.Context, spec notebook.GuestSpec, in *inst
 var libvirtN atomic.Int64
 
 // startLibvirt boots a guest through libvirt for one repeat.
-func (cr *cellRun) startLibvirt(ctx context.Context, spec notebook.GuestSpec, logPath string) (*instance, error) {
+func (cr *cellRun) startLibvirt(ctx context.Context, spec guest.Spec, logPath string) (*instance, error) {
 	in := &instance{facts: map[string]string{}}
 	boot, err := cr.planVM(ctx, spec, in)
 	if err != nil {
@@ -200,7 +199,7 @@ func (cr *cellRun) startLibvirt(ctx context.Context, spec notebook.GuestSpec, lo
 }
 
 // startQemu boots a qemu guest for one repeat.
-func (cr *cellRun) startQemu(ctx context.Context, spec notebook.GuestSpec, logPath string) (*instance, error) {
+func (cr *cellRun) startQemu(ctx context.Context, spec guest.Spec, logPath string) (*instance, error) {
 	in := &instance{facts: map[string]string{}}
 	boot, err := cr.planVM(ctx, spec, in)
 	if err != nil {
@@ -239,7 +238,7 @@ func (cr *cellRun) startQemu(ctx context.Context, spec notebook.GuestSpec, logPa
 }
 
 // startProcess starts a process guest for one repeat.
-func (cr *cellRun) startProcess(ctx context.Context, spec notebook.GuestSpec, port int, logPath string) (*instance, error) {
+func (cr *cellRun) startProcess(ctx context.Context, spec guest.Spec, port int, logPath string) (*instance, error) {
 	dir := spec.Dir
 	if dir != "" && !filepath.IsAbs(dir) {
 		dir = filepath.Join(cr.notebookDir(), dir)

@@ -1,0 +1,78 @@
+package guest
+
+import (
+	"slices"
+	"time"
+
+	"github.com/benchbook/benchbook/notebook"
+)
+
+// Spec is a [guests.NAME] table as the runner starts it. Its key tags are
+// the declaration of the guest keys of every kind (notebook.KeysOf): kinds
+// lists the guest kinds a key applies to (every kind when absent). The
+// notebook validates from a generated copy of these declarations
+// (notebook/catalog_gen.go, made by the runner's catalog test).
+type Spec struct {
+	Name string `key:"-"` // the table's name, set by the runner
+
+	Kind         string        `key:"kind" required:"" oneof:"process|qemu|libvirt" doc:"process, qemu or libvirt"`
+	ReadyTimeout time.Duration `key:"ready_timeout" min:"1ms" doc:"how long the guest may take to become ready (default 30s for processes, 2m for VMs)"`
+	Optional     bool          `key:"optional" default:"false" doc:"when the guest's image or program is missing, skip the guest instead of failing the cell; the report says it was skipped"`
+	Description  string        `key:"description" noparam:"" doc:"shown in tables and captions"`
+
+	Command []string          `key:"command" kinds:"process" required:"" doc:"the program and its arguments; {port} is replaced by the port allocated for the run"`
+	Env     map[string]string `key:"env" kinds:"process" doc:"extra environment variables"`
+	Dir     string            `key:"dir" kinds:"process" doc:"working directory, relative to the notebook"`
+
+	Flavor    string   `key:"flavor" kinds:"qemu|libvirt" oneof:"linux|osv|rumprun|raw" doc:"the image's conventions: linux, osv, rumprun or raw (default linux)"`
+	Image     string   `key:"image" kinds:"qemu|libvirt" doc:"a built-in image, for example builtin:linux-redis"`
+	Kernel    string   `key:"kernel" kinds:"qemu|libvirt" doc:"kernel file, relative to the notebook"`
+	Initrd    string   `key:"initrd" kinds:"qemu|libvirt" doc:"initial ramdisk, relative to the notebook"`
+	Cmdline   []string `key:"cmdline" kinds:"qemu|libvirt" type:"string-or-strings" doc:"kernel or application command line"`
+	Disk      string   `key:"disk" kinds:"qemu|libvirt" doc:"boot disk (qcow2)"`
+	Disks     []string `key:"disks" kinds:"qemu|libvirt" doc:"extra disks"`
+	Memory    string   `key:"memory" kinds:"qemu|libvirt" pattern:"^[1-9][0-9]*[KMGT]?$" help:"want a size like \"256M\" or \"1G\"" doc:"guest memory, like \"256M\" (default: the flavor's)"`
+	CPUs      int      `key:"cpus" kinds:"qemu|libvirt" default:"1" min:"1" max:"256" doc:"virtual CPUs"`
+	Network   string   `key:"network" kinds:"qemu|libvirt" pattern:"^(auto|user|tap|bridge:[A-Za-z0-9_.-]+|network:[A-Za-z0-9_.-]+)$" help:"want \"auto\", \"user\" or \"tap\" (qemu), or \"user\", \"bridge:NAME\" or \"network:NAME\" (libvirt)" doc:"how the guest is reached: auto (the default), user or tap for qemu; user, bridge:NAME or network:NAME (default network:default) for libvirt"`
+	Accel     string   `key:"accel" kinds:"qemu|libvirt" oneof:"auto|kvm|tcg" doc:"auto (the default: KVM when it works here, else TCG; TCG for a remote libvirt), kvm or tcg"`
+	Machine   string   `key:"machine" kinds:"qemu|libvirt" oneof:"microvm|pc|q35" doc:"qemu machine type: microvm, pc or q35 (default: the flavor's)"`
+	Boot      string   `key:"boot" kinds:"qemu|libvirt" oneof:"per-repeat|per-cell" default:"per-repeat" doc:"per-repeat boots a fresh guest for every repeat; per-cell boots it once per sweep point"`
+	GuestPort int      `key:"guest_port" kinds:"qemu|libvirt" min:"1" max:"65535" doc:"the port the server listens on inside the guest (default: the flavor's, 6379 for redis)"`
+	URI       string   `key:"uri" kinds:"libvirt" doc:"the libvirt connection URI (default qemu:///system)"`
+	QemuArgs  []string `key:"qemu_args" kinds:"qemu|libvirt" doc:"extra qemu arguments"`
+}
+
+// Kinds of guest, in the order users see them.
+var kinds = []struct{ name, doc string }{
+	{"process", "a program started on the host"},
+	{"qemu", "a virtual machine started with qemu"},
+	{"libvirt", "a virtual machine run through libvirt"},
+}
+
+// Decls declares the keys of every guest kind, for the notebook's
+// validation, the docs and the schema.
+func Decls() []notebook.Decl {
+	all := notebook.KeysOf(Spec{})
+	var out []notebook.Decl
+	for _, k := range kinds {
+		d := notebook.Decl{Name: k.name, Doc: k.doc}
+		for _, key := range all {
+			if len(key.Kinds) > 0 && !slices.Contains(key.Kinds, k.name) {
+				continue
+			}
+			key.Kinds = nil
+			d.Keys = append(d.Keys, key)
+		}
+		out = append(out, d)
+	}
+	return out
+}
+
+// DecodeSpec makes the Spec of a guest table whose params are resolved (as
+// notebook.Notebook.GuestValues gives it), checking each value as `check`
+// does.
+func DecodeSpec(name string, values notebook.Values) (Spec, error) {
+	s := Spec{Name: name}
+	err := notebook.Decode(values, &s)
+	return s, err
+}
