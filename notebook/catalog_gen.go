@@ -19,6 +19,7 @@ var loadTools = []Decl{
 		{Name: "key_maximum", Type: TypeInt, Doc: "largest key number", Default: "10000000", Min: "0"},
 		{Name: "warmup", Type: TypeDuration, Doc: "load sent this long before measuring; its figures are discarded", Min: "0s"},
 		{Name: "seed", Type: TypeInt, Doc: "seed of the builtin generator's key choice"},
+		{Name: "timeout", Type: TypeDuration, Doc: "bound of one run (connecting, warmup, measuring); default: warmup + test_time + 1 minute, or for a request count warmup + 1 minute + 1 s per 1000 requests", Min: "1s"},
 		{Name: "description", Type: TypeString, Doc: "shown in the report", NoParam: true},
 	}, Metrics: []Metric{
 		{Name: "ops_per_sec", Unit: "ops/s", Better: "higher", Doc: "requests per second"},
@@ -65,6 +66,7 @@ var loadTools = []Decl{
 		{Name: "key_maximum", Type: TypeInt, Doc: "largest key number", Default: "10000000", Min: "0"},
 		{Name: "warmup", Type: TypeDuration, Doc: "load sent this long before measuring; its figures are discarded", Min: "0s"},
 		{Name: "seed", Type: TypeInt, Doc: "seed of the builtin generator's key choice"},
+		{Name: "timeout", Type: TypeDuration, Doc: "bound of one run (connecting, warmup, measuring); default: warmup + test_time + 1 minute, or for a request count warmup + 1 minute + 1 s per 1000 requests", Min: "1s"},
 		{Name: "description", Type: TypeString, Doc: "shown in the report", NoParam: true},
 	}, Metrics: []Metric{
 		{Name: "ops_per_sec", Unit: "ops/s", Better: "higher", Doc: "requests per second"},
@@ -111,6 +113,7 @@ var loadTools = []Decl{
 		{Name: "key_maximum", Type: TypeInt, Doc: "largest key number", Default: "10000000", Min: "0"},
 		{Name: "warmup", Type: TypeDuration, Doc: "load sent this long before measuring; its figures are discarded", Min: "0s"},
 		{Name: "seed", Type: TypeInt, Doc: "seed of the builtin generator's key choice"},
+		{Name: "timeout", Type: TypeDuration, Doc: "bound of one run (connecting, warmup, measuring); default: warmup + test_time + 1 minute, or for a request count warmup + 1 minute + 1 s per 1000 requests", Min: "1s"},
 		{Name: "description", Type: TypeString, Doc: "shown in the report", NoParam: true},
 	}, Metrics: []Metric{
 		{Name: "ops_per_sec", Unit: "ops/s", Better: "higher", Doc: "requests per second"},

@@ -41,7 +41,7 @@ type Spec struct {
 	// Timeout bounds the whole run (connecting, warmup, measuring). The
 	// default is generous: warmup + test time + 1 minute, or for a request
 	// count, warmup + 1 minute + one second per 1000 requests.
-	Timeout time.Duration `json:"timeout,omitempty" toml:"timeout" key:"-"`
+	Timeout time.Duration `json:"timeout,omitempty" toml:"timeout" key:"timeout" min:"1s" doc:"bound of one run (connecting, warmup, measuring); default: warmup + test_time + 1 minute, or for a request count warmup + 1 minute + 1 s per 1000 requests"`
 
 	// Description is the notebook's words about the load, for reports.
 	Description string `json:"-" toml:"-" key:"description" noparam:"" doc:"shown in the report"`

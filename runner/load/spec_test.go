@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/benchbook/benchbook/notebook"
 )
 
 func TestParseRatio(t *testing.T) {
@@ -158,5 +160,21 @@ func TestSpecJSONOmitsProgress(t *testing.T) {
 	}
 	if strings.Contains(strings.ToLower(string(out)), "progress") {
 		t.Errorf("Progress serialised: %s", out)
+	}
+}
+
+// A load's timeout key reaches the Spec the tool runs with; without it the
+// generous default applies.
+func TestDecodeTimeout(t *testing.T) {
+	s, err := Decode(notebook.Values{"timeout": "90s", "requests": int64(10)})
+	if err != nil || s.Timeout != 90*time.Second {
+		t.Fatalf("timeout = 90s: %v, %v", s.Timeout, err)
+	}
+	s, err = Decode(notebook.Values{"requests": int64(10)})
+	if err != nil || s.Timeout != s.defaultTimeout() {
+		t.Fatalf("no timeout: %v, want the default %v (%v)", s.Timeout, s.defaultTimeout(), err)
+	}
+	if _, err := Decode(notebook.Values{"timeout": "10ms"}); err == nil || !strings.Contains(err.Error(), `timeout = "10ms": want at least 1s`) {
+		t.Fatalf("timeout = 10ms: %v", err)
 	}
 }
