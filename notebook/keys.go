@@ -118,6 +118,25 @@ type Decl struct {
 	Metrics []Metric
 }
 
+// DeclsByKind makes one declaration per kind from a list of keys that say
+// which kinds they apply to (Key.Kinds; none: every kind), keeping the
+// kinds' names and docs.
+func DeclsByKind(kinds []Decl, keys []Key) []Decl {
+	out := make([]Decl, len(kinds))
+	for i, kind := range kinds {
+		d := Decl{Name: kind.Name, Doc: kind.Doc}
+		for _, k := range keys {
+			if len(k.Kinds) > 0 && !slices.Contains(k.Kinds, kind.Name) {
+				continue
+			}
+			k.Kinds = nil
+			d.Keys = append(d.Keys, k)
+		}
+		out[i] = d
+	}
+	return out
+}
+
 // Metric declares one figure a load tool produces.
 type Metric struct {
 	Name   string

@@ -1,7 +1,6 @@
 package guest
 
 import (
-	"slices"
 	"time"
 
 	"github.com/benchbook/benchbook/notebook"
@@ -49,24 +48,21 @@ var kinds = []struct{ name, doc string }{
 	{"libvirt", "a virtual machine run through libvirt"},
 }
 
-// Decls declares the keys of every guest kind, for the notebook's
-// validation, the docs and the schema.
-func Decls() []notebook.Decl {
-	all := notebook.KeysOf(Spec{})
-	var out []notebook.Decl
-	for _, k := range kinds {
-		d := notebook.Decl{Name: k.name, Doc: k.doc}
-		for _, key := range all {
-			if len(key.Kinds) > 0 && !slices.Contains(key.Kinds, k.name) {
-				continue
-			}
-			key.Kinds = nil
-			d.Keys = append(d.Keys, key)
-		}
-		out = append(out, d)
+// Keys declares every guest key, each with the kinds it applies to.
+func Keys() []notebook.Key { return notebook.KeysOf(Spec{}) }
+
+// KindDocs lists the guest kinds with what each is (no keys).
+func KindDocs() []notebook.Decl {
+	out := make([]notebook.Decl, len(kinds))
+	for i, k := range kinds {
+		out[i] = notebook.Decl{Name: k.name, Doc: k.doc}
 	}
 	return out
 }
+
+// Decls declares the keys of every guest kind, for the notebook's
+// validation, the docs and the schema.
+func Decls() []notebook.Decl { return notebook.DeclsByKind(KindDocs(), Keys()) }
 
 // DecodeSpec makes the Spec of a guest table whose params are resolved (as
 // notebook.Notebook.GuestValues gives it), checking each value as `check`
