@@ -357,7 +357,7 @@ func (p *parser) cell(nb *Notebook, i int, raw map[string]any) *Cell {
 		c.Sweep = p.sweep(nb, path, raw["sweep"])
 	case KindPlot:
 		c.From = str(raw["from"])
-		c.Y = cmp.Or(str(raw["y"]), "ops_per_sec")
+		c.Y = str(raw["y"]) // by default the bench cell's primary metric (metricDefaults)
 		c.X = str(raw["x"])
 		c.Style = cmp.Or(str(raw["style"]), "bar")
 		c.Caption = str(raw["caption"])
@@ -365,20 +365,9 @@ func (p *parser) cell(nb *Notebook, i int, raw map[string]any) *Cell {
 		c.ErrorBar = cmp.Or(str(raw["error"]), "minmax")
 		c.Guests = strs(raw["guests"])
 		c.Alt = str(raw["alt"])
-		if y := str(raw["y"]); y != "" && !IsMetric(y) {
-			p.errVal(append(path, "y"), "unknown metric %q%s; metrics: %s", y, didYouMean(y, Metrics), strings.Join(Metrics, ", "))
-		}
 	case KindTable:
 		c.From = str(raw["from"])
-		c.Metrics = strs(raw["metrics"])
-		if _, ok := raw["metrics"]; !ok {
-			c.Metrics = []string{"ops_per_sec", "latency_avg", "latency_p99"}
-		}
-		for j, m := range c.Metrics {
-			if !IsMetric(m) {
-				p.errVal(append(path, "metrics", strconv.Itoa(j)), "unknown metric %q%s", m, didYouMean(m, Metrics))
-			}
-		}
+		c.Metrics = strs(raw["metrics"]) // by default the bench cell's (metricDefaults)
 		c.Baseline = str(raw["baseline"])
 		c.Caption = str(raw["caption"])
 	}
@@ -480,6 +469,7 @@ func (p *parser) crossCheck(nb *Notebook) {
 				continue
 			}
 			from := nb.Bench(c.From)
+			p.metricDefaults(nb, c, from)
 			if from == nil {
 				hint := didYouMean(c.From, benchIDs)
 				if hint == "" && len(benchIDs) > 0 {
@@ -494,8 +484,9 @@ func (p *parser) crossCheck(nb *Notebook) {
 				}
 			}
 			if c.Kind == KindCheck {
-				p.checkClaims(c, from, path)
+				p.checkClaims(nb, c, from, path)
 			}
+			p.checkMetrics(nb, c, from, path)
 			if c.Baseline != "" && !slices.Contains(from.Guests, c.Baseline) {
 				p.errVal(append(path, "baseline"), "baseline %q is not a guest of bench cell %s%s", c.Baseline, from.ID, didYouMean(c.Baseline, from.Guests))
 			}
@@ -516,8 +507,9 @@ func (p *parser) crossCheck(nb *Notebook) {
 	}
 }
 
-// checkClaims checks that claims name guests of the bench cell and metrics.
-func (p *parser) checkClaims(c, from *Cell, path []string) {
+// checkClaims checks that claims name guests of the bench cell and metrics
+// it produces.
+func (p *parser) checkClaims(nb *Notebook, c, from *Cell, path []string) {
 	texts := strs(c.raw["claims"])
 	k := 0
 	for j, text := range texts {
@@ -529,14 +521,70 @@ func (p *parser) checkClaims(c, from *Cell, path []string) {
 		pos := p.pos.val(append(append([]string{}, path...), "claims", strconv.Itoa(j))...)
 		for _, r := range cl.Refs() {
 			at := pos
-			if i := strings.Index(text, r.Guest+"."+r.Metric); i >= 0 && at.IsValid() {
+			if i := refIndex(text, r.Guest+"."+r.Metric); i >= 0 && at.IsValid() {
 				at.Col += 1 + i
 			}
 			if !slices.Contains(from.Guests, r.Guest) {
 				p.errAt(at, "claim %q: guest %q is not run by bench cell %s%s", text, r.Guest, from.ID, didYouMean(r.Guest, from.Guests))
 			}
-			if !IsMetric(r.Metric) {
-				p.errAt(at, "claim %q: unknown metric %q%s", text, r.Metric, didYouMean(r.Metric, Metrics))
+			if msg := nb.UnknownMetric(from, r.Metric); msg != "" {
+				p.errAt(at, "claim %q: %s", text, msg)
+			}
+		}
+	}
+}
+
+// refIndex is where ref stands whole in a claim's text, not as the start
+// of a longer name ("a.rat" in "a.ratio > a.rat"), or -1.
+func refIndex(text, ref string) int {
+	for off := 0; off < len(text); {
+		i := strings.Index(text[off:], ref)
+		if i < 0 {
+			return -1
+		}
+		end := off + i + len(ref)
+		if end == len(text) || !strings.ContainsRune("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-", rune(text[end])) {
+			return off + i
+		}
+		off = end
+	}
+	return -1
+}
+
+// metricDefaults fills in the metrics a plot or table shows when it names
+// none: those of the bench cell it shows (its tool's primary metric; for a
+// table also the usual latencies), or the redis ones when that cell is
+// unknown (reported elsewhere).
+func (p *parser) metricDefaults(nb *Notebook, c, from *Cell) {
+	switch {
+	case c.Kind == KindPlot && c.Y == "":
+		c.Y = cmp.Or(nb.PrimaryMetric(from), "ops_per_sec")
+	case c.Kind == KindTable && c.raw["metrics"] == nil:
+		c.Metrics = nb.DefaultMetrics(from)
+		if len(c.Metrics) == 0 {
+			c.Metrics = []string{"ops_per_sec", "latency_avg", "latency_p99"}
+		}
+	}
+}
+
+// checkMetrics checks that a plot's y and a table's columns are metrics
+// the bench cell they show produces, and that a grouped bar plot has SET
+// and GET figures to group.
+func (p *parser) checkMetrics(nb *Notebook, c, from *Cell, path []string) {
+	switch c.Kind {
+	case KindPlot:
+		if msg := nb.UnknownMetric(from, c.Y); msg != "" {
+			p.errVal(append(slices.Clone(path), "y"), "%s", msg)
+			return
+		}
+		base := strings.TrimPrefix(strings.TrimPrefix(c.Y, "sets."), "gets.")
+		if c.Group && nb.UnknownMetric(from, "sets."+base) != "" && nb.UnknownMetric(from, "gets."+base) != "" {
+			p.errVal(append(slices.Clone(path), "group"), "group = true draws SETs and GETs apart, but bench cell %s has neither sets.%s nor gets.%s (only the redis tools do)", from.ID, base, base)
+		}
+	case KindTable:
+		for j, m := range c.Metrics {
+			if msg := nb.UnknownMetric(from, m); msg != "" {
+				p.errVal(append(slices.Clone(path), "metrics", strconv.Itoa(j)), "%s", msg)
 			}
 		}
 	}

@@ -3,7 +3,6 @@ package notebook
 import (
 	"fmt"
 	"regexp"
-	"slices"
 	"strings"
 	"time"
 )
@@ -68,20 +67,6 @@ func LoadTool(name string) *Decl {
 // defaultLoadTool is the tool of a load table without a tool key.
 const defaultLoadTool = "builtin"
 
-// Metrics are the figures a plot or table may show. Per-command figures take
-// a "sets." or "gets." prefix.
-var Metrics = []string{
-	"ops_per_sec", "kb_per_sec",
-	"latency_avg", "latency_p50", "latency_p90", "latency_p99", "latency_p999", "latency_max",
-	"hits", "misses", "errors", "boot_ms",
-}
-
-// IsMetric reports whether name is a metric a plot or table may show.
-func IsMetric(name string) bool {
-	base := strings.TrimPrefix(strings.TrimPrefix(name, "sets."), "gets.")
-	return slices.Contains(Metrics, base)
-}
-
 // CellKinds are the kinds of cell, in the order the docs list them.
 var CellKinds = []string{KindMarkdown, KindBench, KindPlot, KindTable, KindCheck}
 
@@ -108,7 +93,7 @@ var cellKeys = map[string][]Key{
 	}),
 	KindPlot: joinKeys(cellCommon, []Key{
 		{Name: "from", Type: TypeString, Required: true, NoParam: true, Doc: "the id of a bench cell"},
-		{Name: "y", Type: TypeString, Default: "ops_per_sec", NoParam: true, Doc: "the metric to draw"},
+		{Name: "y", Type: TypeString, NoParam: true, Doc: "the metric to draw, one the bench cell's load tool produces (default: the tool's primary metric: ops_per_sec for the redis tools, iops for fio, wall_ms for a command...)"},
 		{Name: "x", Type: TypeString, NoParam: true, Doc: "the sweep param on the x axis of a line plot"},
 		{Name: "style", Type: TypeString, OneOf: []string{"bar", "line", "percentiles"}, Default: "bar", NoParam: true, Doc: "bar; line, for sweeps; percentiles, latency by percentile"},
 		{Name: "title", Type: TypeString, NoParam: true, Doc: "plot title"},
@@ -125,7 +110,7 @@ var cellKeys = map[string][]Key{
 	}),
 	KindTable: joinKeys(cellCommon, []Key{
 		{Name: "from", Type: TypeString, Required: true, NoParam: true, Doc: "the id of a bench cell"},
-		{Name: "metrics", Type: TypeStrings, NoParam: true, Doc: "columns, in order (default: ops_per_sec, latency_avg, latency_p99)"},
+		{Name: "metrics", Type: TypeStrings, NoParam: true, Doc: "columns, in order, metrics the bench cell's load tool produces (default: the tool's primary metric, then latency_avg and latency_p99 when it has them)"},
 		{Name: "baseline", Type: TypeString, NoParam: true, Doc: "a guest of that cell: every figure is also shown as a ratio to it, like 0.42x host"},
 		{Name: "title", Type: TypeString, NoParam: true, Doc: "table title"},
 		{Name: "caption", Type: TypeString, NoParam: true, Doc: "text under the table"},

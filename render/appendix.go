@@ -2,6 +2,8 @@ package render
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -85,6 +87,9 @@ func (r *report) setupText(c *notebook.Cell) string {
 // loadText describes a load in one line, with the defaults its tool
 // declares where the notebook says nothing.
 func loadText(v notebook.Values, d *notebook.Decl) string {
+	if d.Key("ratio") == nil || d.Key("data_size") == nil {
+		return keysText(v, d)
+	}
 	def := func(key string) string {
 		if k := d.Key(key); k != nil {
 			return k.Default
@@ -119,6 +124,26 @@ func loadText(v notebook.Values, d *notebook.Decl) string {
 	}
 	if w := v.Duration("warmup"); w > 0 {
 		parts = append(parts, w.String()+" warmup")
+	}
+	return strings.Join(parts, ", ")
+}
+
+// keysText describes the load of a tool other than the redis ones: its
+// name and the keys the notebook sets, in the order the tool declares
+// them: "fio, rw=randwrite, bs=4k, iodepth=32".
+func keysText(v notebook.Values, d *notebook.Decl) string {
+	parts := []string{d.Name}
+	for _, k := range d.Keys {
+		x, ok := v[k.Name]
+		if !ok || k.Name == "tool" || k.Name == "description" {
+			continue
+		}
+		if m, isTable := x.(map[string]any); isTable {
+			names := slices.Sorted(maps.Keys(m))
+			parts = append(parts, k.Name+"="+strings.Join(names, ","))
+			continue
+		}
+		parts = append(parts, fmt.Sprintf("%s=%v", k.Name, x))
 	}
 	return strings.Join(parts, ", ")
 }

@@ -3,6 +3,7 @@ package render
 import (
 	"bytes"
 	"fmt"
+	"math"
 	"runtime"
 	"slices"
 	"sort"
@@ -97,13 +98,13 @@ func (r *report) drawFigure(c *notebook.Cell) *figure {
 		notes = append([]string{"Median over repeats of each percentile"}, notes...)
 	case "line":
 		if title == "" {
-			title = results.Label(c.Y)
+			title = f.Metric(c.Y).Label
 		}
 		chart, notes = r.lineChart(c, f, title)
 		notes = append([]string{"Points: median of the repeats; " + whiskers}, notes...)
 	default:
 		if title == "" {
-			title = results.Label(c.Y)
+			title = f.Metric(c.Y).Label
 		}
 		chart, notes = r.barChart(c, f, title)
 		notes = append([]string{"Bars: median of the repeats; " + whiskers}, notes...)
@@ -194,7 +195,7 @@ func (r *report) bounds(c *notebook.Cell, s results.Summary) (lo, hi float64) {
 }
 
 func (r *report) barChart(c *notebook.Cell, f *results.File, title string) (plot.Chart, []string) {
-	b := plot.Bar{Title: title, YLabel: metricLabel(c.Y)}
+	b := plot.Bar{Title: title}
 	metrics := []string{c.Y}
 	if c.Group {
 		base := strings.TrimPrefix(strings.TrimPrefix(c.Y, "sets."), "gets.")
@@ -219,12 +220,28 @@ func (r *report) barChart(c *notebook.Cell, f *results.File, title string) (plot
 			b.Values[mi] = append(b.Values[mi], v)
 		}
 	}
+	// The axis takes the unit its largest figure reads best in (as a
+	// table's cells do), and the bars are drawn in it.
+	var top float64
+	for _, vs := range b.Values {
+		for _, v := range vs {
+			top = max(top, math.Abs(v.Median), math.Abs(v.High))
+		}
+	}
+	info := f.Metric(c.Y)
+	div, unit := results.Scale(info.Unit, top)
+	for _, vs := range b.Values {
+		for i := range vs {
+			vs[i].Median, vs[i].Low, vs[i].High = vs[i].Median/div, vs[i].Low/div, vs[i].High/div
+		}
+	}
+	b.YLabel = metricLabel(info, unit)
 	b.ValueFormat = func(v float64) string { return plot.Compact(v) }
 	return b, guestNotes(f, c.Guests)
 }
 
 func (r *report) lineChart(c *notebook.Cell, f *results.File, title string) (plot.Chart, []string) {
-	l := plot.Line{Title: title, XLabel: c.X, YLabel: metricLabel(c.Y)}
+	l := plot.Line{Title: title, XLabel: c.X}
 	minX, maxX := 0.0, 0.0
 	for _, g := range r.guests(c, f) {
 		if g.Status != results.StatusOK {
@@ -255,7 +272,26 @@ func (r *report) lineChart(c *notebook.Cell, f *results.File, title string) (plo
 		}
 	}
 	l.LogX = minX > 0 && maxX/minX > 10
+	l.YLabel = scaleSeries(f.Metric(c.Y), l.Series)
 	return l, guestNotes(f, c.Guests)
+}
+
+// scaleSeries writes the series in the unit their largest figure reads
+// best in (results.Scale) and returns the axis label in that unit.
+func scaleSeries(info results.Metric, series []plot.Series) string {
+	var top float64
+	for _, s := range series {
+		for i := range s.Y {
+			top = max(top, math.Abs(s.Y[i]), math.Abs(s.High[i]))
+		}
+	}
+	div, unit := results.Scale(info.Unit, top)
+	for _, s := range series {
+		for i := range s.Y {
+			s.Y[i], s.Low[i], s.High[i] = s.Y[i]/div, s.Low[i]/div, s.High[i]/div
+		}
+	}
+	return metricLabel(info, unit)
 }
 
 func (r *report) percentileChart(c *notebook.Cell, f *results.File, title string) (plot.Chart, []string) {

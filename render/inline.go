@@ -20,18 +20,22 @@ import (
 //	{{ value "throughput" "host" "ops_per_sec" }}          -> 61,234 ops/s
 //	{{ ratio "throughput" "osv" "host" "ops_per_sec" }}    -> 0.60×
 //	{{ value "scaling" "host" "ops_per_sec" "clients=4" }} -> a sweep point
+//	{{ versus "fs" "xfs" "ext4" "write_clat_p99" }}        -> 2.10× better
+//
+// versus compares in the metric's better direction: for a latency, half
+// the baseline's is "2.00× better", where ratio says "0.50×".
 //
 // References inside code (`{{ value ... }}`, fenced blocks) are left as
 // written, so prose can show the syntax; so is one preceded by a backslash.
-var inlineRE = regexp.MustCompile(`(\\?)\{\{\s*(value|ratio)\b((?:\s+"(?:[^"\\]|\\.)*")*)\s*\}\}`)
+var inlineRE = regexp.MustCompile(`(\\?)\{\{\s*(value|ratio|versus)\b((?:\s+"(?:[^"\\]|\\.)*")*)\s*\}\}`)
 
 var argRE = regexp.MustCompile(`"(?:[^"\\]|\\.)*"`)
 
 // inlineRef is one parsed reference.
 type inlineRef struct {
-	fn      string // value | ratio
+	fn      string // value | ratio | versus
 	cell    string
-	guests  []string // one for value, two for ratio
+	guests  []string // one for value, two for ratio and versus
 	metric  string
 	point   string // "clients=4", or empty
 	problem string
@@ -49,9 +53,9 @@ func parseInline(fn, rawArgs string) inlineRef {
 	ref := inlineRef{fn: fn}
 	want := 3
 	usage := `{{ value "CELL" "GUEST" "METRIC" }}`
-	if fn == "ratio" {
+	if fn == "ratio" || fn == "versus" {
 		want = 4
-		usage = `{{ ratio "CELL" "GUEST" "BASELINE" "METRIC" }}`
+		usage = fmt.Sprintf(`{{ %s "CELL" "GUEST" "BASELINE" "METRIC" }}`, fn)
 	}
 	if len(args) != want && len(args) != want+1 {
 		ref.problem = fmt.Sprintf("%s takes %d quoted arguments (and an optional sweep point like \"clients=4\"): %s", fn, want, usage)
@@ -115,8 +119,8 @@ func staticProblem(nb *notebook.Notebook, ref inlineRef) string {
 			return fmt.Sprintf("%s: guest %q is not run by bench cell %s (guests: %s)", ref.fn, g, ref.cell, strings.Join(bench.Guests, ", "))
 		}
 	}
-	if !notebook.IsMetric(ref.metric) {
-		return fmt.Sprintf("%s: unknown metric %q (metrics: %s)", ref.fn, ref.metric, strings.Join(notebook.Metrics, ", "))
+	if msg := nb.UnknownMetric(bench, ref.metric); msg != "" {
+		return ref.fn + ": " + msg
 	}
 	if ref.point != "" {
 		k, v, ok := strings.Cut(ref.point, "=")
@@ -175,12 +179,16 @@ func (r *report) expandOne(s string) string {
 		if !ok {
 			return "n/a"
 		}
+		info := r.data(ref.cell).file.Metric(ref.metric)
 		if ref.fn == "value" {
-			return formatValue(ref.metric, v)
+			return formatValue(info, v)
 		}
 		b, ok := r.lookup(ref.cell, ref.guests[1], ref.metric, ref.point)
 		if !ok {
 			return "n/a"
+		}
+		if ref.fn == "versus" {
+			return formatVersus(info, v, b)
 		}
 		return formatRatio(v, b)
 	}

@@ -169,27 +169,32 @@ func accelText(accel string) string {
 	return ""
 }
 
-// metricLabel is "Requests per second (ops/s)".
-func metricLabel(metric string) string {
-	l := results.Label(metric)
-	if u := results.Unit(metric); u != "" {
-		l += " (" + u + ")"
+// metricLabel is "Requests per second (ops/s)": a table's header or an
+// axis title, in the unit given (the metric's own, or a prefixed one; see
+// results.Scale).
+func metricLabel(m results.Metric, unit string) string {
+	if unit != "" {
+		return m.Label + " (" + unit + ")"
 	}
-	return l
+	return m.Label
 }
 
 // formatValue formats a figure for people, with its unit: "61,234 ops/s",
-// "420 µs", "1.25 ms".
-func formatValue(metric string, v float64) string {
-	unit := results.Unit(metric)
-	if unit == "µs" && v >= 10000 {
-		return formatNumber(v/1000) + " ms"
-	}
-	s := formatNumber(v)
+// "420 µs", "14.1 ms", "123 MB/s" (results.Scale says which prefix).
+func formatValue(m results.Metric, v float64) string {
+	div, unit := results.Scale(m.Unit, v)
+	s := formatNumber(v / div)
 	if unit != "" {
 		s += " " + unit
 	}
 	return s
+}
+
+// formatSpread is the "± 1,204" after a median, in the unit its median is
+// written in.
+func formatSpread(m results.Metric, median, spread float64) string {
+	div, _ := results.Scale(m.Unit, median)
+	return "± " + formatNumber(spread/div)
 }
 
 // formatNumber: thousands separators for large figures, three significant
@@ -231,6 +236,31 @@ func formatRatio(a, b float64) string {
 	default:
 		return strconv.FormatFloat(x, 'f', 2, 64) + "×"
 	}
+}
+
+// formatVersus says how a figure compares with a baseline's in the
+// metric's better direction: "2.10× better" (a latency half the
+// baseline's, or a throughput twice it), "12× worse", "the same" (to the
+// two decimals shown). A metric without a direction gets the plain ratio.
+func formatVersus(m results.Metric, v, base float64) string {
+	if m.Sign() == 0 {
+		return formatRatio(v, base)
+	}
+	if m.Sign() < 0 {
+		v, base = base, v
+	}
+	// A factor between a figure and zero, or figures of opposite signs,
+	// means nothing.
+	if x := v / base; !(x > 0) || math.IsInf(x, 0) {
+		return "n/a"
+	}
+	switch r := formatRatio(v, base); {
+	case r == "1.00×" || formatRatio(base, v) == "1.00×":
+		return "the same"
+	case v/base > 1:
+		return r + " better"
+	}
+	return formatRatio(base, v) + " worse"
 }
 
 func formatWhen(t time.Time) string {

@@ -307,7 +307,7 @@ func TestFormatValue(t *testing.T) {
 		{"boot_ms", 571, "571 ms"},
 	}
 	for _, tt := range tests {
-		if got := formatValue(tt.metric, tt.v); got != tt.want {
+		if got := formatValue((&results.File{}).Metric(tt.metric), tt.v); got != tt.want {
 			t.Errorf("formatValue(%s, %v) = %q, want %q", tt.metric, tt.v, got, tt.want)
 		}
 	}

@@ -44,7 +44,8 @@ func (r *report) table(c *notebook.Cell) *tableView {
 	}
 	t := &tableView{Title: c.Title, Caption: strings.TrimSpace(c.Caption), Baseline: c.Baseline}
 	for _, m := range c.Metrics {
-		t.Metrics = append(t.Metrics, metricLabel(m))
+		info := bd.file.Metric(m)
+		t.Metrics = append(t.Metrics, metricLabel(info, info.Unit))
 	}
 	all := rows(bd.file, nil)
 	base := map[string]guestRow{} // point -> the baseline guest's row
@@ -64,9 +65,10 @@ func (r *report) table(c *notebook.Cell) *tableView {
 					tr.Cells = append(tr.Cells, tableCell{Value: "–"})
 					continue
 				}
-				cell := tableCell{Value: formatValue(m, s.Median)}
+				info := bd.file.Metric(m)
+				cell := tableCell{Value: formatValue(info, s.Median)}
 				if s.N > 1 {
-					cell.Spread = "± " + formatNumber(spread(s))
+					cell.Spread = formatSpread(info, s.Median, spread(s))
 				}
 				if b, ok := base[row.Point]; ok && c.Baseline != "" && row.Guest != c.Baseline {
 					if bs, ok := b.Sum[m]; ok && bs.N > 0 {
@@ -75,7 +77,7 @@ func (r *report) table(c *notebook.Cell) *tableView {
 				}
 				tr.Cells = append(tr.Cells, cell)
 				if s.Warning != "" {
-					warns = append(warns, fmt.Sprintf("%s: %s", results.Label(m), s.Warning))
+					warns = append(warns, fmt.Sprintf("%s: %s", info.Label, s.Warning))
 				}
 				if minRepeats == 0 || s.N < minRepeats {
 					minRepeats = s.N

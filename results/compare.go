@@ -16,6 +16,7 @@ type Comparison struct {
 	Guest  string
 	Point  string // "clients=4", or empty
 	Metric string
+	Unit   string // the metric's, as the files declare it (File.Metric)
 
 	Old, New   []float64 // the repeats' values
 	OldMedian  float64
@@ -49,7 +50,7 @@ func Compare(old, rerun *File, metrics []string, alpha float64) []Comparison {
 		for _, point := range pointsOf(og, ng) {
 			op, np := findPoint(og, point), findPoint(ng, point)
 			for _, m := range metrics {
-				c := Comparison{Guest: og.Name, Point: point, Metric: m, P: math.NaN(), Delta: math.NaN(), MinP: 1}
+				c := Comparison{Guest: og.Name, Point: point, Metric: m, Unit: metricOf(m, rerun, old).Unit, P: math.NaN(), Delta: math.NaN(), MinP: 1}
 				switch {
 				case og.Status != StatusOK:
 					c.Note = "stored run: guest " + og.Status
@@ -73,6 +74,19 @@ func Compare(old, rerun *File, metrics []string, alpha float64) []Comparison {
 		}
 	}
 	return out
+}
+
+// metricOf is what the first of files that declares name says of it, or
+// the fallback of the last (the catalogue's, for old files).
+func metricOf(name string, files ...*File) Metric {
+	for _, f := range files {
+		for _, m := range f.Metrics {
+			if m.Name == name {
+				return f.Metric(name)
+			}
+		}
+	}
+	return files[len(files)-1].Metric(name)
 }
 
 func (c *Comparison) compare(alpha float64) {

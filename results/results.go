@@ -1,8 +1,10 @@
 // Package results is the store between the runner, which writes what a bench
 // cell measured, and the renderer, which reads it. It knows cells by id,
-// guests by name, and metrics by the names in its catalogue. Of the notebook
-// package it uses two things both halves share: a check cell's claims, parsed
-// there and judged here against the stored figures, and the file-position
+// guests by name, and metrics by what each file declares of them (or, in
+// files from before declarations, by the redis catalogue). Of the notebook
+// package it uses what both halves share: a check cell's claims, parsed
+// there and judged here against the stored figures; the metric declarations
+// of the load tools, which files store (Declare); and the file-position
 // error (notebook.Error) that its DecodeError is.
 //
 // For a notebook notebooks/x.toml the results live in notebooks/x.results/:
@@ -46,9 +48,14 @@ type File struct {
 	// Params are the effective params of the run. Integral numbers load as
 	// int64, others as float64, so a loaded value compares equal to the
 	// TOML value it came from.
-	Params  map[string]any `json:"params,omitempty"`
-	Guests  []Guest        `json:"guests"`            // in the cell's order
-	Failure string         `json:"failure,omitempty"` // set only in <cell>.failed.json
+	Params map[string]any `json:"params,omitempty"`
+	// Metrics declare the metrics the figures are under: unit, label,
+	// better direction (see File.Metric). Files written before benchbook
+	// stored them have none, and hold the catalogue's redis metrics. The
+	// field is additive: older readers of schema 1 ignore it.
+	Metrics []Metric `json:"metrics,omitempty"`
+	Guests  []Guest  `json:"guests"`            // in the cell's order
+	Failure string   `json:"failure,omitempty"` // set only in <cell>.failed.json
 }
 
 // Env describes the machine a run came from. The host name is left out on
@@ -101,8 +108,8 @@ type Repeat struct {
 	Index   int       `json:"index"` // from 0
 	Started time.Time `json:"started"`
 	Seconds float64   `json:"seconds"`
-	// Metrics are flat, named as in the catalogue: "ops_per_sec",
-	// "gets.latency_p99", "boot_ms"...
+	// Metrics are flat, named as the tool declares them: "ops_per_sec",
+	// "gets.latency_p99", "read_iops", "boot_ms"...
 	Metrics map[string]float64 `json:"metrics"`
 	// Percentiles is the latency spectrum of all commands, ascending by P.
 	Percentiles []Percentile `json:"percentiles,omitempty"`

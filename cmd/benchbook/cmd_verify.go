@@ -27,9 +27,6 @@ type verifyOpts struct {
 	quiet   bool
 }
 
-// defaultVerifyMetrics are compared unless --metrics says otherwise.
-const defaultVerifyMetrics = "ops_per_sec,latency_avg,latency_p99"
-
 func verifyCommand() *command {
 	return &command{
 		name:  "verify",
@@ -44,6 +41,11 @@ new medians, the change, the p-value and the verdict: "moved" when p < alpha
 (the figures have changed beyond the noise), else "holds". With few repeats
 the test cannot tell a change at all (3 against 3 repeats never give p below
 0.1); the line says so: run the cell with more repeats.
+
+Without --metrics, each cell is compared on its load tool's primary metric
+(ops_per_sec for the redis tools, iops for fio, events_per_sec for sysbench,
+wall_ms for a command...), with latency_avg and latency_p99 where the tool
+has them.
 
 The exit status is 1 when a metric moved or a rerun failed, so CI can
 check that a published write-up still reproduces.
@@ -64,7 +66,7 @@ Example:
 			o := &verifyOpts{}
 			fs.StringVar(&o.only, "only", "", "verify only the bench cell with this `id`")
 			fs.Float64Var(&o.alpha, "alpha", results.Alpha, "significance `level`: a p-value below it means the metric moved")
-			fs.StringVar(&o.metrics, "metrics", defaultVerifyMetrics, "comma-separated `metrics` to compare")
+			fs.StringVar(&o.metrics, "metrics", "", "comma-separated `metrics` to compare (default: each cell's primary metrics)")
 			fs.BoolVar(&o.quiet, "q", false, "no progress of the rerun, only the comparison")
 			return o
 		},
@@ -74,14 +76,11 @@ Example:
 			if o.alpha <= 0 || o.alpha >= 1 {
 				return fmt.Errorf("--alpha %g: want a level between 0 and 1, such as 0.05", o.alpha)
 			}
-			metrics := strings.Split(o.metrics, ",")
-			for i, m := range metrics {
-				metrics[i] = strings.TrimSpace(m)
-				if !notebook.IsMetric(metrics[i]) {
-					return fmt.Errorf("--metrics: unknown metric %q (metrics: %s)", m, strings.Join(notebook.Metrics, ", "))
-				}
-			}
 			nb, err := parseValid(env, args[0])
+			if err != nil {
+				return err
+			}
+			metrics, err := verifyMetrics(nb, o)
 			if err != nil {
 				return err
 			}
@@ -93,6 +92,39 @@ Example:
 			return runVerify(ctx, env, nb, o, metrics)
 		},
 	}
+}
+
+// verifyMetrics are the metrics --metrics names, each one that a cell to
+// verify produces; none when it is not given.
+func verifyMetrics(nb *notebook.Notebook, o *verifyOpts) ([]string, error) {
+	if strings.TrimSpace(o.metrics) == "" {
+		return nil, nil
+	}
+	var cells []*notebook.Cell
+	for _, c := range nb.BenchCells() {
+		if o.only == "" || c.ID == o.only {
+			cells = append(cells, c)
+		}
+	}
+	metrics := strings.Split(o.metrics, ",")
+	for i, m := range metrics {
+		metrics[i] = strings.TrimSpace(m)
+		problem := ""
+		for j, c := range cells {
+			msg := nb.UnknownMetric(c, metrics[i])
+			if msg == "" {
+				problem = ""
+				break
+			}
+			if j == 0 {
+				problem = msg
+			}
+		}
+		if problem != "" {
+			return nil, fmt.Errorf("--metrics: %s", problem)
+		}
+	}
+	return metrics, nil
 }
 
 func runVerify(ctx context.Context, env *cmdEnv, nb *notebook.Notebook, o *verifyOpts, metrics []string) error {
@@ -154,13 +186,16 @@ func printVerifyTable(w io.Writer, report *verify.Report) {
 			continue
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\tp=%.3f\t%s%s\n", row.Cell, guest, cmp.Metric,
-			figure(cmp.Metric, cmp.OldMedian), figure(cmp.Metric, cmp.NewMedian), percent(cmp.Delta), cmp.P, row.Verdict, note)
+			figure(cmp.Unit, cmp.OldMedian), figure(cmp.Unit, cmp.NewMedian), percent(cmp.Delta), cmp.P, row.Verdict, note)
 	}
 	tw.Flush()
 }
 
-// figure formats a median with its unit: "61,234 ops/s", "160 µs".
-func figure(metric string, v float64) string {
+// figure formats a median with its unit, prefixed as reports write it
+// (results.Scale): "61,234 ops/s", "160 µs", "123 MB/s".
+func figure(unit string, v float64) string {
+	div, unit := results.Scale(unit, v)
+	v /= div
 	var s string
 	switch a := math.Abs(v); {
 	case a >= 1000:
@@ -172,8 +207,8 @@ func figure(metric string, v float64) string {
 	default:
 		s = strconv.FormatFloat(v, 'f', 2, 64)
 	}
-	if u := results.Unit(metric); u != "" {
-		s += " " + u
+	if unit != "" {
+		s += " " + unit
 	}
 	return s
 }

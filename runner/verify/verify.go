@@ -14,6 +14,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"github.com/benchbook/benchbook/internal/tmpdir"
@@ -37,10 +38,13 @@ const (
 
 // Options say what to verify and where the reruns' progress goes.
 type Options struct {
-	Only    string   // verify only this bench cell
-	Alpha   float64  // significance level: p below it means moved
-	Metrics []string // the metrics to compare
-	Version string   // benchbook's version, stored with the reruns
+	Only  string  // verify only this bench cell
+	Alpha float64 // significance level: p below it means moved
+	// Metrics are the metrics to compare; none: each cell's default ones
+	// (notebook.DefaultMetrics: its tool's primary metric, and the mean
+	// and p99 latency where it has them).
+	Metrics []string
+	Version string // benchbook's version, stored with the reruns
 
 	// Progress receives the reruns' progress (nil: none); Live as in
 	// runner.Options.
@@ -66,7 +70,7 @@ type Row struct {
 // Report is the outcome of a verification.
 type Report struct {
 	Alpha   float64
-	Metrics []string
+	Metrics []string // every metric compared, in the order first compared
 	Rows    []Row
 
 	Compared int // figures both runs measured
@@ -97,7 +101,10 @@ func Run(ctx context.Context, nb *notebook.Notebook, opt Options) (*Report, erro
 		nb:      nb,
 		opt:     opt,
 		scratch: results.Store{Dir: filepath.Join(scratch, "results")},
-		report:  &Report{Alpha: opt.Alpha, Metrics: opt.Metrics},
+		report:  &Report{Alpha: opt.Alpha},
+	}
+	for _, c := range cells {
+		v.metrics(c.cell) // listed even when a rerun fails
 	}
 	for _, c := range cells {
 		if err := v.cell(ctx, c); err != nil {
@@ -198,7 +205,8 @@ func (v *verifier) cell(ctx context.Context, s stored) error {
 		return fmt.Errorf("%s: reading the rerun: %w", s.cell.ID, err)
 	}
 	noteMachine(v.opt.Notes, s.cell.ID, s.file, rerun)
-	for _, cmp := range results.Compare(s.file, rerun, v.opt.Metrics, v.opt.Alpha) {
+	metrics := v.metrics(s.cell)
+	for _, cmp := range results.Compare(s.file, rerun, metrics, v.opt.Alpha) {
 		row := Row{Cell: s.cell.ID, Comparison: cmp, Verdict: verdictOf(cmp)}
 		if cmp.Comparable {
 			v.report.Compared++
@@ -209,6 +217,21 @@ func (v *verifier) cell(ctx context.Context, s stored) error {
 		v.report.Rows = append(v.report.Rows, row)
 	}
 	return nil
+}
+
+// metrics are the metrics compared for cell c: those asked for, or the
+// cell's defaults; the report lists every one.
+func (v *verifier) metrics(c *notebook.Cell) []string {
+	metrics := v.opt.Metrics
+	if len(metrics) == 0 {
+		metrics = v.nb.DefaultMetrics(c)
+	}
+	for _, m := range metrics {
+		if !slices.Contains(v.report.Metrics, m) {
+			v.report.Metrics = append(v.report.Metrics, m)
+		}
+	}
+	return metrics
 }
 
 // failed records a cell whose rerun failed. The scratch folder goes away:
