@@ -183,18 +183,16 @@ func metricLabel(m results.Metric, unit string) string {
 // "420 µs", "14.1 ms", "123 MB/s" (results.Scale says which prefix).
 func formatValue(m results.Metric, v float64) string {
 	div, unit := results.Scale(m.Unit, v)
+	return formatIn(v, div, unit)
+}
+
+// formatIn formats v, divided by div, with unit.
+func formatIn(v, div float64, unit string) string {
 	s := formatNumber(v / div)
 	if unit != "" {
 		s += " " + unit
 	}
 	return s
-}
-
-// formatSpread is the "± 1,204" after a median, in the unit its median is
-// written in.
-func formatSpread(m results.Metric, median, spread float64) string {
-	div, _ := results.Scale(m.Unit, median)
-	return "± " + formatNumber(spread/div)
 }
 
 // formatNumber: thousands separators for large figures, three significant

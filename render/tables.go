@@ -2,6 +2,7 @@ package render
 
 import (
 	"fmt"
+	"math"
 	"strings"
 
 	"github.com/benchbook/benchbook/notebook"
@@ -43,11 +44,11 @@ func (r *report) table(c *notebook.Cell) *tableView {
 		return nil
 	}
 	t := &tableView{Title: c.Title, Caption: strings.TrimSpace(c.Caption), Baseline: c.Baseline}
-	for _, m := range c.Metrics {
-		info := bd.file.Metric(m)
-		t.Metrics = append(t.Metrics, metricLabel(info, info.Unit))
-	}
 	all := rows(bd.file, nil)
+	cols := columns(bd.file, c.Metrics, all)
+	for _, col := range cols {
+		t.Metrics = append(t.Metrics, metricLabel(col.info, col.unit))
+	}
 	base := map[string]guestRow{} // point -> the baseline guest's row
 	for _, row := range all {
 		if row.Guest == c.Baseline && row.Status == results.StatusOK {
@@ -59,16 +60,16 @@ func (r *report) table(c *notebook.Cell) *tableView {
 		tr := tableRow{Guest: row.Guest, Point: row.Point, Status: row.Status, Reason: firstLine(row.Reason), Accel: row.Accel, Repeats: row.Repeat}
 		if row.Status == results.StatusOK {
 			var warns []string
-			for _, m := range c.Metrics {
+			for _, col := range cols {
+				m := col.name
 				s, ok := row.Sum[m]
 				if !ok || s.N == 0 {
 					tr.Cells = append(tr.Cells, tableCell{Value: "–"})
 					continue
 				}
-				info := bd.file.Metric(m)
-				cell := tableCell{Value: formatValue(info, s.Median)}
+				cell := tableCell{Value: formatIn(s.Median, col.div, col.unit)}
 				if s.N > 1 {
-					cell.Spread = formatSpread(info, s.Median, spread(s))
+					cell.Spread = "± " + formatNumber(spread(s)/col.div)
 				}
 				if b, ok := base[row.Point]; ok && c.Baseline != "" && row.Guest != c.Baseline {
 					if bs, ok := b.Sum[m]; ok && bs.N > 0 {
@@ -77,7 +78,7 @@ func (r *report) table(c *notebook.Cell) *tableView {
 				}
 				tr.Cells = append(tr.Cells, cell)
 				if s.Warning != "" {
-					warns = append(warns, fmt.Sprintf("%s: %s", info.Label, s.Warning))
+					warns = append(warns, fmt.Sprintf("%s: %s", col.info.Label, s.Warning))
 				}
 				if minRepeats == 0 || s.N < minRepeats {
 					minRepeats = s.N
@@ -104,6 +105,31 @@ func (r *report) table(c *notebook.Cell) *tableView {
 		}
 	}
 	return t
+}
+
+// column is one metric of a table. Like a plot's axis, it is written in
+// the unit its largest median takes (results.Scale), every row alike.
+type column struct {
+	name string
+	info results.Metric
+	div  float64 // what its figures are divided by to be in unit
+	unit string
+}
+
+func columns(f *results.File, metrics []string, all []guestRow) []column {
+	cols := make([]column, len(metrics))
+	for i, m := range metrics {
+		var top float64
+		for _, row := range all {
+			if s, ok := row.Sum[m]; ok && s.N > 0 && row.Status == results.StatusOK {
+				top = max(top, math.Abs(s.Median))
+			}
+		}
+		info := f.Metric(m)
+		div, unit := results.Scale(info.Unit, top)
+		cols[i] = column{name: m, info: info, div: div, unit: unit}
+	}
+	return cols
 }
 
 // CaptionText is the sentence under a table.

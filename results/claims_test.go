@@ -56,3 +56,69 @@ func TestEvalClaim(t *testing.T) {
 		}
 	}
 }
+
+// A claim on a metric where lower is better (fio's completion latency) is
+// judged by its operator: "<" holds when the left side is lower, and is
+// significant when the intervals are apart, whichever way is better.
+func TestEvalClaimLowerIsBetter(t *testing.T) {
+	g := func(name string, clat ...float64) Guest {
+		var p Point
+		for i, x := range clat {
+			p.Repeats = append(p.Repeats, Repeat{Index: i, Metrics: map[string]float64{"write_clat_p99": x}})
+		}
+		return Guest{Name: name, Kind: "host", Status: StatusOK, Points: []Point{p}}
+	}
+	f := &File{Cell: "fs", Metrics: Declare([]notebook.Metric{{Name: "write_clat_p99", Unit: "µs", Better: notebook.BetterLower}}),
+		Guests: []Guest{
+			g("xfs", 410, 420, 400, 415, 405, 412, 418),
+			g("ext4", 870, 860, 880, 875, 865, 890, 858),
+			g("btrfs", 415, 440, 395, 430, 402, 425, 398), // overlaps xfs
+		}}
+	f.Summarize()
+	tests := []struct{ claim, status, detail string }{
+		{"xfs.write_clat_p99 < ext4.write_clat_p99", "pass", "412 vs 870"},
+		{"ext4.write_clat_p99 < xfs.write_clat_p99", "fail", "870 vs 412"},
+		{"ext4.write_clat_p99 > 2 * xfs.write_clat_p99", "pass", "870 vs 824"},
+		{"ext4.write_clat_p99 > 2.1 * xfs.write_clat_p99", "pass, not significant", ""},
+		{"xfs.write_clat_p99 < btrfs.write_clat_p99", "pass, not significant", ""},
+		{"btrfs.write_clat_p99 <= xfs.write_clat_p99", "fail, not significant", ""},
+	}
+	for _, tt := range tests {
+		c, err := notebook.ParseClaim(tt.claim)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r := EvalClaim(c, f); r.Status() != tt.status || !strings.Contains(r.Detail, tt.detail) {
+			t.Errorf("%s: %s (%s), want %s (%s)", tt.claim, r.Status(), r.Detail, tt.status, tt.detail)
+		}
+	}
+}
+
+// Compare says each figure's unit, as the files declare it; an old file
+// without declarations has the catalogue's.
+func TestCompareUnits(t *testing.T) {
+	file := func(ms []Metric, name string, xs ...float64) *File {
+		var p Point
+		for i, x := range xs {
+			p.Repeats = append(p.Repeats, Repeat{Index: i, Metrics: map[string]float64{name: x}})
+		}
+		f := &File{Cell: "c", Metrics: ms, Guests: []Guest{{Name: "g", Status: StatusOK, Points: []Point{p}}}}
+		f.Summarize()
+		return f
+	}
+	fio := Declare([]notebook.Metric{{Name: "write_bw", Unit: "bytes/s", Better: notebook.BetterHigher}})
+	for _, tt := range []struct {
+		old, rerun *File
+		metric     string
+		unit       string
+	}{
+		{file(fio, "write_bw", 1e8, 1.1e8, 0.9e8), file(fio, "write_bw", 1e8, 1.2e8, 1.1e8), "write_bw", "bytes/s"},
+		{file(nil, "write_bw", 1e8, 1.1e8), file(fio, "write_bw", 1e8, 1.2e8), "write_bw", "bytes/s"},
+		{file(nil, "latency_p99", 400, 410), file(nil, "latency_p99", 420, 415), "latency_p99", "µs"},
+	} {
+		cs := Compare(tt.old, tt.rerun, []string{tt.metric}, Alpha)
+		if len(cs) != 1 || cs[0].Unit != tt.unit || !cs[0].Comparable {
+			t.Errorf("Compare %s: %+v, want unit %q", tt.metric, cs, tt.unit)
+		}
+	}
+}

@@ -1,6 +1,7 @@
 package results
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/benchbook/benchbook/notebook"
@@ -116,5 +117,31 @@ func TestScale(t *testing.T) {
 		if div != tt.div || unit != tt.want {
 			t.Errorf("Scale(%q, %g) = %g, %q; want %g, %q", tt.unit, tt.mag, div, unit, tt.div, tt.want)
 		}
+	}
+}
+
+// Declarations are stored and read back; a file without them (every file
+// written before) encodes exactly as it always did, with no metrics key.
+func TestMetricsStored(t *testing.T) {
+	s := Store{Dir: t.TempDir()}
+	f := sampleFile()
+	old, err := Encode(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(string(old), `"metrics": [`) {
+		t.Errorf("a file without declarations stores a metrics list:\n%s", old)
+	}
+	f.Metrics = Declare([]notebook.Metric{{Name: "read_bw", Unit: "bytes/s", Better: notebook.BetterHigher, Doc: "bytes read per second"}})
+	if err := s.Save(f); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.Load(f.Cell)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := Metric{Name: "read_bw", Unit: "bytes/s", Label: "Bytes read per second", Better: notebook.BetterHigher, Doc: "bytes read per second"}
+	if len(got.Metrics) != 1 || got.Metrics[0] != want || got.Metric("read_bw") != want {
+		t.Errorf("read back %+v, want %+v", got.Metrics, want)
 	}
 }
