@@ -237,7 +237,7 @@ func (p *parser) otherKindsKeys(path []string, t map[string]any, d *Decl) map[st
 
 // fileKeys are the guest keys that name files or folders; relative ones are
 // resolved in the notebook's folder.
-var fileKeys = []string{"dir", "image", "kernel", "initrd", "disk", "disks"}
+var fileKeys = []string{"dir", "files", "dir_base", "image", "kernel", "initrd", "disk", "disks"}
 
 // fileRefs refuses relative file references that climb out of the
 // notebook's folder: a notebook shared as a folder must not reach into the

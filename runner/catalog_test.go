@@ -180,7 +180,8 @@ func docTables(t *testing.T, doc []byte, cat notebook.Catalog) []byte {
 
 // catalogKeys resolves a marker's name: "top", "cell:bench",
 // "guest:process", "guest:vm" (the keys qemu and libvirt guests add to the
-// common ones), "guest-common", "load:builtin".
+// common ones), "guest:host", "guest-common" (the keys of every kind),
+// "load:builtin".
 func catalogKeys(cat notebook.Catalog, name string) ([]notebook.Key, bool) {
 	find := func(ds []notebook.Decl, n string) *notebook.Decl {
 		for i := range ds {
@@ -228,10 +229,11 @@ func catalogKeys(cat notebook.Catalog, name string) ([]notebook.Key, bool) {
 		}
 		return keys, true
 	case "guest-common", "guest":
-		common := find(cat.Guests, "process").Keys[:0:0]
+		// The keys every kind takes; each kind's table has the rest.
 		proc, vm := find(cat.Guests, "process"), find(cat.Guests, "qemu")
+		common := proc.Keys[:0:0]
 		for _, k := range proc.Keys {
-			if vm.Key(k.Name) != nil {
+			if every(cat.Guests, k.Name) {
 				common = append(common, k)
 			}
 		}

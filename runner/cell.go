@@ -7,10 +7,10 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
-	"github.com/benchbook/benchbook/internal/resp"
 	"github.com/benchbook/benchbook/notebook"
 	"github.com/benchbook/benchbook/results"
 	"github.com/benchbook/benchbook/runner/guest"
@@ -160,10 +160,17 @@ func (cr *cellRun) prepare(ctx context.Context) error {
 		}
 		// Checked again here: a -p override can change a path the notebook
 		// check saw with its default params.
-		for _, ref := range append([]string{spec.Dir, spec.Image, spec.Kernel, spec.Initrd, spec.Disk}, spec.Disks...) {
+		refs := append([]string{spec.Image, spec.Kernel, spec.Initrd, spec.Disk, spec.DirBase}, spec.Disks...)
+		if !strings.Contains(spec.Dir, "{dir}") {
+			refs = append(refs, spec.Dir)
+		}
+		for _, ref := range append(refs, spec.Files...) {
 			if err := notebook.CheckFileRef(ref); err != nil {
 				return fmt.Errorf("guest %s: %q %w", name, ref, err)
 			}
+		}
+		if err := servesLoad(spec, tool); err != nil {
+			return err
 		}
 		g := results.Guest{Name: name, Kind: spec.Kind, Status: results.StatusOK}
 		for _, p := range cr.points {
@@ -171,7 +178,7 @@ func (cr *cellRun) prepare(ctx context.Context) error {
 		}
 		cr.file.Guests = append(cr.file.Guests, g)
 
-		why := unavailable(spec)
+		why := cr.unavailable(spec)
 		if spec.Kind == "qemu" || spec.Kind == "libvirt" {
 			why = cr.vmUnavailable(ctx, spec)
 		}
@@ -191,19 +198,47 @@ func (cr *cellRun) prepare(ctx context.Context) error {
 }
 
 // unavailable says why a guest cannot run on this machine, or "".
-func unavailable(spec guest.Spec) string {
+func (cr *cellRun) unavailable(spec guest.Spec) string {
 	switch spec.Kind {
 	case "process":
 		if len(spec.Command) == 0 {
 			return "no command"
 		}
-		if _, err := lookPath(spec.Command[0]); err != nil {
+		// A program the guest copies into its scratch folder is not there
+		// yet.
+		if _, err := lookPath(spec.Command[0]); err != nil && !strings.Contains(spec.Command[0], "{dir}") {
 			return fmt.Sprintf("%s not found on PATH (install it, or run benchbook doctor)", spec.Command[0])
 		}
-		return ""
+		return cr.missingBase(spec)
+	case "host":
+		return cr.missingBase(spec)
 	default:
 		return fmt.Sprintf("guest kind %q is not available in this version of benchbook", spec.Kind)
 	}
+}
+
+// missingBase says why the folder scratch folders are made in is not here,
+// or "".
+func (cr *cellRun) missingBase(spec guest.Spec) string {
+	if spec.DirBase == "" {
+		return ""
+	}
+	if fi, err := os.Stat(cr.path(spec.DirBase)); err != nil || !fi.IsDir() {
+		return fmt.Sprintf("dir_base %s is not a folder on this machine", cr.path(spec.DirBase))
+	}
+	return ""
+}
+
+// hostLoads are the tools that need no server: the only ones a host
+// guest, which serves nothing, can be measured with.
+var hostLoads = []string{load.ToolFio, load.ToolSysbench, load.ToolCommand}
+
+// servesLoad refuses a host guest for a tool that loads a server.
+func servesLoad(spec guest.Spec, tool string) error {
+	if spec.Kind != "host" || slices.Contains(hostLoads, tool) {
+		return nil
+	}
+	return fmt.Errorf("guest %s is the host itself (kind = \"host\"), which serves nothing for the %s tool: use it with %s, or start the server as a process guest", spec.Name, tool, strings.Join(hostLoads, ", "))
 }
 
 // guestSpec is guest name's table as the runner starts it, its references
@@ -258,7 +293,7 @@ func (cr *cellRun) once(ctx context.Context, gi, pi, rep int, label string) (err
 	}
 	cr.record(gi, pi, rep, in, booted, loadStart, m)
 	ready := ""
-	if booted {
+	if booted && in.boots {
 		ready = fmt.Sprintf(", ready in %.0f ms", in.bootMs)
 	}
 	cr.done("%s: %s ops/s, avg %.0f µs, p99 %.0f µs%s", label,
@@ -279,11 +314,11 @@ func (cr *cellRun) release(ctx context.Context, gi int, in *instance) error {
 // measure runs the cell's load once against a started guest. The tool
 // judges its own run: one that did nothing, or met errors, fails.
 func (cr *cellRun) measure(ctx context.Context, pi int, label string, in *instance) (load.Measurement, error) {
-	values, _, err := cr.nb.LoadValues(cr.cell.Load, cr.vars(cr.points[pi], nil))
+	values, _, err := cr.nb.LoadValues(cr.cell.Load, cr.vars(cr.points[pi], in.loadVars()))
 	if err != nil {
 		return load.Measurement{}, err
 	}
-	target := load.Target{Addr: in.ep.Addr, Netns: in.ep.Netns, Progress: func(p load.Progress) {
+	target := load.Target{Addr: in.ep.Addr, Netns: in.ep.Netns, Dir: in.ep.Dir, NotebookDir: cr.notebookDir(), Progress: func(p load.Progress) {
 		phase := "load"
 		if p.Warmup {
 			phase = "warmup"
@@ -308,17 +343,14 @@ func (cr *cellRun) explainLoadError(ctx context.Context, in *instance, err error
 		return fmt.Errorf("the guest exited during the load: %w%s", err, g.LogTail())
 	default:
 	}
-	pctx, cancel := context.WithTimeout(ctx, time.Second)
-	defer cancel()
-	conn, perr := in.ep.Dial(pctx)
-	if perr == nil {
-		perr = resp.PingConn(pctx, conn)
-		conn.Close()
-	}
-	if perr != nil {
+	perr := in.ready.Probe(ctx, in.ep)
+	switch {
+	case perr == nil:
+		return err
+	case in.ready.IsRedis():
 		return fmt.Errorf("%w; the guest's redis no longer answers PING (did it crash?)%s", err, g.LogTail())
 	}
-	return err
+	return fmt.Errorf("%w; the guest no longer passes its ready check %q (%v)%s", err, in.ready, perr, g.LogTail())
 }
 
 // record stores one repeat's figures, and the guest's commands and facts
@@ -326,7 +358,9 @@ func (cr *cellRun) explainLoadError(ctx context.Context, in *instance, err error
 func (cr *cellRun) record(gi, pi, rep int, in *instance, booted bool, loadStart time.Time, m load.Measurement) {
 	gr := &cr.file.Guests[gi]
 	if len(gr.Commands) == 0 {
-		gr.Commands = []string{shellQuote(in.command)}
+		if len(in.command) > 0 { // a host guest runs nothing of its own
+			gr.Commands = []string{shellQuote(in.command)}
+		}
 		for _, c := range commandsOf(m) {
 			gr.Commands = append(gr.Commands, shellQuote(c))
 		}
@@ -339,7 +373,7 @@ func (cr *cellRun) record(gi, pi, rep int, in *instance, booted bool, loadStart 
 		gr.Facts["load_tool"] = m.Tool + " " + m.ToolVersion
 	}
 	metrics := maps.Clone(m.Metrics)
-	if booted {
+	if booted && in.boots {
 		metrics["boot_ms"] = in.bootMs
 	}
 	gr.Points[pi].Repeats = append(gr.Points[pi].Repeats, results.Repeat{
@@ -366,7 +400,8 @@ func (cr *cellRun) instance(ctx context.Context, gi, pi, rep int) (*instance, bo
 	if err != nil {
 		return nil, false, err
 	}
-	spec, err := cr.guestSpec(name, cr.vars(cr.points[pi], map[string]any{"port": port, "guest": name}))
+	vars := cr.vars(cr.points[pi], map[string]any{"port": port, "guest": name})
+	spec, err := cr.guestSpec(name, vars)
 	if err != nil {
 		return nil, false, err
 	}
@@ -374,7 +409,9 @@ func (cr *cellRun) instance(ctx context.Context, gi, pi, rep int) (*instance, bo
 	var in *instance
 	switch spec.Kind {
 	case "process":
-		in, err = cr.startProcess(ctx, spec, port, logPath)
+		in, err = cr.startProcess(ctx, spec, port, logPath, vars)
+	case "host":
+		in, err = cr.startHost(ctx, spec)
 	case "qemu":
 		in, err = cr.startQemu(ctx, spec, logPath)
 	case "libvirt":

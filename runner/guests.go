@@ -4,8 +4,10 @@ import (
 	"cmp"
 	"context"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -27,9 +29,27 @@ type running interface {
 type instance struct {
 	g       running
 	ep      guest.Endpoint
-	command []string
+	command []string // how it was started, for the record; none for a host guest
 	facts   map[string]string
+	ready   guest.Ready // its ready check, which also tells whether it still answers
+	boots   bool        // it boots (a process, a VM): its boot_ms is recorded
 	bootMs  float64
+}
+
+// loadVars are the runtime variables of the load's table: the port the
+// load reaches the guest on, and the scratch folder {dir} when the guest
+// made one (else the load makes its own).
+func (in *instance) loadVars() map[string]any {
+	v := map[string]any{}
+	if _, port, err := net.SplitHostPort(in.ep.Addr); err == nil {
+		if n, err := strconv.Atoi(port); err == nil {
+			v["port"] = n
+		}
+	}
+	if in.ep.Dir != "" {
+		v["dir"] = in.ep.Dir
+	}
+	return v
 }
 
 func (in *instance) stop(ctx context.Context) error {
@@ -147,12 +167,23 @@ func (cr *cellRun) planVM(ctx context.Context, spec guest.Spec, in *instance) (g
 	return guest.PlanBoot(vm)
 }
 
+// planInstance is a VM guest's instance before it starts: its ready check
+// and how it boots.
+func (cr *cellRun) planInstance(ctx context.Context, spec guest.Spec) (*instance, guest.Boot, error) {
+	ready, err := spec.ReadyCheck()
+	if err != nil {
+		return nil, guest.Boot{}, err
+	}
+	in := &instance{facts: map[string]string{}, ready: ready, boots: true}
+	boot, err := cr.planVM(ctx, spec, in)
+	return in, boot, err
+}
+
 var libvirtN atomic.Int64
 
 // startLibvirt boots a guest through libvirt for one repeat.
 func (cr *cellRun) startLibvirt(ctx context.Context, spec guest.Spec, logPath string) (*instance, error) {
-	in := &instance{facts: map[string]string{}}
-	boot, err := cr.planVM(ctx, spec, in)
+	in, boot, err := cr.planInstance(ctx, spec)
 	if err != nil {
 		return nil, err
 	}
@@ -183,6 +214,7 @@ func (cr *cellRun) startLibvirt(ctx context.Context, spec guest.Spec, logPath st
 		Net:          nw,
 		ConsolePath:  logPath,
 		ReadyTimeout: spec.ReadyTimeout,
+		Ready:        in.ready,
 		Trace:        cr.traceStep,
 	})
 	if err != nil {
@@ -200,8 +232,7 @@ func (cr *cellRun) startLibvirt(ctx context.Context, spec guest.Spec, logPath st
 
 // startQemu boots a qemu guest for one repeat.
 func (cr *cellRun) startQemu(ctx context.Context, spec guest.Spec, logPath string) (*instance, error) {
-	in := &instance{facts: map[string]string{}}
-	boot, err := cr.planVM(ctx, spec, in)
+	in, boot, err := cr.planInstance(ctx, spec)
 	if err != nil {
 		return nil, err
 	}
@@ -223,6 +254,7 @@ func (cr *cellRun) startQemu(ctx context.Context, spec guest.Spec, logPath strin
 		Net:          nw,
 		ConsolePath:  logPath,
 		ReadyTimeout: spec.ReadyTimeout,
+		Ready:        in.ready,
 		Trace:        cr.traceStep,
 	})
 	if err != nil {
@@ -237,11 +269,20 @@ func (cr *cellRun) startQemu(ctx context.Context, spec guest.Spec, logPath strin
 	return in, nil
 }
 
-// startProcess starts a process guest for one repeat.
-func (cr *cellRun) startProcess(ctx context.Context, spec guest.Spec, port int, logPath string) (*instance, error) {
+// startProcess starts a process guest for one repeat. vars are what the
+// guest's table was resolved with, for its files.
+func (cr *cellRun) startProcess(ctx context.Context, spec guest.Spec, port int, logPath string, vars map[string]any) (*instance, error) {
+	ready, err := spec.ReadyCheck()
+	if err != nil {
+		return nil, err
+	}
 	dir := spec.Dir
-	if dir != "" && !filepath.IsAbs(dir) {
-		dir = filepath.Join(cr.notebookDir(), dir)
+	if !strings.Contains(dir, "{dir}") {
+		dir = cr.path(dir)
+	}
+	files := make([]string, len(spec.Files))
+	for i, f := range spec.Files {
+		files[i] = cr.path(f)
 	}
 	g, err := guest.NewProcess(guest.ProcessConfig{
 		Name:         spec.Name,
@@ -252,17 +293,35 @@ func (cr *cellRun) startProcess(ctx context.Context, spec guest.Spec, port int, 
 		ReadyTimeout: spec.ReadyTimeout,
 		LogPath:      logPath,
 		Trace:        cr.traceStep,
+		Ready:        ready,
+		Files:        files,
+		Vars:         vars,
+		DirBase:      cr.path(spec.DirBase),
 	})
 	if err != nil {
 		return nil, err
 	}
-	in := &instance{g: g, command: spec.Command, facts: map[string]string{}}
+	in := &instance{g: g, command: spec.Command, facts: map[string]string{}, ready: ready, boots: true}
 	begin := time.Now()
 	in.ep, err = g.Start(ctx)
 	if err != nil {
 		return nil, err
 	}
 	in.bootMs = since(begin)
+	return in, nil
+}
+
+// startHost makes the host guest's scratch folder for one repeat. It boots
+// nothing: there is no boot time to record.
+func (cr *cellRun) startHost(ctx context.Context, spec guest.Spec) (*instance, error) {
+	g, err := guest.NewHost(guest.HostConfig{Name: spec.Name, DirBase: cr.path(spec.DirBase), Trace: cr.traceStep})
+	if err != nil {
+		return nil, err
+	}
+	in := &instance{g: g, facts: map[string]string{}, ready: guest.Ready{Check: guest.ReadyNone}}
+	if in.ep, err = g.Start(ctx); err != nil {
+		return nil, err
+	}
 	return in, nil
 }
 

@@ -26,7 +26,10 @@ type LibvirtConfig struct {
 	// through libvirt (so it works for remote hypervisors too).
 	ConsolePath  string
 	ReadyTimeout time.Duration
-	Trace        func(StepEvent) // called as each start step and undo begins and ends
+	// Ready is the check that tells the guest is ready; the zero value is
+	// redis: the flavor's console line, then PING.
+	Ready Ready
+	Trace func(StepEvent) // called as each start step and undo begins and ends
 }
 
 // Libvirt is a guest booted by a libvirt daemon as a transient domain. The
@@ -99,6 +102,9 @@ func NewLibvirt(cfg LibvirtConfig) (*Libvirt, error) {
 	default:
 		return nil, fmt.Errorf("guest %s: network mode %q: want network, bridge or user", cfg.Name, cfg.Net.Mode)
 	}
+	if err := forwardedTCP(cfg.Name, cfg.Ready, cfg.Net.Mode); err != nil {
+		return nil, err
+	}
 	if cfg.ReadyTimeout <= 0 {
 		cfg.ReadyTimeout = 2 * time.Minute
 	}
@@ -136,7 +142,8 @@ func (g *Libvirt) LogTail() string {
 	return "\nlast lines of " + g.cfg.ConsolePath + ":\n" + indent(lastLines(t, 15))
 }
 
-// BootMs is the time from asking libvirt for the domain to the first PONG.
+// BootMs is the time from asking libvirt for the domain to its passing its
+// ready check (the first PONG for redis).
 func (g *Libvirt) BootMs() float64 {
 	g.mu.Lock()
 	defer g.mu.Unlock()
@@ -200,7 +207,7 @@ func (w *lineWatch) Write(p []byte) (int, error) {
 		if i < 0 {
 			break
 		}
-		if w.re.Match(w.buf[:i]) {
+		if w.re.Match(bytes.TrimSuffix(w.buf[:i], []byte("\r"))) {
 			w.once.Do(func() { close(w.ready) })
 		}
 		w.buf = w.buf[i+1:]

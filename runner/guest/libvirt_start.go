@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -17,12 +18,19 @@ import (
 
 // Start connects to libvirt, stages the guest's files, joins its network,
 // creates the domain paused, attaches to its console, resumes it, and
-// waits for the ready line and a PONG. A failed step (or a cancel) undoes
-// the ones before it.
+// waits for it to pass its ready check: for redis, the flavor's ready line
+// and a PONG. A failed step (or a cancel) undoes the ones before it.
 func (g *Libvirt) Start(ctx context.Context) (Endpoint, error) {
 	if err := g.life.start(ctx, g.steps()); err != nil {
 		return Endpoint{}, err
 	}
+	if g.ep.Addr == "" {
+		g.ep = g.endpoint(g.ip) // no check polled the guest's port
+	}
+	if g.cfg.Ready.check() == ReadyNone {
+		g.booted()
+	}
+	g.setFact("guest_addr", g.ep.Addr)
 	return g.ep, nil
 }
 
@@ -46,13 +54,30 @@ func (g *Libvirt) steps() []step {
 		step{"console", g.attachConsole},
 		step{"resume", g.resume},
 	)
-	if g.cfg.Boot.ReadyLine != nil {
+	if g.consoleLine() != nil {
 		s = append(s, step{"ready-line", g.readyLine})
 	}
 	if g.cfg.Net.Mode != "user" {
 		s = append(s, step{"address", g.address})
 	}
-	return append(s, step{"ping", g.ping}, step{"info", g.info})
+	switch r := g.cfg.Ready; r.check() {
+	case ReadyRedis:
+		s = append(s, step{"ping", g.ping}, step{"info", g.info})
+	case ReadyTCP, ReadyHTTP:
+		s = append(s, step{r.check(), g.ping})
+	}
+	return s
+}
+
+// consoleLine is the line the console must print: the flavor's for redis,
+// the notebook's for log.
+func (g *Libvirt) consoleLine() *regexp.Regexp { return g.cfg.Ready.consoleLine(g.cfg.Boot.ReadyLine) }
+
+// booted records the boot time: the guest is ready now.
+func (g *Libvirt) booted() {
+	g.mu.Lock()
+	g.bootMs = float64(time.Since(g.begin).Microseconds()) / 1000
+	g.mu.Unlock()
 }
 
 // connect opens the connection every later step and undo uses, and learns
@@ -197,7 +222,7 @@ func (g *Libvirt) createOnce(ctx context.Context, owner string) error {
 // workers handle the open before the resume.
 func (g *Libvirt) attachConsole(ctx context.Context) error {
 	c := g.conn
-	g.watch = newLineWatch(g.boot.ReadyLine)
+	g.watch = newLineWatch(g.consoleLine())
 	g.mu.Lock()
 	g.conConn = c
 	g.mu.Unlock()
@@ -233,26 +258,33 @@ func (g *Libvirt) resume(ctx context.Context) error {
 	return nil
 }
 
-// readyLine waits for the console to say redis is ready.
+// readyLine waits for the console line: the flavor's for redis (then a
+// PONG follows), the notebook's for log (then the guest is ready).
 func (g *Libvirt) readyLine(ctx context.Context) error {
+	what, never := "redis was ready", "never said redis is ready"
+	if r := g.cfg.Ready; r.check() == ReadyLog {
+		what, never = r.wanted(), fmt.Sprintf("printed no line matching %q", r.Line)
+	}
 	rctx, cancel := context.WithDeadline(ctx, g.readyBy)
 	defer cancel()
 	select {
 	case <-g.watch.ready:
-		return nil
 	case <-g.exited:
 		select {
 		case <-g.watch.ready:
-			return nil
 		default:
-			return fmt.Errorf("the domain ended before redis was ready (%s)%s", g.endReason(), g.LogTail())
+			return fmt.Errorf("the domain ended before %s (%s)%s", what, g.endReason(), g.LogTail())
 		}
 	case <-rctx.Done():
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		return fmt.Errorf("%w: the console never said redis is ready within %s (accel %s)%s", ErrNotReady, g.cfg.ReadyTimeout, g.cfg.Accel, g.LogTail())
+		return fmt.Errorf("%w: the console %s within %s (accel %s)%s", ErrNotReady, never, g.cfg.ReadyTimeout, g.cfg.Accel, g.LogTail())
 	}
+	if g.cfg.Ready.check() == ReadyLog {
+		g.booted()
+	}
+	return nil
 }
 
 func (g *Libvirt) endReason() string {
@@ -284,27 +316,25 @@ func (g *Libvirt) address(ctx context.Context) error {
 	return nil
 }
 
-// ping waits for a PONG within what is left of the ready timeout (at
-// least 5 s), and records the boot time.
+// ping waits for the ready check to pass (a PONG, a connection, a 2xx)
+// within what is left of the ready timeout (at least 5 s), and records the
+// boot time.
 func (g *Libvirt) ping(ctx context.Context) error {
 	g.ep = g.endpoint(g.ip)
 	left := g.cfg.ReadyTimeout - time.Since(g.begin)
-	if err := waitReadyDial(ctx, g.ep, max(left, 5*time.Second), g.exited); err != nil {
+	if err := g.cfg.Ready.waitPoll(ctx, g.ep, max(left, 5*time.Second), g.exited); err != nil {
 		hint := ""
 		if g.conn.remote && g.cfg.Net.Mode == "network" {
 			hint = "\n(a remote hypervisor's NAT network is not reachable from this machine: use bridge:NAME or user)"
 		}
 		return fmt.Errorf("%w%s%s", err, hint, g.LogTail())
 	}
-	g.mu.Lock()
-	g.bootMs = float64(time.Since(g.begin).Microseconds()) / 1000
-	g.mu.Unlock()
+	g.booted()
 	return nil
 }
 
-// info records where the guest answered and its server's version.
+// info records the server's version.
 func (g *Libvirt) info(ctx context.Context) error {
-	g.setFact("guest_addr", g.ep.Addr)
 	if info, err := infoVia(ctx, g.ep); err == nil {
 		g.setFact("redis_version", info["redis_version"])
 	}

@@ -51,7 +51,10 @@ type QemuConfig struct {
 	RunDir       string
 	ConsolePath  string // bounded log of the serial console
 	ReadyTimeout time.Duration
-	Trace        func(StepEvent) // called as each start step and undo begins and ends
+	// Ready is the check that tells the guest is ready; the zero value is
+	// redis: the flavor's console line, then PING.
+	Ready Ready
+	Trace func(StepEvent) // called as each start step and undo begins and ends
 }
 
 // Qemu is a guest booted by qemu-system-x86_64. Start's steps complete
@@ -84,6 +87,9 @@ func NewQemu(cfg QemuConfig) (*Qemu, error) {
 		if _, err := os.Stat(f); err != nil {
 			return nil, fmt.Errorf("guest %s: %w: %s is missing (see docs/guests/%s.md)", cfg.Name, ErrUnavailable, f, b.Flavor)
 		}
+	}
+	if err := forwardedTCP(cfg.Name, cfg.Ready, cfg.Net.Mode); err != nil {
+		return nil, err
 	}
 	if cfg.ReadyTimeout <= 0 {
 		cfg.ReadyTimeout = 2 * time.Minute
@@ -266,7 +272,8 @@ func (q *Qemu) endpoint() Endpoint {
 	return Endpoint{Addr: fmt.Sprintf("127.0.0.1:%d", n.HostPort), Netns: n.Netns}
 }
 
-// BootMs is the time from starting qemu to the first PONG.
+// BootMs is the time from starting qemu to the guest's passing its ready
+// check (the first PONG for redis).
 func (q *Qemu) BootMs() float64 {
 	q.mu.Lock()
 	defer q.mu.Unlock()

@@ -8,13 +8,24 @@ import (
 	"time"
 )
 
-// Start boots the guest and waits for its console to say redis is ready,
-// then for a PONG. A failed step (or a cancel) undoes the ones before it.
+// Start boots the guest and waits for it to pass its ready check: for
+// redis, its console saying redis is ready, then a PONG. A failed step (or
+// a cancel) undoes the ones before it.
 func (q *Qemu) Start(ctx context.Context) (Endpoint, error) {
 	if err := q.life.start(ctx, q.steps()); err != nil {
 		return Endpoint{}, err
 	}
+	if q.cfg.Ready.check() == ReadyNone {
+		q.booted()
+	}
 	return q.endpoint(), nil
+}
+
+// booted records the boot time: the guest is ready now.
+func (q *Qemu) booted() {
+	q.mu.Lock()
+	q.bootMs = float64(time.Since(q.begin).Microseconds()) / 1000
+	q.mu.Unlock()
 }
 
 // steps are the guest's start: its network, qemu, and the waits for it.
@@ -30,13 +41,16 @@ func (q *Qemu) steps() []step {
 			s = append(s, step{"dhcp", q.dhcp})
 		}
 	}
-	return append(s,
-		step{"run-dir", q.runDir},
-		step{"qemu", q.spawn},
-		step{"ready-line", q.readyLine},
-		step{"ping", q.ping},
-		step{"info", q.info},
-	)
+	s = append(s, step{"run-dir", q.runDir}, step{"qemu", q.spawn})
+	switch r := q.cfg.Ready; r.check() {
+	case ReadyRedis:
+		s = append(s, step{"ready-line", q.readyLine}, step{"ping", q.ping}, step{"info", q.info})
+	case ReadyLog:
+		s = append(s, step{"ready-line", q.readyLine})
+	case ReadyTCP, ReadyHTTP:
+		s = append(s, step{r.check(), q.ping})
+	}
+	return s
 }
 
 // pickPort chooses the loopback port user networking forwards.
@@ -75,7 +89,7 @@ func (q *Qemu) runDir(context.Context) error {
 func (q *Qemu) spawn(context.Context) error {
 	argv := q.Command()
 	begin := time.Now()
-	p, err := startProc(q.cfg.Name, argv, nil, "", q.cfg.ConsolePath, q.cfg.Boot.ReadyLine)
+	p, err := startProc(q.cfg.Name, argv, nil, "", q.cfg.ConsolePath, q.cfg.Ready.consoleLine(q.cfg.Boot.ReadyLine))
 	if err != nil {
 		return err
 	}
@@ -89,37 +103,44 @@ func (q *Qemu) spawn(context.Context) error {
 	return nil
 }
 
-// readyLine waits for the console to say redis is ready.
+// readyLine waits for the console line: the flavor's for redis (then a
+// PONG follows), the notebook's for log (then the guest is ready).
 func (q *Qemu) readyLine(ctx context.Context) error {
 	rctx, cancel := context.WithTimeout(ctx, q.cfg.ReadyTimeout)
 	defer cancel()
 	if err := q.proc.waitLine(rctx); err != nil {
 		return fmt.Errorf("%w%s", q.explain(err), q.proc.tail(q.cfg.ConsolePath))
 	}
+	if q.cfg.Ready.check() == ReadyLog {
+		q.booted()
+	}
 	return nil
 }
 
 // explain turns a readiness failure into what the user needs to know.
 func (q *Qemu) explain(err error) error {
+	what, never := "redis was ready", "never said redis is ready"
+	if r := q.cfg.Ready; r.check() == ReadyLog {
+		what, never = r.wanted(), fmt.Sprintf("printed no line matching %q", r.Line)
+	}
 	switch {
 	case errors.Is(err, errExited):
-		return fmt.Errorf("qemu exited before redis was ready (%v)", q.proc.exitErr())
+		return fmt.Errorf("qemu exited before %s (%v)", what, q.proc.exitErr())
 	case errors.Is(err, context.DeadlineExceeded):
-		return fmt.Errorf("%w: the console never said redis is ready within %s (accel %s)", ErrNotReady, q.cfg.ReadyTimeout, q.cfg.Accel)
+		return fmt.Errorf("%w: the console %s within %s (accel %s)", ErrNotReady, never, q.cfg.ReadyTimeout, q.cfg.Accel)
 	}
 	return err
 }
 
-// ping waits for a PONG within what is left of the ready timeout (at
-// least 5 s), and records the boot time.
+// ping waits for the ready check to pass (a PONG, a connection, a 2xx)
+// within what is left of the ready timeout (at least 5 s), and records the
+// boot time.
 func (q *Qemu) ping(ctx context.Context) error {
 	left := q.cfg.ReadyTimeout - time.Since(q.begin)
-	if err := waitReadyDial(ctx, q.endpoint(), max(left, 5*time.Second), q.proc.exited); err != nil {
+	if err := q.cfg.Ready.waitPoll(ctx, q.endpoint(), max(left, 5*time.Second), q.proc.exited); err != nil {
 		return fmt.Errorf("%w%s", err, q.proc.tail(q.cfg.ConsolePath))
 	}
-	q.mu.Lock()
-	q.bootMs = float64(time.Since(q.begin).Microseconds()) / 1000
-	q.mu.Unlock()
+	q.booted()
 	return nil
 }
 

@@ -14,14 +14,17 @@ import (
 type Spec struct {
 	Name string `key:"-"` // the table's name, set by the runner
 
-	Kind         string        `key:"kind" required:"" oneof:"process|qemu|libvirt" doc:"process, qemu or libvirt"`
-	ReadyTimeout time.Duration `key:"ready_timeout" min:"1ms" doc:"how long the guest may take to become ready (default 30s for processes, 2m for VMs)"`
+	Kind         string        `key:"kind" required:"" oneof:"process|qemu|libvirt|host" doc:"process, qemu, libvirt or host"`
+	Ready        string        `key:"ready" kinds:"process|qemu|libvirt" default:"redis" pattern:"^(redis|tcp|none|http:/.*|log:.+)$" help:"want \"redis\", \"tcp\", \"http:/PATH\", \"log:REGEX\" or \"none\"" doc:"when the guest is ready for its load: redis (PING answers PONG), tcp (a connection to its port succeeds), http:/PATH (a GET of PATH answers 2xx), log:REGEX (a line of its output or console matches) or none (started is ready)"`
+	ReadyTimeout time.Duration `key:"ready_timeout" kinds:"process|qemu|libvirt" min:"1ms" doc:"how long the guest may take to become ready (default 30s for processes, 2m for VMs)"`
 	Optional     bool          `key:"optional" default:"false" doc:"when the guest's image or program is missing, skip the guest instead of failing the cell; the report says it was skipped"`
 	Description  string        `key:"description" noparam:"" doc:"shown in tables and captions"`
 
-	Command []string          `key:"command" kinds:"process" required:"" doc:"the program and its arguments; {port} is replaced by the port allocated for the run"`
+	Command []string          `key:"command" kinds:"process" required:"" doc:"the program and its arguments, in the foreground; {port} is replaced by the port allocated for the run, {dir} by a scratch folder of the repeat's"`
 	Env     map[string]string `key:"env" kinds:"process" doc:"extra environment variables"`
-	Dir     string            `key:"dir" kinds:"process" doc:"working directory, relative to the notebook"`
+	Dir     string            `key:"dir" kinds:"process" doc:"working directory, relative to the notebook, or {dir}"`
+	Files   []string          `key:"files" kinds:"process" doc:"files beside the notebook copied into the scratch folder {dir} before the command starts, their {port}, {dir} and {param} references filled in (a config file that must name the port)"`
+	DirBase string            `key:"dir_base" kinds:"process|host" doc:"the folder the repeat's scratch folder {dir} is made in (default: the temporary folder); for a disk load, where the disk under test is mounted"`
 
 	Flavor    string   `key:"flavor" kinds:"qemu|libvirt" oneof:"linux|osv|rumprun|raw" doc:"the image's conventions: linux, osv, rumprun or raw (default linux)"`
 	Image     string   `key:"image" kinds:"qemu|libvirt" doc:"a built-in image, for example builtin:linux-redis"`
@@ -46,6 +49,7 @@ var kinds = []struct{ name, doc string }{
 	{"process", "a program started on the host"},
 	{"qemu", "a virtual machine started with qemu"},
 	{"libvirt", "a virtual machine run through libvirt"},
+	{"host", "this machine itself, with a fresh scratch folder {dir} per repeat, for loads that need no server (fio, sysbench, command)"},
 }
 
 // Keys declares every guest key, each with the kinds it applies to.
@@ -69,6 +73,20 @@ func Decls() []notebook.Decl { return notebook.DeclsByKind(KindDocs(), Keys()) }
 // does.
 func DecodeSpec(name string, values notebook.Values) (Spec, error) {
 	s := Spec{Name: name}
-	err := notebook.Decode(values, &s)
+	if err := notebook.Decode(values, &s); err != nil {
+		return s, err
+	}
+	// The pattern checks the shape; a bad regular expression or path only
+	// shows here.
+	_, err := s.ReadyCheck()
 	return s, err
+}
+
+// ReadyCheck is the guest's ready key, parsed; a host guest has none to
+// wait for.
+func (s Spec) ReadyCheck() (Ready, error) {
+	if s.Kind == "host" {
+		return Ready{Check: ReadyNone}, nil
+	}
+	return ParseReady(s.Ready)
 }
