@@ -5,7 +5,7 @@
 package notebook
 
 var loadToolsKey0 = []Key{
-	{Name: "tool", Type: TypeString, Doc: "the load generator", Default: "builtin", OneOf: []string{"builtin", "redis-benchmark", "memtier", "fio", "sysbench", "command"}},
+	{Name: "tool", Type: TypeString, Doc: "the load generator", Default: "builtin", OneOf: []string{"builtin", "redis-benchmark", "memtier", "fio", "sysbench", "command", "wrk", "iperf3"}},
 	{Name: "threads", Type: TypeInt, Doc: "generator threads", Default: "1", Min: "1", Max: "1024"},
 	{Name: "clients", Type: TypeInt, Doc: "connections per thread, as memtier counts them", Default: "50", Min: "1", Max: "100000"},
 	{Name: "requests", Type: TypeInt, Doc: "requests per connection (the default applies when test_time is not set)", Default: "10000", Min: "1", Excludes: "test_time"},
@@ -55,7 +55,7 @@ var loadToolsMetric1 = []Metric{
 }
 
 var loadToolsKey2 = []Key{
-	{Name: "tool", Type: TypeString, Doc: "the load generator", OneOf: []string{"builtin", "redis-benchmark", "memtier", "fio", "sysbench", "command"}, Required: true},
+	{Name: "tool", Type: TypeString, Doc: "the load generator", OneOf: []string{"builtin", "redis-benchmark", "memtier", "fio", "sysbench", "command", "wrk", "iperf3"}, Required: true},
 	{Name: "job_file", Type: TypeString, Doc: "a fio job file, relative to the notebook's folder, run as it is in the scratch folder; the job keys (rw to rwmixread) are then not allowed"},
 	{Name: "rw", Type: TypeString, Doc: "the I/O pattern, as fio's rw", Default: "randread", OneOf: []string{"read", "write", "randread", "randwrite", "rw", "readwrite", "randrw"}, Excludes: "job_file"},
 	{Name: "bs", Type: TypeString, Doc: "block size of each I/O", Default: "4k", Pattern: "^[1-9][0-9]*([kKmMgG]([iI]?[bB])?)?$", Help: "want a block size like \"4k\", \"64k\" or \"1M\" (fio's units: k = 1024)", Excludes: "job_file"},
@@ -96,7 +96,7 @@ var loadToolsMetric3 = []Metric{
 }
 
 var loadToolsKey4 = []Key{
-	{Name: "tool", Type: TypeString, Doc: "the load generator", OneOf: []string{"builtin", "redis-benchmark", "memtier", "fio", "sysbench", "command"}, Required: true},
+	{Name: "tool", Type: TypeString, Doc: "the load generator", OneOf: []string{"builtin", "redis-benchmark", "memtier", "fio", "sysbench", "command", "wrk", "iperf3"}, Required: true},
 	{Name: "test", Type: TypeString, Doc: "the sysbench test: cpu (primes), memory (block copies) or fileio (file I/O in the scratch folder)", Default: "cpu", OneOf: []string{"cpu", "memory", "fileio"}},
 	{Name: "threads", Type: TypeInt, Doc: "threads running events at once", Default: "1", Min: "1", Max: "1024"},
 	{Name: "time", Type: TypeDuration, Doc: "how long the test runs, in whole seconds", Default: "10s", Min: "1s"},
@@ -131,7 +131,7 @@ var loadToolsMetric5 = []Metric{
 }
 
 var loadToolsKey6 = []Key{
-	{Name: "tool", Type: TypeString, Doc: "the load generator", OneOf: []string{"builtin", "redis-benchmark", "memtier", "fio", "sysbench", "command"}, Required: true},
+	{Name: "tool", Type: TypeString, Doc: "the load generator", OneOf: []string{"builtin", "redis-benchmark", "memtier", "fio", "sysbench", "command", "wrk", "iperf3"}, Required: true},
 	{Name: "command", Type: TypeStrings, Doc: "the program and its arguments, run without a shell (write [\"sh\", \"-c\", \"...\"] for one); {dir} is the repeat's scratch folder", Required: true},
 	{Name: "runs", Type: TypeInt, Doc: "timed runs per repeat; each figure of the repeat is their mean", Default: "1", Min: "1", Max: "10000"},
 	{Name: "warmup", Type: TypeInt, Doc: "untimed runs before the timed ones (to warm caches)", Default: "0", Min: "0", Max: "10000"},
@@ -150,6 +150,57 @@ var loadToolsMetric7 = []Metric{
 	{Name: "max_rss_bytes", Unit: "bytes", Better: "lower", Doc: "peak resident memory of the command (or of its largest waited-for child)"},
 }
 
+var loadToolsKey8 = []Key{
+	{Name: "tool", Type: TypeString, Doc: "the load generator", OneOf: []string{"builtin", "redis-benchmark", "memtier", "fio", "sysbench", "command", "wrk", "iperf3"}, Required: true},
+	{Name: "connections", Type: TypeInt, Doc: "HTTP connections kept open, shared among the threads (wrk's -c)", Default: "10", Min: "1", Max: "1000000"},
+	{Name: "threads", Type: TypeInt, Doc: "threads of wrk, each an event loop over its share of the connections (-t)", Default: "2", Min: "1", Max: "1024", AtMost: "connections"},
+	{Name: "duration", Type: TypeDuration, Doc: "how long the load runs, in whole seconds (-d)", Default: "10s", Min: "1s"},
+	{Name: "path", Type: TypeString, Doc: "the path and query requested: the URL is http://ADDR/PATH, ADDR the guest's address", Default: "/", Pattern: "^/[!-~]*$", Help: "want a path like \"/\" or \"/static/1k.bin?x=1\" (from its leading /, no spaces)"},
+	{Name: "keepalive", Type: TypeBool, Doc: "keep connections open across requests (HTTP/1.1's default); false sends Connection: close, one request per connection", Default: "true"},
+	{Name: "headers", Type: TypeStringMap, Doc: "request headers, { Name = \"value\" } (wrk's -H)"},
+	{Name: "script", Type: TypeString, Doc: "a wrk Lua script, relative to the notebook's folder (requests, methods, bodies); it runs as with wrk -s, and benchbook's done() after its own"},
+	{Name: "request_timeout", Type: TypeDuration, Doc: "a request unanswered this long counts as a timeout error (wrk's --timeout), in whole seconds", Default: "2s", Min: "1s"},
+	{Name: "timeout", Type: TypeDuration, Doc: "kill wrk after this long (default: duration + 1m)", Min: "1s"},
+	{Name: "description", Type: TypeString, Doc: "shown in the report", NoParam: true},
+}
+
+var loadToolsMetric9 = []Metric{
+	{Name: "requests_per_sec", Unit: "req/s", Better: "higher", Doc: "responses per second (wrk's Requests/sec: requests over the run's duration)"},
+	{Name: "transfer_per_sec", Unit: "bytes/s", Better: "higher", Doc: "bytes read per second, headers included (wrk's Transfer/sec)"},
+	{Name: "latency_avg", Unit: "µs", Better: "lower", Doc: "mean latency, from a request's sending to its response"},
+	{Name: "latency_p50", Unit: "µs", Better: "lower", Doc: "median latency"},
+	{Name: "latency_p90", Unit: "µs", Better: "lower", Doc: "90th percentile of latency"},
+	{Name: "latency_p99", Unit: "µs", Better: "lower", Doc: "99th percentile of latency"},
+	{Name: "latency_p999", Unit: "µs", Better: "lower", Doc: "99.9th percentile of latency"},
+	{Name: "latency_max", Unit: "µs", Better: "lower", Doc: "highest latency"},
+	{Name: "requests", Unit: "", Better: "", Doc: "responses received in the run"},
+	{Name: "errors", Unit: "", Better: "lower", Doc: "socket errors and answers other than 2xx or 3xx; a run with any fails, so stored figures have none"},
+}
+
+var loadToolsKey10 = []Key{
+	{Name: "tool", Type: TypeString, Doc: "the load generator", OneOf: []string{"builtin", "redis-benchmark", "memtier", "fio", "sysbench", "command", "wrk", "iperf3"}, Required: true},
+	{Name: "duration", Type: TypeDuration, Doc: "how long the test sends, in whole seconds (iperf3's -t)", Default: "10s", Min: "1s"},
+	{Name: "parallel", Type: TypeInt, Doc: "streams sending at once (-P); figures are of all of them", Default: "1", Min: "1", Max: "128"},
+	{Name: "udp", Type: TypeBool, Doc: "UDP instead of TCP (-u): adds jitter and loss; iperf3 then sends 1 Mbit/s per stream unless bitrate says otherwise", Default: "false"},
+	{Name: "bitrate", Type: TypeString, Doc: "target bits per second of each stream (-b); 0: unlimited; iperf3's default: unlimited for TCP, 1M for UDP", Pattern: "^(0|[1-9][0-9]*(\\.[0-9]+)?[KMGTkmgt]?)$", Help: "want bits per second like \"100M\", \"2.5G\" or \"0\" (unlimited)"},
+	{Name: "reverse", Type: TypeBool, Doc: "the server sends and the client receives (-R)", Default: "false"},
+	{Name: "length", Type: TypeString, Doc: "bytes of each write (-l); iperf3's default: 128K for TCP, the path's MTU payload for UDP", Pattern: "^[1-9][0-9]*[KMGkmg]?$", Help: "want a size like \"128K\" or \"1400\""},
+	{Name: "omit", Type: TypeDuration, Doc: "send this long first, in whole seconds, and leave it out of the figures (-O): past TCP's slow start", Default: "0s", Min: "0s"},
+	{Name: "timeout", Type: TypeDuration, Doc: "kill iperf3 after this long (default: omit + duration + 1m)", Min: "1s"},
+	{Name: "description", Type: TypeString, Doc: "shown in the report", NoParam: true},
+}
+
+var loadToolsMetric11 = []Metric{
+	{Name: "received_bits_per_sec", Unit: "bits/s", Better: "higher", Doc: "bits per second the receiving side got, all streams"},
+	{Name: "sent_bits_per_sec", Unit: "bits/s", Better: "higher", Doc: "bits per second the sending side wrote, all streams"},
+	{Name: "retransmits", Unit: "", Better: "lower", Doc: "TCP: segments the sender retransmitted (on Linux)"},
+	{Name: "jitter_ms", Unit: "ms", Better: "lower", Doc: "UDP: variation of the packets' transit time, as the receiver measured it"},
+	{Name: "lost_percent", Unit: "%", Better: "lower", Doc: "UDP: percentage of the packets sent that did not arrive"},
+	{Name: "lost_packets", Unit: "", Better: "lower", Doc: "UDP: packets sent that did not arrive"},
+	{Name: "host_cpu_percent", Unit: "%", Better: "", Doc: "CPU time of the client (user and system) over the test's wall time, in percent"},
+	{Name: "remote_cpu_percent", Unit: "%", Better: "", Doc: "CPU time of the server (user and system) over the test's wall time, in percent"},
+}
+
 var loadTools = []Decl{
 	{Name: "builtin", Doc: "benchbook's own redis load generator, in Go: nothing to install, the same on every machine", Keys: loadToolsKey0, Metrics: loadToolsMetric1},
 	{Name: "redis-benchmark", Doc: "redis-benchmark from Debian's redis-tools, SETs and GETs as separate tests", Keys: loadToolsKey0, Metrics: loadToolsMetric1},
@@ -157,6 +208,8 @@ var loadTools = []Decl{
 	{Name: "fio", Doc: "fio, the flexible I/O tester (Debian fio): one job described by keys, or a job file beside the notebook", Keys: loadToolsKey2, Metrics: loadToolsMetric3},
 	{Name: "sysbench", Doc: "sysbench's cpu, memory and fileio tests (Debian sysbench)", Keys: loadToolsKey4, Metrics: loadToolsMetric5},
 	{Name: "command", Doc: "any command, timed per run as hyperfine does, with figures read from its output", Keys: loadToolsKey6, Metrics: loadToolsMetric7},
+	{Name: "wrk", Doc: "wrk, the HTTP benchmarking tool (Debian wrk): GETs of one path over connections kept open, or what a Lua script beside the notebook asks", Keys: loadToolsKey8, Metrics: loadToolsMetric9},
+	{Name: "iperf3", Doc: "iperf3's client (Debian iperf3), TCP or UDP, against an iperf3 server a guest runs", Keys: loadToolsKey10, Metrics: loadToolsMetric11},
 }
 
 var guestKinds = DeclsByKind([]Decl{

@@ -156,7 +156,7 @@ func keySource(k notebook.Key) string {
 
 // tableMarker finds the generated tables of a doc: the lines between
 // "<!-- keys: NAME -->" and "<!-- /keys -->".
-var tableMarker = regexp.MustCompile(`(?s)(<!-- keys: ([a-z:_,-]+) -->\n).*?(<!-- /keys -->)`)
+var tableMarker = regexp.MustCompile(`(?s)(<!-- keys: ([a-z0-9:_,-]+) -->\n).*?(<!-- /keys -->)`)
 
 // docTables replaces every marked table of doc with the one the catalog
 // gives today.

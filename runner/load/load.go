@@ -84,6 +84,18 @@ var registry = []tool{
 		run:     commandRun,
 		version: commandVersion,
 	},
+	{
+		name: ToolWrk, spec: WrkSpec{}, metrics: wrkMetrics, primary: "requests_per_sec",
+		doc:     "wrk, the HTTP benchmarking tool (Debian wrk): GETs of one path over connections kept open, or what a Lua script beside the notebook asks",
+		run:     wrkRun,
+		version: wrkVersion,
+	},
+	{
+		name: ToolIperf3, spec: Iperf3Spec{}, metrics: iperf3Metrics, primary: "received_bits_per_sec",
+		doc:     "iperf3's client (Debian iperf3), TCP or UDP, against an iperf3 server a guest runs",
+		run:     iperf3Run,
+		version: iperf3Version,
+	},
 }
 
 // Tools lists every tool name, in the order users see them in messages.
