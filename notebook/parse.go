@@ -465,11 +465,11 @@ func (p *parser) crossCheck(nb *Notebook) {
 				}
 			}
 		case KindPlot, KindTable, KindCheck:
+			from := nb.Bench(c.From)
+			p.metricDefaults(nb, c, from)
 			if c.From == "" {
 				continue
 			}
-			from := nb.Bench(c.From)
-			p.metricDefaults(nb, c, from)
 			if from == nil {
 				hint := didYouMean(c.From, benchIDs)
 				if hint == "" && len(benchIDs) > 0 {

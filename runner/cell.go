@@ -152,6 +152,7 @@ func (cr *cellRun) prepare(ctx context.Context) error {
 		return fmt.Errorf("load %s: %w", cr.cell.Load, err)
 	}
 	cr.file.Env.Tools[tool] = version
+	cr.file.Metrics = cr.declaredMetrics()
 
 	for gi, name := range cr.cell.Guests {
 		spec, err := cr.guestSpec(name, cr.nb.ParamValues())

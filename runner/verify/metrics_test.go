@@ -1,0 +1,93 @@
+package verify
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/benchbook/benchbook/notebook"
+	"github.com/benchbook/benchbook/results"
+	"github.com/benchbook/benchbook/runner"
+)
+
+// fioCell runs a short fio job on a scratch folder, with redis-server as a
+// guest standing by (any started guest will do: fio needs no server).
+const fioCell = `title = "verify fio"
+[guests.disk]
+kind = "process"
+command = ["redis-server", "--port", "{port}", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+[loads.w]
+tool = "fio"
+rw = "randwrite"
+bs = "4k"
+size = "1M"
+runtime = "300ms"
+time_based = true
+directory = "{scratch}"
+[[cells]]
+kind = "bench"
+id = "fs"
+guests = ["disk"]
+load = "w"
+repeat = 3
+[[cells]]
+kind = "bench"
+id = "tp"
+guests = ["disk"]
+load = "quick"
+[loads.quick]
+tool = "builtin"
+requests = 100
+`
+
+// Without --metrics each cell is compared on its own tool's primary
+// metrics: a fio cell on iops, a redis cell on ops_per_sec and its
+// latencies; the report lists them all.
+func TestDefaultMetricsPerCell(t *testing.T) {
+	for _, prog := range []string{"fio", "redis-server"} {
+		if _, err := exec.LookPath(prog); err != nil {
+			t.Skipf("%s is not installed (make setup installs it)", prog)
+		}
+	}
+	dir := t.TempDir()
+	src := strings.Replace(fioCell, "{scratch}", filepath.Join(dir, "scratch"), 1)
+	if err := os.Mkdir(filepath.Join(dir, "scratch"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "nb.toml")
+	if err := os.WriteFile(path, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	nb, err := notebook.ParseFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := runner.Run(context.Background(), nb, results.ForNotebook(path), runner.Options{Version: "test", Only: "fs"}); err != nil {
+		t.Fatal(err)
+	}
+	var notes bytes.Buffer
+	report, err := Run(context.Background(), nb, Options{Alpha: results.Alpha, Only: "fs", Notes: &notes})
+	if err != nil {
+		t.Fatalf("%v\n%s", err, notes.String())
+	}
+	if !slices.Equal(report.Metrics, []string{"iops"}) || len(report.Rows) != 1 {
+		t.Fatalf("metrics %q, %d rows; want iops, one row", report.Metrics, len(report.Rows))
+	}
+	if c := report.Rows[0].Comparison; !c.Comparable || c.Unit != "IO/s" || c.OldMedian <= 0 {
+		t.Errorf("row %+v, want iops compared in IO/s", c)
+	}
+	v := &verifier{nb: nb, report: &Report{}}
+	for id, want := range map[string][]string{"fs": {"iops"}, "tp": {"ops_per_sec", "latency_avg", "latency_p99"}} {
+		if got := v.metrics(nb.Bench(id)); !slices.Equal(got, want) {
+			t.Errorf("%s: metrics %q, want %q", id, got, want)
+		}
+	}
+	if want := []string{"iops", "ops_per_sec", "latency_avg", "latency_p99"}; !slices.Equal(v.report.Metrics, want) {
+		t.Errorf("report metrics %q, want %q", v.report.Metrics, want)
+	}
+}
