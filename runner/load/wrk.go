@@ -145,9 +145,12 @@ func wrkRun(ctx context.Context, t Target, v notebook.Values) (Measurement, erro
 // Connection header that contradicts keepalive.
 func (s WrkSpec) check() error {
 	var errs []error
-	for key, d := range map[string]time.Duration{"duration": s.Duration, "request_timeout": s.RequestTimeout} {
-		if d%time.Second != 0 {
-			errs = append(errs, fmt.Errorf("%s = %q: wrk counts whole seconds; give \"%ds\" or \"%ds\"", key, d, d/time.Second, d/time.Second+1))
+	for _, d := range []struct {
+		key string
+		d   time.Duration
+	}{{"duration", s.Duration}, {"request_timeout", s.RequestTimeout}} {
+		if d.d%time.Second != 0 {
+			errs = append(errs, fmt.Errorf("%s = %q: wrk counts whole seconds; give \"%ds\" or \"%ds\"", d.key, d.d, d.d/time.Second, d.d/time.Second+1))
 		}
 	}
 	for _, name := range slices.Sorted(maps.Keys(s.Headers)) {

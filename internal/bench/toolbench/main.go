@@ -1,7 +1,10 @@
 // Command toolbench checks that benchbook's figures agree with the tools
 // run by hand, with the same parameters, side by side: a fio job through
-// load.Run and fio itself (its JSON read directly), and the command tool's
-// wall_ms against hyperfine's mean for the same command. The two sides
+// load.Run and fio itself (its JSON read directly), wrk's requests/s
+// against one nginx and iperf3's received bits/s against one iperf3 server
+// (both on loopback; wrk's Requests/sec line and iperf3's JSON read
+// directly), and the command tool's wall_ms against hyperfine's mean for
+// the same command. The two sides
 // alternate, n times, in an ABBA order (so that a drift of the machine
 // falls on both); each line gives the median of the n figures of each side
 // and their ratio. The last lines give benchbook's own overhead per run of
@@ -9,7 +12,7 @@
 // and reaping a process costs benchbook beyond hyperfine), and what load.Run
 // spends per run beyond the command's wall time.
 //
-//	go run ./internal/bench/toolbench [-n 7] [-fio-runtime 2s] [-runs 10]
+//	go run ./internal/bench/toolbench [-n 7] [-fio-runtime 2s] [-wrk-duration 2s] [-iperf3-duration 2s] [-runs 10]
 package main
 
 import (
@@ -20,16 +23,20 @@ import (
 	"fmt"
 	"io"
 	"maps"
+	"net"
 	"os"
 	"os/exec"
 	"os/signal"
 	"path/filepath"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"text/tabwriter"
 	"time"
 
+	"github.com/benchbook/benchbook/internal/testutil/servertest"
 	"github.com/benchbook/benchbook/notebook"
 	"github.com/benchbook/benchbook/runner/load"
 )
@@ -47,6 +54,9 @@ type options struct {
 	n, runs, warmup int
 	fioRuntime      time.Duration
 	fileSize        int
+	wrkDuration     time.Duration
+	wrkConnections  int
+	iperf3Duration  time.Duration
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -55,13 +65,16 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	fs.IntVar(&o.n, "n", 7, "alternating measurements per side; figures are their medians")
 	fs.DurationVar(&o.fioRuntime, "fio-runtime", 2*time.Second, "runtime of each fio job")
+	fs.DurationVar(&o.wrkDuration, "wrk-duration", 2*time.Second, "duration of each wrk run, in whole seconds")
+	fs.IntVar(&o.wrkConnections, "wrk-connections", 10, "connections of each wrk run (one thread)")
+	fs.DurationVar(&o.iperf3Duration, "iperf3-duration", 2*time.Second, "duration of each iperf3 test, in whole seconds")
 	fs.IntVar(&o.runs, "runs", 10, "runs of a command per measurement (benchbook's runs, hyperfine's --runs)")
 	fs.IntVar(&o.warmup, "warmup", 2, "untimed runs of a command before them")
 	fs.IntVar(&o.fileSize, "file-mb", 32, "size of the file the timed command hashes, in MiB")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	for _, prog := range []string{"fio", "hyperfine", "sha256sum"} {
+	for _, prog := range []string{"fio", "hyperfine", "sha256sum", "wrk", "iperf3"} {
 		if _, err := exec.LookPath(prog); err != nil {
 			return fmt.Errorf("%s not on PATH (make setup): %w", prog, err)
 		}
@@ -101,6 +114,14 @@ func (b bench) all(ctx context.Context) ([]row, error) {
 	if err != nil {
 		return nil, fmt.Errorf("fio: %w", err)
 	}
+	wrk, err := b.wrk(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("wrk: %w", err)
+	}
+	iperf3, err := b.iperf3(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("iperf3: %w", err)
+	}
 	file := filepath.Join(b.work, "data")
 	if err := writeRandom(file, b.o.fileSize<<20); err != nil {
 		return nil, err
@@ -113,7 +134,8 @@ func (b bench) all(ctx context.Context) ([]row, error) {
 	if err != nil {
 		return nil, fmt.Errorf("true: %w", err)
 	}
-	return []row{fio, hash, noop}, nil
+	// The command rows last, sha256sum then true: report reads them there.
+	return []row{fio, wrk, iperf3, hash, noop}, nil
 }
 
 // alternate calls a and b n times each, a first on odd rounds and b first
@@ -190,6 +212,103 @@ func fioByHand(ctx context.Context, dir, runtime string) (float64, error) {
 		return 0, fmt.Errorf("fio by hand: reading its JSON: %v", err)
 	}
 	return doc.Jobs[0].Read.IOPS, nil
+}
+
+// wrk runs the same wrk load against one nginx serving a 1 KiB file,
+// through load.Run and as a user would type it.
+func (b bench) wrk(ctx context.Context) (row, error) {
+	srv, err := servertest.LaunchNginx(filepath.Join(b.work, "nginx"))
+	if err != nil {
+		return row{}, err
+	}
+	defer srv.Stop()
+	secs := strconv.Itoa(int(b.o.wrkDuration / time.Second))
+	conns := strconv.Itoa(b.o.wrkConnections)
+	r := row{what: fmt.Sprintf("wrk GET 1 KiB, %s connections, requests_per_sec", conns), unit: "req/s", handName: "wrk, its Requests/sec"}
+	values := notebook.Values{"tool": load.ToolWrk, "threads": int64(1), "connections": int64(b.o.wrkConnections), "duration": secs + "s", "path": "/1k.bin"}
+	err = alternate(b.o.n, func(i int) error {
+		m, err := load.Run(ctx, load.Target{Addr: srv.Addr}, values)
+		if err != nil {
+			return err
+		}
+		r.benchbook = append(r.benchbook, m.Metrics["requests_per_sec"])
+		fmt.Fprintf(b.log, "wrk %d: benchbook %.0f req/s\n", i+1, m.Metrics["requests_per_sec"])
+		return nil
+	}, func(i int) error {
+		rps, err := wrkByHand(ctx, "http://"+srv.Addr+"/1k.bin", secs, conns)
+		r.hand = append(r.hand, rps)
+		fmt.Fprintf(b.log, "wrk %d: by hand %.0f req/s\n", i+1, rps)
+		return err
+	})
+	return r, err
+}
+
+var wrkRate = regexp.MustCompile(`(?m)^Requests/sec:\s+([0-9.]+)`)
+
+// wrkByHand runs wrk without a script and reads its Requests/sec line.
+func wrkByHand(ctx context.Context, url, secs, conns string) (float64, error) {
+	out, err := exec.CommandContext(ctx, "wrk", "-t1", "-c"+conns, "-d"+secs+"s", url).Output()
+	if err != nil {
+		return 0, fmt.Errorf("wrk by hand: %w", err)
+	}
+	m := wrkRate.FindSubmatch(out)
+	if m == nil {
+		return 0, fmt.Errorf("wrk by hand: no Requests/sec in %q", out)
+	}
+	return strconv.ParseFloat(string(m[1]), 64)
+}
+
+// iperf3 runs the same TCP test against one iperf3 server, through
+// load.Run and as a user would type it.
+func (b bench) iperf3(ctx context.Context) (row, error) {
+	srv, err := servertest.LaunchIperf3()
+	if err != nil {
+		return row{}, err
+	}
+	defer srv.Stop()
+	secs := strconv.Itoa(int(b.o.iperf3Duration / time.Second))
+	r := row{what: "iperf3 TCP, 1 stream, received_bits_per_sec", unit: "bits/s", handName: "iperf3 --json, sum_received"}
+	values := notebook.Values{"tool": load.ToolIperf3, "duration": secs + "s"}
+	err = alternate(b.o.n, func(i int) error {
+		m, err := load.Run(ctx, load.Target{Addr: srv.Addr}, values)
+		if err != nil {
+			return err
+		}
+		r.benchbook = append(r.benchbook, m.Metrics["received_bits_per_sec"])
+		fmt.Fprintf(b.log, "iperf3 %d: benchbook %.3g bits/s\n", i+1, m.Metrics["received_bits_per_sec"])
+		return nil
+	}, func(i int) error {
+		bps, err := iperf3ByHand(ctx, srv.Addr, secs)
+		r.hand = append(r.hand, bps)
+		fmt.Fprintf(b.log, "iperf3 %d: by hand %.3g bits/s\n", i+1, bps)
+		return err
+	})
+	return r, err
+}
+
+// iperf3ByHand runs the client with its plain options and reads the
+// received rate of its JSON.
+func iperf3ByHand(ctx context.Context, addr, secs string) (float64, error) {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return 0, err
+	}
+	out, err := exec.CommandContext(ctx, "iperf3", "-c", host, "-p", port, "-t", secs, "-J").Output()
+	if err != nil {
+		return 0, fmt.Errorf("iperf3 by hand: %w", err)
+	}
+	var doc struct {
+		End struct {
+			SumReceived struct {
+				BitsPerSecond float64 `json:"bits_per_second"`
+			} `json:"sum_received"`
+		} `json:"end"`
+		Error string `json:"error"`
+	}
+	if err := json.Unmarshal(out, &doc); err != nil || doc.Error != "" {
+		return 0, fmt.Errorf("iperf3 by hand: %v %s", err, doc.Error)
+	}
+	return doc.End.SumReceived.BitsPerSecond, nil
 }
 
 // command times argv with benchbook's command tool and with hyperfine
@@ -270,21 +389,33 @@ func writeRandom(path string, size int) error {
 
 func report(w io.Writer, o options, rows []row) {
 	fmt.Fprintf(w, "benchbook against the tools run by hand, the same parameters, alternating; medians of %d measurements per side\n", o.n)
-	fmt.Fprintf(w, "(fio: one %s job each; commands: %d runs after %d warmups each, the mean of the runs)\n\n", o.fioRuntime, o.runs, o.warmup)
+	fmt.Fprintf(w, "(fio: one %s job each; wrk: %s, 1 thread, %d connections, against one nginx; iperf3: one %s TCP test each, on loopback;\n", o.fioRuntime, o.wrkDuration, o.wrkConnections, o.iperf3Duration)
+	fmt.Fprintf(w, "commands: %d runs after %d warmups each, the mean of the runs)\n\n", o.runs, o.warmup)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "what\tbenchbook\tby hand\tratio\tby hand is")
 	for _, r := range rows {
 		bb, hand := median(r.benchbook), median(r.hand)
-		fmt.Fprintf(tw, "%s\t%s %s\t%s %s\t%.3f\t%s\n", r.what, format(bb), r.unit, format(hand), r.unit, bb/hand, r.handName)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%.3f\t%s\n", r.what, withUnit(bb, r.unit), withUnit(hand, r.unit), bb/hand, r.handName)
 	}
 	tw.Flush()
 	noop := rows[len(rows)-1]
 	fmt.Fprintf(w, "\nbenchbook's overhead per run: %+.2f ms of wall_ms over hyperfine's mean for `true`;\n", median(noop.benchbook)-median(noop.hand))
 	fmt.Fprintf(w, "load.Run's own time per run beyond the command's wall time: %.2f ms (true), %.2f ms (sha256sum)\n",
-		median(noop.runOverhead), median(rows[1].runOverhead))
+		median(noop.runOverhead), median(rows[len(rows)-2].runOverhead))
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+// withUnit writes v in unit, with an SI prefix past a million (bits/s).
+func withUnit(v float64, unit string) string {
+	switch {
+	case v >= 1e9:
+		return fmt.Sprintf("%.2f G%s", v/1e9, unit)
+	case v >= 1e6:
+		return fmt.Sprintf("%.2f M%s", v/1e6, unit)
+	}
+	return format(v) + " " + unit
+}
 
 func format(v float64) string {
 	switch {
