@@ -297,9 +297,29 @@ func (cr *cellRun) once(ctx context.Context, gi, pi, rep int, label string) (err
 	if booted && in.boots {
 		ready = fmt.Sprintf(", ready in %.0f ms", in.bootMs)
 	}
-	cr.done("%s: %s ops/s, avg %.0f µs, p99 %.0f µs%s", label,
-		thousands(m.Totals.OpsPerSec), m.Totals.LatencyAvg, m.Totals.LatencyP99, ready)
+	cr.done("%s: %s%s", label, cr.headline(m), ready)
 	return nil
+}
+
+// headline is a repeat's figures in a few words for the progress: the
+// redis tools' throughput and latencies, as before, or any other tool's
+// primary metric in its unit.
+func (cr *cellRun) headline(m load.Measurement) string {
+	if _, ok := m.Metrics["ops_per_sec"]; ok && m.Totals.Ops > 0 {
+		return fmt.Sprintf("%s ops/s, avg %.0f µs, p99 %.0f µs", thousands(m.Totals.OpsPerSec), m.Totals.LatencyAvg, m.Totals.LatencyP99)
+	}
+	d := notebook.LoadTool(m.Tool)
+	if d == nil || d.Primary() == "" {
+		return "done"
+	}
+	name := d.Primary()
+	v, ok := m.Metrics[name]
+	if !ok {
+		return "done"
+	}
+	unit := cr.file.Metric(name).Unit
+	div, scaled := results.Scale(unit, v)
+	return strings.TrimSpace(fmt.Sprintf("%s %s %s", name, figure(v/div), scaled))
 }
 
 // release stops a guest after its repeat.

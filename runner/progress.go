@@ -2,9 +2,11 @@ package runner
 
 import (
 	"fmt"
-	"github.com/benchbook/benchbook/internal/numfmt"
 	"os/exec"
+	"strconv"
 	"strings"
+
+	"github.com/benchbook/benchbook/internal/numfmt"
 )
 
 var lookPath = exec.LookPath
@@ -31,6 +33,15 @@ func (r *run) done(format string, args ...any) {
 
 // thousands formats a rate for people: 123456.7 -> "123,457".
 func thousands(x float64) string { return numfmt.Group(int64(x + 0.5)) }
+
+// figure is x for a progress line: whole with separators from 100 up,
+// three significant digits below.
+func figure(x float64) string {
+	if x >= 100 || x <= -100 {
+		return thousands(x)
+	}
+	return strconv.FormatFloat(x, 'g', 3, 64)
+}
 
 // shellQuote joins argv so it can be pasted into a shell.
 func shellQuote(argv []string) string {

@@ -43,7 +43,8 @@ what it removed:
     outright, in the results folders PATH names, unless a run is using that
     folder now (its lock says so; the folder is then skipped, and named);
   - the temporary folders of verify and serve ($TMPDIR/benchbook-verify-PID-*,
-    $TMPDIR/benchbook-serve-PID-*) whose process is gone.
+    $TMPDIR/benchbook-serve-PID-*) and guests' scratch folders
+    ($TMPDIR/benchbook-scratch-PID-*) whose process is gone.
 
 A PATH is a notebook (x.toml: its x.results), a results folder, or a folder
 searched recursively for results folders (hidden folders skipped); without
@@ -185,7 +186,7 @@ func cleanStaging(env *cmdEnv, paths []string) (int, error) {
 
 // scratchPrefixes name the temporary folders tagged with their owner's pid
 // (internal/tmpdir) that doctor sweeps.
-var scratchPrefixes = []string{verify.ScratchPrefix, site.TempPrefix}
+var scratchPrefixes = []string{verify.ScratchPrefix, site.TempPrefix, guest.ScratchPrefix}
 
 // cleanScratch removes the scratch folders of benchbook processes that are
 // gone.

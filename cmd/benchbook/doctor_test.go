@@ -102,7 +102,8 @@ func TestDoctorCleanStaging(t *testing.T) {
 	}
 	scratch := filepath.Join(tmp, fmt.Sprintf("benchbook-verify-%d-1", dead.Process.Pid))
 	preview := filepath.Join(tmp, fmt.Sprintf("benchbook-serve-%d-2", dead.Process.Pid))
-	for _, d := range []string{scratch, preview} {
+	guestDir := filepath.Join(tmp, fmt.Sprintf("benchbook-scratch-%d-3", dead.Process.Pid))
+	for _, d := range []string{scratch, preview, guestDir} {
 		if err := os.MkdirAll(filepath.Join(d, "x"), 0o755); err != nil {
 			t.Fatal(err)
 		}
@@ -117,12 +118,13 @@ func TestDoctorCleanStaging(t *testing.T) {
 		fmt.Sprintf("skipped %s: a run is using it (pid %d)\n", filepath.Join(live, "nb.results"), liveRun.Process.Pid),
 		"removed scratch folder " + scratch + " (its process is gone)\n",
 		"removed scratch folder " + preview + " (its process is gone)\n",
+		"removed scratch folder " + guestDir + " (its process is gone)\n",
 	} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("doctor --clean did not say %q:\n%s", want, out.String())
 		}
 	}
-	for _, p := range []string{leftover, scratch, preview} {
+	for _, p := range []string{leftover, scratch, preview, guestDir} {
 		if _, err := os.Stat(p); !os.IsNotExist(err) {
 			t.Errorf("%s still there", p)
 		}
