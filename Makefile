@@ -8,7 +8,7 @@ BIN      := bin/benchbook
 OUT      ?= public
 
 # Debian packages the tests and the demo use: real programs, never mocks.
-DEB_PACKAGES := redis-server redis-tools qemu-system-x86 qemu-utils linux-image-cloud-amd64 iproute2 cpio lz4 libvirt-daemon-system dnsmasq-base hugo jekyll chromium fio sysbench hyperfine wrk iperf3 nginx-light
+DEB_PACKAGES := redis-server redis-tools qemu-system-x86 qemu-utils linux-image-cloud-amd64 iproute2 cpio lz4 libvirt-daemon-system dnsmasq-base hugo jekyll chromium fio sysbench hyperfine wrk iperf3 nginx-light memcached
 
 export PATH := $(PATH):/usr/local/go/bin
 
@@ -26,6 +26,8 @@ setup:
 	fi
 	@# Debian's redis-server package starts a system redis; benchbook starts its own on free ports.
 	@command -v redis-server >/dev/null
+	@# taplo, the TOML language server editors use: the schema test lints the notebooks with it.
+	@command -v taplo >/dev/null || { echo "setup: installing taplo (npm @taplo/cli)"; npm install -g --silent @taplo/cli; }
 	@# Without systemd nothing starts libvirtd: start it (in a network namespace of
 	@# its own, so its NAT network stays off the host) and wait for its socket.
 	@if [ "$$(id -u)" = 0 ] && ! pidof systemd >/dev/null 2>&1; then $(GO) run ./internal/setup/libvirtd-up; fi

@@ -38,6 +38,7 @@ func commands() []*command {
 		renderCommand(),
 		buildCommand(),
 		serveCommand(),
+		schemaCommand(),
 		imageCommand(),
 		doctorCommand(),
 		versionCommand(),
