@@ -68,6 +68,7 @@ func (r *run) cell(ctx context.Context, c *notebook.Cell, hash string) error {
 		return ctx.Err() // interrupted: write nothing half-done
 	}
 	cr.file.Finished = time.Now().UTC()
+	cr.recordEnvFacts(ctx)
 	cr.file.Summarize()
 	// Logs move into place only once their record is stored: logs of a run
 	// that could not be saved (a full disk) must not replace those the

@@ -43,11 +43,23 @@ type Options struct {
 	// "guest-stopped". Benchmarks of the runner's own overhead use it.
 	Trace func(event string)
 
+	// Stale says which cells are stale: StaleInputs (the default) runs
+	// those whose inputs changed or that never ran; StaleEnv also those
+	// whose environment changed (see Status), which probes this machine
+	// before running.
+	Stale string
+
 	// Image says how the built-in Linux micro-VM is built; the zero value
 	// uses this machine's cloud kernel, its redis-server and benchbook
 	// itself as the guest's init.
 	Image image.BuildOptions
 }
+
+// Values of Options.Stale.
+const (
+	StaleInputs = "inputs"
+	StaleEnv    = "env"
+)
 
 // Outcome is what happened to one bench cell.
 type Outcome struct {
@@ -67,13 +79,45 @@ const (
 // CellState says whether a bench cell's stored results are fresh.
 type CellState struct {
 	Cell   string
-	Fresh  bool
+	Fresh  bool   // the stored results' input hash is the cell's now
+	Kind   string // KindFresh, KindStaleInputs, ...: what `benchbook status` says
 	Reason string // for stale cells: "no stored results", "inputs changed"...
 	Hash   string // the cell's current input hash
+
+	// Failure is set when the newest run failed (a CELL.failed.json newer
+	// than CELL.json, or alone): when, and its first line.
+	Failure string
+	// Env lists how what the stored results were measured with differs
+	// from this machine now, and Unchecked the facts they recorded that
+	// this machine could not tell ("redis (host): redis-server not
+	// found"). Only Status fills them; State reads files only.
+	Env       []results.EnvDiff
+	Unchecked []string
+
+	file *results.File // the last good results, when readable
 }
 
+// What a cell's stored results are, as `benchbook status` says it. A
+// failed newest run outranks the rest: its last good results may still be
+// fresh (and are what the report shows), which Reason says.
+const (
+	KindFresh       = "fresh"
+	KindStaleInputs = "stale (inputs)"      // the input hash changed
+	KindStaleEnv    = "stale (environment)" // versions, digests, kernel or CPU differ (Status only)
+	KindNeverRun    = "never run"
+	KindFailed      = "failed"
+	KindUnreadable  = "unreadable"
+)
+
+// Reasons State gives.
+const (
+	reasonNoResults     = "no stored results"
+	reasonInputsChanged = "inputs changed since the stored run (cell, guests, load or params)"
+)
+
 // State reports, for every bench cell, whether its stored results match
-// the notebook as it is now. It reads files only.
+// the notebook as it is now. It reads files only: environment staleness,
+// which needs probes, is Status's.
 func State(nb *notebook.Notebook, store results.Store) []CellState {
 	var out []CellState
 	for _, c := range nb.BenchCells() {
@@ -81,17 +125,61 @@ func State(nb *notebook.Notebook, store results.Store) []CellState {
 		f, err := store.Load(c.ID)
 		switch {
 		case errors.Is(err, os.ErrNotExist):
-			st.Reason = "no stored results"
+			st.Kind, st.Reason = KindNeverRun, reasonNoResults
 		case err != nil:
-			st.Reason = fmt.Sprintf("stored results unreadable: %v", err)
+			st.Kind, st.Reason = KindUnreadable, fmt.Sprintf("stored results unreadable: %v", err)
 		case f.InputHash != st.Hash:
-			st.Reason = "inputs changed since the stored run (cell, guests, load or params)"
+			st.Kind, st.Reason, st.file = KindStaleInputs, reasonInputsChanged, f
 		default:
-			st.Fresh = true
+			st.Kind, st.Fresh, st.file = KindFresh, true, f
+		}
+		if ff, err := store.LoadFailure(c.ID); err == nil && (f == nil || ff.Started.After(f.Started)) {
+			st.Failure = fmt.Sprintf("the newest run (%s) failed: %s", ff.Started.UTC().Format("2006-01-02 15:04 UTC"), firstLineOf(ff.Failure))
+			if st.Kind != KindUnreadable {
+				st.Kind = KindFailed
+			}
 		}
 		out = append(out, st)
 	}
 	return out
+}
+
+// Detail is what follows a cell's kind on its status line: why it is
+// stale (the versions that differ), why its newest run failed, what could
+// not be checked.
+func (st CellState) Detail() string {
+	var parts []string
+	switch {
+	case st.Failure != "":
+		parts = append(parts, st.Failure)
+		switch {
+		case st.file == nil:
+		case !st.Fresh:
+			parts = append(parts, "the last good run is stale (inputs)")
+		case len(st.Env) > 0:
+			parts = append(parts, "the last good run is stale (environment): "+results.JoinEnvDiffs(st.Env))
+		default:
+			parts = append(parts, "the last good run is fresh")
+		}
+	case st.Kind == KindStaleEnv:
+		parts = append(parts, results.JoinEnvDiffs(st.Env))
+	case st.Kind == KindStaleInputs:
+		parts = append(parts, "the cell, its guests, its load or the params it uses changed")
+		if len(st.Env) > 0 {
+			parts = append(parts, "environment too: "+results.JoinEnvDiffs(st.Env))
+		}
+	case st.Kind == KindUnreadable:
+		parts = append(parts, st.Reason)
+	}
+	if len(st.Unchecked) > 0 {
+		parts = append(parts, "not checked: "+strings.Join(st.Unchecked, "; "))
+	}
+	return strings.Join(parts, "; ")
+}
+
+func firstLineOf(s string) string {
+	line, _, _ := strings.Cut(s, "\n")
+	return line
 }
 
 // ErrFailed is wrapped by Run's error when at least one cell failed.
@@ -129,20 +217,23 @@ func Run(ctx context.Context, nb *notebook.Notebook, store results.Store, opt Op
 		fmt.Fprintf(opt.Progress, "leftovers of a killed run: %v\n", err)
 	}
 
-	r := &run{nb: nb, store: store, opt: opt}
+	r := &run{nb: nb, store: store, opt: opt, probe: newProber(opt.Image)}
 	var outcomes []Outcome
 	var failed []string
-	for _, st := range State(nb, store) {
+	for _, st := range r.states(ctx) {
 		if opt.Only != "" && st.Cell != opt.Only {
 			continue
 		}
-		if st.Fresh && !opt.Force && opt.Only == "" {
+		if st.Fresh && len(st.Env) == 0 && !opt.Force && opt.Only == "" {
 			fmt.Fprintf(opt.Progress, "%s: up to date\n", st.Cell)
 			outcomes = append(outcomes, Outcome{Cell: st.Cell, Status: UpToDate})
 			continue
 		}
 		reason := st.Reason
-		if st.Fresh {
+		switch {
+		case st.Fresh && len(st.Env) > 0:
+			reason = "environment changed: " + results.JoinEnvDiffs(st.Env)
+		case st.Fresh:
 			reason = "forced"
 		}
 		var err error
@@ -175,10 +266,26 @@ type run struct {
 	store results.Store
 	opt   Options
 	env   *results.Env
+	probe *prober // what this machine has now, for environment staleness
 
 	image    *image.Image // the built-in Linux micro-VM, built once per run
 	imageErr error
 	accels   map[string]guest.Accel
+}
+
+// states are the cells' states, with their environment compared when
+// Options.Stale asks for it.
+func (r *run) states(ctx context.Context) []CellState {
+	states := State(r.nb, r.store)
+	if r.opt.Stale != StaleEnv {
+		return states
+	}
+	for i := range states {
+		if r.opt.Only == "" || states[i].Cell == r.opt.Only {
+			r.probe.check(ctx, r.nb, &states[i])
+		}
+	}
+	return states
 }
 
 // notebookDir is where relative paths of the notebook resolve.

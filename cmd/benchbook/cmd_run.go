@@ -17,6 +17,7 @@ import (
 type runOpts struct {
 	force  bool
 	only   string
+	stale  string
 	params multiFlag
 	quiet  bool
 }
@@ -24,13 +25,19 @@ type runOpts struct {
 func runCommand() *command {
 	return &command{
 		name:  "run",
-		args:  "[-p key=value]... [--force | --only ID] NOTEBOOK",
+		args:  "[-p key=value]... [--force | --only ID | --stale=env] NOTEBOOK",
 		short: "run a notebook's stale bench cells and store their results",
 		long: `Runs the bench cells of NOTEBOOK whose stored results are missing or
 stale (their input hash -- the cell, its guests and load, the params they
 use -- changed), and stores what they measured in NOTEBOOK.results/ as one
 JSON file per cell, with the environment it came from. Cells that are up to
 date are not run again.
+
+--stale=env also reruns the cells whose inputs are unchanged but whose
+environment is not: the load tool, redis or another known server, qemu,
+the built-in image or a VM's disk, the kernel or the CPU differ from what
+the stored results were measured with (benchbook status lists them, and
+says how it finds out). The default, --stale=inputs, does not look.
 
 Each repeat starts every guest in turn, waits until redis answers PING, runs
 the load and stops the guest. A failed cell records its failure in
@@ -40,11 +47,13 @@ every guest and load, writes nothing half-done, and exits with status 130.
 Example:
 
   benchbook run notebooks/unikernels-redis.toml
-  benchbook run -p clients=50 --only throughput notebooks/unikernels-redis.toml`,
+  benchbook run -p clients=50 --only throughput notebooks/unikernels-redis.toml
+  benchbook run --stale=env notebooks/unikernels-redis.toml`,
 		flags: func(fs *flag.FlagSet) any {
 			o := &runOpts{}
 			fs.BoolVar(&o.force, "force", false, "run every bench cell, even up-to-date ones")
 			fs.StringVar(&o.only, "only", "", "run only the bench cell with this `id`")
+			fs.StringVar(&o.stale, "stale", runner.StaleInputs, "which cells are stale: `inputs` (the input hash changed) or env (that, or the environment)")
 			fs.Var(&o.params, "p", "override a param, as `key=value` (repeatable); the value keeps the param's type")
 			fs.BoolVar(&o.quiet, "q", false, "print only failures")
 			return o
@@ -54,6 +63,9 @@ Example:
 			o := opts.(*runOpts)
 			if o.force && o.only != "" {
 				return fmt.Errorf("--force and --only: choose one (--only always runs its cell)")
+			}
+			if err := checkStale(o); err != nil {
+				return err
 			}
 			nb, err := parseValid(env, args[0])
 			if err != nil {
@@ -69,6 +81,7 @@ Example:
 			outcomes, err := runner.Run(ctx, nb, results.ForNotebook(nb.Path), runner.Options{
 				Force:    o.force,
 				Only:     o.only,
+				Stale:    o.stale,
 				Version:  buildinfo.Version(),
 				Progress: progress,
 				Live:     !o.quiet && isTerminal(env.stdout),
@@ -103,6 +116,18 @@ Example:
 			return nil
 		},
 	}
+}
+
+// checkStale refuses a --stale value run does not know, and one that
+// --force or --only make moot.
+func checkStale(o *runOpts) error {
+	switch {
+	case o.stale != runner.StaleInputs && o.stale != runner.StaleEnv:
+		return fmt.Errorf("--stale=%s: want inputs (the default) or env", o.stale)
+	case o.stale == runner.StaleEnv && (o.force || o.only != ""):
+		return fmt.Errorf("--stale=env and --force or --only: choose one (those run their cells whatever their state)")
+	}
+	return nil
 }
 
 func isTerminal(w any) bool {

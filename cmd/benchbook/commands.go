@@ -34,6 +34,7 @@ func commands() []*command {
 		newCommand(),
 		checkCommand(),
 		runCommand(),
+		statusCommand(),
 		verifyCommand(),
 		renderCommand(),
 		buildCommand(),
