@@ -35,12 +35,19 @@ func (nb *Notebook) InputHash(c *Cell, extra map[string]string) string {
 	for _, a := range c.Sweep {
 		sweep[a.Param] = canonical(a.Values)
 	}
+	// A count hashes as before; an adaptive rule as written, so a changed
+	// target or budget makes the cell stale. retry is no input: it changes
+	// how often a failure is tried again, not what is measured.
+	var repeat any = c.Repeat
+	if m, ok := c.raw["repeat"].(map[string]any); ok {
+		repeat = canonical(m)
+	}
 	doc := map[string]any{
 		"v":      hashVersion,
 		"guests": guests,
 		"order":  c.Guests,
 		"load":   load,
-		"repeat": c.Repeat,
+		"repeat": repeat,
 		"sweep":  sweep,
 		"extra":  extra,
 	}

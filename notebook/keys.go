@@ -33,6 +33,9 @@ const (
 	// output, each a table like { json = "/stats/rate", unit = "files/s" }
 	// (see MetricSource).
 	TypeMetricTable
+	// TypeRepeat is a bench cell's repeat: an integer, or an adaptive
+	// table { min, max, target, budget } (see RepeatRule).
+	TypeRepeat
 )
 
 func (t Type) String() string {
@@ -65,6 +68,8 @@ func (t Type) String() string {
 		return "an array of tables ([[cells]])"
 	case TypeMetricTable:
 		return `a table of metrics, each { json = "/pointer" } or { regex = "(...)" }`
+	case TypeRepeat:
+		return "an integer, or a table { min, max, target, budget }"
 	}
 	return "?"
 }
@@ -242,6 +247,10 @@ func (k *Key) typeProblem(v any) string {
 		_, ok = v.(map[string]any)
 	case TypeCells:
 		_, ok = v.([]map[string]any)
+	case TypeRepeat:
+		_, isInt := v.(int64)
+		_, isTable := v.(map[string]any)
+		ok = isInt || isTable
 	}
 	if ok {
 		return ""
@@ -272,6 +281,11 @@ func (k *Key) valueProblem(v any) string {
 	case TypeInt:
 		n := v.(int64)
 		return k.rangeProblem(float64(n), strconv.FormatInt(n, 10))
+	case TypeRepeat:
+		// A table is checked key by key where it is read (parser.repeat).
+		if n, ok := v.(int64); ok {
+			return k.rangeProblem(float64(n), strconv.FormatInt(n, 10))
+		}
 	case TypeFloat:
 		f := toFloat(v)
 		if math.IsNaN(f) || math.IsInf(f, 0) {
@@ -330,7 +344,7 @@ func (k *Key) defaultValue() any {
 		return nil
 	}
 	switch k.Type {
-	case TypeInt:
+	case TypeInt, TypeRepeat:
 		n, err := strconv.ParseInt(k.Default, 10, 64)
 		if err != nil {
 			return nil

@@ -69,7 +69,9 @@ type Cell struct {
 	// bench
 	Guests      []string
 	Load        string
-	Repeat      int
+	Repeat      int         // repeats per guest and point: the count, or Adaptive's max
+	Adaptive    *RepeatRule // repeat = { min, max, target, budget }; nil for a count
+	Retry       int         // reruns of a failed repeat, each with a fresh boot
 	Sweep       []SweepAxis
 	Description string
 

@@ -338,12 +338,9 @@ func (p *parser) cell(nb *Notebook, i int, raw map[string]any) *Cell {
 	case KindBench:
 		c.Guests = strs(raw["guests"])
 		c.Load = str(raw["load"])
-		c.Repeat = 3
-		if r, ok := raw["repeat"].(int64); ok {
-			c.Repeat = int(r)
-			if r < 1 || r > 1000 {
-				p.errVal(append(path, "repeat"), "repeat = %d: want 1 to 1000", r)
-			}
+		p.repeat(c, path, raw["repeat"])
+		if n, ok := raw["retry"].(int64); ok {
+			c.Retry = int(n) // its range is checked with its key
 		}
 		if c.ID == "" {
 			p.errAt(c.Pos, "bench cell needs an id (plots and tables refer to it, results are stored under it)")

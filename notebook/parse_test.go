@@ -81,7 +81,7 @@ func TestParseErrors(t *testing.T) {
 		{
 			name: "wrong type",
 			src:  base + benchCell + "repeat = \"five\"\n",
-			want: []string{`x.toml:16:10: repeat must be an integer, not a string`},
+			want: []string{`x.toml:16:10: repeat must be an integer, or a table { min, max, target, budget }, not a string`},
 		},
 		{
 			name: "missing title",

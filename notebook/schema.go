@@ -86,8 +86,12 @@ var cellKeys = map[string][]Key{
 	KindBench: joinKeys(cellCommon, []Key{
 		{Name: "guests", Type: TypeStrings, Required: true, NoParam: true, Doc: "names of the guests to measure, in turn"},
 		{Name: "load", Type: TypeString, Required: true, NoParam: true, Doc: "the name of a [loads.NAME] table"},
-		{Name: "repeat", Type: TypeInt, Default: "3", Min: "1", Max: "1000", NoParam: true, Doc: "how many times each guest is measured at each sweep point"},
+		{Name: "repeat", Type: TypeRepeat, Default: "3", Min: "1", Max: "1000", NoParam: true, Doc: "how many times each guest is measured at each sweep point: a count, or rounds until a target, a budget or max (see Repeats below)"},
+		{Name: "retry", Type: TypeInt, Default: "0", Min: "0", Max: "10", NoParam: true, Doc: "a failed repeat is run again with a fresh boot up to this many times; every failure is recorded"},
 		{Name: "sweep", Type: TypeSweep, NoParam: true, Doc: "param name to an array of values: the cell runs once per combination"},
+		{Name: "placement", Type: TypeString, Default: "auto", NoParam: true, Pattern: placementPattern,
+			Help: `want "auto", "none", or the CPUs of both sides like "sut=0,load=1" or "sut=0-1,load=2-3"`,
+			Doc:  "keeps the systems under test and the load on disjoint CPUs: auto splits those benchbook may use (nothing on 1 core), none leaves them be, sut=CPUS,load=CPUS names both sides"},
 		{Name: "title", Type: TypeString, NoParam: true, Doc: "caption"},
 		{Name: "description", Type: TypeString, NoParam: true, Doc: "shown in the report"},
 	}),

@@ -16,15 +16,17 @@ import (
 
 // benchView summarises a bench cell where it stands in the notebook.
 type benchView struct {
-	ID      string
-	Title   string
-	Desc    string
-	Setup   string // guests, load, repeats
-	Ran     string
-	Fresh   bool
-	Stale   string
-	Failure string // the newest run failed: when and why
-	Guests  []benchGuest
+	runNotes // why repeats stopped, failures (runnotes.go)
+	ID       string
+	Title    string
+	Desc     string
+	Setup    string // guests, load, repeats
+	Ran      string
+	Fresh    bool
+	Stale    string
+	Env      string // how the environment differs from the notebook's newest run, or ""
+	Failure  string // the newest run failed: when and why
+	Guests   []benchGuest
 }
 
 type benchGuest struct {
@@ -39,7 +41,7 @@ func (r *report) benchView(c *notebook.Cell) *benchView {
 	if bd == nil || (bd.file == nil && bd.failure == nil) {
 		return nil
 	}
-	v := &benchView{ID: c.ID, Title: oneLine(c.Title), Desc: oneLine(c.Description), Fresh: bd.fresh, Stale: bd.stale}
+	v := &benchView{ID: c.ID, Title: oneLine(c.Title), Desc: oneLine(c.Description), Fresh: bd.fresh, Stale: bd.stale, Env: bd.envNote}
 	v.Setup = r.setupText(c)
 	if bd.file != nil {
 		v.Ran = formatWhen(bd.file.Started)
@@ -64,13 +66,14 @@ func (r *report) benchView(c *notebook.Cell) *benchView {
 			v.Failure += "; the figures shown are from the last good run"
 		}
 	}
+	v.addRunNotes(bd.file)
 	return v
 }
 
 // setupText is "4 guests (host, linux, osv, rumprun) × 5 repeats; load mt:
 // builtin, 2 threads × 10 clients, …".
 func (r *report) setupText(c *notebook.Cell) string {
-	parts := []string{fmt.Sprintf("%s (%s) × %s", plural(len(c.Guests), "guest"), strings.Join(c.Guests, ", "), plural(c.Repeat, "repeat"))}
+	parts := []string{fmt.Sprintf("%s (%s) × %s", plural(len(c.Guests), "guest"), strings.Join(c.Guests, ", "), repeatText(c))}
 	if v, d, err := r.nb.LoadValues(c.Load, r.nb.ParamValues()); err == nil {
 		parts = append(parts, "load "+c.Load+": "+loadText(v, d))
 	}
@@ -157,6 +160,7 @@ type appendixView struct {
 type appendixCell struct {
 	ID       string
 	State    string // "fresh" or "stale: why"
+	Env      string // how the environment differs from the notebook's newest run, or ""
 	Fresh    bool
 	Ran      string
 	Hash     string
@@ -193,6 +197,7 @@ func (r *report) appendix() *appendixView {
 			Hash:  r.nb.InputHash(c, nil),
 			Rerun: fmt.Sprintf("benchbook run --only %s %s", c.ID, shellQuote(notebookBase(r.nb))),
 			Fresh: bd.fresh,
+			Env:   bd.envNote,
 		}
 		if bd.fresh {
 			ac.State = "fresh: the stored results match the notebook"
@@ -226,6 +231,7 @@ func (r *report) appendix() *appendixView {
 		if e.Container != "" {
 			ac.Machine = append(ac.Machine, kv{"container", e.Container})
 		}
+		ac.Machine = append(ac.Machine, cpuSettings(e)...)
 		ac.Tools = sortedKV(e.Tools)
 		for _, g := range f.Guests {
 			ag := appendixGuest{Name: g.Name, Kind: g.Kind, Status: g.Status, Reason: g.Reason, Commands: g.Commands}
@@ -237,10 +243,11 @@ func (r *report) appendix() *appendixView {
 				}
 				facts[k] = v
 			}
-			ag.Facts = sortedKV(facts)
+			ag.Facts = append(sortedKV(facts), failureFacts(g)...)
 			if g.Facts["accel"] == "tcg" {
 				ag.Facts = append(ag.Facts, kv{"note", accelNote})
 			}
+			ag.Facts = append(ag.Facts, noiseFacts(g)...)
 			ac.Guests = append(ac.Guests, ag)
 		}
 		a.Cells = append(a.Cells, ac)

@@ -2,6 +2,7 @@ package render
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/benchbook/benchbook/notebook"
@@ -15,12 +16,13 @@ type checkView struct {
 	From   string
 	Note   string
 	Claims []claimView
+	Noise  string // which differences are noise on the machine that ran it, or ""
 }
 
 type claimView struct {
 	Text   string
-	Status string // pass, fail, "pass, not significant", unknown
-	Class  string // pass, fail, weak, unknown: the badge's colour
+	Status string // pass, fail, inconclusive, unknown
+	Class  string // pass, fail, weak (inconclusive), unknown: the badge's colour
 	Detail string
 }
 
@@ -37,23 +39,41 @@ func (r *report) checks(c *notebook.Cell) *checkView {
 	case !bd.fresh:
 		v.Note = "checked against stale results"
 	}
+	var metrics []string
 	for _, cl := range c.Claims {
 		cv := claimView{Text: cl.Text, Status: "unknown", Class: "unknown"}
 		if f != nil {
 			res := results.EvalClaim(cl, f)
 			cv.Status, cv.Detail = res.Status(), res.Detail
-			switch {
-			case res.Failed():
-				cv.Class = "fail"
-			case res.Known && res.Significant:
-				cv.Class = "pass"
-			case res.Known:
-				cv.Class = "weak"
+			cv.Class = map[string]string{results.ClaimPass: "pass", results.ClaimFail: "fail", results.ClaimInconclusive: "weak"}[cv.Status]
+			if cv.Class == "" {
+				cv.Class = "unknown"
 			}
 		}
 		v.Claims = append(v.Claims, cv)
+		metrics = appendRefs(metrics, cl.Left, cl.Right)
+	}
+	if f != nil {
+		if note := noiseNote(f, metrics); note != "" {
+			v.Noise = upperFirst(note) + "."
+		}
 	}
 	return v
+}
+
+// appendRefs adds the metrics the expressions refer to, each once.
+func appendRefs(metrics []string, es ...notebook.Expr) []string {
+	for _, e := range es {
+		switch x := e.(type) {
+		case notebook.Ref:
+			if !slices.Contains(metrics, x.Metric) {
+				metrics = append(metrics, x.Metric)
+			}
+		case notebook.Bin:
+			metrics = appendRefs(metrics, x.L, x.R)
+		}
+	}
+	return metrics
 }
 
 func markdownChecks(v *checkView) string {
@@ -74,6 +94,9 @@ func markdownChecks(v *checkView) string {
 			fmt.Fprintf(&b, " (%s)", mdEscape(c.Detail))
 		}
 		b.WriteString("\n")
+	}
+	if v.Noise != "" {
+		fmt.Fprintf(&b, "\n*%s*\n", mdEscape(v.Noise))
 	}
 	return b.String()
 }

@@ -109,6 +109,11 @@ func (r *report) drawFigure(c *notebook.Cell) *figure {
 		chart, notes = r.barChart(c, f, title)
 		notes = append([]string{"Bars: median of the repeats; " + whiskers}, notes...)
 	}
+	if c.Style != "percentiles" && len(rows(f, nil)) > 1 {
+		if note := noiseNote(f, []string{c.Y}); note != "" {
+			notes = append(notes, upperFirst(note))
+		}
+	}
 	fig.Title = title
 	var svg, png bytes.Buffer
 	if err := chart.Draw(&svg, "svg"); err != nil {

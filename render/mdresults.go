@@ -20,6 +20,9 @@ func markdownBench(v *benchView) string {
 		} else {
 			fmt.Fprintf(&b, "; the results are stale: %s.", mdEscape(v.Stale))
 		}
+		if v.Env != "" {
+			fmt.Fprintf(&b, " Note: the environment %s.", mdEscape(v.Env))
+		}
 	}
 	b.WriteString("\n")
 	if v.Desc != "" {
@@ -33,6 +36,7 @@ func markdownBench(v *benchView) string {
 	if v.Failure != "" {
 		fmt.Fprintf(&b, "\n> **Warning:** %s.\n", mdEscape(v.Failure))
 	}
+	b.WriteString(markdownRunNotes(v))
 	return b.String()
 }
 
@@ -106,6 +110,9 @@ func markdownAppendix(a *appendixView) string {
 		fmt.Fprintf(&b, "- State: %s\n", mdEscape(c.State))
 		if c.Ran != "" {
 			fmt.Fprintf(&b, "- Ran: %s\n", mdEscape(c.Ran))
+		}
+		if c.Env != "" {
+			fmt.Fprintf(&b, "- Environment: %s\n", mdEscape(c.Env))
 		}
 		fmt.Fprintf(&b, "- Input hash: %s\n", mdCode(c.Hash))
 		if c.Params != "" {

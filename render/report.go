@@ -34,6 +34,9 @@ type benchData struct {
 	loadErr error         // results present but unreadable
 	fresh   bool
 	stale   string // why not fresh
+	// envNote says how the environment of these results differs from the
+	// notebook's newest run (see compareEnvironments), or "".
+	envNote string
 }
 
 func newReport(nb *notebook.Notebook, opt Options) *report {
@@ -68,6 +71,7 @@ func newReport(nb *notebook.Notebook, opt Options) *report {
 			bd.fresh = true
 		}
 	}
+	r.compareEnvironments()
 	return r
 }
 

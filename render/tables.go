@@ -98,6 +98,11 @@ func (r *report) table(c *notebook.Cell) *tableView {
 	if c.Baseline != "" {
 		t.Notes = append(t.Notes, fmt.Sprintf("ratios are to %s's median at the same point", c.Baseline))
 	}
+	if len(t.Rows) > 1 {
+		if note := noiseNote(bd.file, c.Metrics); note != "" {
+			t.Notes = append(t.Notes, note)
+		}
+	}
 	for _, row := range t.Rows {
 		if row.Accel == "tcg" {
 			t.Notes = append(t.Notes, accelNote)

@@ -73,6 +73,10 @@ func Write(outDir string, nb *notebook.Notebook, opt Options) error {
 type Written struct {
 	Assets []string // files the prose links, slash paths relative to the folder, sorted
 	Plots  []string // plot files, in cell order
+	// Stale lists the bench cells whose results the page shows as not
+	// current, in cell order: "id: stale (inputs)", "id: never run",
+	// "id: failed", "id: environment differs from ..." (see staleness).
+	Stale []string
 }
 
 // WritePage is Write into a folder the caller owns (a site builder's fresh
@@ -109,6 +113,7 @@ func preparePage(nb *notebook.Notebook, opt Options) (*page, error) {
 		p.written.Assets = append(p.written.Assets, a.Rel)
 	}
 	rep := newReport(nb, opt)
+	p.written.Stale = rep.staleness()
 	rep.drawAll()
 	var md, html bytes.Buffer
 	if err := writeMarkdown(&md, rep); err != nil {

@@ -10,43 +10,57 @@ import (
 
 // ClaimResult is a claim judged against stored results.
 //
-// Holds compares the medians. Significant says whether the 95 % confidence
-// intervals of the two sides are apart: a claim that holds by its medians
-// but whose intervals overlap is "not significant" -- the data do not
-// contradict it, but do not support it either.
+// Each figure is a median with a 95 % interval (see figureInterval), and
+// each side of the claim an interval by interval arithmetic. The claim
+// passes when the sides' intervals are apart the way it says, fails when
+// they are apart the other way, and is inconclusive when they overlap or a
+// figure has no spread to judge by (one repeat on a machine without a
+// noise floor): then the data neither support nor contradict it.
 type ClaimResult struct {
 	Claim       *notebook.Claim
-	Known       bool // false: a figure is missing (failed or skipped guest, no results)
-	Holds       bool
-	Significant bool
+	Known       bool    // false: a figure is missing (failed or skipped guest, no results)
+	Holds       bool    // by the medians
+	Significant bool    // the intervals decide it, one way or the other
 	Left, Right float64 // the two sides, from the medians
-	Point       string  // the sweep point it failed at, if any
-	Detail      string  // why it is unknown, or the figures
+	Point       string  // the sweep point it was judged at, if any
+	Detail      string  // why it is unknown or inconclusive, or the figures
 }
 
-// Status is "pass", "fail", "pass, not significant", "fail, not
-// significant" or "unknown".
+// Claim statuses.
+const (
+	ClaimPass         = "pass"
+	ClaimFail         = "fail"
+	ClaimInconclusive = "inconclusive"
+	ClaimUnknown      = "unknown"
+)
+
+// Status is "pass", "fail", "inconclusive" or "unknown".
 func (r ClaimResult) Status() string {
 	switch {
 	case !r.Known:
-		return "unknown"
-	case r.Holds && r.Significant:
-		return "pass"
+		return ClaimUnknown
+	case !r.Significant:
+		return ClaimInconclusive
 	case r.Holds:
-		return "pass, not significant"
-	case r.Significant:
-		return "fail"
+		return ClaimPass
 	}
-	return "fail, not significant"
+	return ClaimFail
 }
 
-// Failed reports whether the data contradict the claim (by its medians).
-func (r ClaimResult) Failed() bool { return r.Known && !r.Holds }
+// Failed reports whether the data contradict the claim: its sides'
+// intervals are apart, the wrong way.
+func (r ClaimResult) Failed() bool { return r.Status() == ClaimFail }
 
-// interval is a median with its confidence interval.
-type interval struct{ mid, lo, hi float64 }
+// interval is a median with its confidence interval; loose when a figure
+// in it had no spread to judge by.
+type interval struct {
+	mid, lo, hi float64
+	loose       bool
+}
 
-// EvalClaim judges c at every point of f; it fails if it fails at any point.
+// EvalClaim judges c at every point of f: it fails if it fails at any
+// point, is inconclusive if it is at any other, and passes if it passes at
+// every one.
 func EvalClaim(c *notebook.Claim, f *File) ClaimResult {
 	res := ClaimResult{Claim: c}
 	points := 0
@@ -57,25 +71,27 @@ func EvalClaim(c *notebook.Claim, f *File) ClaimResult {
 		res.Detail = "no stored figures"
 		return res
 	}
-	var first *ClaimResult
+	var first, weak *ClaimResult
 	for pi := 0; pi < points; pi++ {
 		r := evalAt(c, f, pi)
-		if !r.Known {
+		switch {
+		case !r.Known || r.Failed():
 			return r
-		}
-		if first == nil {
+		case weak == nil && !r.Significant:
+			weak = &r
+		case first == nil:
 			first = &r
 		}
-		if !r.Holds || !r.Significant {
-			return r
-		}
+	}
+	if weak != nil {
+		return *weak
 	}
 	return *first
 }
 
 func evalAt(c *notebook.Claim, f *File, pi int) ClaimResult {
 	res := ClaimResult{Claim: c}
-	var missing []string
+	var missing, loose []string
 	lookup := func(ref notebook.Ref) (interval, bool) {
 		g := f.Guest(ref.Guest)
 		if g == nil {
@@ -98,7 +114,11 @@ func evalAt(c *notebook.Claim, f *File, pi int) ClaimResult {
 			missing = append(missing, fmt.Sprintf("%s has no %s", ref.Guest, ref.Metric))
 			return interval{}, false
 		}
-		return interval{s.Median, s.CILow, s.CIHigh}, true
+		iv := figureInterval(s, f.NoiseSpread(ref.Metric))
+		if iv.loose {
+			loose = append(loose, ref.String())
+		}
+		return iv, true
 	}
 	l, okL := eval(c.Left, lookup)
 	r, okR := eval(c.Right, lookup)
@@ -111,21 +131,91 @@ func evalAt(c *notebook.Claim, f *File, pi int) ClaimResult {
 	}
 	res.Known = true
 	res.Left, res.Right = l.mid, r.mid
-	switch c.Op {
-	case ">":
-		res.Holds, res.Significant = l.mid > r.mid, l.lo > r.hi || l.hi < r.lo
-	case ">=":
-		res.Holds, res.Significant = l.mid >= r.mid, l.lo > r.hi || l.hi < r.lo
-	case "<":
-		res.Holds, res.Significant = l.mid < r.mid, l.hi < r.lo || l.lo > r.hi
-	case "<=":
-		res.Holds, res.Significant = l.mid <= r.mid, l.hi < r.lo || l.lo > r.hi
-	}
+	pass, fail := decide(c.Op, l, r)
+	res.Significant = (pass || fail) && !l.loose && !r.loose
+	res.Holds = pass || (!fail && medianHolds(c.Op, l.mid, r.mid))
 	res.Detail = fmt.Sprintf("%s vs %s", num(l.mid), num(r.mid))
 	if res.Point != "" {
 		res.Detail += " at " + res.Point
 	}
+	switch {
+	case len(loose) > 0:
+		res.Detail += fmt.Sprintf(": no spread to judge %s by (one repeat): run more repeats, or benchbook calibrate this machine", strings.Join(dedupe(loose), ", "))
+	case !res.Significant:
+		res.Detail += fmt.Sprintf(": the 95 %% intervals overlap (%s to %s vs %s to %s)", num(l.lo), num(l.hi), num(r.lo), num(r.hi))
+	}
 	return res
+}
+
+// decide says whether the sides' intervals are apart the way op says
+// (pass) or the other way (fail); neither when they overlap or touch.
+// Apart is strict whatever the operator: intervals that meet at a point
+// do not tell the sides apart.
+func decide(op string, l, r interval) (pass, fail bool) {
+	above, below := l.lo > r.hi, l.hi < r.lo
+	switch op {
+	case ">", ">=":
+		return above, below
+	case "<", "<=":
+		return below, above
+	}
+	return false, false
+}
+
+func medianHolds(op string, l, r float64) bool {
+	switch op {
+	case ">":
+		return l > r
+	case ">=":
+		return l >= r
+	case "<":
+		return l < r
+	case "<=":
+		return l <= r
+	}
+	return false
+}
+
+// medianEfficiency is how much more the median of normal repeats scatters
+// than their mean (sqrt(pi/2)); z95 is the normal 97.5 % quantile.
+const (
+	medianEfficiency = 1.2533
+	z95              = 1.96
+)
+
+// t95 are Student's 97.5 % quantiles for 1..4 degrees of freedom: the
+// interval of the mean of 2..5 repeats.
+var t95 = [...]float64{12.706, 4.303, 3.182, 2.776}
+
+// figureInterval is a figure's 95 % interval for claims. From 6 repeats
+// on it is the distribution-free interval of the median the summary
+// holds. With 2 to 5 repeats, which have none, it is the median ± t ×
+// 1.25 × stddev / √n (Student's t for n-1 degrees of freedom; 1.25: a
+// median scatters that much more than a mean). One repeat has no spread:
+// the interval is loose (the claim inconclusive) unless the machine's
+// noise floor gives one. A known floor (the relative stddev of one repeat)
+// widens every interval to at least median ± 1.96 × 1.25 × floor × |median|
+// / √n: the floor only ever makes a claim more cautious.
+func figureInterval(s Summary, floor float64) interval {
+	m, n := s.Median, float64(s.N)
+	iv := interval{mid: m, lo: s.CILow, hi: s.CIHigh}
+	sd := math.Max(s.Stddev, floor*math.Abs(m))
+	switch {
+	case s.CIExact:
+	case s.N == 1 && floor == 0:
+		return interval{mid: m, lo: m, hi: m, loose: true}
+	case s.N == 1:
+		iv.lo, iv.hi = m-z95*sd, m+z95*sd
+		return iv
+	default:
+		h := t95[min(s.N, len(t95)+1)-2] * medianEfficiency * sd / math.Sqrt(n)
+		iv.lo, iv.hi = m-h, m+h
+	}
+	if floor > 0 {
+		h := z95 * medianEfficiency * floor * math.Abs(m) / math.Sqrt(n)
+		iv.lo, iv.hi = math.Min(iv.lo, m-h), math.Max(iv.hi, m+h)
+	}
+	return iv
 }
 
 // eval computes an expression with interval arithmetic, so the bounds say
@@ -133,7 +223,7 @@ func evalAt(c *notebook.Claim, f *File, pi int) ClaimResult {
 func eval(e notebook.Expr, lookup func(notebook.Ref) (interval, bool)) (interval, bool) {
 	switch x := e.(type) {
 	case notebook.Num:
-		return interval{x.Value, x.Value, x.Value}, true
+		return interval{mid: x.Value, lo: x.Value, hi: x.Value}, true
 	case notebook.Ref:
 		return lookup(x)
 	case notebook.Bin:
@@ -142,20 +232,21 @@ func eval(e notebook.Expr, lookup func(notebook.Ref) (interval, bool)) (interval
 		if !okA || !okB {
 			return interval{}, false
 		}
+		loose := a.loose || b.loose
 		switch x.Op {
 		case '+':
-			return interval{a.mid + b.mid, a.lo + b.lo, a.hi + b.hi}, true
+			return interval{a.mid + b.mid, a.lo + b.lo, a.hi + b.hi, loose}, true
 		case '-':
-			return interval{a.mid - b.mid, a.lo - b.hi, a.hi - b.lo}, true
+			return interval{a.mid - b.mid, a.lo - b.hi, a.hi - b.lo, loose}, true
 		case '*':
 			lo, hi := span(a.lo*b.lo, a.lo*b.hi, a.hi*b.lo, a.hi*b.hi)
-			return interval{a.mid * b.mid, lo, hi}, true
+			return interval{a.mid * b.mid, lo, hi, loose}, true
 		case '/':
 			if b.lo <= 0 && b.hi >= 0 {
 				return interval{}, false
 			}
 			lo, hi := span(a.lo/b.lo, a.lo/b.hi, a.hi/b.lo, a.hi/b.hi)
-			return interval{a.mid / b.mid, lo, hi}, true
+			return interval{a.mid / b.mid, lo, hi, loose}, true
 		}
 	}
 	return interval{}, false

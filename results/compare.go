@@ -11,7 +11,7 @@ import (
 const Alpha = 0.05
 
 // Comparison is one metric of one guest at one sweep point, in a stored run
-// and in a rerun: whether it still holds.
+// and in a rerun, with its verdict (see judge for the rule).
 type Comparison struct {
 	Guest  string
 	Point  string // "clients=4", or empty
@@ -24,25 +24,19 @@ type Comparison struct {
 	Delta      float64 // (new - old) / old; NaN when old is 0
 	P          float64 // two-sided Mann-Whitney U p-value; NaN when not comparable
 	MinP       float64 // the smallest p these repeat counts can give
-	Moved      bool    // P < alpha
-	Comparable bool    // both runs measured the metric
-	Note       string  // why it is not comparable, or why the test cannot tell
-}
-
-// Verdict is "moved", "holds" or "n/a".
-func (c Comparison) Verdict() string {
-	switch {
-	case !c.Comparable:
-		return "n/a"
-	case c.Moved:
-		return "moved"
-	}
-	return "holds"
+	Spread     float64 // the relative spread judged by: the runs' own, or the noise floor if larger
+	Floor      float64 // the machines' noise floor of the metric, 0 when unknown
+	MDE        float64 // the smallest change these repeats show at Spread; +Inf when none
+	Verdict    Verdict
+	Moved      bool   // Verdict == Moved: P < alpha
+	Comparable bool   // both runs measured the metric
+	Note       string // why it is not comparable, why it is inconclusive, or what would show
 }
 
 // Compare compares every guest, point and metric of a stored run with a
-// rerun of the same cell, guests and points matched by name and params.
-func Compare(old, rerun *File, metrics []string, alpha float64) []Comparison {
+// rerun of the same cell, guests and points matched by name and params,
+// and judges each by rule, with the noise floor either file records.
+func Compare(old, rerun *File, metrics []string, rule Rule) []Comparison {
 	var out []Comparison
 	for gi := range old.Guests {
 		og := &old.Guests[gi]
@@ -50,7 +44,8 @@ func Compare(old, rerun *File, metrics []string, alpha float64) []Comparison {
 		for _, point := range pointsOf(og, ng) {
 			op, np := findPoint(og, point), findPoint(ng, point)
 			for _, m := range metrics {
-				c := Comparison{Guest: og.Name, Point: point, Metric: m, Unit: metricOf(m, rerun, old).Unit, P: math.NaN(), Delta: math.NaN(), MinP: 1}
+				c := Comparison{Guest: og.Name, Point: point, Metric: m, Unit: metricOf(m, rerun, old).Unit,
+					P: math.NaN(), Delta: math.NaN(), MinP: 1, MDE: math.Inf(1), Verdict: NotCompared}
 				switch {
 				case og.Status != StatusOK:
 					c.Note = "stored run: guest " + og.Status
@@ -65,7 +60,7 @@ func Compare(old, rerun *File, metrics []string, alpha float64) []Comparison {
 					c.Old, c.New = values(op, m), values(np, m)
 				}
 				if len(c.Old) > 0 && len(c.New) > 0 {
-					c.compare(alpha)
+					c.compare(rule, math.Max(old.NoiseSpread(m), rerun.NoiseSpread(m)))
 				} else if c.Note == "" {
 					c.Note = "no values"
 				}
@@ -89,7 +84,7 @@ func metricOf(name string, files ...*File) Metric {
 	return files[len(files)-1].Metric(name)
 }
 
-func (c *Comparison) compare(alpha float64) {
+func (c *Comparison) compare(rule Rule, floor float64) {
 	c.Comparable = true
 	c.OldMedian, c.NewMedian = Summarize(c.Old).Median, Summarize(c.New).Median
 	if c.OldMedian != 0 {
@@ -97,10 +92,7 @@ func (c *Comparison) compare(alpha float64) {
 	}
 	_, c.P = MannWhitneyU(c.Old, c.New)
 	c.MinP = MinPValue(len(c.Old), len(c.New))
-	c.Moved = c.P < alpha
-	if c.MinP >= alpha {
-		c.Note = fmt.Sprintf("%d+%d repeats cannot show a change at α = %g: p ≥ %.3f; run more", len(c.Old), len(c.New), alpha, c.MinP)
-	}
+	c.judge(rule, floor)
 }
 
 // pointsOf lists the point labels of a guest in either run, stored order

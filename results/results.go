@@ -45,6 +45,11 @@ type File struct {
 	Started   time.Time `json:"started"` // stored in UTC
 	Finished  time.Time `json:"finished"`
 	Env       Env       `json:"env"`
+	// NoiseFloor is the part of the machine's noise floor (benchbook
+	// calibrate) that the cell's tools have, as it was when the cell ran,
+	// so a report rendered anywhere says which differences were noise
+	// there; absent when the machine was not calibrated.
+	NoiseFloor *Noise `json:"noise_floor,omitempty"`
 	// Params are the effective params of the run. Integral numbers load as
 	// int64, others as float64, so a loaded value compares equal to the
 	// TOML value it came from.
@@ -56,6 +61,10 @@ type File struct {
 	Metrics []Metric `json:"metrics,omitempty"`
 	Guests  []Guest  `json:"guests"`            // in the cell's order
 	Failure string   `json:"failure,omitempty"` // set only in <cell>.failed.json
+	// Incomplete says which guests the cell needs failed in a run whose
+	// other guests were measured: <cell>.json then holds their figures,
+	// and each failed guest its failures and Kept. Empty for a good run.
+	Incomplete string `json:"incomplete,omitempty"`
 }
 
 // Env describes the machine a run came from. The host name is left out on
@@ -79,6 +88,19 @@ type Env struct {
 	// path to process guests.
 	Container string            `json:"container,omitempty"`
 	Tools     map[string]string `json:"tools,omitempty"` // tool name -> version, filled by the runner
+	// What moves figures machine-wide, each "unknown" where the machine
+	// does not say (many VMs have no cpufreq): the cpufreq governor
+	// ("performance", or each with its CPUs), turbo boost ("on", "off"),
+	// SMT ("on", "off", "not supported") and the CPU vulnerability
+	// mitigations, summed up ("vulnerable: ...; mitigated: ...; not
+	// affected: 14"). Absent in files from before benchbook recorded them.
+	CPUGovernor string `json:"cpu_governor,omitempty"`
+	CPUBoost    string `json:"cpu_boost,omitempty"`
+	SMT         string `json:"smt,omitempty"`
+	Mitigations string `json:"mitigations,omitempty"`
+	// Placement is the cell's plan of CPUs for the systems under test and
+	// the load; each guest's facts say how it was applied to it.
+	Placement *Placement `json:"placement,omitempty"`
 }
 
 // Guest is what one guest of the cell produced.
@@ -94,13 +116,19 @@ type Guest struct {
 	// Points has one entry per sweep point, in sweep order; a cell without
 	// a sweep has one point without params.
 	Points []Point `json:"points"`
+	// Failures lists every failed try of a repeat, retried or not.
+	Failures []Failure `json:"failures,omitempty"`
+	// Kept, on a guest that failed, are its figures from the last run it
+	// was measured in, so that a failed run never loses them.
+	Kept *Kept `json:"kept,omitempty"`
 }
 
 // Point is one combination of sweep params, measured Repeat times.
 type Point struct {
 	Params  map[string]any     `json:"params,omitempty"` // the sweep values of this point
 	Repeats []Repeat           `json:"repeats"`
-	Summary map[string]Summary `json:"summary"` // metric -> summary over the repeats; see Point.Summarize
+	Summary map[string]Summary `json:"summary"`        // metric -> summary over the repeats; see Point.Summarize
+	Stop    *Stop              `json:"stop,omitempty"` // why an adaptive repeat stopped here
 }
 
 // Repeat is one measurement: the raw figures, never rounded.
@@ -114,6 +142,9 @@ type Repeat struct {
 	// Percentiles is the latency spectrum of all commands, ascending by P.
 	Percentiles []Percentile `json:"percentiles,omitempty"`
 	Log         string       `json:"log,omitempty"` // slash path relative to the results directory
+	// Noise is what else the machine did during the load (see
+	// RepeatNoise); absent in files from before benchbook sampled it.
+	Noise *RepeatNoise `json:"noise,omitempty"`
 }
 
 // Percentile is one point of a latency spectrum: P percent of the requests

@@ -248,6 +248,9 @@ func check(f *File) error {
 	if err := checkParams(where, f.Params); err != nil {
 		return err
 	}
+	if err := f.NoiseFloor.check(); err != nil {
+		return fmt.Errorf("%s: %w", where, err)
+	}
 	for _, g := range f.Guests {
 		gw := fmt.Sprintf("%s: guest %q", where, g.Name)
 		if g.Name == "" {

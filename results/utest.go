@@ -132,8 +132,22 @@ func MinPValue(n1, n2 int) float64 {
 		return 1
 	}
 	// Complete separation: one subset of C(n1+n2, n1) in each tail.
-	lc := lchoose(n1+n2, n1)
-	return math.Min(1, 2*math.Exp(-lc))
+	return math.Min(1, 2/choose(n1+n2, n1))
+}
+
+// choose is C(n, k), exact while it fits a float64's 53 bits (each
+// partial product is itself a binomial coefficient), so that 3 + 3 repeats
+// give 0.1 and not a hair below it.
+func choose(n, k int) float64 {
+	if n > 60 {
+		return math.Exp(lchoose(n, k))
+	}
+	k = min(k, n-k)
+	c := 1.0
+	for i := 1; i <= k; i++ {
+		c = c * float64(n-k+i) / float64(i)
+	}
+	return c
 }
 
 func lchoose(n, k int) float64 {

@@ -176,19 +176,19 @@ func TestCompare(t *testing.T) {
 		{Name: "osv", Status: StatusSkipped, Points: []Point{{}}},
 	}}
 	got := map[string]Comparison{}
-	for _, c := range Compare(old, rerun, []string{"ops_per_sec", "latency_avg"}, Alpha) {
+	for _, c := range Compare(old, rerun, []string{"ops_per_sec", "latency_avg"}, DefaultRule()) {
 		got[c.Guest+" "+c.Metric] = c
 	}
-	if c := got["host ops_per_sec"]; c.Verdict() != "moved" || math.Abs(c.Delta+0.2) > 1e-9 || c.OldMedian != 100 || c.NewMedian != 80 || c.P > 0.01 {
+	if c := got["host ops_per_sec"]; c.Verdict != Moved || math.Abs(c.Delta+0.2) > 1e-9 || c.OldMedian != 100 || c.NewMedian != 80 || c.P > 0.01 {
 		t.Errorf("host: %+v", c)
 	}
-	if c := got["host latency_avg"]; c.Verdict() != "moved" || c.Delta < 0.2 {
+	if c := got["host latency_avg"]; c.Verdict != Moved || c.Delta < 0.2 {
 		t.Errorf("host latency: %+v", c)
 	}
-	if c := got["vm ops_per_sec"]; c.Verdict() != "holds" || !strings.Contains(c.Note, "3+3 repeats cannot show a change") {
+	if c := got["vm ops_per_sec"]; c.Verdict != Inconclusive || !strings.Contains(c.Note, "3 + 3 repeats cannot show a change") {
 		t.Errorf("vm: %+v", c)
 	}
-	if c := got["osv ops_per_sec"]; c.Verdict() != "n/a" || c.Note != "stored run: guest skipped" {
+	if c := got["osv ops_per_sec"]; c.Verdict != NotCompared || c.Note != "stored run: guest skipped" {
 		t.Errorf("osv: %+v", c)
 	}
 	if len(got) != 6 {

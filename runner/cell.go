@@ -2,7 +2,6 @@ package runner
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"maps"
 	"os"
@@ -30,7 +29,9 @@ type cellRun struct {
 	perCell   []bool      // per guest: booted once per sweep point, not per repeat
 	kept      []*instance // per guest: the instance kept across repeats
 	keptPoint []int
-	staging   string // folder for this run's logs until the outcome is known
+	staging   string        // folder for this run's logs until the outcome is known
+	began     time.Time     // when the first round started: an adaptive budget counts from here
+	failures  guestFailures // the guests the cell needs that were given up
 }
 
 // cell runs one bench cell and stores its results, or its failure next to
@@ -69,71 +70,12 @@ func (r *run) cell(ctx context.Context, c *notebook.Cell, hash string) error {
 	}
 	cr.file.Finished = time.Now().UTC()
 	cr.recordEnvFacts(ctx)
+	cr.file.NoiseFloor = r.opt.Noise.For(slices.Sorted(maps.Keys(cr.file.Env.Tools)))
 	cr.file.Summarize()
 	// Logs move into place only once their record is stored: logs of a run
 	// that could not be saved (a full disk) must not replace those the
 	// stored results point to.
-	if runErr != nil {
-		// The staging folder goes when the run ends: the message names
-		// the logs where they are kept.
-		runErr = &keptLogsError{err: runErr, msg: cr.keptLogs(runErr.Error(), "logs/failed")}
-		cr.file.Failure = runErr.Error()
-		cr.retargetLogs("logs/failed")
-		if err := r.store.SaveFailure(cr.file); err != nil {
-			return errors.Join(runErr, fmt.Errorf("record the failure: %w", err))
-		}
-		cr.publishLogs("logs/failed")
-		return runErr
-	}
-	if err := r.store.Save(cr.file); err != nil {
-		return fmt.Errorf("store results: %w", err)
-	}
-	cr.publishLogs("logs")
-	return nil
-}
-
-func (cr *cellRun) execute(ctx context.Context) error {
-	if err := cr.prepare(ctx); err != nil {
-		return err
-	}
-	defer func() {
-		for gi := range cr.kept {
-			cr.stopKept(ctx, gi)
-		}
-	}()
-	total := len(cr.points) * cr.cell.Repeat
-	for pi, point := range cr.points {
-		for rep := 0; rep < cr.cell.Repeat; rep++ {
-			// Guests take turns within a repeat, so slow drift of the
-			// machine (thermal, background work) spreads over all of them.
-			for gi, name := range cr.cell.Guests {
-				if !cr.active[gi] {
-					continue
-				}
-				n := pi*cr.cell.Repeat + rep + 1
-				label := fmt.Sprintf("%s: %s%s repeat %d/%d", cr.cell.ID, name, describePoint(point), rep+1, cr.cell.Repeat)
-				if total > cr.cell.Repeat {
-					label += fmt.Sprintf(" (%d/%d)", n, total)
-				}
-				err := cr.once(ctx, gi, pi, rep, label)
-				if ctx.Err() != nil {
-					return ctx.Err()
-				}
-				if err == nil {
-					continue
-				}
-				g := &cr.file.Guests[gi]
-				g.Status, g.Reason = results.StatusFailed, err.Error()
-				cr.active[gi] = false
-				spec, _ := cr.guestSpec(name, cr.nb.ParamValues())
-				if !spec.Optional {
-					return fmt.Errorf("guest %s, repeat %d: %w", name, rep+1, err)
-				}
-				fmt.Fprintf(cr.opt.Progress, "%s: optional guest %s failed, going on without it: %v\n", cr.cell.ID, name, firstLine(err))
-			}
-		}
-	}
-	return nil
+	return cr.finish(runErr)
 }
 
 // prepare fills the guest entries and finds out which guests can run here at
@@ -289,16 +231,19 @@ func (cr *cellRun) once(ctx context.Context, gi, pi, rep int, label string) (err
 		}
 	}()
 	loadStart := time.Now()
+	probe := sampleNoise(in)
 	m, err := cr.measure(ctx, pi, label, in)
+	noise := probe.stop()
 	if err != nil {
 		return err
 	}
 	cr.record(gi, pi, rep, in, booted, loadStart, m)
+	cr.recordNoise(gi, pi, noise)
 	ready := ""
 	if booted && in.boots {
 		ready = fmt.Sprintf(", ready in %.0f ms", in.bootMs)
 	}
-	cr.done("%s: %s%s", label, cr.headline(m), ready)
+	cr.done("%s: %s%s%s", label, cr.headline(m), ready, busyNote(noise))
 	return nil
 }
 
@@ -340,7 +285,7 @@ func (cr *cellRun) measure(ctx context.Context, pi int, label string, in *instan
 	if err != nil {
 		return load.Measurement{}, err
 	}
-	target := load.Target{Addr: in.ep.Addr, Netns: in.ep.Netns, Dir: in.ep.Dir, NotebookDir: cr.notebookDir(), Progress: func(p load.Progress) {
+	target := load.Target{Addr: in.ep.Addr, Netns: in.ep.Netns, Dir: in.ep.Dir, NotebookDir: cr.notebookDir(), CPUs: in.loadCPUs, Progress: func(p load.Progress) {
 		phase := "load"
 		if p.Warmup {
 			phase = "warmup"
@@ -457,52 +402,6 @@ func (cr *cellRun) stopKept(ctx context.Context, gi int) {
 		defer cancel()
 		in.stop(sctx)
 		cr.kept[gi] = nil
-	}
-}
-
-// publishLogs moves this run's logs from the staging folder to dest (under
-// the results folder), replacing the logs of the same names.
-func (cr *cellRun) publishLogs(dest string) {
-	filepath.WalkDir(cr.staging, func(path string, d os.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return nil
-		}
-		rel, _ := filepath.Rel(filepath.Join(cr.staging, "logs"), path)
-		target := filepath.Join(cr.store.Dir, filepath.FromSlash(dest), rel)
-		os.MkdirAll(filepath.Dir(target), 0o755)
-		os.Rename(path, target)
-		return nil
-	})
-}
-
-// keptLogs rewrites paths of this run's staging folder in msg to where
-// publishLogs(dest) keeps them.
-func (cr *cellRun) keptLogs(msg, dest string) string {
-	staged := filepath.Join(cr.staging, "logs") + string(filepath.Separator)
-	kept := filepath.Join(cr.store.Dir, filepath.FromSlash(dest)) + string(filepath.Separator)
-	return strings.ReplaceAll(msg, staged, kept)
-}
-
-// keptLogsError is a failure whose message names the kept logs; errors.Is
-// and As still see the failure it wraps.
-type keptLogsError struct {
-	err error
-	msg string
-}
-
-func (e *keptLogsError) Error() string { return e.msg }
-func (e *keptLogsError) Unwrap() error { return e.err }
-
-// retargetLogs makes the repeats' log paths point under dest instead of
-// logs/, where publishLogs(dest) will put them.
-func (cr *cellRun) retargetLogs(dest string) {
-	for gi := range cr.file.Guests {
-		for pi := range cr.file.Guests[gi].Points {
-			for ri := range cr.file.Guests[gi].Points[pi].Repeats {
-				r := &cr.file.Guests[gi].Points[pi].Repeats[ri]
-				r.Log = dest + strings.TrimPrefix(r.Log, "logs")
-			}
-		}
 	}
 }
 

@@ -15,6 +15,7 @@ import (
 	"github.com/benchbook/benchbook/internal/netns"
 	"github.com/benchbook/benchbook/runner/guest"
 	"github.com/benchbook/benchbook/runner/image"
+	"github.com/benchbook/benchbook/runner/placement"
 )
 
 // running is the part of a started guest the runner uses.
@@ -34,6 +35,9 @@ type instance struct {
 	ready   guest.Ready // its ready check, which also tells whether it still answers
 	boots   bool        // it boots (a process, a VM): its boot_ms is recorded
 	bootMs  float64
+	// loadCPUs are where its load runs (the cell's placement); empty:
+	// not placed.
+	loadCPUs placement.Set
 }
 
 // loadVars are the runtime variables of the load's table: the port the
@@ -204,6 +208,11 @@ func (cr *cellRun) startLibvirt(ctx context.Context, spec guest.Spec, logPath st
 	if err != nil {
 		return nil, err
 	}
+	pl, err := cr.placement(spec)
+	if err != nil {
+		return nil, err
+	}
+	pl.apply(in)
 	slug := strings.TrimSuffix(filepath.Base(cr.nb.Path), filepath.Ext(cr.nb.Path))
 	g, err := guest.NewLibvirt(guest.LibvirtConfig{
 		Name:         spec.Name,
@@ -216,6 +225,7 @@ func (cr *cellRun) startLibvirt(ctx context.Context, spec guest.Spec, logPath st
 		ReadyTimeout: spec.ReadyTimeout,
 		Ready:        in.ready,
 		Trace:        cr.traceStep,
+		CPUs:         pl.sut,
 	})
 	if err != nil {
 		return nil, err
@@ -247,6 +257,11 @@ func (cr *cellRun) startQemu(ctx context.Context, spec guest.Spec, logPath strin
 	if note != "" {
 		in.facts["network_note"] = note
 	}
+	pl, err := cr.placement(spec)
+	if err != nil {
+		return nil, err
+	}
+	pl.apply(in)
 	q, err := guest.NewQemu(guest.QemuConfig{
 		Name:         spec.Name,
 		Boot:         boot,
@@ -256,6 +271,7 @@ func (cr *cellRun) startQemu(ctx context.Context, spec guest.Spec, logPath strin
 		ReadyTimeout: spec.ReadyTimeout,
 		Ready:        in.ready,
 		Trace:        cr.traceStep,
+		CPUs:         pl.sut,
 	})
 	if err != nil {
 		return nil, err
@@ -284,6 +300,10 @@ func (cr *cellRun) startProcess(ctx context.Context, spec guest.Spec, port int, 
 	for i, f := range spec.Files {
 		files[i] = cr.path(f)
 	}
+	pl, err := cr.placement(spec)
+	if err != nil {
+		return nil, err
+	}
 	g, err := guest.NewProcess(guest.ProcessConfig{
 		Name:         spec.Name,
 		Command:      spec.Command,
@@ -297,11 +317,13 @@ func (cr *cellRun) startProcess(ctx context.Context, spec guest.Spec, port int, 
 		Files:        files,
 		Vars:         vars,
 		DirBase:      cr.path(spec.DirBase),
+		CPUs:         pl.sut,
 	})
 	if err != nil {
 		return nil, err
 	}
 	in := &instance{g: g, command: spec.Command, facts: map[string]string{}, ready: ready, boots: true}
+	pl.apply(in)
 	begin := time.Now()
 	in.ep, err = g.Start(ctx)
 	if err != nil {
@@ -314,11 +336,16 @@ func (cr *cellRun) startProcess(ctx context.Context, spec guest.Spec, port int, 
 // startHost makes the host guest's scratch folder for one repeat. It boots
 // nothing: there is no boot time to record.
 func (cr *cellRun) startHost(ctx context.Context, spec guest.Spec) (*instance, error) {
+	pl, err := cr.placement(spec)
+	if err != nil {
+		return nil, err
+	}
 	g, err := guest.NewHost(guest.HostConfig{Name: spec.Name, DirBase: cr.path(spec.DirBase), Trace: cr.traceStep})
 	if err != nil {
 		return nil, err
 	}
 	in := &instance{g: g, facts: map[string]string{}, ready: guest.Ready{Check: guest.ReadyNone}}
+	pl.apply(in)
 	if in.ep, err = g.Start(ctx); err != nil {
 		return nil, err
 	}

@@ -49,6 +49,11 @@ type Options struct {
 	// before running.
 	Stale string
 
+	// Noise is this machine's noise floor (benchbook calibrate): each
+	// cell's results keep the part its load tools have (File.NoiseFloor),
+	// so its report says which differences were noise here. Nil: none.
+	Noise *results.Noise
+
 	// Image says how the built-in Linux micro-VM is built; the zero value
 	// uses this machine's cloud kernel, its redis-server and benchbook
 	// itself as the guest's init.
@@ -130,6 +135,11 @@ func State(nb *notebook.Notebook, store results.Store) []CellState {
 			st.Kind, st.Reason = KindUnreadable, fmt.Sprintf("stored results unreadable: %v", err)
 		case f.InputHash != st.Hash:
 			st.Kind, st.Reason, st.file = KindStaleInputs, reasonInputsChanged, f
+		case f.Incomplete != "":
+			// A guest the cell needs failed and its figures are missing:
+			// the cell runs again.
+			st.Kind, st.Reason, st.file = KindFailed, "the stored run is incomplete: "+firstLineOf(f.Incomplete), f
+			st.Failure = fmt.Sprintf("the newest run (%s) is incomplete: %s", f.Started.UTC().Format("2006-01-02 15:04 UTC"), firstLineOf(f.Incomplete))
 		default:
 			st.Kind, st.Fresh, st.file = KindFresh, true, f
 		}
@@ -153,7 +163,7 @@ func (st CellState) Detail() string {
 	case st.Failure != "":
 		parts = append(parts, st.Failure)
 		switch {
-		case st.file == nil:
+		case st.file == nil, st.file.Incomplete != "":
 		case !st.Fresh:
 			parts = append(parts, "the last good run is stale (inputs)")
 		case len(st.Env) > 0:

@@ -36,17 +36,31 @@ func judgeClaims(nb *notebook.Notebook) []claimVerdict {
 	return out
 }
 
-// reportClaims prints failed claims (all claims when verbose) and returns
-// how many failed.
-func reportClaims(w io.Writer, vs []claimVerdict, verbose bool) int {
-	failed := 0
+// claimCounts counts the claims of each status.
+type claimCounts struct{ pass, fail, inconclusive, unknown int }
+
+func (c claimCounts) String() string {
+	return fmt.Sprintf("%d pass, %d fail, %d inconclusive, %d unknown", c.pass, c.fail, c.inconclusive, c.unknown)
+}
+
+// reportClaims prints failed claims (all claims when verbose) and counts
+// them by status.
+func reportClaims(w io.Writer, vs []claimVerdict, verbose bool) claimCounts {
+	var n claimCounts
 	for _, v := range vs {
-		if v.res.Failed() {
-			failed++
+		switch v.res.Status() {
+		case results.ClaimPass:
+			n.pass++
+		case results.ClaimFail:
+			n.fail++
+		case results.ClaimInconclusive:
+			n.inconclusive++
+		default:
+			n.unknown++
 		}
 		if verbose || v.res.Failed() {
-			fmt.Fprintf(w, "%s: %s: %-22s %s (%s)\n", v.notebook, v.cell, v.res.Status(), v.res.Claim.Text, v.res.Detail)
+			fmt.Fprintf(w, "%s: %s: %-12s %s (%s)\n", v.notebook, v.cell, v.res.Status(), v.res.Claim.Text, v.res.Detail)
 		}
 	}
-	return failed
+	return n
 }

@@ -2,16 +2,10 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
-	"io/fs"
 	"os"
 	"path/filepath"
-	"strings"
-	"text/template"
-
-	_ "embed"
 
 	"github.com/benchbook/benchbook/internal/buildinfo"
 	"github.com/benchbook/benchbook/notebook"
@@ -20,73 +14,7 @@ import (
 	"github.com/benchbook/benchbook/results"
 )
 
-//go:embed starter.toml.tmpl
-var starterTemplate string
-
-type newOpts struct{ force bool }
-
-func newCommand() *command {
-	return &command{
-		name:  "new",
-		args:  "NAME",
-		short: "write a commented starter notebook",
-		long: `Writes NAME (".toml" is added when missing) with a commented starter
-notebook: a prose cell, redis-server as a process guest, the built-in load
-generator, a bench cell, a plot and a table. It refuses to overwrite a file.
-
-Example:
-
-  benchbook new notebooks/redis-pipelining
-  benchbook check notebooks/redis-pipelining.toml`,
-		flags: func(fs *flag.FlagSet) any {
-			o := &newOpts{}
-			fs.BoolVar(&o.force, "force", false, "overwrite an existing file")
-			return o
-		},
-		minArgs: 1, maxArgs: 1,
-		run: func(ctx context.Context, env *cmdEnv, opts any, args []string) error {
-			o := opts.(*newOpts)
-			path := args[0]
-			if filepath.Ext(path) != ".toml" {
-				path += ".toml"
-			}
-			base := strings.TrimSuffix(filepath.Base(path), ".toml")
-			title := strings.ToUpper(base[:1]) + strings.ReplaceAll(base[1:], "-", " ")
-			var b strings.Builder
-			t := template.Must(template.New("starter").Parse(starterTemplate))
-			if err := t.Execute(&b, map[string]string{"Title": title}); err != nil {
-				return err
-			}
-			flags := os.O_WRONLY | os.O_CREATE | os.O_EXCL
-			if o.force {
-				flags = os.O_WRONLY | os.O_CREATE | os.O_TRUNC
-			}
-			if dir := filepath.Dir(path); dir != "." {
-				if err := os.MkdirAll(dir, 0o755); err != nil {
-					return err
-				}
-			}
-			f, err := os.OpenFile(path, flags, 0o644)
-			if errors.Is(err, fs.ErrExist) {
-				return fmt.Errorf("%s exists; choose another name or pass --force", path)
-			}
-			if err != nil {
-				return err
-			}
-			if _, err := f.WriteString(b.String()); err != nil {
-				f.Close()
-				return err
-			}
-			if err := f.Close(); err != nil {
-				return err
-			}
-			fmt.Fprintf(env.stdout, "wrote %s\nnext: benchbook check %s && benchbook run %s\n", path, path, path)
-			return nil
-		},
-	}
-}
-
-type checkOpts struct{ claims bool }
+type checkOpts struct{ claims, strict bool }
 
 func checkCommand() *command {
 	return &command{
@@ -104,14 +32,21 @@ Example:
   notebooks/x.toml:12:1: unknown key "guets" at the top level (did you mean "guests"?)
 
 With --claims it also judges the claims of check cells against the stored
-results, by their medians, and says when the 95 % confidence intervals of
-the two sides overlap ("not significant"); a failed claim makes the exit
-status 1, like a failed test:
+results: a claim passes when the 95 % intervals of its two sides are apart
+the way it says, fails when they are apart the other way, and is
+inconclusive when they overlap or a figure has no spread to judge by (one
+repeat, on a machine without a noise floor: see benchbook calibrate). A
+line per claim, then the count of each. A failed claim makes the exit
+status 1, like a failed test; an inconclusive or unknown one does not,
+unless --strict is given:
 
-  benchbook check --claims notebooks/unikernels-redis.toml`,
+  benchbook check --claims notebooks/unikernels-redis.toml
+  notebooks/unikernels-redis.toml: throughput: pass  host.ops_per_sec > osv.ops_per_sec (61234 vs 18120)
+  claims: 1 pass, 0 fail, 0 inconclusive, 0 unknown`,
 		flags: func(fs *flag.FlagSet) any {
 			o := &checkOpts{}
 			fs.BoolVar(&o.claims, "claims", false, "also judge check cells' claims against the stored results")
+			fs.BoolVar(&o.strict, "strict", false, "with --claims: an inconclusive or unknown claim fails too")
 			return o
 		},
 		minArgs: 1, maxArgs: -1,
@@ -145,15 +80,30 @@ status 1, like a failed test:
 				return silent(1, fmt.Errorf("%d problems", len(problems)))
 			}
 			if o.claims {
-				if failed := reportClaims(env.stdout, verdicts, true); failed > 0 {
-					fmt.Fprintf(env.stderr, "benchbook check: %s failed: the stored results no longer support them\n", plural(failed, "claim"))
-					return silent(1, fmt.Errorf("%d claims failed", failed))
+				if err := checkClaims(env, verdicts, o.strict); err != nil {
+					return err
 				}
 			}
 			fmt.Fprintf(env.stdout, "%s ok\n", plural(len(paths), "notebook"))
 			return nil
 		},
 	}
+}
+
+// checkClaims prints every claim and the count of each status; a failed
+// claim is an error, and with strict an inconclusive or unknown one too.
+func checkClaims(env *cmdEnv, verdicts []claimVerdict, strict bool) error {
+	n := reportClaims(env.stdout, verdicts, true)
+	fmt.Fprintf(env.stdout, "claims: %s\n", n)
+	switch {
+	case n.fail > 0:
+		fmt.Fprintf(env.stderr, "benchbook check: %s failed: the stored results no longer support them\n", plural(n.fail, "claim"))
+		return silent(1, fmt.Errorf("%d claims failed", n.fail))
+	case strict && n.inconclusive+n.unknown > 0:
+		fmt.Fprintf(env.stderr, "benchbook check: --strict: %d claims inconclusive, %d unknown: the stored results do not support them\n", n.inconclusive, n.unknown)
+		return silent(1, fmt.Errorf("%d claims not supported", n.inconclusive+n.unknown))
+	}
+	return nil
 }
 
 type renderOpts struct {

@@ -85,6 +85,7 @@ Example:
 				Version:  buildinfo.Version(),
 				Progress: progress,
 				Live:     !o.quiet && isTerminal(env.stdout),
+				Noise:    loadNoise(env),
 			})
 			if ctx.Err() != nil {
 				fmt.Fprintf(env.stderr, "benchbook run: interrupted: every guest stopped; results of finished cells are kept, nothing was written for the cell in progress\n")

@@ -67,6 +67,13 @@ Building never executes anything, unless --execute: then the stale bench
 cells of every notebook are run first, one notebook after another; a failed
 run shows in its page, the build goes on, and the exit status is 1.
 
+After the summary, a line names the pages that show results which are not
+current: a cell never run, its newest run failed, its inputs changed, or
+its results were measured in another environment (redis, load tool,
+kernel, image...) than the notebook's newest run. The build reads that
+from the stored files; it never probes this machine, so whether the
+results still describe it is for benchbook status NOTEBOOK.
+
 --format hugo writes page bundles (OUT/SLUG/index.md and its files) for a
 Hugo site's content folder; --format jekyll writes OUT/_posts/DATE-SLUG.md
 with its files in OUT/SLUG/. See docs/site.md.
@@ -155,8 +162,16 @@ func runBuild(ctx context.Context, env *cmdEnv, o *buildOpts, dir string) error 
 		fmt.Fprintf(env.stderr, "benchbook build: %s: %v\n", f.notebook, f.err)
 	}
 	fmt.Fprintln(env.stdout, rep.Summary())
+	if line := rep.StaleLine(); line != "" {
+		fmt.Fprintln(env.stdout, line)
+	}
 	// A site never publishes a sentence its data no longer support.
-	if failed := buildClaims(env, rep.Checked); failed > 0 {
+	// An inconclusive claim is said, not failed: its page says why.
+	claims := buildClaims(env, rep.Checked)
+	if claims.inconclusive > 0 {
+		fmt.Fprintf(env.stderr, "benchbook build: %s inconclusive: the data neither support nor contradict them; their pages say why\n", plural(claims.inconclusive, "claim"))
+	}
+	if failed := claims.fail; failed > 0 {
 		fmt.Fprintf(env.stderr, "benchbook build: %s failed; their pages show which\n", plural(failed, "claim"))
 		if err == nil && len(ran) == 0 {
 			return silent(1, fmt.Errorf("%d claims failed", failed))
@@ -208,6 +223,7 @@ func executeNotebooks(ctx context.Context, env *cmdEnv, dir string, drafts bool)
 			Version:  buildinfo.Version(),
 			Progress: env.stdout,
 			Live:     isTerminal(env.stdout),
+			Noise:    loadNoise(env),
 		})
 		if ctx.Err() != nil {
 			fmt.Fprintf(env.stderr, "benchbook build: interrupted while running %s: every guest stopped; nothing was built\n", p)
@@ -332,9 +348,9 @@ Example:
 	}
 }
 
-// buildClaims judges the claims of the site's notebooks and prints the
-// failed ones.
-func buildClaims(env *cmdEnv, notebooks []string) int {
+// buildClaims judges the claims of the site's notebooks, prints the
+// failed ones and counts each status.
+func buildClaims(env *cmdEnv, notebooks []string) claimCounts {
 	var vs []claimVerdict
 	for _, p := range notebooks {
 		nb, err := notebook.ParseFile(p)

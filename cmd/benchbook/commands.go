@@ -36,6 +36,7 @@ func commands() []*command {
 		runCommand(),
 		statusCommand(),
 		verifyCommand(),
+		calibrateCommand(),
 		renderCommand(),
 		buildCommand(),
 		serveCommand(),

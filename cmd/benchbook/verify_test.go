@@ -58,8 +58,8 @@ func TestVerifyMoved(t *testing.T) {
 	for _, re := range []string{
 		`(?m)^tp +host +ops_per_sec +[0-9,]+ ops/s +[0-9,]+ ops/s +-[0-9]+\.[0-9]% +p=0\.029 +moved$`,
 		`(?m)^tp +host +latency_avg +[0-9.,]+ µs +[0-9.,]+ µs +\+[0-9.]+% +p=0\.029 +moved$`,
-		`(?m)^tp +host +latency_p99 +.* p=[01]\.[0-9]{3} +(holds|moved)`,
-		`(?m)^verify: [23] of 3 figures moved`,
+		`(?m)^tp +host +latency_p99 +.* p=[01]\.[0-9]{3} +(holds|moved|inconclusive)`,
+		`(?m)^verify: 3 figures: [23] moved, `,
 	} {
 		if !regexp.MustCompile(re).MatchString(out) {
 			t.Errorf("output lacks %s:\n%s", re, out)
@@ -67,6 +67,63 @@ func TestVerifyMoved(t *testing.T) {
 	}
 	if after := snapshotDir(t, store.Dir); !equalFiles(before, after) {
 		t.Error("verify changed the stored results")
+	}
+}
+
+// With 3 + 3 repeats no change can show (the smallest p is 0.1): stored
+// figures ten times what this machine measures, or a rerun 70 % slower
+// than the stored run, are inconclusive, never "holds"; the exit status
+// is 3 and the summary counts them.
+func TestVerifyInconclusive(t *testing.T) {
+	needRedisServer(t)
+	for _, tt := range []struct {
+		name string
+		k    float64 // stored figures = measured × k
+	}{
+		{"stored figures ×10", 10},
+		{"a rerun 70 % slower", 1 / 0.3},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			path := filepath.Join(dir, "nb.toml")
+			writeFile(t, path, strings.Replace(phase(redisCmd, "requests = 300", dir), "repeat = 1", "repeat = 3", 1))
+			ctx := context.Background()
+			var stdout, stderr bytes.Buffer
+			if err := run(ctx, []string{"run", "-q", path}, &stdout, &stderr); err != nil {
+				t.Fatalf("run: %v\n%s", err, stderr.String())
+			}
+			store := results.ForNotebook(path)
+			f, err := store.Load("tp")
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := range f.Guests[0].Points[0].Repeats {
+				m := f.Guests[0].Points[0].Repeats[i].Metrics
+				m["ops_per_sec"] *= tt.k
+				m["latency_avg"] /= tt.k
+				m["latency_p99"] /= tt.k
+			}
+			f.Summarize()
+			if err := store.Save(f); err != nil {
+				t.Fatal(err)
+			}
+			stdout.Reset()
+			stderr.Reset()
+			err = run(ctx, []string{"verify", "-q", path}, &stdout, &stderr)
+			out := stdout.String()
+			if code := exitCode(err, &stderr); code != 3 {
+				t.Fatalf("exit status %d, want 3\n%s\n%s", code, out, stderr.String())
+			}
+			for _, m := range []string{"ops_per_sec", "latency_avg", "latency_p99"} {
+				re := `(?m)^tp +host +` + m + ` +.* p=0\.100 +inconclusive +\(3 \+ 3 repeats cannot show a change at α = 0\.05 \(p ≥ 0\.100\): run at least 4 \+ 4\)$`
+				if !regexp.MustCompile(re).MatchString(out) {
+					t.Errorf("no inconclusive line for %s:\n%s", m, out)
+				}
+			}
+			if strings.Contains(out, "holds") || !strings.Contains(out, "verify: 3 figures: 0 moved, 0 hold, 3 inconclusive (α = 0.05") {
+				t.Errorf("output:\n%s", out)
+			}
+		})
 	}
 }
 
@@ -217,7 +274,9 @@ func TestVerifyRemovesScratchOfKilled(t *testing.T) {
 	copyDir(t, filepath.Join(dir, "nb.results"), filepath.Join(dir, "quick.results"))
 	var out bytes.Buffer
 	next := verifyCmd(t, dir, &out, "quick.toml")
-	if code, _ := waitExit(t, next, 60*time.Second); code > 1 {
+	// 0 holds, 1 moved, 3 inconclusive (one repeat each): all mean it ran to
+	// the end; 2 is a usage error, 130 an interrupt.
+	if code, _ := waitExit(t, next, 60*time.Second); code != 0 && code != 1 && code != 3 {
 		t.Fatalf("quick verify: exit status %d\n%s", code, out.String())
 	}
 	now := scratchFolders(dir)

@@ -29,9 +29,9 @@ import (
 const envTimeout = 5 * time.Second
 
 // Collect describes the machine this process runs on, within ctx. It never
-// fails: what it cannot find stays empty (or "unknown" for the CPU model),
-// because a missing fact must not cost a benchmark run. Tools is left for
-// the runner to fill.
+// fails: what it cannot find stays empty (or "unknown" for the CPU model
+// and the CPU settings of CPUFacts), because a missing fact must not cost
+// a benchmark run. Tools is left for the runner to fill.
 func Collect(ctx context.Context, benchbookVersion string) results.Env {
 	e := results.Env{
 		Cores:     runtime.NumCPU(),
@@ -68,6 +68,8 @@ func Collect(ctx context.Context, benchbookVersion string) results.Env {
 			break
 		}
 	}
+
+	e.CPUGovernor, e.CPUBoost, e.SMT, e.Mitigations = CPUFacts(os.DirFS("/"))
 
 	ctx, cancel := context.WithTimeout(ctx, envTimeout)
 	defer cancel()

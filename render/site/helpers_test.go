@@ -47,13 +47,31 @@ func copyTree(t *testing.T, src, dst string) {
 	}
 }
 
-// examples copies the repository's notebooks into a fresh folder. When the
-// bench notebook has no stored results yet, it gets fixture results (made
-// up figures, marked as such in their environment) so its pages have plots.
+// seedNotebooks copies the repository's two seed notebooks (the unikernel
+// experiment with its results, the CLSF notes) into dir: the site tests
+// count and name their pages, which must not change each time an example
+// notebook is added (cmd/benchbook's site-build.txtar builds them all).
+func seedNotebooks(t *testing.T, dir string) {
+	t.Helper()
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	src := repoNotebooks(t)
+	for _, name := range []string{"unikernels-redis.toml", "unikernels-redis.results", "clsf-2014-day2.toml"} {
+		if _, err := os.Stat(filepath.Join(src, name)); err == nil {
+			copyTree(t, filepath.Join(src, name), filepath.Join(dir, name))
+		}
+	}
+}
+
+// examples copies the repository's seed notebooks into a fresh folder. When
+// the bench notebook has no stored results yet, it gets fixture results
+// (made up figures, marked as such in their environment) so its pages have
+// plots.
 func examples(t *testing.T) string {
 	t.Helper()
 	dir := filepath.Join(t.TempDir(), "notebooks")
-	copyTree(t, repoNotebooks(t), dir)
+	seedNotebooks(t, dir)
 	withFixtureResults(t, filepath.Join(dir, "unikernels-redis.toml"))
 	return dir
 }

@@ -31,7 +31,9 @@ const ManifestFile = ".benchbook-site.gob"
 // 2: entries say whether the notebook has check cells.
 // 3: entries list the files of their page folders; builds record what they
 // are about to create (Claimed).
-const manifestVersion = 3
+// 4: entries list the bench cells whose results their page shows as not
+// current (Stale).
+const manifestVersion = 4
 
 // manifest is what the previous build made, and from what.
 type manifest struct {
@@ -79,6 +81,10 @@ type entry struct {
 	// judged after every build; knowing which notebooks have none spares
 	// reading all of them again.
 	Checks bool
+	// Stale lists the bench cells whose results the page shows as not
+	// current (render.Written.Stale), so a build that leaves the page as
+	// it was can still say so.
+	Stale []string
 }
 
 // Published reports whether the entry's page is in the output folder.

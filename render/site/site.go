@@ -138,11 +138,45 @@ type Report struct {
 	// check cells, whose claims the caller may want to judge.
 	Checked []string
 
+	// Stale lists the published pages that show results which are not
+	// current, by notebook path, with their cells ("tp: stale (inputs)"),
+	// as the page says it; whether results still describe this machine
+	// is for `benchbook status`, which probes it.
+	Stale []StalePage
+
 	// Changed lists what changed in the output folder, as slash paths
 	// relative to it: "SLUG/" for a page built or removed, and each site
 	// file written or removed. The preview server reloads the pages open
 	// on them.
 	Changed []string
+}
+
+// StalePage is a published page showing results that are not current.
+type StalePage struct {
+	Notebook string
+	Cells    []string // "id: why", in cell order
+}
+
+// StaleLine is the line a build prints after its summary when pages show
+// results that are not current, naming up to a few of them, or "".
+func (r *Report) StaleLine() string {
+	if len(r.Stale) == 0 {
+		return ""
+	}
+	const shown = 3
+	var parts []string
+	for i, p := range r.Stale {
+		if i == shown {
+			parts = append(parts, fmt.Sprintf("and %d more", len(r.Stale)-shown))
+			break
+		}
+		parts = append(parts, p.Notebook+" ("+strings.Join(p.Cells, "; ")+")")
+	}
+	pages := "1 page shows"
+	if len(r.Stale) > 1 {
+		pages = fmt.Sprintf("%d pages show", len(r.Stale))
+	}
+	return fmt.Sprintf("%s results that are not current: %s; benchbook status NOTEBOOK says more", pages, strings.Join(parts, ", "))
 }
 
 // Failure is a notebook that could not be published.
@@ -408,6 +442,9 @@ func (b *builder) nextManifest(jobs []*job, slugs map[string]*job) (*Report, *ma
 			next.Pages[j.source] = j.entry
 			if j.entry.Checks && j.entry.Published() {
 				rep.Checked = append(rep.Checked, j.path)
+			}
+			if len(j.entry.Stale) > 0 && j.entry.Published() {
+				rep.Stale = append(rep.Stale, StalePage{Notebook: j.path, Cells: j.entry.Stale})
 			}
 			if j.render {
 				rep.Built++

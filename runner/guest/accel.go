@@ -149,7 +149,7 @@ func probeLinux(ctx context.Context, accel, kernel string) error {
 	p, err := startProc("accel-probe", []string{QemuBinary,
 		"-machine", "pc,accel=" + accel, "-m", "128", "-nodefaults", "-no-user-config",
 		"-display", "none", "-serial", "stdio", "-monitor", "none", "-no-reboot",
-		"-kernel", kernel, "-append", "console=ttyS0 panic=-1 loglevel=4"}, nil, "", console, regexp.MustCompile(`Kernel panic`))
+		"-kernel", kernel, "-append", "console=ttyS0 panic=-1 loglevel=4"}, nil, "", console, regexp.MustCompile(`Kernel panic`), nil)
 	if err != nil {
 		return err
 	}
@@ -214,7 +214,7 @@ func probe(ctx context.Context, accel string) error {
 		"-machine", "pc,accel=" + accel, "-m", "16", "-nodefaults", "-no-user-config",
 		"-display", "none", "-serial", "stdio", "-monitor", "none", "-no-reboot",
 		"-device", "isa-debug-exit,iobase=0xf4,iosize=0x04",
-		"-kernel", kernel}, nil, "", filepath.Join(dir, "console.log"), nil)
+		"-kernel", kernel}, nil, "", filepath.Join(dir, "console.log"), nil, nil)
 	if err != nil {
 		return err
 	}

@@ -48,7 +48,7 @@ func StartDHCP(ctx context.Context, ns, iface string) (*DHCP, error) {
 		"--user=root", // the lease file is root's
 	}
 	logPath := filepath.Join(dir, "log") // its tail goes into errors
-	p, err := startProc("dhcp", argv, nil, "", logPath, dhcpReady)
+	p, err := startProc("dhcp", argv, nil, "", logPath, dhcpReady, nil)
 	if err != nil {
 		os.RemoveAll(dir)
 		return nil, err

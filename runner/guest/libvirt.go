@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -12,6 +13,8 @@ import (
 	"time"
 
 	"github.com/digitalocean/go-libvirt"
+
+	"github.com/benchbook/benchbook/runner/placement"
 )
 
 // LibvirtConfig is one libvirt guest.
@@ -30,6 +33,9 @@ type LibvirtConfig struct {
 	// redis: the flavor's console line, then PING.
 	Ready Ready
 	Trace func(StepEvent) // called as each start step and undo begins and ends
+	// CPUs, when set, are the host CPUs the domain runs on (its
+	// <cputune>); only for a hypervisor on this machine. Empty: not placed.
+	CPUs placement.Set
 }
 
 // Libvirt is a guest booted by a libvirt daemon as a transient domain. The
@@ -111,6 +117,9 @@ func NewLibvirt(cfg LibvirtConfig) (*Libvirt, error) {
 	if cfg.Accel == "" {
 		cfg.Accel = "tcg"
 	}
+	if len(cfg.CPUs) > 0 && IsRemoteLibvirt(cfg.URI) {
+		return nil, fmt.Errorf("guest %s: CPUs of this machine cannot place a domain of %s, another one", cfg.Name, cfg.URI)
+	}
 	return &Libvirt{
 		cfg:     cfg,
 		life:    lifecycle{guest: cfg.Name, trace: cfg.Trace},
@@ -159,6 +168,29 @@ func (g *Libvirt) DomainXML() string {
 
 func (g *Libvirt) setFact(k, v string) { g.facts.set(k, v) }
 
+// Pids are the processes of a running domain of a hypervisor on this
+// machine: its qemu, which libvirtd started (so it is no child of
+// benchbook's, yet works for it). None for a remote one, or when
+// libvirtd's pid file cannot be read.
+func (g *Libvirt) Pids() []int {
+	if IsRemoteLibvirt(g.cfg.URI) {
+		return nil
+	}
+	data, err := os.ReadFile(filepath.Join(libvirtRunDir, g.cfg.Domain+".pid"))
+	if err != nil {
+		return nil
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(data)))
+	if err != nil || pid <= 0 {
+		return nil
+	}
+	return []int{pid}
+}
+
+// libvirtRunDir is where the system libvirtd keeps a pid file per running
+// qemu domain.
+const libvirtRunDir = "/run/libvirt/qemu"
+
 // Facts describe the guest: libvirt_version and qemu_version are the
 // daemon's (the hypervisor's machine, for remote URIs).
 func (g *Libvirt) Facts() map[string]string {
@@ -174,6 +206,9 @@ func (g *Libvirt) Facts() map[string]string {
 		"memory":  g.cfg.Boot.Memory,
 		"cpus":    strconv.Itoa(max(g.cfg.Boot.CPUs, 1)),
 		"network": g.cfg.Net.String(),
+	}
+	if cpus := g.cfg.CPUs; len(cpus) > 0 {
+		out["placement"] = describeVCPUs(max(g.cfg.Boot.CPUs, 1), cpus) + " (<cputune>)"
 	}
 	if g.netns != "" {
 		out["network"] += " (libvirtd runs in network namespace " + g.netns + ")"

@@ -192,7 +192,7 @@ func (g *Libvirt) create(ctx context.Context) error {
 // under it): the domain may exist then.
 func (g *Libvirt) createOnce(ctx context.Context, owner string) error {
 	g.mu.Lock()
-	opts := DomainOptions{Name: g.cfg.Domain, Accel: g.cfg.Accel, Net: g.cfg.Net, MAC: g.mac, Owner: owner}
+	opts := DomainOptions{Name: g.cfg.Domain, Accel: g.cfg.Accel, Net: g.cfg.Net, MAC: g.mac, Owner: owner, CPUs: g.cfg.CPUs}
 	g.mu.Unlock()
 	d, err := DomainXML(g.boot, opts)
 	if err != nil {

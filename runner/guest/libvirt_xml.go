@@ -7,6 +7,8 @@ import (
 	"strings"
 
 	"libvirt.org/go/libvirtxml"
+
+	"github.com/benchbook/benchbook/runner/placement"
 )
 
 // LibvirtNet is how a libvirt guest is connected.
@@ -66,6 +68,10 @@ type DomainOptions struct {
 	// Owner identifies the benchbook process ("pid@host") in the domain's
 	// metadata, so doctor --clean leaves a running benchbook's domains be.
 	Owner string
+	// CPUs, when set, are the host CPUs the domain runs on: <cputune>
+	// pins vCPU i to the i-th of them (round the set) and qemu's other
+	// threads to all of them. Empty: no <cputune>, libvirt's default.
+	CPUs placement.Set
 }
 
 // metadataNS is the namespace of benchbook's element in <metadata>.
@@ -79,6 +85,7 @@ func DomainXML(b Boot, o DomainOptions) (*libvirtxml.Domain, error) {
 	if err != nil {
 		return nil, err
 	}
+	d.CPUTune = domainCPUTune(b, o.CPUs)
 	addr := deviceAddress(d.OS.Type.Machine)
 	domainConsole(d.Devices, b)
 	domainDisks(d.Devices, b, addr)
@@ -158,6 +165,20 @@ func domainMachine(b Boot, o DomainOptions) (*libvirtxml.Domain, error) {
 	// ACPI too.
 	d.Features = &libvirtxml.DomainFeatureList{ACPI: &libvirtxml.DomainFeature{}}
 	return d, nil
+}
+
+// domainCPUTune places the domain on cpus as the qemu launcher places its
+// qemu (pinVCPUs): each vCPU on one CPU in turn, the emulator's threads
+// on all of them; nil when nothing is placed.
+func domainCPUTune(b Boot, cpus placement.Set) *libvirtxml.DomainCPUTune {
+	if len(cpus) == 0 {
+		return nil
+	}
+	t := &libvirtxml.DomainCPUTune{EmulatorPin: &libvirtxml.DomainCPUTuneEmulatorPin{CPUSet: cpus.String()}}
+	for i := range max(b.CPUs, 1) {
+		t.VCPUPin = append(t.VCPUPin, libvirtxml.DomainCPUTuneVCPUPin{VCPU: uint(i), CPUSet: strconv.Itoa(cpus[i%len(cpus)])})
+	}
+	return t
 }
 
 // deviceAddress gives each virtio device its address: virtio-mmio under

@@ -4,6 +4,8 @@ import (
 	"net/netip"
 	"strings"
 	"testing"
+
+	"github.com/benchbook/benchbook/runner/placement"
 )
 
 // TestDomainXML pins the domain XML of every flavor and network mode, as
@@ -23,16 +25,20 @@ func TestDomainXML(t *testing.T) {
 		spec  VMSpec
 		net   LibvirtNet
 		accel string
+		cpus  placement.Set // placed: <cputune>
 	}{
-		{"linux-microvm-user", linux, user, "tcg"},
-		{"linux-microvm-network", linux, def, "tcg"},
-		{"linux-pc-bridge-kvm", VMSpec{Name: "linux", Flavor: "linux", Kernel: "k", Initrd: "i", Machine: "pc", Memory: "512M", CPUs: 2}, br, "kvm"},
-		{"osv-disk-network", osvDisk, def, "tcg"},
-		{"osv-direct-user", osvDirect, user, "tcg"},
-		{"osv-disk-remote-user", osvDisk, remoteUser, "tcg"},
-		{"rumprun-user", rump, user, "tcg"},
-		{"rumprun-network", rump, def, "tcg"},
-		{"raw-user", raw, user, "tcg"},
+		{"linux-microvm-user", linux, user, "tcg", nil},
+		{"linux-microvm-network", linux, def, "tcg", nil},
+		{"linux-pc-bridge-kvm", VMSpec{Name: "linux", Flavor: "linux", Kernel: "k", Initrd: "i", Machine: "pc", Memory: "512M", CPUs: 2}, br, "kvm", nil},
+		{"osv-disk-network", osvDisk, def, "tcg", nil},
+		{"osv-direct-user", osvDirect, user, "tcg", nil},
+		{"osv-disk-remote-user", osvDisk, remoteUser, "tcg", nil},
+		{"rumprun-user", rump, user, "tcg", nil},
+		{"rumprun-network", rump, def, "tcg", nil},
+		{"raw-user", raw, user, "tcg", nil},
+		// Placed on host CPUs 1-3: only <cputune> is new.
+		{"linux-pc-bridge-kvm-placed", VMSpec{Name: "linux", Flavor: "linux", Kernel: "k", Initrd: "i", Machine: "pc", Memory: "512M", CPUs: 2}, br, "kvm", placement.Set{1, 2, 3}},
+		{"linux-microvm-user-placed", linux, user, "tcg", placement.Set{1}},
 	}
 	var got strings.Builder
 	for _, tt := range tests {
@@ -46,7 +52,7 @@ func TestDomainXML(t *testing.T) {
 		if tt.net.Mode == "network" && staticAddress(b) {
 			b = readdress(b, netip.MustParseAddr("192.168.122.254"), netip.MustParseAddr("192.168.122.1"), 24)
 		}
-		d, err := DomainXML(b, DomainOptions{Name: "benchbook-nb-cell-" + tt.spec.Name + "-1", Accel: tt.accel, Net: tt.net, MAC: "52:54:00:bb:00:01", Owner: "4242@host"})
+		d, err := DomainXML(b, DomainOptions{Name: "benchbook-nb-cell-" + tt.spec.Name + "-1", Accel: tt.accel, Net: tt.net, MAC: "52:54:00:bb:00:01", Owner: "4242@host", CPUs: tt.cpus})
 		if err != nil {
 			t.Fatalf("%s: %v", tt.name, err)
 		}

@@ -14,6 +14,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/benchbook/benchbook/runner/placement"
 )
 
 // proc is a child process in its own process group, with its output in a
@@ -50,15 +52,36 @@ var spawnQueue = func() chan func() {
 	return q
 }()
 
-func spawn(cmd *exec.Cmd) error {
+// spawn starts cmd from the spawning thread. The child inherits that
+// thread's CPU affinity, so it is set first: to cpus when the guest is
+// placed, else back to benchbook's own (a load may have pinned every
+// thread of benchbook, this one too). A placed guest is thus on its CPUs
+// from its first instruction, with every thread and child it makes.
+func spawn(cmd *exec.Cmd, cpus placement.Set) error {
 	errc := make(chan error, 1)
-	spawnQueue <- func() { errc <- cmd.Start() }
+	spawnQueue <- func() {
+		var err error
+		if len(cpus) > 0 {
+			err = placement.SetThread(0, cpus)
+		} else {
+			placement.RestoreThread(0) // best effort: nothing was asked
+		}
+		if err != nil {
+			errc <- err
+			return
+		}
+		errc <- cmd.Start()
+		if len(cpus) > 0 {
+			placement.RestoreThread(0)
+		}
+	}
 	return <-errc
 }
 
-// startProc starts argv. When ready is set, output lines are matched
-// against it and waitLine returns once one matches.
-func startProc(name string, argv, env []string, dir, logPath string, ready *regexp.Regexp) (*proc, error) {
+// startProc starts argv, on cpus when it is not empty. When ready is set,
+// output lines are matched against it and waitLine returns once one
+// matches.
+func startProc(name string, argv, env []string, dir, logPath string, ready *regexp.Regexp, cpus placement.Set) (*proc, error) {
 	// Not exec.CommandContext: the process must outlive no context of ours,
 	// but be stopped by stop(), which signals the whole group. Pdeathsig
 	// kills it if benchbook dies without running stop().
@@ -86,7 +109,7 @@ func startProc(name string, argv, env []string, dir, logPath string, ready *rege
 		p.readyOnce.Do(func() { close(p.ready) })
 	}
 	cmd.Stdout, cmd.Stderr = out, out
-	if err := spawn(cmd); err != nil {
+	if err := spawn(cmd, cpus); err != nil {
 		if p.log != nil {
 			p.log.Close()
 		}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/benchbook/benchbook/internal/resp"
+	"github.com/benchbook/benchbook/runner/placement"
 )
 
 // ProcessConfig describes a program on the host that serves on Port.
@@ -37,6 +38,10 @@ type ProcessConfig struct {
 	// guest has a scratch folder when it has Files or its Command, Env or
 	// Dir names {dir}, which is replaced by the folder.
 	DirBase string
+	// CPUs, when set, are the CPUs the program runs on: it starts with
+	// that affinity, so every thread and child of its process group has
+	// it too. Empty: not placed.
+	CPUs placement.Set
 }
 
 // Process is a guest that is a process group on the host.
@@ -172,7 +177,7 @@ func (p *Process) spawn(ctx context.Context) error {
 	for _, k := range slices.Sorted(maps.Keys(p.cfg.Env)) {
 		env = append(env, k+"="+p.cfg.Env[k])
 	}
-	pr, err := startProc(p.cfg.Name, p.cfg.Command, env, p.cfg.Dir, p.cfg.LogPath, p.cfg.Ready.Line)
+	pr, err := startProc(p.cfg.Name, p.cfg.Command, env, p.cfg.Dir, p.cfg.LogPath, p.cfg.Ready.Line, p.cfg.CPUs)
 	if err != nil {
 		return err
 	}
@@ -260,6 +265,9 @@ func (p *Process) Stop(ctx context.Context) error { return p.life.stop(ctx) }
 // Facts returns what is known about the running guest.
 func (p *Process) Facts() map[string]string {
 	out := map[string]string{"kind": "process", "program": filepath.Base(p.cfg.Command[0])}
+	if len(p.cfg.CPUs) > 0 {
+		out["placement"] = "on " + p.cfg.CPUs.Describe()
+	}
 	p.facts.addTo(out)
 	return out
 }

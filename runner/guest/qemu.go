@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/benchbook/benchbook/internal/resp"
+	"github.com/benchbook/benchbook/runner/placement"
 )
 
 // QemuBinary is the emulator benchbook runs.
@@ -55,6 +56,10 @@ type QemuConfig struct {
 	// redis: the flavor's console line, then PING.
 	Ready Ready
 	Trace func(StepEvent) // called as each start step and undo begins and ends
+	// CPUs, when set, are the CPUs qemu runs on: it starts with that
+	// affinity, and each vCPU thread is then pinned to one of them (see
+	// pinVCPUs). Empty: not placed.
+	CPUs placement.Set
 }
 
 // Qemu is a guest booted by qemu-system-x86_64. Start's steps complete

@@ -84,12 +84,13 @@ func (q *Qemu) runDir(context.Context) error {
 	return nil
 }
 
-// spawn starts qemu; its undo asks it to quit over QMP, then signals its
-// process group, and always reaps it.
-func (q *Qemu) spawn(context.Context) error {
+// spawn starts qemu, placed on its CPUs when it has them; its undo asks
+// it to quit over QMP, then signals its process group, and always reaps
+// it.
+func (q *Qemu) spawn(ctx context.Context) error {
 	argv := q.Command()
 	begin := time.Now()
-	p, err := startProc(q.cfg.Name, argv, nil, "", q.cfg.ConsolePath, q.cfg.Ready.consoleLine(q.cfg.Boot.ReadyLine))
+	p, err := startProc(q.cfg.Name, argv, nil, "", q.cfg.ConsolePath, q.cfg.Ready.consoleLine(q.cfg.Boot.ReadyLine), q.cfg.CPUs)
 	if err != nil {
 		return err
 	}
@@ -100,6 +101,11 @@ func (q *Qemu) spawn(context.Context) error {
 	q.life.push(func(ctx context.Context) error {
 		return p.stop(ctx, 3*time.Second, func() { qmpQuit(sock, time.Second) })
 	})
+	if len(q.cfg.CPUs) > 0 {
+		if err := q.pinVCPUs(ctx, sock, p.exited); err != nil {
+			return fmt.Errorf("%w%s", err, p.tail(q.cfg.ConsolePath))
+		}
+	}
 	return nil
 }
 

@@ -62,8 +62,14 @@ func (builtin) Run(ctx context.Context, t Target, s Spec) (Measurement, error) {
 	// CPUs and leaves the others to the server. Left to all of them, Go's
 	// scheduler spreads 50 connections over every core and competes with
 	// redis for them (on 2 cores: 680k against 820k ops/s at pipeline 16).
-	if s.Threads < runtime.NumCPU() {
-		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(s.Threads))
+	// Placed on fewer CPUs than threads, it gets no more Ps than CPUs:
+	// more would only take turns on them.
+	procs := s.Threads
+	if len(t.CPUs) > 0 {
+		procs = min(procs, len(t.CPUs))
+	}
+	if procs < runtime.NumCPU() {
+		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
 	}
 	r := newBuiltinRun(t, s)
 	err := r.run(ctx)

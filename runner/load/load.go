@@ -21,6 +21,7 @@ import (
 
 	"github.com/benchbook/benchbook/internal/netns"
 	"github.com/benchbook/benchbook/notebook"
+	"github.com/benchbook/benchbook/runner/placement"
 )
 
 // Tool names accepted by [New] and [Spec.Tool].
@@ -155,6 +156,13 @@ func Run(ctx context.Context, t Target, values notebook.Values) (Measurement, er
 	if err != nil {
 		return Measurement{}, err
 	}
+	if len(t.CPUs) > 0 {
+		restore, err := placement.PinProcess(t.CPUs)
+		if err != nil {
+			return Measurement{}, fmt.Errorf("place the load: %w", err)
+		}
+		defer restore()
+	}
 	return tl.run(ctx, t, values)
 }
 
@@ -190,6 +198,12 @@ type Target struct {
 	// Progress, when set, is called from another goroutine about twice a
 	// second during a run and once at its end, for live display.
 	Progress func(Progress)
+	// CPUs, when set, are the CPUs the load runs on: Run moves every
+	// thread of benchbook there for the run (a builtin load's goroutines
+	// run on whichever of them the Go runtime picks, so pinning some
+	// threads would not hold them), and the tools it starts inherit them.
+	// Empty: not placed.
+	CPUs placement.Set
 }
 
 // dial connects to the target from its namespace.

@@ -1,7 +1,8 @@
 // Package verify reruns the bench cells of a notebook into a scratch store
 // and tests, per guest, sweep point and metric, whether the stored figures
 // still hold: repeat against repeat, by the Mann-Whitney U test of
-// results.Compare. The stored results are never touched.
+// results.Compare, each judged holds, moved or inconclusive. The stored
+// results are never touched.
 //
 // Run returns a typed Report; printing it is the command's business, as
 // benchstat's main prints what internal/benchtab computed.
@@ -23,23 +24,30 @@ import (
 	"github.com/benchbook/benchbook/runner"
 )
 
-// Verdict is what a row says of its figure. It is a value, not a bool,
-// because there are more than two answers (a figure that could not be
-// compared; later, one whose test cannot tell).
-type Verdict string
+// Verdict is what a row says of its figure: results.Holds, Moved,
+// Inconclusive or NotCompared, or RerunFailed for a cell whose rerun
+// failed.
+type Verdict = results.Verdict
 
 // Verdicts.
 const (
-	Holds       Verdict = "holds" // p ≥ alpha: within the noise
-	Moved       Verdict = "moved" // p < alpha: changed beyond the noise
-	NotCompared Verdict = "n/a"   // one run lacks the figure (see Note)
-	RerunFailed Verdict = "rerun failed"
+	Holds                = results.Holds        // within the noise, and the test could have seen a change
+	Moved                = results.Moved        // p < alpha: changed beyond the noise
+	Inconclusive         = results.Inconclusive // too few repeats or too much noise to tell (see Note)
+	NotCompared          = results.NotCompared  // one run lacks the figure (see Note)
+	RerunFailed  Verdict = "rerun failed"
 )
 
 // Options say what to verify and where the reruns' progress goes.
 type Options struct {
-	Only  string  // verify only this bench cell
-	Alpha float64 // significance level: p below it means moved
+	Only string // verify only this bench cell
+	// Rule judges each figure: its alpha (p below it: moved) and its
+	// tolerance (the largest minimum detectable effect at which a figure
+	// may hold).
+	Rule results.Rule
+	// Noise is this machine's noise floor (benchbook calibrate), stored
+	// with the reruns and used in the verdicts; nil when unknown.
+	Noise *results.Noise
 	// Metrics are the metrics to compare; none: each cell's default ones
 	// (notebook.DefaultMetrics: its tool's primary metric, and the mean
 	// and p99 latency where it has them).
@@ -69,17 +77,19 @@ type Row struct {
 
 // Report is the outcome of a verification.
 type Report struct {
-	Alpha   float64
+	Rule    results.Rule
 	Metrics []string // every metric compared, in the order first compared
 	Rows    []Row
 
-	Compared int // figures both runs measured
-	Moved    int // of those, figures that moved
-	Failed   int // cells whose rerun failed
+	Compared     int // figures both runs measured
+	Holds        int // of those, figures that hold
+	Moved        int // figures that moved
+	Inconclusive int // figures the data cannot judge
+	Failed       int // cells whose rerun failed
 }
 
 // OK reports whether every figure holds and every rerun succeeded.
-func (r *Report) OK() bool { return r.Moved == 0 && r.Failed == 0 }
+func (r *Report) OK() bool { return r.Moved == 0 && r.Failed == 0 && r.Inconclusive == 0 }
 
 // Run verifies the bench cells of nb that have stored results. A cancelled
 // ctx stops the rerun in progress (every guest stopped) and returns the
@@ -101,7 +111,7 @@ func Run(ctx context.Context, nb *notebook.Notebook, opt Options) (*Report, erro
 		nb:      nb,
 		opt:     opt,
 		scratch: results.Store{Dir: filepath.Join(scratch, "results")},
-		report:  &Report{Alpha: opt.Alpha},
+		report:  &Report{Rule: opt.Rule},
 	}
 	for _, c := range cells {
 		v.metrics(c.cell) // listed even when a rerun fails
@@ -190,31 +200,54 @@ func (v *verifier) cell(ctx context.Context, s stored) error {
 	_, err := runner.Run(ctx, v.nb, v.scratch, runner.Options{
 		Only:     s.cell.ID,
 		Version:  v.opt.Version,
+		Noise:    v.opt.Noise,
 		Progress: v.opt.Progress,
 		Live:     v.opt.Live,
 	})
 	if ctx.Err() != nil {
 		return ctx.Err()
 	}
+	var rerun *results.File
 	if err != nil {
-		v.failed(s.cell.ID, err)
-		return nil
-	}
-	rerun, err := v.scratch.Load(s.cell.ID)
-	if err != nil {
+		// A rerun in which some guests failed while others were measured
+		// in full stores their figures (runner's keep going): those are
+		// compared, the failed guests each get a row saying why.
+		partial, lerr := v.scratch.Load(s.cell.ID)
+		if lerr != nil || partial.Incomplete == "" {
+			v.failed(s.cell.ID, err)
+			return nil
+		}
+		rerun = partial
+		v.report.Failed++
+	} else if rerun, err = v.scratch.Load(s.cell.ID); err != nil {
 		return fmt.Errorf("%s: reading the rerun: %w", s.cell.ID, err)
+	}
+	failed := map[string]bool{}
+	for _, g := range rerun.Guests {
+		if g.Status == results.StatusFailed {
+			failed[g.Name] = true
+			fmt.Fprintf(v.opt.Notes, "%s: rerun of guest %s failed: %s\n", s.cell.ID, g.Name, g.Reason)
+			v.report.Rows = append(v.report.Rows, Row{Cell: s.cell.ID, Comparison: results.Comparison{Guest: g.Name}, Verdict: RerunFailed, Failure: g.Reason})
+		}
 	}
 	noteMachine(v.opt.Notes, s.cell.ID, s.file, rerun)
 	metrics := v.metrics(s.cell)
-	for _, cmp := range results.Compare(s.file, rerun, metrics, v.opt.Alpha) {
-		row := Row{Cell: s.cell.ID, Comparison: cmp, Verdict: verdictOf(cmp)}
+	for _, cmp := range results.Compare(s.file, rerun, metrics, v.opt.Rule) {
+		if failed[cmp.Guest] {
+			continue
+		}
+		v.report.Rows = append(v.report.Rows, Row{Cell: s.cell.ID, Comparison: cmp, Verdict: cmp.Verdict})
 		if cmp.Comparable {
 			v.report.Compared++
 		}
-		if row.Verdict == Moved {
+		switch cmp.Verdict {
+		case Holds:
+			v.report.Holds++
+		case Moved:
 			v.report.Moved++
+		case Inconclusive:
+			v.report.Inconclusive++
 		}
-		v.report.Rows = append(v.report.Rows, row)
 	}
 	return nil
 }
@@ -244,16 +277,6 @@ func (v *verifier) failed(cell string, err error) {
 		fmt.Fprintf(v.opt.Notes, "%s: rerun failed: %s\n", cell, f.Failure)
 	}
 	v.report.Rows = append(v.report.Rows, Row{Cell: cell, Verdict: RerunFailed, Failure: why})
-}
-
-func verdictOf(c results.Comparison) Verdict {
-	switch {
-	case !c.Comparable:
-		return NotCompared
-	case c.Moved:
-		return Moved
-	}
-	return Holds
 }
 
 // noteMachine says when the rerun ran somewhere else than the stored run:

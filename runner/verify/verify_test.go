@@ -82,7 +82,7 @@ func TestRunReport(t *testing.T) {
 	dir := t.TempDir()
 	nb, stored := seed(t, dir)
 	var notes bytes.Buffer
-	report, err := Run(context.Background(), nb, Options{Alpha: results.Alpha, Metrics: []string{"ops_per_sec", "latency_avg"}, Notes: &notes})
+	report, err := Run(context.Background(), nb, Options{Rule: results.DefaultRule(), Metrics: []string{"ops_per_sec", "latency_avg"}, Notes: &notes})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,16 +93,15 @@ func TestRunReport(t *testing.T) {
 	if first.Cell != "tp" || first.Comparison.Guest != "a" || first.Comparison.Metric != "ops_per_sec" || first.Verdict != Moved {
 		t.Errorf("first row: %s %s %s %s, want tp a ops_per_sec moved", first.Cell, first.Comparison.Guest, first.Comparison.Metric, first.Verdict)
 	}
-	moved := 0
+	count := map[Verdict]int{}
 	for _, r := range report.Rows {
-		if r.Verdict == Moved {
-			moved++
-		} else if r.Verdict != Holds {
-			t.Errorf("%s %s: verdict %q, want holds or moved", r.Comparison.Guest, r.Comparison.Metric, r.Verdict)
+		count[r.Verdict]++
+		if r.Verdict != Moved && r.Verdict != Holds && r.Verdict != Inconclusive {
+			t.Errorf("%s %s: verdict %q, want holds, moved or inconclusive", r.Comparison.Guest, r.Comparison.Metric, r.Verdict)
 		}
 	}
-	if moved != report.Moved || report.OK() {
-		t.Errorf("report.Moved %d, rows moved %d, OK %v", report.Moved, moved, report.OK())
+	if count[Moved] != report.Moved || count[Holds] != report.Holds || count[Inconclusive] != report.Inconclusive || report.OK() {
+		t.Errorf("report counts %d moved, %d hold, %d inconclusive; rows %v; OK %v", report.Moved, report.Holds, report.Inconclusive, count, report.OK())
 	}
 	if now, _ := os.ReadFile(results.ForNotebook(nb.Path).Path("tp")); !bytes.Equal(now, stored) {
 		t.Error("verify changed the stored results")
@@ -112,24 +111,28 @@ func TestRunReport(t *testing.T) {
 	}
 }
 
-// A rerun that fails is a row of its own with the reason, counted in
-// Failed; the stale stored results are noted.
+// A guest whose rerun fails is a row of its own with the reason, counted
+// in Failed; the guest that still runs is compared (the runner keeps its
+// figures); the stale stored results are noted.
 func TestRunRerunFailed(t *testing.T) {
 	dir := t.TempDir()
 	nb, _ := seed(t, dir)
 	nb = writeNotebook(t, dir, `["redis-server", "--port", "{port}", "--no-such-option", "x"]`)
 	var notes bytes.Buffer
-	report, err := Run(context.Background(), nb, Options{Alpha: results.Alpha, Metrics: []string{"ops_per_sec"}, Notes: &notes})
+	report, err := Run(context.Background(), nb, Options{Rule: results.DefaultRule(), Metrics: []string{"ops_per_sec"}, Notes: &notes})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(report.Rows) != 1 || report.Failed != 1 || report.Compared != 0 || report.OK() {
-		t.Fatalf("report %+v, want one failed row", report)
+	if len(report.Rows) != 2 || report.Failed != 1 || report.Compared != 1 || report.OK() {
+		t.Fatalf("report %+v, want a failed row for b and a compared row for a", report)
 	}
-	if r := report.Rows[0]; r.Verdict != RerunFailed || !strings.Contains(r.Failure, "guest b") {
-		t.Errorf("row: %q %q", r.Verdict, r.Failure)
+	if r := report.Rows[0]; r.Verdict != RerunFailed || r.Comparison.Guest != "b" || !strings.Contains(r.Failure, "exited before answering PING") {
+		t.Errorf("row 0: %q %q %q", r.Comparison.Guest, r.Verdict, r.Failure)
 	}
-	for _, want := range []string{"tp: the stored results are stale", "tp: rerun failed: "} {
+	if r := report.Rows[1]; r.Comparison.Guest != "a" || !r.Comparison.Comparable {
+		t.Errorf("row 1: %+v, want guest a compared", r)
+	}
+	for _, want := range []string{"tp: the stored results are stale", "tp: rerun of guest b failed: "} {
 		if !strings.Contains(notes.String(), want) {
 			t.Errorf("notes lack %q:\n%s", want, notes.String())
 		}
@@ -139,7 +142,7 @@ func TestRunRerunFailed(t *testing.T) {
 func TestRunNothingToVerify(t *testing.T) {
 	nb := writeNotebook(t, t.TempDir(), redisCmd)
 	var notes bytes.Buffer
-	_, err := Run(context.Background(), nb, Options{Alpha: results.Alpha, Metrics: []string{"ops_per_sec"}, Notes: &notes})
+	_, err := Run(context.Background(), nb, Options{Rule: results.DefaultRule(), Metrics: []string{"ops_per_sec"}, Notes: &notes})
 	if err == nil || !strings.Contains(err.Error(), "nothing to verify") || !strings.Contains(notes.String(), "tp: no stored results to verify") {
 		t.Fatalf("err %v, notes %q", err, notes.String())
 	}
