@@ -183,18 +183,7 @@ func TestCommandFails(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			start := time.Now()
-			m, err := Run(context.Background(), Target{Dir: t.TempDir(), NotebookDir: dir}, tt.values)
-			if err == nil {
-				t.Fatalf("Run succeeded: %v", m.Metrics)
-			}
-			for _, w := range tt.want {
-				if !strings.Contains(err.Error(), w) {
-					t.Errorf("error %q\nwant it to contain %q", err, w)
-				}
-			}
-			if len(m.Metrics) != 0 {
-				t.Errorf("a failed run has figures: %v", m.Metrics)
-			}
+			runFails(t, Target{Dir: t.TempDir(), NotebookDir: dir}, tt.values, tt.want)
 			if took := time.Since(start); took > 5*time.Second {
 				t.Errorf("took %s", took)
 			}
@@ -262,12 +251,7 @@ func TestCommandMetricsCaptured(t *testing.T) {
 // seeded with the recorded outputs: a finite number or an error, whatever
 // the program printed and whichever pointer the notebook gives.
 func FuzzCommandMetrics(f *testing.F) {
-	files, _ := filepath.Glob(filepath.Join("testdata", "command", "*.out"))
-	for _, file := range files {
-		b, err := os.ReadFile(file)
-		if err != nil {
-			f.Fatal(err)
-		}
+	for _, b := range recordedOutputs(f, "command") {
 		f.Add(b, "/stats/rate")
 	}
 	f.Add([]byte(`[1,[2,{"a/b":{"~":3}}]]`), "/1/1/a~1b/~0")

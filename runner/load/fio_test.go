@@ -19,18 +19,12 @@ import (
 
 func needFio(t testing.TB) {
 	t.Helper()
-	if _, err := os.Stat("/usr/bin/fio"); err != nil {
-		t.Fatalf("fio not installed: apt-get install -y fio (make setup)")
-	}
+	needTool(t, "fio", "fio")
 }
 
 // fioValues is a load table of the fio tool.
 func fioValues(kv ...any) notebook.Values {
-	v := notebook.Values{"tool": ToolFio}
-	for i := 0; i < len(kv); i += 2 {
-		v[kv[i].(string)] = kv[i+1]
-	}
-	return v
+	return toolValues(ToolFio, nil, kv...)
 }
 
 func TestFioRun(t *testing.T) {
@@ -183,18 +177,7 @@ func TestFioFails(t *testing.T) {
 			if tt.setup != nil {
 				tt.setup(dir)
 			}
-			m, err := Run(context.Background(), Target{Dir: dir, NotebookDir: nbDir}, tt.values)
-			if err == nil {
-				t.Fatalf("Run succeeded: %v", m.Metrics)
-			}
-			for _, w := range tt.want {
-				if !strings.Contains(err.Error(), w) {
-					t.Errorf("error %q\nwant it to contain %q", err, w)
-				}
-			}
-			if len(m.Metrics) != 0 {
-				t.Errorf("a failed run has figures: %v", m.Metrics)
-			}
+			runFails(t, Target{Dir: dir, NotebookDir: nbDir}, tt.values, tt.want)
 			if left := childrenNamed(t, "fio"); len(left) > 0 {
 				t.Errorf("children left: %v", left)
 			}
@@ -326,12 +309,7 @@ func TestFioParseCaptured(t *testing.T) {
 // with every recorded output, good and failed. Whatever the bytes, a run
 // gives declared, finite figures and an ascending spectrum, or an error.
 func FuzzFioJSON(f *testing.F) {
-	files, _ := filepath.Glob(filepath.Join("testdata", "fio", "*.out"))
-	for _, file := range files {
-		b, err := os.ReadFile(file)
-		if err != nil {
-			f.Fatal(err)
-		}
+	for _, b := range recordedOutputs(f, "fio") {
 		f.Add(b)
 	}
 	f.Add([]byte(`{"jobs":[{"jobname":"x","read":{"total_ios":1,"iops":1,"clat_ns":{"N":1,"min":1,"max":2,"mean":1.5,"bins":{"1":1}}}}]}`))

@@ -2,6 +2,7 @@ package load
 
 import (
 	"context"
+	"maps"
 	"net"
 	"os"
 	"os/exec"
@@ -10,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/benchbook/benchbook/notebook"
 )
 
 // needProgram skips when prog cannot be on this machine. redis-benchmark is
@@ -153,4 +156,59 @@ func checkSane(t *testing.T, m Measurement, s Spec) {
 	if len(m.Command) == 0 || m.ToolVersion == "" {
 		t.Errorf("command %q, version %q", m.Command, m.ToolVersion)
 	}
+}
+
+// needTool fails the test when a Debian-packaged load tool is missing:
+// make setup installs every one of them, so its absence here is a broken
+// machine, not a reason to skip.
+func needTool(t testing.TB, prog, pkg string) {
+	t.Helper()
+	if _, err := os.Stat("/usr/bin/" + prog); err != nil {
+		t.Fatalf("%s not installed: apt-get install -y %s (make setup)", prog, pkg)
+	}
+}
+
+// toolValues is a load table of tool: defaults, then the key/value pairs
+// kv on top.
+func toolValues(tool string, defaults notebook.Values, kv ...any) notebook.Values {
+	v := notebook.Values{"tool": tool}
+	maps.Copy(v, defaults)
+	for i := 0; i < len(kv); i += 2 {
+		v[kv[i].(string)] = kv[i+1]
+	}
+	return v
+}
+
+// recordedOutputs are the outputs recorded under testdata/DIR/*.out, the
+// seeds of a tool's fuzz target.
+func recordedOutputs(f *testing.F, dir string) [][]byte {
+	files, _ := filepath.Glob(filepath.Join("testdata", dir, "*.out"))
+	var out [][]byte
+	for _, file := range files {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			f.Fatal(err)
+		}
+		out = append(out, b)
+	}
+	return out
+}
+
+// runFails runs a load that must fail: an error naming every one of want,
+// and no figures.
+func runFails(t *testing.T, target Target, values notebook.Values, want []string) error {
+	t.Helper()
+	m, err := Run(context.Background(), target, values)
+	if err == nil {
+		t.Fatalf("Run succeeded: %v", m.Metrics)
+	}
+	for _, w := range want {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("error %q\nwant it to contain %q", err, w)
+		}
+	}
+	if len(m.Metrics) != 0 {
+		t.Errorf("a failed run has figures: %v", m.Metrics)
+	}
+	return err
 }

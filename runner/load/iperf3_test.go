@@ -16,17 +16,11 @@ import (
 
 func needIperf3(t testing.TB) {
 	t.Helper()
-	if _, err := os.Stat("/usr/bin/iperf3"); err != nil {
-		t.Fatalf("iperf3 not installed: apt-get install -y iperf3 (make setup)")
-	}
+	needTool(t, "iperf3", "iperf3")
 }
 
 func iperf3Values(kv ...any) notebook.Values {
-	v := notebook.Values{"tool": ToolIperf3, "duration": "1s"}
-	for i := 0; i < len(kv); i += 2 {
-		v[kv[i].(string)] = kv[i+1]
-	}
-	return v
+	return toolValues(ToolIperf3, notebook.Values{"duration": "1s"}, kv...)
 }
 
 // TestIperf3Run runs TCP and UDP tests against one real iperf3 server, one
@@ -259,12 +253,7 @@ func TestIperf3ParseCaptured(t *testing.T) {
 // FuzzIperf3 covers the reading of iperf3's JSON, seeded with every
 // recorded run: figures that are declared and finite, or an error.
 func FuzzIperf3(f *testing.F) {
-	files, _ := filepath.Glob(filepath.Join("testdata", "iperf3", "*.out"))
-	for _, file := range files {
-		b, err := os.ReadFile(file)
-		if err != nil {
-			f.Fatal(err)
-		}
+	for _, b := range recordedOutputs(f, "iperf3") {
 		f.Add(b)
 	}
 	f.Add([]byte(`{"start":{"test_start":{"protocol":"UDP","num_streams":1}},"end":{"sum_sent":{"bytes":1},"sum_received":{"bytes":1,"seconds":1e300},"sum":{"jitter_ms":1,"lost_percent":1}}}`))

@@ -13,17 +13,11 @@ import (
 
 func needSysbench(t testing.TB) {
 	t.Helper()
-	if _, err := os.Stat("/usr/bin/sysbench"); err != nil {
-		t.Fatalf("sysbench not installed: apt-get install -y sysbench (make setup)")
-	}
+	needTool(t, "sysbench", "sysbench")
 }
 
 func sysbenchValues(kv ...any) notebook.Values {
-	v := notebook.Values{"tool": ToolSysbench, "time": "1s"}
-	for i := 0; i < len(kv); i += 2 {
-		v[kv[i].(string)] = kv[i+1]
-	}
-	return v
+	return toolValues(ToolSysbench, notebook.Values{"time": "1s"}, kv...)
 }
 
 func TestSysbenchRun(t *testing.T) {
@@ -118,18 +112,7 @@ func TestSysbenchFails(t *testing.T) {
 			if tt.setup != nil {
 				tt.setup(dir)
 			}
-			m, err := Run(context.Background(), Target{Dir: dir}, tt.values)
-			if err == nil {
-				t.Fatalf("Run succeeded: %v", m.Metrics)
-			}
-			for _, w := range tt.want {
-				if !strings.Contains(err.Error(), w) {
-					t.Errorf("error %q\nwant it to contain %q", err, w)
-				}
-			}
-			if len(m.Metrics) != 0 {
-				t.Errorf("a failed run has figures: %v", m.Metrics)
-			}
+			runFails(t, Target{Dir: dir}, tt.values, tt.want)
 			if left := childrenNamed(t, "sysbench"); len(left) > 0 {
 				t.Errorf("children left: %v", left)
 			}
@@ -191,12 +174,7 @@ func TestSysbenchParseCaptured(t *testing.T) {
 // FuzzSysbench covers the reading of sysbench's report, seeded with every
 // recorded output: figures that are declared and finite, or an error.
 func FuzzSysbench(f *testing.F) {
-	files, _ := filepath.Glob(filepath.Join("testdata", "sysbench", "*.out"))
-	for _, file := range files {
-		b, err := os.ReadFile(file)
-		if err != nil {
-			f.Fatal(err)
-		}
+	for _, b := range recordedOutputs(f, "sysbench") {
 		f.Add(b)
 	}
 	f.Add([]byte("General statistics:\n total time: 1s\n total number of events: 1e300\nLatency (ms):\n min: 1\n avg: 1\n max: 1\n sum: 1\n"))

@@ -16,17 +16,11 @@ import (
 
 func needWrk(t testing.TB) {
 	t.Helper()
-	if _, err := os.Stat("/usr/bin/wrk"); err != nil {
-		t.Fatalf("wrk not installed: apt-get install -y wrk (make setup)")
-	}
+	needTool(t, "wrk", "wrk")
 }
 
 func wrkValues(kv ...any) notebook.Values {
-	v := notebook.Values{"tool": ToolWrk, "duration": "1s", "threads": int64(1), "connections": int64(4)}
-	for i := 0; i < len(kv); i += 2 {
-		v[kv[i].(string)] = kv[i+1]
-	}
-	return v
+	return toolValues(ToolWrk, notebook.Values{"duration": "1s", "threads": int64(1), "connections": int64(4)}, kv...)
 }
 
 // TestWrkRun drives a real nginx serving a 1 KiB file: figures that fit
@@ -266,12 +260,7 @@ func TestLuaString(t *testing.T) {
 // with every recorded run: figures that are declared, finite and in
 // order, or an error.
 func FuzzWrk(f *testing.F) {
-	files, _ := filepath.Glob(filepath.Join("testdata", "wrk", "*.out"))
-	for _, file := range files {
-		b, err := os.ReadFile(file)
-		if err != nil {
-			f.Fatal(err)
-		}
+	for _, b := range recordedOutputs(f, "wrk") {
 		f.Add(b)
 	}
 	f.Add([]byte(`benchbook-wrk: {"duration_us":1,"requests":1,"bytes":1,"latency":{"min":5,"max":1,"mean":3,"percentiles":[[50,9]]}}`))
