@@ -50,7 +50,7 @@ test: setup
 # from the notebooks, running any stale cell first.
 demo: setup build
 	@echo "demo: rerunning the example notebooks' bench cells on this machine..."
-	-$(BIN) verify -q notebooks/unikernels-redis.toml
+	-for nb in notebooks/*.toml; do $(BIN) verify -q $$nb; done
 	$(BIN) build --execute notebooks -o $(OUT)
 	@echo "demo: open $(OUT)/index.html"
 
