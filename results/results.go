@@ -39,12 +39,16 @@ type File struct {
 	Schema int `json:"schema"` // SchemaVersion; Save writes it when left zero
 	// Notebook is the notebook's path relative to the parent of the results
 	// directory, e.g. "x.toml", so a moved folder stays consistent.
-	Notebook  string    `json:"notebook"`
-	Cell      string    `json:"cell"`
-	InputHash string    `json:"input_hash"`
-	Started   time.Time `json:"started"` // stored in UTC
-	Finished  time.Time `json:"finished"`
-	Env       Env       `json:"env"`
+	Notebook  string `json:"notebook"`
+	Cell      string `json:"cell"`
+	InputHash string `json:"input_hash"`
+	// Commit is the git commit the notebook's repository was at when the
+	// cell ran, empty outside a repository; "+dirty" follows it when the
+	// notebook differed from that commit.
+	Commit   string    `json:"commit,omitempty"`
+	Started  time.Time `json:"started"` // stored in UTC
+	Finished time.Time `json:"finished"`
+	Env      Env       `json:"env"`
 	// NoiseFloor is the part of the machine's noise floor (benchbook
 	// calibrate) that the cell's tools have, as it was when the cell ran,
 	// so a report rendered anywhere says which differences were noise
@@ -70,6 +74,10 @@ type File struct {
 // Env describes the machine a run came from. The host name is left out on
 // purpose: results are published.
 type Env struct {
+	// Machine is a stable id of the machine (machine.ID: a hash of its
+	// machine-id and hardware, never its host name), which keys the runs
+	// of many machines merged into one history. Absent in older files.
+	Machine     string `json:"machine,omitempty"`
 	CPUModel    string `json:"cpu_model"`
 	Cores       int    `json:"cores"` // runtime.NumCPU: what the run could use
 	MemoryBytes int64  `json:"memory_bytes"`

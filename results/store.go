@@ -26,6 +26,9 @@ const (
 // Store is the results directory of one notebook.
 type Store struct {
 	Dir string // e.g. notebooks/x.results
+	// KeepRaw is how many of a cell's newest runs keep their raw repeats
+	// in its history (see Compact): 0 means DefaultKeepRaw, below 0 all.
+	KeepRaw int
 }
 
 // ForNotebook returns the store of a notebook: notebooks/x.toml keeps its

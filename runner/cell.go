@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/benchbook/benchbook/internal/machine"
 	"github.com/benchbook/benchbook/notebook"
 	"github.com/benchbook/benchbook/results"
 	"github.com/benchbook/benchbook/runner/guest"
@@ -53,6 +54,7 @@ func (r *run) cell(ctx context.Context, c *notebook.Cell, hash string) error {
 			Notebook:  filepath.ToSlash(rel),
 			Cell:      c.ID,
 			InputHash: hash,
+			Commit:    machine.GitCommit(ctx, r.nb.Path),
 			Started:   time.Now().UTC(),
 			Env:       r.environment(ctx),
 			Params:    r.nb.ParamValues(),

@@ -141,7 +141,8 @@ func (fs guestFailures) summary() string {
 	return strings.Join(lines, "; ")
 }
 
-// finish stores the run's outcome. A good run replaces CELL.json. So does a
+// finish stores the run's outcome. A good run replaces CELL.json and is
+// appended to the cell's history (CELL.history.jsonl). So does a
 // run in which guests the cell needs failed while another guest was
 // measured in full: the file holds every figure measured, each failed
 // guest marked with its failures and its figures of the last run that
@@ -166,7 +167,9 @@ func (cr *cellRun) finish(runErr error) error {
 	if failed != nil {
 		runErr = fmt.Errorf("%w\nthe other guests' figures are stored in %s%s", cr.failures, cr.store.Path(cr.cell.ID), cr.keptNote())
 	}
-	if err := cr.store.Save(cr.file); err != nil {
+	// Record also appends the run to the cell's history; a run saved
+	// without its history entry says so, but its figures stand.
+	if err := cr.store.Record(cr.file); err != nil {
 		return errors.Join(runErr, fmt.Errorf("store results: %w", err))
 	}
 	cr.publishLogs(moves, "logs")

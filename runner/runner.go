@@ -304,6 +304,7 @@ func (r *run) notebookDir() string { return filepath.Dir(r.nb.Path) }
 func (r *run) environment(ctx context.Context) results.Env {
 	if r.env == nil {
 		env := machine.Collect(ctx, r.opt.Version)
+		env.Machine = machine.ID(env)
 		r.env = &env
 	}
 	env := *r.env

@@ -210,6 +210,42 @@ func TestGuestNeverReadyKeepsGoodResults(t *testing.T) {
 	if now, _ := os.ReadFile(store.Path("tp")); !bytes.Equal(now, good) {
 		t.Error("a failed run changed the last good results")
 	}
+	if entries, err := store.History("tp"); err != nil || len(entries) != 1 {
+		t.Errorf("a failed run changed the history: %d runs, %v; want the good one", len(entries), err)
+	}
+}
+
+// Every good run is kept in the cell's history with the machine's id;
+// CELL.json is the newest of them.
+func TestRunAppendsHistory(t *testing.T) {
+	needRedis(t)
+	dir := t.TempDir()
+	nb := writeNotebook(t, dir, hostNotebook)
+	store := results.ForNotebook(nb.Path)
+	var out bytes.Buffer
+	for range 2 {
+		opt := runOpts(&out)
+		opt.Force = true
+		if _, err := Run(context.Background(), nb, store, opt); err != nil {
+			t.Fatalf("run: %v\n%s", err, out.String())
+		}
+	}
+	entries, err := store.History("tp")
+	if err != nil || len(entries) != 2 {
+		t.Fatalf("history: %d runs, %v; want 2", len(entries), err)
+	}
+	cur, _ := store.Load("tp")
+	for i, e := range entries {
+		if e.Run.Env.Machine == "" || e.Run.Env.Machine != cur.Env.Machine {
+			t.Errorf("run %d: machine %q, CELL.json's %q", i, e.Run.Env.Machine, cur.Env.Machine)
+		}
+		if n := len(e.Run.Guest("host").Points[0].Repeats); n != 2 {
+			t.Errorf("run %d keeps %d repeats, want 2", i, n)
+		}
+	}
+	if entries[1].ID != results.RunID(cur) || entries[0].ID == entries[1].ID {
+		t.Errorf("ids %s, %s; CELL.json's %s", entries[0].ID, entries[1].ID, results.RunID(cur))
+	}
 }
 
 func TestServerKilledMidLoad(t *testing.T) {
@@ -237,6 +273,9 @@ func TestServerKilledMidLoad(t *testing.T) {
 	t.Logf("failure message: %s", failure.Failure)
 	if now, _ := os.ReadFile(store.Path("tp")); !bytes.Equal(now, good) {
 		t.Error("a failed run changed the last good results")
+	}
+	if entries, err := store.History("tp"); err != nil || len(entries) != 1 {
+		t.Errorf("a failed run changed the history: %d runs, %v; want the good one", len(entries), err)
 	}
 }
 

@@ -20,6 +20,7 @@ type runOpts struct {
 	stale  string
 	params multiFlag
 	quiet  bool
+	raw    int
 }
 
 func runCommand() *command {
@@ -41,7 +42,10 @@ says how it finds out). The default, --stale=inputs, does not look.
 
 Each repeat starts every guest in turn, waits until redis answers PING, runs
 the load and stops the guest. A failed cell records its failure in
-CELL.failed.json and never replaces the last good CELL.json. Ctrl-C stops
+CELL.failed.json and never replaces the last good CELL.json. Every good
+run is also appended to the cell's history, CELL.history.jsonl (benchbook
+history shows it); the newest --keep-raw runs keep their raw repeats there,
+older ones their summaries only. Ctrl-C stops
 every guest and load, writes nothing half-done, and exits with status 130.
 
 Example:
@@ -56,6 +60,7 @@ Example:
 			fs.StringVar(&o.stale, "stale", runner.StaleInputs, "which cells are stale: `inputs` (the input hash changed) or env (that, or the environment)")
 			fs.Var(&o.params, "p", "override a param, as `key=value` (repeatable); the value keeps the param's type")
 			fs.BoolVar(&o.quiet, "q", false, "print only failures")
+			fs.IntVar(&o.raw, "keep-raw", results.DefaultKeepRaw, "how many of a cell's newest runs keep their raw repeats in its history (`N`; -1: all)")
 			return o
 		},
 		minArgs: 1, maxArgs: 1,
@@ -78,7 +83,12 @@ Example:
 			if o.quiet {
 				progress = nil
 			}
-			outcomes, err := runner.Run(ctx, nb, results.ForNotebook(nb.Path), runner.Options{
+			if o.raw == 0 || o.raw < -1 {
+				return fmt.Errorf("--keep-raw=%d: want a count of runs from 1, or -1 to keep every run's repeats", o.raw)
+			}
+			store := results.ForNotebook(nb.Path)
+			store.KeepRaw = o.raw
+			outcomes, err := runner.Run(ctx, nb, store, runner.Options{
 				Force:    o.force,
 				Only:     o.only,
 				Stale:    o.stale,
