@@ -65,68 +65,73 @@ Example:
 		},
 		minArgs: 1, maxArgs: 1,
 		run: func(ctx context.Context, env *cmdEnv, opts any, args []string) error {
-			o := opts.(*runOpts)
-			if o.force && o.only != "" {
-				return fmt.Errorf("--force and --only: choose one (--only always runs its cell)")
-			}
-			if err := checkStale(o); err != nil {
-				return err
-			}
-			nb, err := parseValid(env, args[0])
-			if err != nil {
-				return err
-			}
-			if err := nb.Override(o.params); err != nil {
-				return err
-			}
-			progress := env.stdout
-			if o.quiet {
-				progress = nil
-			}
-			if o.raw == 0 || o.raw < -1 {
-				return fmt.Errorf("--keep-raw=%d: want a count of runs from 1, or -1 to keep every run's repeats", o.raw)
-			}
-			store := results.ForNotebook(nb.Path)
-			store.KeepRaw = o.raw
-			outcomes, err := runner.Run(ctx, nb, store, runner.Options{
-				Force:    o.force,
-				Only:     o.only,
-				Stale:    o.stale,
-				Version:  buildinfo.Version(),
-				Progress: progress,
-				Live:     !o.quiet && isTerminal(env.stdout),
-				Noise:    loadNoise(env),
-			})
-			if ctx.Err() != nil {
-				fmt.Fprintf(env.stderr, "benchbook run: interrupted: every guest stopped; results of finished cells are kept, nothing was written for the cell in progress\n")
-				return silent(130, ctx.Err())
-			}
-			ran, fresh := 0, 0
-			for _, oc := range outcomes {
-				switch oc.Status {
-				case runner.Ran:
-					ran++
-				case runner.UpToDate:
-					fresh++
-				}
-			}
-			if errors.Is(err, runner.ErrFailed) {
-				for _, oc := range outcomes {
-					if oc.Err != nil {
-						fmt.Fprintf(env.stderr, "benchbook run: cell %s failed: %v\n", oc.Cell, oc.Err)
-					}
-				}
-				return silent(1, err)
-			}
-			if err != nil {
-				return err
-			}
-			if !o.quiet {
-				fmt.Fprintf(env.stdout, "ran %d, up to date %d\n", ran, fresh)
-			}
-			return nil
+			return runNotebook(ctx, env, opts.(*runOpts), args[0])
 		},
 	}
+}
+
+// runNotebook runs the stale cells of the notebook at path and says how it
+// went.
+func runNotebook(ctx context.Context, env *cmdEnv, o *runOpts, path string) error {
+	if o.force && o.only != "" {
+		return fmt.Errorf("--force and --only: choose one (--only always runs its cell)")
+	}
+	if err := checkStale(o); err != nil {
+		return err
+	}
+	nb, err := parseValid(env, path)
+	if err != nil {
+		return err
+	}
+	if err := nb.Override(o.params); err != nil {
+		return err
+	}
+	progress := env.stdout
+	if o.quiet {
+		progress = nil
+	}
+	if o.raw == 0 || o.raw < -1 {
+		return fmt.Errorf("--keep-raw=%d: want a count of runs from 1, or -1 to keep every run's repeats", o.raw)
+	}
+	store := results.ForNotebook(nb.Path)
+	store.KeepRaw = o.raw
+	outcomes, err := runner.Run(ctx, nb, store, runner.Options{
+		Force:    o.force,
+		Only:     o.only,
+		Stale:    o.stale,
+		Version:  buildinfo.Version(),
+		Progress: progress,
+		Live:     !o.quiet && isTerminal(env.stdout),
+		Noise:    loadNoise(env),
+	})
+	if ctx.Err() != nil {
+		fmt.Fprintf(env.stderr, "benchbook run: interrupted: every guest stopped; results of finished cells are kept, nothing was written for the cell in progress\n")
+		return silent(130, ctx.Err())
+	}
+	ran, fresh := 0, 0
+	for _, oc := range outcomes {
+		switch oc.Status {
+		case runner.Ran:
+			ran++
+		case runner.UpToDate:
+			fresh++
+		}
+	}
+	if errors.Is(err, runner.ErrFailed) {
+		for _, oc := range outcomes {
+			if oc.Err != nil {
+				fmt.Fprintf(env.stderr, "benchbook run: cell %s failed: %v\n", oc.Cell, oc.Err)
+			}
+		}
+		return silent(1, err)
+	}
+	if err != nil {
+		return err
+	}
+	if !o.quiet {
+		fmt.Fprintf(env.stdout, "ran %d, up to date %d\n", ran, fresh)
+	}
+	return nil
 }
 
 // checkStale refuses a --stale value run does not know, and one that
