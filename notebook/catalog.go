@@ -79,6 +79,12 @@ func (k Key) constraints() string {
 	if k.AtMost != "" {
 		parts = append(parts, fmt.Sprintf("At most `%s`.", k.AtMost))
 	}
+	if k.Step != "" {
+		parts = append(parts, fmt.Sprintf("Whole multiples of %s.", k.Step))
+	}
+	if name, values, ok := strings.Cut(k.When, "="); ok {
+		parts = append(parts, fmt.Sprintf("Only with `%s = %s`.", name, strings.ReplaceAll(values, "|", " or ")))
+	}
 	if len(parts) == 0 {
 		return ""
 	}

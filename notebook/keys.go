@@ -104,6 +104,13 @@ type Key struct {
 	// AtMost names a key of the same table whose value (or default) this
 	// one may not exceed.
 	AtMost string
+	// Step, for a duration, is the unit it must be a whole multiple of
+	// ("1s": a tool that counts whole seconds).
+	Step string
+	// When, written "KEY=VALUE|VALUE", limits the key to tables in which
+	// KEY (given or by its default) has one of the values: sysbench's
+	// file_ keys apply to test = "fileio" only.
+	When string
 	// NoParam keys may not be written as a "{param}" reference.
 	NoParam bool
 	// Required keys must be present.
@@ -277,7 +284,10 @@ func (k *Key) valueProblem(v any) string {
 		if err != nil || d < 0 {
 			return fmt.Sprintf("%s = %q: want a duration like \"30s\", \"500ms\" or \"2m\"", k.Name, s)
 		}
-		return k.rangeProblem(float64(d), s)
+		if msg := k.rangeProblem(float64(d), s); msg != "" {
+			return msg
+		}
+		return k.stepProblem(d, s)
 	case TypeInt:
 		n := v.(int64)
 		return k.rangeProblem(float64(n), strconv.FormatInt(n, 10))
@@ -296,6 +306,16 @@ func (k *Key) valueProblem(v any) string {
 		return metricTableProblem(k.Name, v.(map[string]any))
 	}
 	return ""
+}
+
+// stepProblem checks a duration against Step.
+func (k *Key) stepProblem(d time.Duration, written string) string {
+	step, err := time.ParseDuration(k.Step)
+	if k.Step == "" || err != nil || step <= 0 || d%step == 0 {
+		return ""
+	}
+	lo := d / step * step
+	return fmt.Sprintf("%s = %q: want whole multiples of %s (the tool counts no less), like %q or %q", k.Name, written, k.Step, lo, lo+step)
 }
 
 // rangeProblem checks a number (a duration in nanoseconds) against Min
@@ -379,6 +399,9 @@ func (d Decl) ruleProblems(values map[string]any, at func(key, msg string)) {
 				at(k.Excludes, fmt.Sprintf("give %s or %s, not both", k.Name, k.Excludes))
 			}
 		}
+		if k.When != "" {
+			d.whenProblem(k, values, at)
+		}
 		if k.AtMost != "" {
 			other := d.Key(k.AtMost)
 			if other == nil {
@@ -394,6 +417,22 @@ func (d Decl) ruleProblems(values map[string]any, at func(key, msg string)) {
 				at(k.Name, fmt.Sprintf("%s = %v is above %s = %v: want %s <= %s", k.Name, v, other.Name, ov, k.Name, other.Name))
 			}
 		}
+	}
+}
+
+// whenProblem reports key k, which is set, when the key its When names has
+// none of the values it applies with.
+func (d Decl) whenProblem(k *Key, values map[string]any, at func(key, msg string)) {
+	name, want, _ := strings.Cut(k.When, "=")
+	ov, ok := values[name]
+	if !ok {
+		if other := d.Key(name); other != nil {
+			ov = other.defaultValue()
+		}
+	}
+	s, _ := ov.(string)
+	if allowed := strings.Split(want, "|"); !slices.Contains(allowed, s) {
+		at(k.Name, fmt.Sprintf("%s applies to %s = %s only, and this table has %s = %q", k.Name, name, quoteList(allowed), name, s))
 	}
 }
 

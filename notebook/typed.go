@@ -48,6 +48,8 @@ func KeysOf(spec any) []Key {
 			Max:      f.Tag.Get("max"),
 			Excludes: f.Tag.Get("excludes"),
 			AtMost:   f.Tag.Get("atmost"),
+			Step:     f.Tag.Get("step"),
+			When:     f.Tag.Get("when"),
 		}
 		if o := f.Tag.Get("oneof"); o != "" {
 			k.OneOf = strings.Split(o, "|")

@@ -138,6 +138,8 @@ func keySource(k notebook.Key) string {
 	str("Max", k.Max)
 	str("Excludes", k.Excludes)
 	str("AtMost", k.AtMost)
+	str("Step", k.Step)
+	str("When", k.When)
 	if k.NoParam {
 		fields = append(fields, "NoParam: true")
 	}

@@ -5,12 +5,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/benchbook/benchbook/internal/netns"
 	"os"
 	"os/exec"
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/benchbook/benchbook/internal/netns"
 )
 
 // procResult is what an external tool left behind.

@@ -26,13 +26,13 @@ const iperf3Prog = "iperf3"
 // runs (`iperf3 -s -p {port}`).
 type Iperf3Spec struct {
 	Tool     string        `key:"tool" required:"" doc:"the load generator"`
-	Duration time.Duration `key:"duration" default:"10s" min:"1s" doc:"how long the test sends, in whole seconds (iperf3's -t)"`
+	Duration time.Duration `key:"duration" default:"10s" min:"1s" step:"1s" doc:"how long the test sends, in whole seconds (iperf3's -t)"`
 	Parallel int           `key:"parallel" default:"1" min:"1" max:"128" doc:"streams sending at once (-P); figures are of all of them"`
 	UDP      bool          `key:"udp" default:"false" doc:"UDP instead of TCP (-u): adds jitter and loss; iperf3 then sends 1 Mbit/s per stream unless bitrate says otherwise"`
 	Bitrate  string        `key:"bitrate" pattern:"^(0|[1-9][0-9]*(\\.[0-9]+)?[KMGTkmgt]?)$" help:"want bits per second like \"100M\", \"2.5G\" or \"0\" (unlimited)" doc:"target bits per second of each stream (-b); 0: unlimited; iperf3's default: unlimited for TCP, 1M for UDP"`
 	Reverse  bool          `key:"reverse" default:"false" doc:"the server sends and the client receives (-R)"`
 	Length   string        `key:"length" pattern:"^[1-9][0-9]*[KMGkmg]?$" help:"want a size like \"128K\" or \"1400\"" doc:"bytes of each write (-l); iperf3's default: 128K for TCP, the path's MTU payload for UDP"`
-	Omit     time.Duration `key:"omit" default:"0s" min:"0s" doc:"send this long first, in whole seconds, and leave it out of the figures (-O): past TCP's slow start"`
+	Omit     time.Duration `key:"omit" default:"0s" min:"0s" step:"1s" doc:"send this long first, in whole seconds, and leave it out of the figures (-O): past TCP's slow start"`
 
 	Timeout     time.Duration `key:"timeout" min:"1s" doc:"kill iperf3 after this long (default: omit + duration + 1m)"`
 	Description string        `key:"description" noparam:"" doc:"shown in the report"`
@@ -70,9 +70,6 @@ func iperf3Run(ctx context.Context, t Target, v notebook.Values) (Measurement, e
 	fail := func(err error) (Measurement, error) { return m, fmt.Errorf("iperf3: %w", err) }
 	var s Iperf3Spec
 	if err := notebook.Decode(v, &s); err != nil {
-		return fail(err)
-	}
-	if err := s.check(); err != nil {
 		return fail(err)
 	}
 	path, err := exec.LookPath(iperf3Prog)
@@ -145,20 +142,6 @@ func iperf3Attempts(ctx context.Context, t Target, argv []string) (res procResul
 // server was not taking one.
 func iperf3Refused(msg string) bool {
 	return strings.HasPrefix(msg, "unable to connect to server: Connection refused") || strings.HasPrefix(msg, "the server is busy")
-}
-
-// check refuses durations iperf3 cannot take: it counts whole seconds.
-func (s Iperf3Spec) check() error {
-	var errs []error
-	for _, d := range []struct {
-		key string
-		d   time.Duration
-	}{{"duration", s.Duration}, {"omit", s.Omit}} {
-		if d.d%time.Second != 0 {
-			errs = append(errs, fmt.Errorf("%s = %q: iperf3 counts whole seconds; give \"%ds\" or \"%ds\"", d.key, d.d, d.d/time.Second, d.d/time.Second+1))
-		}
-	}
-	return errors.Join(errs...)
 }
 
 func (s Iperf3Spec) timeout() time.Duration {

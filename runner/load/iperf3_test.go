@@ -105,8 +105,8 @@ func TestIperf3Fails(t *testing.T) {
 		want   string
 	}{
 		{"no server", iperf3Values(), closed, "iperf3: unable to connect to server: Connection refused (server " + closed + ", tried 3 times: is the guest running iperf3 -s -p {port}?)"},
-		{"a fraction of a second", iperf3Values("duration", "1500ms"), srv.Addr, `duration = "1.5s": iperf3 counts whole seconds; give "1s" or "2s"`},
-		{"omit in fractions", iperf3Values("omit", "500ms"), srv.Addr, `omit = "500ms": iperf3 counts whole seconds; give "0s" or "1s"`},
+		{"a fraction of a second", iperf3Values("duration", "1500ms"), srv.Addr, `duration = "1500ms": want whole multiples of 1s (the tool counts no less), like "1s" or "2s"`},
+		{"omit in fractions", iperf3Values("omit", "500ms"), srv.Addr, `omit = "500ms": want whole multiples of 1s (the tool counts no less), like "0s" or "1s"`},
 		{"a bitrate iperf3 would read as 0", iperf3Values("bitrate", "fast"), srv.Addr, `bitrate "fast": want bits per second like`},
 		{"too many streams", iperf3Values("parallel", int64(500)), srv.Addr, "parallel"},
 	}

@@ -97,8 +97,8 @@ func TestSysbenchFails(t *testing.T) {
 		setup  func(dir string)
 	}{
 		{"a value sysbench refuses", sysbenchValues("test", "memory", "memory_block_size", "0"), []string{`memory_block_size "0": want a size like`}, nil},
-		{"another test's option", sysbenchValues("test", "cpu", "memory_oper", "read"), []string{`memory_oper applies to test = "memory" only, and this load runs test = "cpu"`}, nil},
-		{"a time in fractions", sysbenchValues("time", "1500ms"), []string{`time = "1.5s": sysbench counts whole seconds; give "1s" or "2s"`}, nil},
+		{"another test's option", sysbenchValues("test", "cpu", "memory_oper", "read"), []string{`memory_oper applies to test = "memory" only, and this table has test = "cpu"`}, nil},
+		{"a time in fractions", sysbenchValues("time", "1500ms"), []string{`time = "1500ms": want whole multiples of 1s (the tool counts no less), like "1s" or "2s"`}, nil},
 		{"an unknown test", sysbenchValues("test", "oltp"), []string{`test = "oltp": want one of "cpu", "memory" or "fileio"`}, nil},
 		{
 			"files it cannot lay out", sysbenchValues("test", "fileio", "file_total_size", "4M", "file_num", int64(1)),

@@ -32,13 +32,13 @@ type WrkSpec struct {
 	Tool        string            `key:"tool" required:"" doc:"the load generator"`
 	Connections int               `key:"connections" default:"10" min:"1" max:"1000000" doc:"HTTP connections kept open, shared among the threads (wrk's -c)"`
 	Threads     int               `key:"threads" default:"2" min:"1" max:"1024" atmost:"connections" doc:"threads of wrk, each an event loop over its share of the connections (-t)"`
-	Duration    time.Duration     `key:"duration" default:"10s" min:"1s" doc:"how long the load runs, in whole seconds (-d)"`
+	Duration    time.Duration     `key:"duration" default:"10s" min:"1s" step:"1s" doc:"how long the load runs, in whole seconds (-d)"`
 	Path        string            `key:"path" default:"/" pattern:"^/[!-~]*$" help:"want a path like \"/\" or \"/static/1k.bin?x=1\" (from its leading /, no spaces)" doc:"the path and query requested: the URL is http://ADDR/PATH, ADDR the guest's address"`
 	Keepalive   bool              `key:"keepalive" default:"true" doc:"keep connections open across requests (HTTP/1.1's default); false sends Connection: close, one request per connection"`
 	Headers     map[string]string `key:"headers" doc:"request headers, { Name = \"value\" } (wrk's -H)"`
 	Script      string            `key:"script" doc:"a wrk Lua script, relative to the notebook's folder (requests, methods, bodies); it runs as with wrk -s, and benchbook's done() after its own"`
 
-	RequestTimeout time.Duration `key:"request_timeout" default:"2s" min:"1s" doc:"a request unanswered this long counts as a timeout error (wrk's --timeout), in whole seconds"`
+	RequestTimeout time.Duration `key:"request_timeout" default:"2s" min:"1s" step:"1s" doc:"a request unanswered this long counts as a timeout error (wrk's --timeout), in whole seconds"`
 	Timeout        time.Duration `key:"timeout" min:"1s" doc:"kill wrk after this long (default: duration + 1m)"`
 	Description    string        `key:"description" noparam:"" doc:"shown in the report"`
 }
@@ -140,19 +140,10 @@ func wrkRun(ctx context.Context, t Target, v notebook.Values) (Measurement, erro
 	return m, nil
 }
 
-// check refuses what the key declarations cannot say: durations wrk cannot
-// take (it counts whole seconds), headers it would send broken, and a
-// Connection header that contradicts keepalive.
+// check refuses what the key declarations cannot say: headers wrk would
+// send broken, and a Connection header that contradicts keepalive.
 func (s WrkSpec) check() error {
 	var errs []error
-	for _, d := range []struct {
-		key string
-		d   time.Duration
-	}{{"duration", s.Duration}, {"request_timeout", s.RequestTimeout}} {
-		if d.d%time.Second != 0 {
-			errs = append(errs, fmt.Errorf("%s = %q: wrk counts whole seconds; give \"%ds\" or \"%ds\"", d.key, d.d, d.d/time.Second, d.d/time.Second+1))
-		}
-	}
 	for _, name := range slices.Sorted(maps.Keys(s.Headers)) {
 		value := s.Headers[name]
 		switch {

@@ -113,7 +113,7 @@ func TestWrkFails(t *testing.T) {
 		{"a script whose done fails", wrkValues("script", "done-error.lua"), srv.Addr, []string{"the script done-error.lua failed: ", "done-error.lua:1: cannot write report.csv"}, 0},
 		{"no script", wrkValues("script", "gone.lua"), srv.Addr, []string{"script: no file " + filepath.Join(nbDir, "gone.lua")}, 100 * time.Millisecond},
 		{"more threads than connections", wrkValues("threads", int64(8)), srv.Addr, []string{"threads = 8 is above connections = 4"}, 100 * time.Millisecond},
-		{"a fraction of a second", wrkValues("duration", "1500ms"), srv.Addr, []string{`duration = "1.5s": wrk counts whole seconds; give "1s" or "2s"`}, 100 * time.Millisecond},
+		{"a fraction of a second", wrkValues("duration", "1500ms"), srv.Addr, []string{`duration = "1500ms": want whole multiples of 1s (the tool counts no less), like "1s" or "2s"`}, 100 * time.Millisecond},
 		{"keepalive and a Connection header", wrkValues("keepalive", false, "headers", map[string]any{"connection": "keep-alive"}), srv.Addr, []string{"headers.connection and keepalive = false"}, 100 * time.Millisecond},
 		{"a header name with a colon", wrkValues("headers", map[string]any{"X-A: b": "c"}), srv.Addr, []string{`headers: "X-A: b" is not a header name`}, 100 * time.Millisecond},
 		{"a path without its slash", wrkValues("path", "index.html"), srv.Addr, []string{`path "index.html": want a path like`}, 100 * time.Millisecond},
