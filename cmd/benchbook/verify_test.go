@@ -115,7 +115,9 @@ func TestVerifyInconclusive(t *testing.T) {
 				t.Fatalf("exit status %d, want 3\n%s\n%s", code, out, stderr.String())
 			}
 			for _, m := range []string{"ops_per_sec", "latency_avg", "latency_p99"} {
-				re := `(?m)^tp +host +` + m + ` +.* p=0\.100 +inconclusive +\(3 \+ 3 repeats cannot show a change at α = 0\.05 \(p ≥ 0\.100\): run at least 4 \+ 4\)$`
+				// p is 0.100 when the six repeats do not interleave, larger
+				// on a machine busy enough to blur a 70 % change.
+				re := `(?m)^tp +host +` + m + ` +.* p=[01]\.[0-9]{3} +inconclusive +\(3 \+ 3 repeats cannot show a change at α = 0\.05 \(p ≥ 0\.100\): run at least 4 \+ 4\)$`
 				if !regexp.MustCompile(re).MatchString(out) {
 					t.Errorf("no inconclusive line for %s:\n%s", m, out)
 				}
