@@ -574,6 +574,10 @@ func (p *parser) checkMetrics(nb *Notebook, c, from *Cell, path []string) {
 			p.errVal(append(slices.Clone(path), "y"), "%s", msg)
 			return
 		}
+		if c.Style == "timeline" && !slices.Contains(timelineMetrics, c.Y) {
+			p.errVal(append(slices.Clone(path), "y"), "a timeline plot draws %s second by second; y = %q is not among them", strings.Join(timelineMetrics, " or "), c.Y)
+			return
+		}
 		base := strings.TrimPrefix(strings.TrimPrefix(c.Y, "sets."), "gets.")
 		if c.Group && nb.UnknownMetric(from, "sets."+base) != "" && nb.UnknownMetric(from, "gets."+base) != "" {
 			p.errVal(append(slices.Clone(path), "group"), "group = true draws SETs and GETs apart, but bench cell %s has neither sets.%s nor gets.%s (only the redis tools do)", from.ID, base, base)
@@ -586,6 +590,10 @@ func (p *parser) checkMetrics(nb *Notebook, c, from *Cell, path []string) {
 		}
 	}
 }
+
+// timelineMetrics are the metrics a load records second by second
+// (results.TimelineMetrics, which notebook cannot import).
+var timelineMetrics = []string{"ops_per_sec", "latency_p99"}
 
 // checkTable checks keys and types of a guest, load or cell table, and its
 // {param} references.

@@ -96,6 +96,12 @@ func (r *report) drawFigure(c *notebook.Cell) *figure {
 		}
 		chart, notes = r.percentileChart(c, f, title)
 		notes = append([]string{"Median over repeats of each percentile"}, notes...)
+	case "timeline":
+		if title == "" {
+			title = f.Metric(c.Y).Label + " through the run"
+		}
+		chart, notes = r.timelineChart(c, f, title)
+		notes = append([]string{"Lines: median of the repeats at each second; whiskers: min–max"}, notes...)
 	case "line":
 		if title == "" {
 			title = f.Metric(c.Y).Label

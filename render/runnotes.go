@@ -17,6 +17,7 @@ type runNotes struct {
 	Stopped    string   // "target reached after 12 rounds: ±1.8 %", per point in a sweep
 	Failures   []string // "osv: 2 failures in 12 repeats, retried: ..."
 	Incomplete string   // the banner of a run whose failed guests were left out
+	Behaviour  []string // repeats not steady second by second (timeline.go)
 }
 
 // addRunNotes fills v's run notes from the stored run f.
@@ -25,6 +26,7 @@ func (v *benchView) addRunNotes(f *results.File) {
 		return
 	}
 	v.Stopped = stopText(f)
+	v.Behaviour = behaviourNotes(f)
 	var kept []string
 	for _, g := range f.Guests {
 		if t := g.FailureText(); t != "" {
@@ -109,6 +111,9 @@ func markdownRunNotes(v *benchView) string {
 	}
 	if len(v.Failures) > 0 {
 		fmt.Fprintf(&b, "\n> **Failures:** %s.\n", mdEscape(strings.Join(v.Failures, "; ")))
+	}
+	if len(v.Behaviour) > 0 {
+		fmt.Fprintf(&b, "\n> **Not steady:** %s.\n", mdEscape(strings.Join(v.Behaviour, "; ")))
 	}
 	if v.Incomplete != "" {
 		fmt.Fprintf(&b, "\n> **Warning:** %s.\n", mdEscape(v.Incomplete))

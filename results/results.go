@@ -153,6 +153,9 @@ type Repeat struct {
 	// Noise is what else the machine did during the load (see
 	// RepeatNoise); absent in files from before benchbook sampled it.
 	Noise *RepeatNoise `json:"noise,omitempty"`
+	// Timeline is the repeat second by second, where the load tool records
+	// it (the builtin load); absent otherwise and in older files.
+	Timeline *Timeline `json:"timeline,omitempty"`
 }
 
 // Percentile is one point of a latency spectrum: P percent of the requests

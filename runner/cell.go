@@ -351,6 +351,7 @@ func (cr *cellRun) record(gi, pi, rep int, in *instance, booted bool, loadStart 
 		Seconds:     m.Duration.Seconds(),
 		Metrics:     metrics,
 		Percentiles: percentiles(m.Spectrum()),
+		Timeline:    timelineOf(m.Timeline),
 		Log:         cr.store.LogRel(cr.cell.ID, cr.cell.Guests[gi], pi, rep),
 	})
 }
@@ -423,6 +424,13 @@ func percentiles(ps []load.Percentile) []results.Percentile {
 		out[i] = results.Percentile{P: p.P, LatencyUs: p.LatencyUs}
 	}
 	return out
+}
+
+func timelineOf(t *load.Timeline) *results.Timeline {
+	if t == nil {
+		return nil
+	}
+	return &results.Timeline{IntervalS: t.Interval.Seconds(), OpsPerSec: t.OpsPerSec, LatencyP99: t.LatencyP99}
 }
 
 func firstLine(err error) string {

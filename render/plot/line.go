@@ -25,6 +25,9 @@ type Line struct {
 	// LogX spaces x logarithmically; use it when x spans more than 10x
 	// (clients 1..128). All x must then be > 0.
 	LogX bool
+	// Dense draws a series of many points, such as a run second by second,
+	// as a bare line: no dots, whiskers thin and uncapped.
+	Dense bool
 }
 
 // Series is one line, typically one guest.
@@ -112,7 +115,7 @@ func (l Line) Draw(w io.Writer, format string) error {
 	lp := lines{}
 	var legend []legendEntry
 	for _, s := range l.Series {
-		lp = append(lp, line{clr: seriesColor(s.Color), x: s.X, y: s.Y, low: s.Low, high: s.High})
+		lp = append(lp, line{clr: seriesColor(s.Color), x: s.X, y: s.Y, low: s.Low, high: s.High, dense: l.Dense})
 		legend = append(legend, legendEntry{name: s.Name, color: seriesColor(s.Color), line: true})
 	}
 	// Keep the first point clear of the y tick labels.
@@ -152,6 +155,7 @@ func xTicks(xs []float64, logX bool) gplot.Ticker {
 type line struct {
 	clr             color.NRGBA
 	x, y, low, high []float64
+	dense           bool
 }
 
 // lines is the gonum plotter for series: error bars, then the line, then
@@ -173,6 +177,10 @@ func (ls lines) Plot(c draw.Canvas, p *gplot.Plot) {
 					continue
 				}
 				x, lo, hi := trX(l.x[i]), trY(l.low[i]), trY(l.high[i])
+				if l.dense {
+					c.StrokeLine2(draw.LineStyle{Color: l.clr, Width: vg.Points(0.6)}, x, lo, x, hi)
+					continue
+				}
 				c.StrokeLine2(sty, x, lo, x, hi)
 				c.StrokeLine2(sty, x-3, lo, x+3, lo)
 				c.StrokeLine2(sty, x-3, hi, x+3, hi)
@@ -186,7 +194,9 @@ func (ls lines) Plot(c draw.Canvas, p *gplot.Plot) {
 			c.StrokeLines(draw.LineStyle{Color: l.clr, Width: vg.Points(lineWidth)}, pts)
 		}
 		for _, pt := range pts {
-			dot(c, pt, l.clr, dotRadius)
+			if !l.dense {
+				dot(c, pt, l.clr, dotRadius)
+			}
 		}
 	}
 }

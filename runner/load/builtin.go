@@ -116,9 +116,10 @@ func builtinArgv(t Target, s Spec) []string {
 }
 
 type builtinRun struct {
-	target  Target
-	spec    Spec
-	clients []*client
+	target   Target
+	spec     Spec
+	clients  []*client
+	timeline *timeline // per second figures (timeseries.go)
 
 	// Written by the coordinator before the clients are released.
 	measureStart, measureEnd time.Time
@@ -131,7 +132,7 @@ type builtinRun struct {
 }
 
 func newBuiltinRun(t Target, s Spec) *builtinRun {
-	r := &builtinRun{target: t, spec: s}
+	r := &builtinRun{target: t, spec: s, timeline: &timeline{}}
 	n := s.Threads * s.Clients
 	value := make([]byte, s.DataSize)
 	for i := range value {
@@ -153,6 +154,7 @@ func newBuiltinRun(t Target, s Spec) *builtinRun {
 			getCmds:  newCommandSet("GET", nil, lo, hi),
 			setKeys:  newKeyGen(setPat, lo, hi, i, n, rng),
 			getKeys:  newKeyGen(getPat, lo, hi, i, n, rng),
+			tl:       clientTimeline{tl: r.timeline},
 		}
 		for op := range c.stats {
 			c.stats[op].hist = hdr.New(1, histMaxUs, histSigFigs)
@@ -347,6 +349,7 @@ func (r *builtinRun) measure(m *Measurement) {
 	m.Totals = total.stats(m.Duration)
 	m.Errors = total.errors + r.connErrors
 	m.FirstError = r.firstError
+	m.Timeline = r.timeline.result(m.Duration)
 }
 
 // opStats are one client's figures for one kind of request.
@@ -414,6 +417,7 @@ type client struct {
 	firstError string
 	end        time.Time
 	progress   atomic.Int64 // requests answered in the current phase
+	tl         clientTimeline
 }
 
 const ioBufferSize = 16 << 10
@@ -436,8 +440,10 @@ func (c *client) run(measureStart, measureEnd time.Time, requests int) error {
 		}
 		c.progress.Store(0)
 	}
+	c.tl.begin(measureStart)
 	err := c.phase(measureEnd, requests)
 	c.end = time.Now()
+	c.endTimeline()
 	return err
 }
 
@@ -457,6 +463,9 @@ func (c *client) phase(until time.Time, count int) error {
 		start := time.Now()
 		if timed && !start.Before(until) {
 			return nil
+		}
+		if c.tl.due(start) {
+			c.roll(start)
 		}
 		for i := range n {
 			var b []byte

@@ -290,6 +290,8 @@ type Measurement struct {
 	// Percentiles is the latency spectrum of all requests, ascending by P,
 	// for percentile plots (empty when the tool gives none).
 	Percentiles []Percentile `json:"percentiles,omitempty"`
+	// Timeline is the measured phase second by second (builtin only).
+	Timeline *Timeline `json:"timeline,omitempty"`
 }
 
 // Spectrum is the latency spectrum of all requests: Percentiles, or for

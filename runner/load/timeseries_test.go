@@ -1,0 +1,89 @@
+package load
+
+import (
+	"context"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/benchbook/benchbook/internal/testutil/redistest"
+	"github.com/benchbook/benchbook/results"
+)
+
+// A timed run has one interval per full second of its measured phase, and
+// the intervals hold the requests of the run.
+func TestBuiltinTimeline(t *testing.T) {
+	addr, _ := redistest.Start(t)
+	s := Spec{Clients: 4, TestTime: 3500 * time.Millisecond, Warmup: 300 * time.Millisecond}
+	m, err := runWithin(context.Background(), t, 30*time.Second, ToolBuiltin, addr, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkSane(t, m, s)
+	tl := m.Timeline
+	if tl == nil || len(tl.OpsPerSec) != 3 || len(tl.LatencyP99) != 3 || tl.Interval != time.Second {
+		t.Fatalf("timeline %+v: want 3 intervals of 1s", tl)
+	}
+	var sum float64
+	for i, ops := range tl.OpsPerSec {
+		sum += ops
+		if ops <= 0 || tl.LatencyP99[i] <= 0 || tl.LatencyP99[i] > m.Totals.LatencyMax {
+			t.Errorf("interval %d: %g ops/s, p99 %g µs (max of the run %g)", i, ops, tl.LatencyP99[i], m.Totals.LatencyMax)
+		}
+	}
+	// Three of the 3.5 seconds: between 3/3.5 of the ops, give or take a
+	// batch per client at the edges, and all of them.
+	total := float64(m.Totals.Ops)
+	if sum > total || sum < 0.7*total {
+		t.Errorf("intervals hold %g requests of the run's %g", sum, total)
+	}
+}
+
+// A server that slows down half way through (SIGSTOPped 9 ms of every
+// 10 ms) gives a timeline whose throughput drifts.
+func TestBuiltinTimelineDrift(t *testing.T) {
+	srv, err := redistest.Launch(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Stop)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go func() {
+		select {
+		case <-time.After(5 * time.Second):
+		case <-ctx.Done():
+			return
+		}
+		throttle(ctx, srv.Pid(), 9*time.Millisecond, time.Millisecond)
+	}()
+	s := Spec{Clients: 4, TestTime: 10 * time.Second}
+	m, err := runWithin(ctx, t, time.Minute, ToolBuiltin, srv.Addr, s)
+	cancel()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tl := m.Timeline
+	if tl == nil || len(tl.OpsPerSec) != 10 {
+		t.Fatalf("timeline %+v: want 10 intervals", tl)
+	}
+	rt := results.Timeline{IntervalS: tl.Interval.Seconds(), OpsPerSec: tl.OpsPerSec, LatencyP99: tl.LatencyP99}
+	got := strings.Join(rt.Behaviour(), "; ")
+	t.Logf("ops/s %.0f: %s", tl.OpsPerSec, got)
+	if !strings.Contains(got, "throughput drifts: -") {
+		t.Errorf("behaviour %q of ops/s %.0f: want a downward drift", got, tl.OpsPerSec)
+	}
+}
+
+// throttle stops the process pid for stop out of every stop+run until ctx
+// ends, and leaves it running.
+func throttle(ctx context.Context, pid int, stop, run time.Duration) {
+	defer syscall.Kill(pid, syscall.SIGCONT)
+	for ctx.Err() == nil {
+		syscall.Kill(pid, syscall.SIGSTOP)
+		time.Sleep(stop)
+		syscall.Kill(pid, syscall.SIGCONT)
+		time.Sleep(run)
+	}
+}
