@@ -52,21 +52,21 @@ func TestBuiltinTimelineDrift(t *testing.T) {
 	defer cancel()
 	go func() {
 		select {
-		case <-time.After(5 * time.Second):
+		case <-time.After(7 * time.Second):
 		case <-ctx.Done():
 			return
 		}
 		throttle(ctx, srv.Pid(), 9*time.Millisecond, time.Millisecond)
 	}()
-	s := Spec{Clients: 4, TestTime: 10 * time.Second}
+	s := Spec{Clients: 4, TestTime: 14 * time.Second}
 	m, err := runWithin(ctx, t, time.Minute, ToolBuiltin, srv.Addr, s)
 	cancel()
 	if err != nil {
 		t.Fatal(err)
 	}
 	tl := m.Timeline
-	if tl == nil || len(tl.OpsPerSec) != 10 {
-		t.Fatalf("timeline %+v: want 10 intervals", tl)
+	if tl == nil || len(tl.OpsPerSec) != 14 {
+		t.Fatalf("timeline %+v: want 14 intervals", tl)
 	}
 	rt := results.Timeline{IntervalS: tl.Interval.Seconds(), OpsPerSec: tl.OpsPerSec, LatencyP99: tl.LatencyP99}
 	got := strings.Join(rt.Behaviour(), "; ")
