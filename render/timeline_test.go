@@ -37,7 +37,7 @@ func TestTimelineFlagsAndPlot(t *testing.T) {
 	}
 	md, page := readOut(t, out, "index.md"), readOut(t, out, "index.html")
 	for _, want := range []string{
-		"> **Not steady:** host, repeat 2: throughput drifts: -",
+		"> **Not steady:** host, repeat 2: throughput drifts (linear fit -",
 		"Line chart: Requests per second through the run. Requests per second (ops/s) against Seconds into the measured phase: host 100 at 1, 101 at 2, 99 at 3, 100 at 4, 102 at 5, 98 at 6, 100 at 7, 101 at 8.",
 	} {
 		if !strings.Contains(md, want) {

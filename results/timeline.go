@@ -52,8 +52,9 @@ const (
 
 // Behaviour judges a timeline's throughput: nil when it is steady, else
 // why not, like "still warming up: the first 3 s at 61 % of the median
-// second" or "throughput drifts: -24 % of the mean over the run (linear
-// fit); ...". Both rules need at least 6 intervals. The fit leaves out the warm-up part when one is
+// second" or "throughput drifts (linear fit -24 % of the mean over the
+// run): the median second falls from ...". Both rules need at least 6
+// intervals. The fit leaves out the warm-up part when one is
 // flagged, so that a slow start is not also called a drift.
 func (t *Timeline) Behaviour() []string {
 	if t == nil || len(t.OpsPerSec) < behaviourMinIntervals || t.IntervalS <= 0 {
@@ -77,7 +78,11 @@ func (t *Timeline) Behaviour() []string {
 	if change, ok := drift(ops); ok {
 		third := max(1, len(ops)/3)
 		first, last := Summarize(ops[:third]).Median, Summarize(ops[len(ops)-third:]).Median
-		out = append(out, fmt.Sprintf("throughput drifts: %+.0f %% of the mean over the run (linear fit); the median second of the first third %.0f ops/s, of the last %.0f", 100*change, first, last))
+		way := "falls"
+		if change > 0 {
+			way = "rises"
+		}
+		out = append(out, fmt.Sprintf("throughput drifts (linear fit %+.0f %% of the mean over the run): the median second %s from %.0f ops/s in the first third to %.0f in the last", 100*change, way, first, last))
 	}
 	return out
 }

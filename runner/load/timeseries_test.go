@@ -71,7 +71,7 @@ func TestBuiltinTimelineDrift(t *testing.T) {
 	rt := results.Timeline{IntervalS: tl.Interval.Seconds(), OpsPerSec: tl.OpsPerSec, LatencyP99: tl.LatencyP99}
 	got := strings.Join(rt.Behaviour(), "; ")
 	t.Logf("ops/s %.0f: %s", tl.OpsPerSec, got)
-	if !strings.Contains(got, "throughput drifts: -") {
+	if !strings.Contains(got, "throughput drifts (linear fit -") {
 		t.Errorf("behaviour %q of ops/s %.0f: want a downward drift", got, tl.OpsPerSec)
 	}
 }
