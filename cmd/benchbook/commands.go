@@ -35,6 +35,7 @@ func commands() []*command {
 		checkCommand(),
 		runCommand(),
 		statusCommand(),
+		historyCommand(),
 		verifyCommand(),
 		calibrateCommand(),
 		renderCommand(),
