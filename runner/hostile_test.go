@@ -30,7 +30,7 @@ const hostileNotebook = `title = "hostile"
 kind = "process"
 command = [{exe}, "-test.run=^TestHostileGuest$", "--", "{port}"]
 env = { BENCHBOOK_HOSTILE_AT = "{at}", BENCHBOOK_HOSTILE_REPLY = {reply}, BENCHBOOK_FAULT_MARKER = "{marker}" }
-ready_timeout = "1s"
+ready_timeout = "5s"   # a bad PING reply fails at once; 5 s lets the test binary start on a loaded machine
 [loads.quick]
 tool = "builtin"
 clients = 2
