@@ -118,20 +118,25 @@ func domainMachine(b Boot, o DomainOptions) (*libvirtxml.Domain, error) {
 	if err != nil {
 		return nil, err
 	}
-	typ := "qemu" // TCG
+	typ, accel := "qemu", "tcg" // domain type "qemu" is TCG
 	if o.Accel == "kvm" {
-		typ = "kvm"
+		typ, accel = "kvm", "kvm"
 	}
 	machine := b.Machine
 	if machine == "" {
 		machine = "pc"
+	}
+	cpus := max(b.CPUs, 1)
+	vcpu := &libvirtxml.DomainVCPU{Value: uint(cpus)}
+	if room := cpuRoom(cpus, accel); room > cpus {
+		vcpu = &libvirtxml.DomainVCPU{Value: uint(room), Current: uint(cpus)} // see cpuRoom
 	}
 	d := &libvirtxml.Domain{
 		Type:        typ,
 		Name:        o.Name,
 		Description: "benchbook guest (" + b.Flavor + " flavor); transient, destroyed with the connection that made it",
 		Memory:      &libvirtxml.DomainMemory{Value: mem, Unit: "KiB"},
-		VCPU:        &libvirtxml.DomainVCPU{Value: uint(max(b.CPUs, 1))},
+		VCPU:        vcpu,
 		OS: &libvirtxml.DomainOS{
 			Type:    &libvirtxml.DomainOSType{Arch: "x86_64", Machine: machine, Type: "hvm"},
 			Kernel:  b.Kernel,

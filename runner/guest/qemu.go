@@ -149,7 +149,7 @@ func machineArgs(b Boot, accel string) []string {
 		"-machine", machine + ",accel=" + accel,
 		"-cpu", cpuModel(accel),
 		"-m", b.Memory,
-		"-smp", strconv.Itoa(max(b.CPUs, 1)),
+		"-smp", smpArg(b.CPUs, accel),
 		"-nodefaults", "-no-user-config",
 		"-display", "none",
 		"-serial", "stdio",
@@ -225,6 +225,32 @@ func nicArgs(b Boot, n Network) []string {
 	}
 	kind, rest, _ := strings.Cut(backend, ",")
 	return []string{"-netdev", kind + ",id=n0," + rest, "-device", b.NIC + ",netdev=n0"}
+}
+
+// cpuRoom is how many CPUs a guest of cpus CPUs has room for. A TCG machine
+// with room for one CPU only is translated without the guest's memory
+// barriers (fences, and lock-prefixed instructions done non-atomically):
+// qemu assumes nothing runs beside that vCPU, yet its device models run at
+// the same time in its I/O thread. A guest driver's "enable notifications,
+// fence, check the ring again" then races with the device and loses a
+// notification: OSv's virtio-net receive thread went to sleep with packets
+// in its ring and the guest answered nothing more, mid-load. Room for a
+// second CPU that is never plugged in makes qemu translate for parallel
+// execution; the guest still runs on one.
+func cpuRoom(cpus int, accel string) int {
+	if accel == "tcg" && cpus == 1 {
+		return 2
+	}
+	return cpus
+}
+
+// smpArg is qemu's -smp value.
+func smpArg(cpus int, accel string) string {
+	cpus = max(cpus, 1)
+	if room := cpuRoom(cpus, accel); room > cpus {
+		return fmt.Sprintf("%d,maxcpus=%d", cpus, room)
+	}
+	return strconv.Itoa(cpus)
 }
 
 // cpuModel: the host's CPU under KVM; under TCG "max", every feature TCG
