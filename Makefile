@@ -54,6 +54,8 @@ demo: setup build
 	$(BIN) build --execute notebooks -o $(OUT)
 	@echo "demo: open $(OUT)/index.html"
 
+# loadbench compares memtier_benchmark too when MEMTIER_BENCHMARK names a
+# build of it (not packaged in Debian); without it memtier is skipped.
 bench: setup
 	$(GO) test -run '^$$' -bench . -benchmem ./...
 	$(GO) run ./internal/bench/loadbench
