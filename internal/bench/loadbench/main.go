@@ -29,6 +29,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
@@ -53,6 +54,7 @@ type options struct {
 	requests, threads, clients, dataSize, repeat int
 	tools, pipelines                             string
 	child, addr, spec                            string
+	cpuProfile                                   string
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -66,6 +68,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&o.dataSize, "data-size", 32, "value size in bytes")
 	fs.IntVar(&o.repeat, "repeat", 5, "runs per tool and pipeline depth, alternating")
 	fs.StringVar(&o.tools, "tools", strings.Join([]string{load.ToolBuiltin, load.ToolRedisBenchmark, load.ToolMemtier}, ","), "redis tools to compare")
+	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write builtin's CPU profile of its last run at each pipeline depth to `FILE`.pN")
 	// Hidden: the child side of a builtin run.
 	fs.StringVar(&o.child, "child", "", "internal: run this tool in-process and print its measurement as JSON")
 	fs.StringVar(&o.addr, "addr", "", "internal: redis address for -child")
@@ -76,6 +79,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if o.child != "" {
 		return runChild(ctx, o, stdout)
 	}
+	cpuProfile = o.cpuProfile
 	return compare(ctx, o, stdout, stderr)
 }
 
@@ -88,6 +92,17 @@ func runChild(ctx context.Context, o options, stdout io.Writer) error {
 	l, err := load.New(o.child)
 	if err != nil {
 		return err
+	}
+	if o.cpuProfile != "" {
+		f, err := os.Create(o.cpuProfile)
+		if err != nil {
+			return fmt.Errorf("child: %w", err)
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return fmt.Errorf("child: %w", err)
+		}
+		defer pprof.StopCPUProfile()
 	}
 	m, err := l.Run(ctx, load.Target{Addr: o.addr}, s)
 	if err != nil {
@@ -328,6 +343,9 @@ func parseInts(s string) ([]int, error) {
 	return out, nil
 }
 
+// cpuProfile is -cpuprofile, for runOnce to hand to builtin's child.
+var cpuProfile string
+
 // runOnce runs one load in a child process and returns its Measurement with
 // the child's CPU time. External tools are children of the load package
 // already; builtin is made one by re-executing this program.
@@ -349,7 +367,11 @@ func runOnce(ctx context.Context, tool, addr string, s load.Spec) (load.Measurem
 	}
 	ctx, cancel := context.WithTimeout(ctx, s.Timeout+30*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, self, "-child", tool, "-addr", addr, "-spec", string(spec))
+	args := []string{"-child", tool, "-addr", addr, "-spec", string(spec)}
+	if cpuProfile != "" {
+		args = append(args, "-cpuprofile", fmt.Sprintf("%s.p%d", cpuProfile, s.Pipeline))
+	}
+	cmd := exec.CommandContext(ctx, self, args...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
 	cmd.WaitDelay = 2 * time.Second
