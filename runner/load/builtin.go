@@ -401,7 +401,7 @@ func (s *opStats) stats(d time.Duration) Stats {
 type client struct {
 	conn net.Conn
 	r    *bufio.Reader
-	w    *bufio.Writer
+	w    *batchConn
 
 	ratio    Ratio
 	cycle    int // ratio.Set + ratio.Get
@@ -424,8 +424,9 @@ const ioBufferSize = 16 << 10
 
 func (c *client) attach(conn net.Conn) {
 	c.conn = conn
-	c.r = bufio.NewReaderSize(conn, ioBufferSize)
-	c.w = bufio.NewWriterSize(conn, ioBufferSize)
+	c.w = newBatchConn(conn, ioBufferSize)
+	c.r = bufio.NewReaderSize(c.w, ioBufferSize)
+	c.w.r = c.r
 }
 
 // run drives the warmup phase (until measureStart) and then the measured one:
@@ -479,7 +480,7 @@ func (c *client) phase(until time.Time, count int) error {
 			c.pending[i] = op
 			c.stats[op].bytes += int64(len(b))
 		}
-		if err := c.w.Flush(); err != nil {
+		if err := c.w.Submit(); err != nil { // sent by the first read below
 			return err
 		}
 		for i := range n {
