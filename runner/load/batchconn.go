@@ -6,6 +6,7 @@ import (
 	"net"
 	"os"
 	"syscall"
+	"time"
 )
 
 // batchConn is what builtin's client writes its requests to and reads its
@@ -20,8 +21,11 @@ import (
 type batchConn struct {
 	conn net.Conn
 	rc   syscall.RawConn // nil when conn has no file descriptor: plain I/O
-	r    *bufio.Reader   // the reader over this batchConn, to see what it holds
-	out  []byte          // requests not yet written
+	// readAt is when the last Read returned bytes: when the replies in
+	// them arrived.
+	readAt time.Time
+	r      *bufio.Reader // the reader over this batchConn, to see what it holds
+	out    []byte        // requests not yet written
 	// submitted: out is to be written by the next Read.
 	submitted bool
 	readFn    func(fd uintptr) bool // b.rawRead, made once
@@ -70,6 +74,14 @@ func (b *batchConn) Submit() error {
 
 // Read writes a submitted batch first, then reads.
 func (b *batchConn) Read(p []byte) (int, error) {
+	n, err := b.read(p)
+	if n > 0 {
+		b.readAt = time.Now()
+	}
+	return n, err
+}
+
+func (b *batchConn) read(p []byte) (int, error) {
 	if !b.submitted {
 		return b.conn.Read(p)
 	}

@@ -8,6 +8,8 @@ import (
 	"net"
 	"testing"
 	"time"
+
+	hdr "github.com/HdrHistogram/hdrhistogram-go"
 )
 
 // serve accepts one connection on loopback and runs handle on it; it
@@ -136,5 +138,56 @@ func TestBatchConnClosed(t *testing.T) {
 	var op *net.OpError
 	if !errors.As(err, &op) || !errors.Is(err, net.ErrClosed) {
 		t.Errorf("read on a closed connection: %v (%T), want a *net.OpError of net.ErrClosed", err, err)
+	}
+}
+
+// sameLatency must record every reply, in its op's histogram, whatever the
+// runs of equal latencies.
+func TestSameLatency(t *testing.T) {
+	type rec struct {
+		op uint8
+		us int64
+	}
+	for _, tc := range []struct {
+		name string
+		recs []rec
+	}{
+		{"none", nil},
+		{"one", []rec{{opGet, 5}}},
+		{"a run", []rec{{opGet, 5}, {opGet, 5}, {opGet, 5}}},
+		{"latency changes", []rec{{opGet, 5}, {opGet, 6}, {opGet, 6}, {opGet, 5}}},
+		{"op changes", []rec{{opSet, 5}, {opGet, 5}, {opGet, 5}, {opSet, 5}}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var stats [2]opStats
+			for op := range stats {
+				stats[op].hist = hdr.New(1, histMaxUs, histSigFigs)
+			}
+			var s sameLatency
+			want := map[rec]int64{}
+			for _, r := range tc.recs {
+				s.record(&stats, r.op, r.us)
+				want[r]++
+			}
+			s.flush(&stats)
+			got := map[rec]int64{}
+			for op := range stats {
+				for _, b := range stats[op].hist.Distribution() {
+					if b.Count > 0 {
+						got[rec{uint8(op), b.From}] += b.Count
+					}
+				}
+			}
+			total := int64(0)
+			for r, n := range want {
+				if got := got[r]; got != n {
+					t.Errorf("op %d, %d µs: %d recorded, want %d", r.op, r.us, got, n)
+				}
+				total += n
+			}
+			if got := stats[0].hist.TotalCount() + stats[1].hist.TotalCount(); got != total {
+				t.Errorf("%d recorded in all, want %d", got, total)
+			}
+		})
 	}
 }
