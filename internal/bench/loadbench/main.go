@@ -252,19 +252,19 @@ func report(w io.Writer, o options, spec load.Spec, all [][]row) {
 	fmt.Fprintf(w, "%d requests per run (SET:GET %s), %d thread(s) x %d clients, %d-byte values, one redis-server on loopback;\n",
 		spec.Threads*spec.Clients*spec.Requests, spec.Ratio, o.threads, o.clients, o.dataSize)
 	fmt.Fprintf(w, "median of %d runs per tool, alternating (ABC CBA...); CPU is the generator process's user+system time (rusage);\n"+
-		"÷mt and ÷rb are ratios to memtier's and redis-benchmark's medians\n\n", o.repeat)
+		"spread is (max - min) / median of the runs; ÷mt and ÷rb are ratios to memtier's and redis-benchmark's medians\n\n", o.repeat)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "tool\tversion\tpipeline\tops/s\tCPU s/Mreq\tp50 µs\tp99 µs\tops ÷mt\tCPU ÷mt\tp99 ÷mt\tops ÷rb\tCPU ÷rb\tp99 ÷rb\t")
+	fmt.Fprintln(tw, "tool\tversion\tpipeline\tops/s\tspread\tCPU s/Mreq\tspread\tp50 µs\tp99 µs\tops ÷mt\tCPU ÷mt\tp99 ÷mt\tops ÷rb\tCPU ÷rb\tp99 ÷rb\t")
 	for _, rows := range all {
 		mt, rb := find(rows, load.ToolMemtier), find(rows, load.ToolRedisBenchmark)
 		for _, r := range rows {
 			if r.note != "" {
-				fmt.Fprintf(tw, "%s\t-\t%d\t-\t-\t-\t-\t-\t-\t-\t-\t-\t-\t(%s)\n", r.tool, r.pipeline, r.note)
+				fmt.Fprintf(tw, "%s\t-\t%d\t-\t-\t-\t-\t-\t-\t-\t-\t-\t-\t-\t-\t(%s)\n", r.tool, r.pipeline, r.note)
 				continue
 			}
 			f := r.medians()
-			fmt.Fprintf(tw, "%s\t%s\t%d\t%.0f\t%.2f\t%.0f\t%.0f\t%s\t%s\t%s\t%s\t%s\t%s\t\n", r.tool, r.version, r.pipeline,
-				f.ops, f.cpu, f.p50, f.p99, ratio(f.ops, mt, figures.opsOf), ratio(f.cpu, mt, figures.cpuOf), ratio(f.p99, mt, figures.p99Of),
+			fmt.Fprintf(tw, "%s\t%s\t%d\t%.0f\t%s\t%.2f\t%s\t%.0f\t%.0f\t%s\t%s\t%s\t%s\t%s\t%s\t\n", r.tool, r.version, r.pipeline,
+				f.ops, spread(r.opsPerSec), f.cpu, spread(r.cpuPerMreq), f.p50, f.p99, ratio(f.ops, mt, figures.opsOf), ratio(f.cpu, mt, figures.cpuOf), ratio(f.p99, mt, figures.p99Of),
 				ratio(f.ops, rb, figures.opsOf), ratio(f.cpu, rb, figures.cpuOf), ratio(f.p99, rb, figures.p99Of))
 		}
 	}
@@ -329,6 +329,16 @@ func goals(w io.Writer, rows []row) {
 	if rb != nil {
 		check("builtin ops/s >= 1.0x redis-benchmark's", rb, b.ops/rb.ops, 1, true)
 	}
+}
+
+// spread is how far a row's runs scatter, (max - min) / median: on a
+// shared machine the ratios of medians mean little past it.
+func spread(v []float64) string {
+	m := median(v)
+	if m == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.0f %%", 100*(slices.Max(v)-slices.Min(v))/m)
 }
 
 func parseInts(s string) ([]int, error) {

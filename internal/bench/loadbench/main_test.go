@@ -35,7 +35,7 @@ func TestCompare(t *testing.T) {
 	}
 	got := out.String()
 	for _, want := range []string{
-		"4000 requests per run", "median of 2 runs per tool, alternating", "ops ÷rb",
+		"4000 requests per run", "median of 2 runs per tool, alternating", "ops ÷rb", "spread is (max - min) / median",
 		"skipped: set MEMTIER_BENCHMARK", "unknown load tool \"nosuchtool\"",
 		"pipeline 1: builtin ops/s >= 1.0x redis-benchmark's:", "pipeline 4: builtin ops/s >= 1.0x redis-benchmark's:",
 		"pipeline 4: builtin vs memtier: not measured", "share this machine's",
