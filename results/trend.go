@@ -219,3 +219,7 @@ func median(xs []float64) float64 {
 	}
 	return (s[n/2-1] + s[n/2]) / 2
 }
+
+// DefaultMinChange is the smallest relative change that is a change point
+// where the noise floor does not ask for more: 10 %.
+const DefaultMinChange = 0.10

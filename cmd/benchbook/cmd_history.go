@@ -23,7 +23,7 @@ type historyOpts struct {
 
 // defaultMinChange is the smallest change history reports when the
 // machine's noise floor does not ask for more.
-const defaultMinChange = 0.10
+const defaultMinChange = results.DefaultMinChange
 
 func historyCommand() *command {
 	return &command{

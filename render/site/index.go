@@ -65,7 +65,10 @@ const (
 	IndexFile   = "index.html"
 	FeedFile    = "feed.xml"
 	SitemapFile = "sitemap.xml"
-	tagsDir     = "tags"
+	// RegressionsFile is the Atom feed of every change point that made a
+	// figure worse, written when some page has a history page.
+	RegressionsFile = "regressions.xml"
+	tagsDir         = "tags"
 )
 
 // listView is what the list template sees.
@@ -234,6 +237,9 @@ func siteFileList(opt Options, pages []Page) []siteFile {
 			return listView{Heading: "Tagged “" + t.name + "”", Root: tagRoot, Pages: pageViews(t.pages, tagRoot)}
 		}
 		todo = append(todo, siteFile{tagsDir + "/" + t.slug + "/" + IndexFile, list(view)})
+	}
+	if slices.ContainsFunc(pages, func(p Page) bool { return p.History }) {
+		todo = append(todo, siteFile{RegressionsFile, func() ([]byte, error) { return regressionsFeed(opt, pages) }})
 	}
 	return append(todo,
 		siteFile{tagsDir + "/" + IndexFile, list(func() listView { return listView{Heading: "Tags", Root: "../", Tags: tagViews} })},

@@ -38,8 +38,8 @@ type input struct {
 // granularity of file times.
 var statSlack = 2 * time.Second
 
-// inputsOf hashes the files of one page: the notebook, the JSON files of its
-// results folder (guest logs are not shown in the page) and the given
+// inputsOf hashes the files of one page: the notebook, the JSON files and
+// histories of its results folder (guest logs are not shown in the page) and the given
 // assets. Hashes of old inputs whose Stat still matches are reused. When it
 // reads the notebook it returns its bytes too.
 func (b *builder) inputsOf(nbPath string, assets []string, old []input) ([]input, []byte, error) {
@@ -70,7 +70,9 @@ func (b *builder) inputsOf(nbPath string, assets []string, old []input) ([]input
 		return nil, nil, fmt.Errorf("results of %s: %w", nbPath, err)
 	}
 	for _, e := range entries { // sorted by name
-		if !e.Type().IsRegular() || !strings.HasSuffix(e.Name(), ".json") {
+		// CELL.json and the history (CELL.history.jsonl) are what the page
+		// and its history page show.
+		if !e.Type().IsRegular() || !strings.HasSuffix(e.Name(), ".json") && !strings.HasSuffix(e.Name(), ".history.jsonl") {
 			continue
 		}
 		if err := add("results/"+e.Name(), filepath.Join(store.Dir, e.Name()), false); err != nil {

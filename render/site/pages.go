@@ -11,6 +11,7 @@ import (
 	"slices"
 
 	"github.com/benchbook/benchbook/internal/atomicfile"
+	"github.com/benchbook/benchbook/notebook"
 	"github.com/benchbook/benchbook/render"
 )
 
@@ -84,6 +85,18 @@ func (b *builder) renderPage(j *job) {
 		j.err = err
 		return
 	}
+	history, hist, err := b.writeHistory(dir, nb, ropt)
+	if err != nil {
+		if inPlace {
+			_ = os.RemoveAll(dir)
+		}
+		j.err = err
+		return
+	}
+	j.page.History, j.page.Regressions = hist != nil, nil
+	if hist != nil {
+		j.page.Regressions = hist.Regressions
+	}
 	assets := written.Assets
 	outputs, err := b.place(dir, inPlace, j.page)
 	if err != nil {
@@ -97,10 +110,34 @@ func (b *builder) renderPage(j *job) {
 		ins = b.withAssets(ins, j.path, assets)
 		hash = b.pageHash(ins)
 	}
-	files := slices.Concat(written.Assets, written.Plots)
+	files := slices.Concat(written.Assets, written.Plots, history)
 	slices.Sort(files)
 	j.entry = &entry{Hash: hash, Page: j.page, Inputs: ins, Outputs: outputs, Files: slices.Compact(files), Checks: j.checks, Stale: written.Stale}
 	j.nb, j.data = nil, nil // a thousand parsed notebooks need not stay in memory
+}
+
+// writeHistory writes the page's history page into dir when the format is
+// HTML and a bench cell has two runs or more; it returns the files it wrote, relative to dir, and the
+// job's page, and returns the files it wrote, relative to dir, and the
+// page (nil when there is none).
+func (b *builder) writeHistory(dir string, nb *notebook.Notebook, ropt render.Options) ([]string, *render.History, error) {
+	store, ok := ropt.Results.(render.HistoryReader)
+	if b.opt.Format != HTML || !ok {
+		return nil, nil, nil
+	}
+	h, err := render.RenderHistory(nb, store, render.HistoryOptions{Version: b.opt.Version})
+	if err != nil || h == nil {
+		return nil, nil, err
+	}
+	rel := render.HistoryDir + "/" + render.HTMLFile
+	path := filepath.Join(dir, filepath.FromSlash(rel))
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return nil, nil, err
+	}
+	if err := os.WriteFile(path, h.HTML, 0o644); err != nil {
+		return nil, nil, fmt.Errorf("history page: %w", err)
+	}
+	return []string{rel}, h, nil
 }
 
 // place moves a rendered page from dir to where the format wants it (dir

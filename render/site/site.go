@@ -210,6 +210,11 @@ type Page struct {
 	Tags    []string  `json:"tags,omitempty"`
 	Summary string    `json:"summary,omitempty"`
 	Draft   bool      `json:"draft,omitempty"`
+	// History says the page has a history page (SLUG/history/), and
+	// Regressions are its change points that made a figure worse, for the
+	// regressions feed.
+	History     bool                `json:"history,omitempty"`
+	Regressions []render.Regression `json:"regressions,omitempty"`
 }
 
 // Notebooks lists the notebooks of a folder: its *.toml files, sorted. Like

@@ -53,6 +53,13 @@ type bench struct {
 	hugoVersion          []byte
 
 	hugoCold, cold, noChange, oneEdit []time.Duration
+
+	// The history corpora (-history): the prose notebooks with a bench
+	// cell, without and with that many runs of history each.
+	history                           int
+	plainDir, histDir                 string
+	plainCold, histCold, histNoChange []time.Duration
+	histPages                         int
 }
 
 func run() error {
@@ -61,6 +68,7 @@ func run() error {
 	flag.IntVar(&b.runs, "runs", 3, "runs per measurement; the median is shown")
 	keep := flag.String("keep", "", "generate the corpus in this `folder` and keep it (default: a temporary folder)")
 	flag.StringVar(&b.hugoBin, "hugo", "hugo", "Hugo `program`")
+	flag.IntVar(&b.history, "history", 50, "also build the notebooks with a bench cell, without history and with this many `runs` of it each (0: not)")
 	flag.BoolVar(&b.rm, "rm", false, "delete the previous output right before each cold build, as `rm -rf public && build` does, instead of building into a new folder")
 	flag.Parse()
 
@@ -92,6 +100,13 @@ func (b *bench) prepare(ctx context.Context) error {
 	b.hugoDir = filepath.Join(b.work, "hugo")
 	if err := generate(b.nbDir, b.hugoDir, b.n); err != nil {
 		return err
+	}
+	if b.history > 0 {
+		b.plainDir, b.histDir = filepath.Join(b.work, "bench-plain"), filepath.Join(b.work, "bench-history")
+		fmt.Fprintf(os.Stderr, "sitebench: generating %d runs of history for each notebook\n", b.history)
+		if err := generateHistory(b.nbDir, b.plainDir, b.histDir, b.n, b.history); err != nil {
+			return err
+		}
 	}
 	b.bin = filepath.Join(b.work, "benchbook")
 	fmt.Fprintf(os.Stderr, "sitebench: building benchbook\n")
@@ -157,6 +172,11 @@ func (b *bench) measure(ctx context.Context) error {
 		if err := b.measureRun(ctx, i); err != nil {
 			return err
 		}
+		if b.history > 0 {
+			if err := b.measureHistory(ctx, i); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
 }
@@ -215,7 +235,17 @@ func (b *bench) report(out io.Writer) error {
 	row("benchbook cold build", median(b.cold), "≤ 0.70×", median(b.cold).Seconds() <= 0.7*h.Seconds())
 	row("benchbook no-change rebuild", median(b.noChange), "≤ 0.05×", median(b.noChange).Seconds() <= 0.05*h.Seconds())
 	row("benchbook one-edit rebuild", median(b.oneEdit), "≤ 0.15s", median(b.oneEdit) <= 150*time.Millisecond)
-	return w.Flush()
+	note := ""
+	if b.history > 0 {
+		note = b.reportHistory(row, h)
+	}
+	if err := w.Flush(); err != nil {
+		return err
+	}
+	if note != "" {
+		fmt.Fprintln(out, note)
+	}
+	return nil
 }
 
 func yes(ok bool) string {

@@ -1,0 +1,139 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/benchbook/benchbook/results"
+)
+
+// benchCell is what each notebook of the history corpora gets on top of
+// its prose: one bench cell, whose results the page shows as a table and
+// a plot.
+const benchCell = `
+[guests.host]
+kind = "process"
+command = ["redis-server", "--port", "{port}"]
+
+[loads.quick]
+tool = "builtin"
+requests = 1000
+
+[[cells]]
+kind = "bench"
+id = "tp"
+guests = ["host"]
+load = "quick"
+repeat = 5
+`
+
+// generateHistory writes two copies of the prose corpus of nbDir whose
+// notebooks each have a bench cell: plainDir with one stored run per
+// notebook (CELL.json only), histDir with the same newest run and runs-1
+// older ones in its history, compacted as benchbook run keeps them.
+func generateHistory(nbDir, plainDir, histDir string, n, runs int) error {
+	for _, d := range []string{plainDir, histDir} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return err
+		}
+	}
+	rng := rand.New(rand.NewPCG(2, uint64(n)))
+	for i := range n {
+		name := fmt.Sprintf("note-%04d", i)
+		data, err := os.ReadFile(filepath.Join(nbDir, name+".toml"))
+		if err != nil {
+			return err
+		}
+		src := append(data, benchCell...)
+		base := 40000 + rng.Float64()*20000
+		var entries []results.Entry
+		for r := range runs {
+			level := base
+			if r >= runs*3/4 && i%10 == 0 { // a tenth of them regress late
+				level *= 0.6
+			}
+			f := benchRun(name, time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).Add(time.Duration(r)*24*time.Hour), level, rng)
+			entries = append(entries, results.Entry{ID: results.RunID(f), Run: f})
+		}
+		for _, d := range []string{plainDir, histDir} {
+			if err := os.WriteFile(filepath.Join(d, name+".toml"), src, 0o644); err != nil {
+				return err
+			}
+			store := results.ForNotebook(filepath.Join(d, name+".toml"))
+			if err := os.MkdirAll(store.Dir, 0o755); err != nil {
+				return err
+			}
+			if err := store.Save(entries[len(entries)-1].Run); err != nil {
+				return err
+			}
+		}
+		store := results.ForNotebook(filepath.Join(histDir, name+".toml"))
+		if _, err := store.Merge("tp", entries); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// benchRun is one made-up run of cell tp around level requests per second.
+func benchRun(name string, started time.Time, level float64, rng *rand.Rand) *results.File {
+	f := &results.File{
+		Notebook: name + ".toml", Cell: "tp", InputHash: "sha256:sitebench",
+		Started: started, Finished: started.Add(time.Minute),
+		Env: results.Env{Machine: "sitebench", CPUModel: "sitebench corpus", Cores: 2, Kernel: "6.1.0", OS: "made up", Arch: "x86_64",
+			Benchbook: "sitebench", Virtualization: "none", Tools: map[string]string{"builtin": "1"}},
+	}
+	p := results.Point{}
+	for r := range 5 {
+		ops := level * (0.97 + 0.06*rng.Float64())
+		p.Repeats = append(p.Repeats, results.Repeat{
+			Index: r, Started: started.Add(time.Duration(r) * time.Second), Seconds: 1,
+			Metrics: map[string]float64{"ops_per_sec": ops, "latency_avg": 1e6 / ops * 4, "latency_p99": 1e6 / ops * 20},
+		})
+	}
+	f.Guests = []results.Guest{{Name: "host", Kind: "process", Status: results.StatusOK, Points: []results.Point{p}}}
+	f.Summarize()
+	return f
+}
+
+// measureHistory times cold builds of the two history corpora and a
+// no-change rebuild of the one with history.
+func (b *bench) measureHistory(ctx context.Context, i int) error {
+	build := func(dir, out string) func() error {
+		return func() error { return command(ctx, "", b.bin, "build", dir, "-o", out) }
+	}
+	plainOut := filepath.Join(b.work, fmt.Sprintf("plain-public-%d", i))
+	histOut := filepath.Join(b.work, fmt.Sprintf("history-public-%d", i))
+	d, err := timed(build(b.plainDir, plainOut))
+	if err != nil {
+		return err
+	}
+	b.plainCold = append(b.plainCold, d)
+	if d, err = timed(build(b.histDir, histOut)); err != nil {
+		return err
+	}
+	b.histCold = append(b.histCold, d)
+	if d, err = timed(build(b.histDir, histOut)); err != nil {
+		return err
+	}
+	b.histNoChange = append(b.histNoChange, d)
+	pages, _ := filepath.Glob(filepath.Join(histOut, "*", "history", "index.html"))
+	b.histPages = len(pages)
+	os.RemoveAll(plainOut)
+	os.RemoveAll(histOut)
+	return nil
+}
+
+// reportHistory prints the history rows of the report.
+func (b *bench) reportHistory(row func(string, time.Duration, string, bool), h time.Duration) string {
+	plain, hist, nc := median(b.plainCold), median(b.histCold), median(b.histNoChange)
+	row(fmt.Sprintf("cold, %d notebooks with results", b.n), plain, "", true)
+	row(fmt.Sprintf("cold, the same with %d runs of history each", b.history), hist, "≤ 1.3× the above", hist.Seconds() <= 1.3*plain.Seconds())
+	row("no-change rebuild with history", nc, "≤ 0.05×", nc.Seconds() <= 0.05*h.Seconds())
+	return strings.TrimSpace(fmt.Sprintf("history pages: %d; cold with history / without: %.3f×", b.histPages, hist.Seconds()/plain.Seconds()))
+}

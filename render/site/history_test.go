@@ -1,0 +1,179 @@
+package site
+
+import (
+	"bytes"
+	"encoding/xml"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/benchbook/benchbook/notebook"
+	"github.com/benchbook/benchbook/results"
+)
+
+const historyNotebook = `title = "Trends"
+date = 2026-12-01
+[guests.host]
+kind = "process"
+command = ["redis-server", "--port", "{port}"]
+[loads.quick]
+tool = "builtin"
+requests = 100
+[[cells]]
+kind = "bench"
+id = "tp"
+guests = ["host"]
+load = "quick"
+repeat = 3
+`
+
+// recordRuns stores runs of the notebook's cell tp, one per ops figure,
+// an hour apart, on machine m.
+func recordRuns(t *testing.T, path, machine string, start time.Time, ops ...float64) {
+	t.Helper()
+	nb, err := notebook.ParseFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	store := results.ForNotebook(path)
+	for i, v := range ops {
+		f := fixtureFile(nb, nb.BenchCells()[0])
+		d := time.Duration(i) * time.Hour
+		f.Started, f.Finished = start.Add(d), start.Add(d+time.Minute)
+		f.Env.Machine = machine
+		for ri := range f.Guests[0].Points[0].Repeats {
+			r := &f.Guests[0].Points[0].Repeats[ri]
+			r.Metrics["ops_per_sec"] = v
+			r.Metrics["latency_avg"] = 1e6 / v
+		}
+		f.Summarize()
+		if err := store.Record(f); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+type regressionsDoc struct {
+	XMLName xml.Name `xml:"http://www.w3.org/2005/Atom feed"`
+	Title   string   `xml:"title"`
+	ID      string   `xml:"id"`
+	Updated string   `xml:"updated"`
+	Entries []struct {
+		Title   string `xml:"title"`
+		ID      string `xml:"id"`
+		Updated string `xml:"updated"`
+		Link    struct {
+			Href string `xml:"href,attr"`
+		} `xml:"link"`
+	} `xml:"entry"`
+}
+
+// Five runs, the fourth and fifth at half the throughput: the history page
+// draws the change point and links it to runs 3 and 4, the regressions
+// feed is Atom with the one regression, and a rebuild of the same inputs
+// changes nothing, byte for byte.
+func TestHistoryPageAndRegressionsFeed(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "notebooks")
+	nbPath := filepath.Join(dir, "trends.toml")
+	write(t, nbPath, historyNotebook)
+	t0 := time.Date(2026, 12, 1, 8, 0, 0, 0, time.UTC)
+	recordRuns(t, nbPath, "m1", t0, 60000, 61000, 59500, 30000, 30500)
+	out := filepath.Join(t.TempDir(), "public")
+	build(t, dir, out)
+
+	page := readString(t, filepath.Join(out, "trends", "history", "index.html"))
+	entries, err := results.ForNotebook(nbPath).History("tp")
+	if err != nil || len(entries) != 5 {
+		t.Fatalf("history: %d runs, %v", len(entries), err)
+	}
+	for _, want := range []string{
+		`class="change"`,
+		`regression: host, 60,000 → 30,250 (-49.6 %) between <a href="#run-tp-` + entries[2].ID + `">run 3</a> and <a href="#run-tp-` + entries[3].ID + `">run 4</a>`,
+		`<tr id="run-tp-` + entries[3].ID + `"><td>4</td>`,
+		`<title>run 5: 30,500</title>`,
+	} {
+		if !strings.Contains(page, want) {
+			t.Errorf("history page lacks %q", want)
+		}
+	}
+
+	data, err := os.ReadFile(filepath.Join(out, RegressionsFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var feed regressionsDoc
+	if err := xml.Unmarshal(data, &feed); err != nil {
+		t.Fatalf("the regressions feed is no Atom: %v\n%s", err, data)
+	}
+	if len(feed.Entries) != 2 { // ops_per_sec down, latency_avg up
+		t.Fatalf("%d entries, want 2:\n%s", len(feed.Entries), data)
+	}
+	e := feed.Entries[0]
+	if !strings.HasPrefix(e.Link.Href, "trends/history/index.html#tp-") || e.Updated != "2026-12-01T11:00:00Z" || !strings.Contains(feed.Entries[0].Title+feed.Entries[1].Title, "tp ops_per_sec -49.6 %") {
+		t.Errorf("entry %+v", feed.Entries)
+	}
+
+	before := snapshot(t, out)
+	rep := build(t, dir, out)
+	if rep.Built != 0 || rep.SiteFiles != 0 {
+		t.Errorf("a rebuild of the same inputs built %d pages and %d site files", rep.Built, rep.SiteFiles)
+	}
+	other := filepath.Join(t.TempDir(), "public")
+	build(t, dir, other)
+	if after, again := snapshot(t, out), snapshot(t, other); after != before || again != before {
+		t.Error("the same inputs gave different bytes")
+	}
+
+	// A sixth run: the page is rebuilt, the feed keeps its regressions.
+	recordRuns(t, nbPath, "m1", t0.Add(5*time.Hour), 31000)
+	if rep := build(t, dir, out); rep.Built != 1 {
+		t.Errorf("after a new run: built %d pages, want 1", rep.Built)
+	}
+	if page := readString(t, filepath.Join(out, "trends", "history", "index.html")); !strings.Contains(page, "<title>run 6: 31,000</title>") {
+		t.Error("the history page does not show the sixth run")
+	}
+}
+
+// A notebook with one run has no history page and the site no
+// regressions feed: sites without history are as before.
+func TestNoHistoryPageForOneRun(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "notebooks")
+	nbPath := filepath.Join(dir, "trends.toml")
+	write(t, nbPath, historyNotebook)
+	recordRuns(t, nbPath, "m1", time.Date(2026, 12, 1, 8, 0, 0, 0, time.UTC), 60000)
+	out := filepath.Join(t.TempDir(), "public")
+	build(t, dir, out)
+	for _, p := range []string{filepath.Join(out, "trends", "history"), filepath.Join(out, RegressionsFile)} {
+		if _, err := os.Stat(p); err == nil {
+			t.Errorf("%s exists", p)
+		}
+	}
+}
+
+func readString(t *testing.T, path string) string {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(data)
+}
+
+// snapshot is every file under dir but the manifest, with its bytes.
+func snapshot(t *testing.T, dir string) string {
+	t.Helper()
+	var b bytes.Buffer
+	filepath.Walk(dir, func(p string, fi os.FileInfo, err error) error {
+		if err != nil || fi.IsDir() || strings.HasPrefix(fi.Name(), ".") {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, p)
+		data, _ := os.ReadFile(p)
+		b.WriteString(rel + "\n")
+		b.Write(data)
+		return nil
+	})
+	return b.String()
+}

@@ -1,0 +1,79 @@
+package site
+
+import (
+	"bytes"
+	"cmp"
+	"fmt"
+	"html"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/gorilla/feeds"
+
+	"github.com/benchbook/benchbook/notebook"
+	"github.com/benchbook/benchbook/render"
+)
+
+// regression is one entry of the regressions feed: a change point of a
+// page's history that made a figure worse.
+type regression struct {
+	page Page
+	render.Regression
+}
+
+// regressionsFeed is the Atom feed of every page's regressions, newest
+// first (by the run after the change), ties in page, cell and change
+// order, so the same inputs give the same bytes.
+func regressionsFeed(opt Options, pages []Page) ([]byte, error) {
+	var regs []regression
+	for _, p := range pages {
+		for _, r := range p.Regressions {
+			regs = append(regs, regression{p, r})
+		}
+	}
+	slices.SortStableFunc(regs, func(a, b regression) int {
+		if c := b.Started.Compare(a.Started); c != 0 {
+			return c
+		}
+		return cmp.Or(strings.Compare(a.page.Slug, b.page.Slug), strings.Compare(a.Anchor, b.Anchor))
+	})
+	updated := time.Unix(0, 0).UTC()
+	if len(regs) > 0 {
+		updated = regs[0].Started.UTC()
+	}
+	root := opt.BaseURL
+	if root == "" {
+		root = "./"
+	}
+	f := &feeds.Feed{
+		Title:   opt.Title + ": regressions",
+		Link:    &feeds.Link{Href: root},
+		Author:  &feeds.Author{Name: opt.Title},
+		Updated: updated,
+	}
+	for _, r := range regs {
+		href := pageURL(opt, r.page.Slug+"/"+render.HistoryDir+"/"+IndexFile+"#"+r.Anchor)
+		desc := fmt.Sprintf("%s of %s in cell %s: %s → %s %s (%+.1f %%), from run %s on.", r.Metric, r.Trend, r.Cell, trimFloat(r.Before), trimFloat(r.After), r.Unit, 100*r.Rel, r.Run)
+		f.Add(&feeds.Item{
+			Title:       fmt.Sprintf("%s: %s %s %+.1f %%", r.page.Title, r.Cell, r.Metric, 100*r.Rel),
+			Link:        &feeds.Link{Href: href},
+			Id:          "urn:benchbook:regression:" + r.page.Slug + ":" + r.Anchor + ":" + r.Run,
+			Updated:     r.Started.UTC(),
+			Description: html.EscapeString(desc),
+		})
+	}
+	af := (&feeds.Atom{Feed: f}).AtomFeed()
+	af.Id = opt.BaseURL + RegressionsFile
+	if opt.BaseURL == "" {
+		af.Id = "urn:benchbook:regressions:" + notebook.Slugify(opt.Title)
+	}
+	var b bytes.Buffer
+	if err := feeds.WriteXML(af, &b); err != nil {
+		return nil, fmt.Errorf("regressions feed: %w", err)
+	}
+	b.WriteByte('\n')
+	return b.Bytes(), nil
+}
+
+func trimFloat(v float64) string { return fmt.Sprintf("%.4g", v) }
