@@ -7,6 +7,8 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -15,6 +17,7 @@ import (
 	"github.com/benchbook/benchbook/internal/netns"
 	"github.com/benchbook/benchbook/runner/guest"
 	"github.com/benchbook/benchbook/runner/image"
+	"github.com/benchbook/benchbook/runner/image/guestinit"
 	"github.com/benchbook/benchbook/runner/placement"
 )
 
@@ -79,10 +82,10 @@ func (r *run) vmUnavailable(ctx context.Context, spec guest.Spec) string {
 		return guest.QemuBinary + " not found (apt-get install qemu-system-x86, or make setup)"
 	}
 	if spec.Image != "" {
-		if spec.Image != "builtin:linux-redis" {
-			return fmt.Sprintf("unknown image %q (the built-in one is \"builtin:linux-redis\")", spec.Image)
+		if _, ok := image.ImageName(spec.Image); !ok {
+			return fmt.Sprintf("unknown image %q (the built-in ones are \"builtin:linux-redis\" and \"builtin:linux\")", spec.Image)
 		}
-		if _, err := r.builtinImage(ctx); err != nil {
+		if _, err := r.builtinImage(ctx, spec); err != nil {
 			return err.Error()
 		}
 		return ""
@@ -115,12 +118,51 @@ func (r *run) path(p string) string {
 	return filepath.Join(r.notebookDir(), p)
 }
 
-// builtinImage builds (or finds in the cache) the Linux micro-VM, once per run.
-func (r *run) builtinImage(ctx context.Context) (*image.Image, error) {
-	if r.image == nil && r.imageErr == nil {
-		r.image, r.imageErr = image.Build(ctx, r.opt.Image)
+// builtImage is one built-in image as Build left it.
+type builtImage struct {
+	im  *image.Image
+	err error
+}
+
+// builtinImage builds (or finds in the cache) the guest's Linux micro-VM,
+// once per run for each set of programs.
+func (r *run) builtinImage(ctx context.Context, spec guest.Spec) (*image.Image, error) {
+	o := imageOptions(r.opt.Image, spec)
+	id := imageKey(o)
+	if r.images == nil {
+		r.images = map[string]builtImage{}
 	}
-	return r.image, r.imageErr
+	b, ok := r.images[id]
+	if !ok {
+		b.im, b.err = image.Build(ctx, o)
+		r.images[id] = b
+	}
+	return b.im, b.err
+}
+
+// imageOptions are the run's image options for a guest: builtin:linux
+// with the guest's programs (none is an image with no program at all),
+// builtin:linux-redis as the run says.
+func imageOptions(o image.BuildOptions, spec guest.Spec) image.BuildOptions {
+	if name, _ := image.ImageName(spec.Image); name == image.NameLinux {
+		o.Programs = append([]string{}, spec.Programs...)
+	}
+	return o
+}
+
+// imageKey tells the images of a run apart.
+func imageKey(o image.BuildOptions) string {
+	return o.Name() + " " + strings.Join(o.Programs, " ")
+}
+
+// imageReady is the ready check of a builtin:linux guest that holds no
+// redis-server and kept the default (redis): the init's ready line.
+func imageReady(spec guest.Spec, r guest.Ready) guest.Ready {
+	name, _ := image.ImageName(spec.Image)
+	if name != image.NameLinux || r.Check != guest.ReadyRedis || slices.Contains(spec.Programs, "redis-server") {
+		return r
+	}
+	return guest.Ready{Check: guest.ReadyLog, Line: regexp.MustCompile(regexp.QuoteMeta(guestinit.Marker) + ".*" + regexp.QuoteMeta(guestinit.ReadyMarker))}
 }
 
 // accel decides once per run how VMs are accelerated.
@@ -159,11 +201,16 @@ func (cr *cellRun) planVM(ctx context.Context, spec guest.Spec, in *instance) (g
 		vm.Disks = append(vm.Disks, cr.path(d))
 	}
 	if spec.Image != "" {
-		im, err := cr.builtinImage(ctx)
+		im, err := cr.builtinImage(ctx, spec)
 		if err != nil {
 			return guest.Boot{}, err
 		}
 		vm.Kernel, vm.Initrd = im.Kernel, im.Initrd
+		if im.Name == image.NameLinux && vm.Memory == "" {
+			// The initramfs is unpacked into RAM, and fio alone links
+			// ~90 MB of ceph and gluster libraries.
+			vm.Memory = "1G"
+		}
 		for k, v := range im.Facts() {
 			in.facts[k] = v
 		}
@@ -178,7 +225,7 @@ func (cr *cellRun) planInstance(ctx context.Context, spec guest.Spec) (*instance
 	if err != nil {
 		return nil, guest.Boot{}, err
 	}
-	in := &instance{facts: map[string]string{}, ready: ready, boots: true}
+	in := &instance{facts: map[string]string{}, ready: imageReady(spec, ready), boots: true}
 	boot, err := cr.planVM(ctx, spec, in)
 	return in, boot, err
 }

@@ -278,8 +278,7 @@ type run struct {
 	env   *results.Env
 	probe *prober // what this machine has now, for environment staleness
 
-	image    *image.Image // the built-in Linux micro-VM, built once per run
-	imageErr error
+	images map[string]builtImage // the built-in Linux micro-VMs, each built once per run
 	accels   map[string]guest.Accel
 }
 

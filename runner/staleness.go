@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"regexp"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -109,8 +110,7 @@ type prober struct {
 	memo  map[string]probed
 	env   *results.Env
 
-	imageDigest, imageKernel string // the built-in image's, once asked
-	imageErr                 error
+	images map[string]probedImage // the built-in images', once asked, by options
 }
 
 type probed struct {
@@ -119,7 +119,7 @@ type probed struct {
 }
 
 func newProber(im image.BuildOptions) *prober {
-	return &prober{image: im, memo: map[string]probed{}}
+	return &prober{image: im, memo: map[string]probed{}, images: map[string]probedImage{}}
 }
 
 func (p *prober) once(key string, f func() (string, error)) (string, error) {
@@ -237,7 +237,7 @@ func (p *prober) guestFacts(ctx context.Context, spec guest.Spec, path func(stri
 		}
 		if spec.Image != "" {
 			if all {
-				p.imageFacts(ctx, label, put)
+				p.imageFacts(ctx, imageOptions(p.image, spec), label, put)
 			}
 			return facts, failed
 		}
@@ -256,19 +256,31 @@ func (p *prober) guestFacts(ctx context.Context, spec guest.Spec, path func(stri
 // imageFacts are the built-in image's: its digest and kernel as Build
 // would make them now, and the version of the host's redis-server that it
 // holds.
-func (p *prober) imageFacts(ctx context.Context, label func(k, v string), put func(k, v string, err error)) {
-	label(results.FactImage, image.Name)
-	if p.imageErr == nil && p.imageDigest == "" {
-		p.imageDigest, p.imageKernel, p.imageErr = image.Digest(ctx, p.image)
+func (p *prober) imageFacts(ctx context.Context, o image.BuildOptions, label func(k, v string), put func(k, v string, err error)) {
+	label(results.FactImage, o.Name())
+	id := imageKey(o)
+	pi, ok := p.images[id]
+	if !ok {
+		pi.digest, pi.kernel, pi.err = image.Digest(ctx, o)
+		p.images[id] = pi
 	}
-	put(results.FactImageDigest, p.imageDigest, p.imageErr)
-	put(results.FactKernelVersion, p.imageKernel, p.imageErr)
-	redis := p.image.RedisServer
+	put(results.FactImageDigest, pi.digest, pi.err)
+	put(results.FactKernelVersion, pi.kernel, pi.err)
+	if o.Programs != nil && !slices.Contains(o.Programs, "redis-server") {
+		return
+	}
+	redis := o.RedisServer
 	if redis == "" {
 		redis = "redis-server"
 	}
 	v, err := p.programVersion(ctx, redis)
 	put(results.FactRedisVersion, v, err)
+}
+
+// probedImage is what Digest said of one built-in image.
+type probedImage struct {
+	digest, kernel string
+	err            error
 }
 
 func nonEmpty(v, why string) error {

@@ -27,7 +27,8 @@ type Spec struct {
 	DirBase string            `key:"dir_base" kinds:"process|host" doc:"the folder the repeat's scratch folder {dir} is made in (default: the temporary folder); for a disk load, where the disk under test is mounted"`
 
 	Flavor    string   `key:"flavor" kinds:"qemu|libvirt" oneof:"linux|osv|rumprun|raw" doc:"the image's conventions: linux, osv, rumprun or raw (default linux)"`
-	Image     string   `key:"image" kinds:"qemu|libvirt" doc:"a built-in image, for example builtin:linux-redis"`
+	Image     string   `key:"image" kinds:"qemu|libvirt" doc:"a built-in image: builtin:linux-redis (redis-server), or builtin:linux (the host programs listed in programs, with their libraries and the kernel modules they need)"`
+	Programs  []string `key:"programs" kinds:"qemu|libvirt" doc:"with image = \"builtin:linux\": the host programs the image holds (names on PATH or absolute paths), copied with the libraries they link, like [\"fio\", \"mkfs.xfs\", \"mkfs.ext4\"]; redis-server among them is started as the guest's server"`
 	Kernel    string   `key:"kernel" kinds:"qemu|libvirt" doc:"kernel file, relative to the notebook"`
 	Initrd    string   `key:"initrd" kinds:"qemu|libvirt" doc:"initial ramdisk, relative to the notebook"`
 	Cmdline   []string `key:"cmdline" kinds:"qemu|libvirt" type:"string-or-strings" doc:"kernel or application command line"`

@@ -121,9 +121,14 @@ func freePort(tb testing.TB) int {
 // bootVM starts qemu and registers a cleanup that kills its process group
 // and reaps it, whatever the test did.
 func bootVM(tb testing.TB, qemu string, im *Image, m Machine) *vm {
+	return bootVMWith(tb, qemu, im, QemuConfig{Machine: m})
+}
+
+func bootVMWith(tb testing.TB, qemu string, im *Image, c QemuConfig) *vm {
 	tb.Helper()
 	port := freePort(tb)
-	args, err := im.QemuArgs(QemuConfig{Machine: m, HostFwd: fmt.Sprintf("127.0.0.1:%d", port)})
+	c.HostFwd = fmt.Sprintf("127.0.0.1:%d", port)
+	args, err := im.QemuArgs(c)
 	if err != nil {
 		tb.Fatal(err)
 	}
@@ -288,4 +293,51 @@ func BenchmarkBootToPONG(b *testing.B) {
 			})
 		}
 	}
+}
+
+// TestBootLinuxDynamicInit boots the linux image (fio and mkfs, no redis)
+// whose /init was built the way a plain `go build` builds benchbook, with
+// cgo and so dynamically linked: it must come up and say it is ready.
+func TestBootLinuxDynamicInit(t *testing.T) {
+	qemu := needQemu(t)
+	if _, err := exec.LookPath("fio"); err != nil {
+		t.Skip("fio not installed (apt-get install fio)")
+	}
+	if _, err := exec.LookPath("gcc"); err != nil {
+		t.Skip("no C compiler: go build cannot make a cgo (dynamic) init here")
+	}
+	dyn := filepath.Join(t.TempDir(), "init")
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, filepath.Join(runtime.GOROOT(), "bin", "go"), "build", "-o", dyn, "./initrd/init")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=1")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build (cgo): %v\n%s", err, out)
+	}
+	if err := isStatic(dyn); !errors.Is(err, errDynamic) {
+		t.Fatalf("a cgo build of the init is not dynamic (%v): the test proves nothing", err)
+	}
+	im, err := Build(ctx, BuildOptions{CacheDir: t.TempDir(), InitBinary: dyn, Programs: []string{"fio"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// fio links ceph's and gluster's libraries: ~90 MB, unpacked in RAM.
+	v := bootVMWith(t, qemu, im, QemuConfig{Machine: Microvm, Memory: "1G"})
+	want := guestinit.Marker
+	deadline := time.Now().Add(bootTimeout)
+	for !strings.Contains(v.console.String(), guestinit.ReadyMarker) {
+		select {
+		case <-v.exited:
+			t.Fatalf("qemu exited before the init said %q (%v)", guestinit.ReadyMarker, v.waitErr)
+		case <-time.After(50 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no %q line within %s", guestinit.ReadyMarker, bootTimeout)
+		}
+	}
+	t.Logf("linux image, dynamic init (TCG): ready in %s", time.Since(v.start).Round(10*time.Millisecond))
+	if !strings.Contains(v.console.String(), want) {
+		t.Errorf("console lacks %q", want)
+	}
+	v.stop(t)
 }

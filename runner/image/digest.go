@@ -15,20 +15,20 @@ import (
 func Digest(ctx context.Context, opts BuildOptions) (digest, kernelVersion string, err error) {
 	o, err := opts.withDefaults()
 	if err != nil {
-		return "", "", fmt.Errorf("image %s: %w", Name, err)
+		return "", "", fmt.Errorf("image %s: %w", opts.Name(), err)
 	}
 	a, _, _, err := contents(o)
 	if err != nil {
-		return "", "", fmt.Errorf("image %s: %w", Name, err)
+		return "", "", fmt.Errorf("image %s: %w", opts.Name(), err)
 	}
 	h := sha256.New()
 	if _, err := a.writeTo(ctxWriter{ctx, h}); err != nil {
-		return "", "", fmt.Errorf("image %s: initramfs: %w", Name, err)
+		return "", "", fmt.Errorf("image %s: initramfs: %w", opts.Name(), err)
 	}
 	initrdSum := hex.EncodeToString(h.Sum(nil))
 	kernel, _, err := readKernel(o)
 	if err != nil {
-		return "", "", fmt.Errorf("image %s: %w", Name, err)
+		return "", "", fmt.Errorf("image %s: %w", opts.Name(), err)
 	}
 	k := sha256.Sum256(kernel)
 	return imageDigest(hex.EncodeToString(k[:]), initrdSum), o.KernelVersion, nil

@@ -130,6 +130,9 @@ func interpreter(f *elf.File) (string, error) {
 	return "", nil
 }
 
+// errDynamic is wrapped by isStatic for a dynamically linked executable.
+var errDynamic = errors.New("is dynamically linked")
+
 // isStatic reports whether the file at p is an ELF executable that needs no
 // dynamic loader: the kernel can run it as /init with nothing beside it.
 func isStatic(p string) error {
@@ -143,7 +146,7 @@ func isStatic(p string) error {
 		return fmt.Errorf("%s: %w", p, err)
 	}
 	if interp != "" {
-		return fmt.Errorf("%s is dynamically linked (interpreter %s): build it with CGO_ENABLED=0", p, interp)
+		return fmt.Errorf("%s %w (interpreter %s)", p, errDynamic, interp)
 	}
 	return nil
 }

@@ -28,8 +28,21 @@ import (
 	"github.com/benchbook/benchbook/runner/image/guestinit"
 )
 
-// Name is the image's name in notebooks: image = "builtin:linux-redis".
-const Name = "linux-redis"
+// Names of the built-in images in notebooks (image = "builtin:NAME").
+// Name, linux-redis, holds redis-server; NameLinux holds the programs a
+// guest lists (programs = [...]), the modules their disks and IO
+// schedulers need, and no program the init starts by itself.
+const (
+	Name      = "linux-redis"
+	NameLinux = "linux"
+)
+
+// ImageName is the name of a "builtin:NAME" reference, and whether it is
+// one of the built-in images.
+func ImageName(ref string) (string, bool) {
+	name, ok := strings.CutPrefix(ref, "builtin:")
+	return name, ok && (name == Name || name == NameLinux)
+}
 
 // GuestRedis is where redis-server is in the guest. redis picks its mode
 // from argv[0] (Debian's redis-server is a link to redis-check-rdb), so the
@@ -65,14 +78,22 @@ type BuildOptions struct {
 	// DefaultModules.
 	Modules []string
 	// RedisServer is the host's redis-server. Default: found on PATH.
+	// Only linux-redis needs it (and linux when Programs names it).
 	RedisServer string
+	// Programs, when not nil, builds NameLinux instead of Name: each a
+	// program on PATH or an absolute path, copied at the path it has on
+	// the host (so the argv a load runs on the host runs in the guest)
+	// with the libraries it links; redis-server goes to GuestRedis and is
+	// then the guest's command. Modules gains what the programs need
+	// (ProgramModules) and DiskModules.
+	Programs []string
 	// RedisArgs follow redis-server. Default DefaultRedisArgs.
 	RedisArgs []string
-	// InitBinary becomes /init. It must be statically linked and call
-	// guestinit.Main when guestinit.IsInit (benchbook does, as does
-	// ./runner/image/initrd/init). Default: InitName beside the running
-	// executable if it is there, else the running executable itself, which
-	// must then be built with CGO_ENABLED=0.
+	// InitBinary becomes /init. It must call guestinit.Main when
+	// guestinit.IsInit (benchbook does, as does ./runner/image/initrd/init).
+	// A dynamically linked one comes with its libraries. Default: InitName
+	// beside the running executable if it is there, else the running
+	// executable itself.
 	InitBinary string
 	// LibDirs are searched for shared libraries after DT_RPATH and
 	// DT_RUNPATH. Default DefaultLibDirs.
@@ -113,12 +134,28 @@ type ManifestFile struct {
 
 // Facts are the image's properties for stored results.
 func (im *Image) Facts() map[string]string {
-	return map[string]string{
+	f := map[string]string{
 		"image":          im.Name,
 		"image_digest":   im.Digest,
 		"kernel_version": im.KernelVersion,
 		"kernel_format":  im.Manifest.KernelFormat,
 	}
+	if im.Name == NameLinux {
+		f["image_programs"] = strings.Join(im.Programs(), " ")
+	}
+	return f
+}
+
+// Programs are the programs the image holds (not the init, libraries or
+// modules), as their paths in the guest.
+func (im *Image) Programs() []string {
+	var out []string
+	for _, f := range im.Manifest.Files {
+		if strings.Contains(f.Path, "/bin/") || strings.Contains(f.Path, "/sbin/") {
+			out = append(out, f.Path)
+		}
+	}
+	return out
 }
 
 // Build assembles the image, or finds it in the cache. The initramfs is
@@ -127,11 +164,11 @@ func (im *Image) Facts() map[string]string {
 func Build(ctx context.Context, opts BuildOptions) (*Image, error) {
 	o, err := opts.withDefaults()
 	if err != nil {
-		return nil, fmt.Errorf("image %s: %w", Name, err)
+		return nil, fmt.Errorf("image %s: %w", opts.Name(), err)
 	}
 	im, err := build(ctx, o)
 	if err != nil {
-		return nil, fmt.Errorf("image %s: %w", Name, err)
+		return nil, fmt.Errorf("image %s: %w", opts.Name(), err)
 	}
 	return im, nil
 }
@@ -166,10 +203,10 @@ func (o BuildOptions) withDefaults() (BuildOptions, error) {
 	if o.ModulesDir == "" {
 		o.ModulesDir = "/lib/modules/" + o.KernelVersion
 	}
-	if o.Modules == nil {
-		o.Modules = DefaultModules
+	if o.Programs != nil {
+		o.Programs = slices.Compact(slices.Sorted(slices.Values(o.Programs)))
 	}
-	if o.RedisServer == "" {
+	if o.RedisServer == "" && o.wantsRedis() {
 		if o.RedisServer, err = exec.LookPath("redis-server"); err != nil {
 			return o, fmt.Errorf("redis-server not found (apt-get install redis-server): %w", err)
 		}
@@ -219,82 +256,129 @@ func initBeside(exe string) (string, error) {
 	return exe, nil
 }
 
+// initrdFiles collects the initramfs: the archive (not yet written) and
+// the manifest entries describing it. A file wanted twice (libc, needed by
+// the init and by every program) is added once.
+type initrdFiles struct {
+	a     *archive
+	files []ManifestFile
+	seen  map[string]string // guest path -> host path
+}
+
+func (c *initrdFiles) add(guest, host string) error {
+	name, err := cleanName(guest)
+	if err != nil {
+		return err
+	}
+	if prev, ok := c.seen[name]; ok {
+		if prev == host {
+			return nil
+		}
+		return fmt.Errorf("initramfs: /%s wanted from both %s and %s", name, prev, host)
+	}
+	e, err := fileEntry(name, host)
+	if err != nil {
+		return err
+	}
+	if err := c.a.add(e); err != nil {
+		return err
+	}
+	c.seen[name] = host
+	c.files = append(c.files, ManifestFile{Path: "/" + e.name, From: host, Size: e.size})
+	return nil
+}
+
+// addProgram adds a program at guest with the libraries it links.
+func (c *initrdFiles) addProgram(guest, host string, libDirs []string) error {
+	if err := c.add(guest, host); err != nil {
+		return err
+	}
+	libs, err := elfDeps(host, libDirs)
+	if err != nil {
+		return err
+	}
+	for _, l := range libs {
+		if err := c.add(l.Guest, l.Host); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// addInit adds /init. A static init goes alone; a dynamically linked one
+// (benchbook built by a plain `go build`, whose cgo links libc) brings its
+// loader and libraries, as a program does: the kernel runs /init through
+// its PT_INTERP like any other executable.
+func (c *initrdFiles) addInit(init string, libDirs []string) error {
+	if err := isStatic(init); err != nil {
+		if !errors.Is(err, errDynamic) {
+			return fmt.Errorf("init: %w", err)
+		}
+		return c.addProgram(guestinit.Path, init, libDirs)
+	}
+	return c.add(guestinit.Path, init)
+}
+
 // contents lists what goes into the initramfs: the archive (not yet
 // written) and the manifest entries describing it.
 func contents(o BuildOptions) (*archive, guestinit.Config, []ManifestFile, error) {
-	a := newArchive()
-	var files []ManifestFile
-	addFile := func(guest, host string) error {
-		name, err := cleanName(guest)
-		if err != nil {
-			return err
-		}
-		e, err := fileEntry(name, host)
-		if err != nil {
-			return err
-		}
-		if err := a.add(e); err != nil {
-			return err
-		}
-		files = append(files, ManifestFile{Path: "/" + e.name, From: host, Size: e.size})
-		return nil
-	}
-
-	if err := isStatic(o.InitBinary); err != nil {
-		return nil, guestinit.Config{}, nil, fmt.Errorf("init: %w", err)
-	}
-	if err := addFile(guestinit.Path, o.InitBinary); err != nil {
+	c := &initrdFiles{a: newArchive(), seen: map[string]string{}}
+	fail := func(err error) (*archive, guestinit.Config, []ManifestFile, error) {
 		return nil, guestinit.Config{}, nil, err
 	}
-
-	if err := addFile(GuestRedis, o.RedisServer); err != nil {
-		return nil, guestinit.Config{}, nil, err
+	if err := c.addInit(o.InitBinary, o.LibDirs); err != nil {
+		return fail(err)
 	}
-	libs, err := elfDeps(o.RedisServer, o.LibDirs)
+	cfg := guestinit.Config{Version: guestinit.ConfigVersion}
+	progs, err := o.programFiles()
 	if err != nil {
-		return nil, guestinit.Config{}, nil, err
+		return fail(err)
 	}
-	for _, l := range libs {
-		if err := addFile(l.Guest, l.Host); err != nil {
-			return nil, guestinit.Config{}, nil, err
+	for _, p := range progs {
+		if err := c.addProgram(p.Guest, p.Host, o.LibDirs); err != nil {
+			return fail(err)
+		}
+		if p.Guest == GuestRedis {
+			cfg.Command = append([]string{GuestRedis}, o.RedisArgs...)
 		}
 	}
-
-	mods, err := resolveModules(o.ModulesDir, "/lib/modules/"+o.KernelVersion, o.Modules)
+	mods, err := resolveModules(o.ModulesDir, "/lib/modules/"+o.KernelVersion, o.modules())
 	if err != nil {
-		return nil, guestinit.Config{}, nil, err
+		return fail(err)
 	}
-	cfg := guestinit.Config{Version: guestinit.ConfigVersion, Command: append([]string{GuestRedis}, o.RedisArgs...)}
 	for _, m := range mods {
-		if err := addFile(m.Guest, m.Host); err != nil {
-			return nil, guestinit.Config{}, nil, err
+		if err := c.add(m.Guest, m.Host); err != nil {
+			return fail(err)
 		}
 		cfg.Modules = append(cfg.Modules, m.Guest)
 	}
+	if err := c.addSkeleton(cfg); err != nil {
+		return fail(err)
+	}
+	slices.SortFunc(c.files, func(x, y ManifestFile) int { return strings.Compare(x.Path, y.Path) })
+	return c.a, cfg, c.files, nil
+}
 
+// addSkeleton adds the init's configuration, the mount points, and the
+// console the kernel opens for init before any devtmpfs exists (the
+// kernel's own built-in initramfs has one too; this one does not rely on
+// it).
+func (c *initrdFiles) addSkeleton(cfg guestinit.Config) error {
 	cfgJSON, err := json.MarshalIndent(cfg, "", "  ")
 	if err != nil {
-		return nil, guestinit.Config{}, nil, err
+		return err
 	}
 	cfgJSON = append(cfgJSON, '\n')
-	if err := a.add(bytesEntry(guestinit.ConfigPath, cfgJSON, 0o644)); err != nil {
-		return nil, guestinit.Config{}, nil, err
+	if err := c.a.add(bytesEntry(guestinit.ConfigPath, cfgJSON, 0o644)); err != nil {
+		return err
 	}
-	files = append(files, ManifestFile{Path: guestinit.ConfigPath, Size: int64(len(cfgJSON))})
-
-	// Mount points, and the console the kernel opens for init before any
-	// devtmpfs exists (the kernel's own built-in initramfs has one too; this
-	// one does not rely on it).
+	c.files = append(c.files, ManifestFile{Path: guestinit.ConfigPath, Size: int64(len(cfgJSON))})
 	for _, d := range []string{"proc", "sys", "dev", "tmp", "root"} {
-		if err := a.add(archiveEntry{name: d, kind: kindDir, perm: 0o755}); err != nil {
-			return nil, guestinit.Config{}, nil, err
+		if err := c.a.add(archiveEntry{name: d, kind: kindDir, perm: 0o755}); err != nil {
+			return err
 		}
 	}
-	if err := a.add(archiveEntry{name: "dev/console", kind: kindCharDev, perm: 0o600, major: 5, minor: 1}); err != nil {
-		return nil, guestinit.Config{}, nil, err
-	}
-	slices.SortFunc(files, func(x, y ManifestFile) int { return strings.Compare(x.Path, y.Path) })
-	return a, cfg, files, nil
+	return c.a.add(archiveEntry{name: "dev/console", kind: kindCharDev, perm: 0o600, major: 5, minor: 1})
 }
 
 // fileEntry is the host file host (symlinks followed) at guest. Files that
@@ -370,7 +454,7 @@ func build(ctx context.Context, o BuildOptions) (_ *Image, err error) {
 
 	digest := imageDigest(kernelSum, initrdSum)
 	m := Manifest{
-		Name:          Name,
+		Name:          o.Name(),
 		Digest:        digest,
 		KernelVersion: o.KernelVersion,
 		KernelFormat:  format,
@@ -380,9 +464,9 @@ func build(ctx context.Context, o BuildOptions) (_ *Image, err error) {
 		Init:          cfg,
 		Files:         files,
 	}
-	final := filepath.Join(o.CacheDir, Name+"-"+strings.TrimPrefix(digest, "sha256:")[:24])
+	final := filepath.Join(o.CacheDir, o.Name()+"-"+strings.TrimPrefix(digest, "sha256:")[:24])
 	im := &Image{
-		Name:          Name,
+		Name:          o.Name(),
 		Digest:        digest,
 		Dir:           final,
 		Kernel:        filepath.Join(final, "kernel"),

@@ -31,9 +31,13 @@ const Marker = "benchbook-init:"
 // StartMarker is printed (after Marker) just before redis-server starts.
 const StartMarker = "starting redis-server"
 
+// ReadyMarker is printed (after Marker) when an image without a command
+// has set up its disks and waits for loads: a guest's ready line.
+const ReadyMarker = "ready for loads"
+
 // ConfigVersion changes whenever Config or the command line parameters
 // change meaning.
-const ConfigVersion = 1
+const ConfigVersion = 2
 
 // Config is what the image build tells the init: fixed per image, so it is
 // part of the image digest. What changes per boot comes from the kernel
@@ -46,6 +50,8 @@ type Config struct {
 	// Modules are kernel module files, loaded in this order.
 	Modules []string `json:"modules"`
 	// Command is redis' argv; "{port}" in an argument becomes the port.
+	// Empty (the linux image without redis-server): the init starts
+	// nothing, says ReadyMarker, and runs until it is stopped.
 	Command []string `json:"command"`
 	// Env is the environment of Command, KEY=VALUE.
 	Env []string `json:"env,omitempty"`

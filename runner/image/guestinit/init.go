@@ -61,6 +61,9 @@ func run() error {
 	}
 	logf("network: %s %s gateway %v", ifname, boot.Addr, boot.Gateway)
 	tune()
+	if len(cfg.Command) == 0 {
+		return idle()
+	}
 	return runRedis(cfg, boot)
 }
 
@@ -110,9 +113,6 @@ func readConfig(p string) (Config, error) {
 	}
 	if c.Version != ConfigVersion {
 		return c, fmt.Errorf("%s: version %d, but this init understands version %d: rebuild the image with the benchbook this init came with", p, c.Version, ConfigVersion)
-	}
-	if len(c.Command) == 0 {
-		return c, fmt.Errorf("%s: empty command", p)
 	}
 	return c, nil
 }
@@ -266,6 +266,29 @@ func runRedis(cfg Config, boot Boot) error {
 			return fmt.Errorf("redis-server exited with status %d", ws.ExitStatus())
 		default:
 			return fmt.Errorf("redis-server killed by %v", ws.Signal())
+		}
+	}
+}
+
+// idle is an image with nothing to start: it says it is ready, reaps
+// orphans, and returns (powering off) on SIGTERM, SIGINT or SIGHUP, which
+// qemu's ACPI shutdown or a QMP quit precede.
+func idle() error {
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, unix.SIGTERM, unix.SIGINT, unix.SIGHUP)
+	go reapForever()
+	logf("%s", ReadyMarker)
+	s := <-sigs
+	logf("%v: stopping", s)
+	return nil
+}
+
+// reapForever waits for every child that exits: PID 1 adopts orphans.
+func reapForever() {
+	for {
+		var ws unix.WaitStatus
+		if _, err := unix.Wait4(-1, &ws, 0, nil); err != nil && !errors.Is(err, unix.EINTR) {
+			time.Sleep(100 * time.Millisecond)
 		}
 	}
 }
