@@ -85,6 +85,9 @@ func (k Key) constraints() string {
 	if name, values, ok := strings.Cut(k.When, "="); ok {
 		parts = append(parts, fmt.Sprintf("Only with `%s = %s`.", name, strings.ReplaceAll(values, "|", " or ")))
 	}
+	for _, r := range k.Refuses {
+		parts = append(parts, fmt.Sprintf("Not `%s` with %s `%s`.", r.Value, r.Key, r.Is))
+	}
 	if len(parts) == 0 {
 		return ""
 	}

@@ -111,6 +111,9 @@ type Key struct {
 	// KEY (given or by its default) has one of the values: sysbench's
 	// file_ keys apply to test = "fileio" only.
 	When string
+	// Refuses lists values of this key that another key's value rules out
+	// (network "passt" with flavor "rumprun"), each with why.
+	Refuses []Refusal
 	// NoParam keys may not be written as a "{param}" reference.
 	NoParam bool
 	// Required keys must be present.
@@ -384,6 +387,12 @@ func (k *Key) defaultValue() any {
 	return nil
 }
 
+// Refusal is a value of a key that another key's value rules out: Value
+// is refused when Key is Is, because Why.
+type Refusal struct {
+	Value, Key, Is, Why string
+}
+
 // ruleProblems checks the rules between the keys of one table (Excludes,
 // AtMost) on its values as the runner would see them. at gives the key
 // whose value a problem is reported at.
@@ -401,6 +410,11 @@ func (d Decl) ruleProblems(values map[string]any, at func(key, msg string)) {
 		}
 		if k.When != "" {
 			d.whenProblem(k, values, at)
+		}
+		for _, r := range k.Refuses {
+			if v == r.Value && values[r.Key] == r.Is {
+				at(k.Name, fmt.Sprintf("%s = %q cannot go with %s = %q: %s", k.Name, r.Value, r.Key, r.Is, r.Why))
+			}
 		}
 		if k.AtMost != "" {
 			other := d.Key(k.AtMost)

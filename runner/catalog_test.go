@@ -140,6 +140,13 @@ func keySource(k notebook.Key) string {
 	str("AtMost", k.AtMost)
 	str("Step", k.Step)
 	str("When", k.When)
+	if len(k.Refuses) > 0 {
+		q := make([]string, len(k.Refuses))
+		for i, r := range k.Refuses {
+			q[i] = fmt.Sprintf("{Value: %q, Key: %q, Is: %q, Why: %q}", r.Value, r.Key, r.Is, r.Why)
+		}
+		fields = append(fields, "Refuses: []Refusal{"+strings.Join(q, ", ")+"}")
+	}
 	if k.NoParam {
 		fields = append(fields, "NoParam: true")
 	}

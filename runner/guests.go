@@ -80,6 +80,8 @@ func (r *run) vmUnavailable(ctx context.Context, spec guest.Spec) string {
 		}
 	} else if _, err := lookPath(guest.QemuBinary); err != nil {
 		return guest.QemuBinary + " not found (apt-get install qemu-system-x86, or make setup)"
+	} else if why := qemuNetUnavailable(spec); why != "" {
+		return why
 	}
 	if spec.Image != "" {
 		if _, ok := image.ImageName(spec.Image); !ok {
@@ -98,13 +100,28 @@ func (r *run) vmUnavailable(ctx context.Context, spec guest.Spec) string {
 			return fmt.Sprintf("%s is missing (see docs/guests/%s.md for how to make it)", p, cmp.Or(spec.Flavor, "linux"))
 		}
 	}
-	switch n := spec.Network; {
-	case spec.Kind == "libvirt":
-	case strings.HasPrefix(n, "bridge:"), strings.HasPrefix(n, "network:"):
-		return fmt.Sprintf("network = %q is not supported for qemu guests in this version (use \"auto\", \"user\" or \"tap\")", n)
-	case n == "tap":
+	return ""
+}
+
+// qemuNetUnavailable says why a qemu guest's network mode cannot run
+// here, or "".
+func qemuNetUnavailable(spec guest.Spec) string {
+	n := spec.Network
+	if strings.HasPrefix(n, "bridge:") || strings.HasPrefix(n, "network:") || strings.HasPrefix(n, "direct") {
+		return fmt.Sprintf("network = %q is a libvirt network: a qemu guest takes auto, %s", n, strings.Join(guest.NetModeNames(), ", "))
+	}
+	if err := guest.CheckQemuNetwork(spec.Flavor, n); err != nil {
+		return err.Error()
+	}
+	m, _ := guest.NetModeOf(n)
+	if m.Private {
 		if err := netns.Available(); err != nil {
-			return fmt.Sprintf("network = \"tap\" needs a private network namespace, which needs root (%v)", err)
+			return fmt.Sprintf("network = %q needs a private network namespace, which needs root (%v)", n, err)
+		}
+	}
+	if n == "passt" {
+		if _, err := lookPath(guest.PasstBinary); err != nil {
+			return "network = \"passt\" needs passt (apt-get install passt, or make setup)"
 		}
 	}
 	return ""

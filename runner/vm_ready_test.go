@@ -23,8 +23,8 @@ func TestMicroVMReadyChecks(t *testing.T) {
 		steps      []string // of the start, after qemu
 		fail       string   // in the failure record
 	}{
-		{name: "log", keys: `ready = "log:Ready to accept connections"`, steps: []string{"ready-line"}},
-		{name: "tcp on a tap", keys: "ready = \"tcp\"\nnetwork = \"tap\"", steps: []string{"tcp"}},
+		{name: "log", keys: `ready = "log:Ready to accept connections"`, steps: []string{"ready-line", "net-facts"}},
+		{name: "tcp on a tap", keys: "ready = \"tcp\"\nnetwork = \"tap\"", steps: []string{"tcp", "net-facts"}},
 		{name: "tcp through user networking", keys: "ready = \"tcp\"\nnetwork = \"user\"",
 			fail: `ready = "tcp" cannot work through user networking (its port forward accepts connections before the guest does)`},
 	}

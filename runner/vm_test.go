@@ -103,14 +103,15 @@ func TestRunMicroVM(t *testing.T) {
 	t.Logf("two boots and loads in %v:\n%s", time.Since(start), out.String())
 	// Each boot: the guest's network, qemu and the waits for it, as named
 	// steps; Stop undoes what they made in reverse.
-	network := "guest-step linux port"
-	if netns.Available() == nil {
-		network = "guest-step linux namespace"
+	network := []string{"guest-step linux port"}
+	private := netns.Available() == nil
+	if private {
+		network = []string{"guest-step linux namespace", "guest-step linux bridge", "guest-step linux tap"}
 	}
-	want := []string{network, "guest-step linux run-dir", "guest-step linux qemu", "guest-step linux ready-line", "guest-step linux ping", "guest-step linux info",
-		"guest-undo linux qemu", "guest-undo linux run-dir"}
-	if network == "guest-step linux namespace" {
-		want = append(want, "guest-undo linux namespace")
+	want := append(network, "guest-step linux run-dir", "guest-step linux qemu", "guest-step linux ready-line", "guest-step linux ping", "guest-step linux info", "guest-step linux net-facts",
+		"guest-undo linux qemu", "guest-undo linux run-dir")
+	if private {
+		want = append(want, "guest-undo linux tap", "guest-undo linux bridge", "guest-undo linux namespace")
 	}
 	if got := strings.Join(steps, "\n"); got != strings.Join(append(want, want...), "\n") {
 		t.Errorf("steps of two boots:\n%s\nwant twice:\n%s", got, strings.Join(want, "\n"))

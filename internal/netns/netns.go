@@ -64,8 +64,8 @@ var Sysctls = map[string]string{
 // (e.g. "10.0.2.2/24") and a tap device attached to it. On error it removes
 // what it made.
 func NewBridge(ctx context.Context, gateway string) (b *Bridge, err error) {
-	name := fmt.Sprintf("%s%d-%d", Prefix, os.Getpid(), counter.Add(1))
-	if err := ip(ctx, "netns", "add", name); err != nil {
+	name, err := New(ctx)
+	if err != nil {
 		return nil, err
 	}
 	defer func() {
@@ -73,19 +73,29 @@ func NewBridge(ctx context.Context, gateway string) (b *Bridge, err error) {
 			Delete(context.WithoutCancel(ctx), name)
 		}
 	}()
-	steps := [][]string{
-		{"link", "set", "lo", "up"},
-		{"link", "add", "br0", "type", "bridge"},
-		{"addr", "add", gateway, "dev", "br0"},
-		{"link", "set", "br0", "up"},
-		{"tuntap", "add", "dev", "tap0", "mode", "tap"},
-		{"link", "set", "tap0", "master", "br0"},
-		{"link", "set", "tap0", "up"},
+	if err := AddBridge(ctx, name, "br0", gateway); err != nil {
+		return nil, err
 	}
-	for _, s := range steps {
-		if err := ip(ctx, append([]string{"-n", name}, s...)...); err != nil {
-			return nil, err
+	if err := AddTap(ctx, name, "tap0", "br0"); err != nil {
+		return nil, err
+	}
+	return &Bridge{Name: name, Bridge: "br0", Tap: "tap0"}, nil
+}
+
+// New creates an empty namespace with lo up and Sysctls set, named
+// benchbook-<pid>-<n>. On error it removes what it made.
+func New(ctx context.Context) (name string, err error) {
+	name = fmt.Sprintf("%s%d-%d", Prefix, os.Getpid(), counter.Add(1))
+	if err := ip(ctx, "netns", "add", name); err != nil {
+		return "", err
+	}
+	defer func() {
+		if err != nil {
+			Delete(context.WithoutCancel(ctx), name)
 		}
+	}()
+	if err := IP(ctx, name, "link", "set", "lo", "up"); err != nil {
+		return "", err
 	}
 	if err := Do(name, func() error {
 		for k, v := range Sysctls {
@@ -95,9 +105,86 @@ func NewBridge(ctx context.Context, gateway string) (b *Bridge, err error) {
 		}
 		return nil
 	}); err != nil {
-		return nil, err
+		return "", err
 	}
-	return &Bridge{Name: name, Bridge: "br0", Tap: "tap0"}, nil
+	return name, nil
+}
+
+// AddBridge makes a bridge holding addr (e.g. "10.0.2.2/24") in namespace
+// ns. Its forward delay is 0 and STP off: a new port forwards at once, so
+// a guest's boot time never includes a bridge learning.
+func AddBridge(ctx context.Context, ns, dev, addr string) error {
+	return ipAll(ctx, ns,
+		[]string{"link", "add", dev, "type", "bridge", "forward_delay", "0", "stp_state", "0"},
+		[]string{"addr", "add", addr, "dev", dev},
+		[]string{"link", "set", dev, "up"})
+}
+
+// AddTap makes a tap device in namespace ns, on bridge master when it is
+// not "".
+func AddTap(ctx context.Context, ns, dev, master string) error {
+	cmds := [][]string{{"tuntap", "add", "dev", dev, "mode", "tap"}}
+	if master != "" {
+		cmds = append(cmds, []string{"link", "set", dev, "master", master})
+	}
+	return ipAll(ctx, ns, append(cmds, []string{"link", "set", dev, "up"})...)
+}
+
+// AddVeth makes a veth pair in namespace ns, both ends up, addr (when not
+// "") on the first.
+func AddVeth(ctx context.Context, ns, dev, peer, addr string) error {
+	cmds := [][]string{{"link", "add", dev, "type", "veth", "peer", "name", peer}}
+	if addr != "" {
+		cmds = append(cmds, []string{"addr", "add", addr, "dev", dev})
+	}
+	return ipAll(ctx, ns, append(cmds, []string{"link", "set", dev, "up"}, []string{"link", "set", peer, "up"})...)
+}
+
+// AddMacvtap makes a macvtap device in bridge mode on lower in namespace
+// ns, up.
+func AddMacvtap(ctx context.Context, ns, dev, lower string) error {
+	return ipAll(ctx, ns,
+		[]string{"link", "add", "link", lower, "name", dev, "type", "macvtap", "mode", "bridge"},
+		[]string{"link", "set", dev, "up"})
+}
+
+// DelLink removes a device of namespace ns; a device (or namespace)
+// already gone is no error.
+func DelLink(ctx context.Context, ns, dev string) error {
+	if !Exists(ns) {
+		return nil
+	}
+	if _, err := LinkFile(ns, dev, "ifindex"); err != nil {
+		return nil
+	}
+	return IP(ctx, ns, "link", "del", dev)
+}
+
+// LinkFile reads /sys/class/net/DEV/FILE as seen inside namespace ns
+// (sysfs shows the namespace of the thread that mounted it, so it is read
+// through a fresh mount in a child: `ip netns exec` does that).
+func LinkFile(ns, dev, file string) (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, "ip", "netns", "exec", ns, "cat", filepath.Join("/sys/class/net", dev, file)).Output()
+	if err != nil {
+		return "", fmt.Errorf("%s of %s in %s: %w", file, dev, ns, err)
+	}
+	return strings.TrimSpace(string(out)), nil
+}
+
+// IP runs `ip -n ns ARGS...`.
+func IP(ctx context.Context, ns string, args ...string) error {
+	return ip(ctx, append([]string{"-n", ns}, args...)...)
+}
+
+func ipAll(ctx context.Context, ns string, cmds ...[]string) error {
+	for _, c := range cmds {
+		if err := IP(ctx, ns, c...); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // Delete removes a namespace; its devices go with it.

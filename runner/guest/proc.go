@@ -82,12 +82,23 @@ func spawn(cmd *exec.Cmd, cpus placement.Set) error {
 // output lines are matched against it and waitLine returns once one
 // matches.
 func startProc(name string, argv, env []string, dir, logPath string, ready *regexp.Regexp, cpus placement.Set) (*proc, error) {
+	return startProcWith(name, argv, env, dir, nil, logPath, ready, cpus)
+}
+
+// startProcFiles is startProc for a VM that inherits open files (a
+// macvtap), as descriptors 3, 4...
+func startProcFiles(name string, argv []string, files []*os.File, logPath string, ready *regexp.Regexp, cpus placement.Set) (*proc, error) {
+	return startProcWith(name, argv, nil, "", files, logPath, ready, cpus)
+}
+
+func startProcWith(name string, argv, env []string, dir string, files []*os.File, logPath string, ready *regexp.Regexp, cpus placement.Set) (*proc, error) {
 	// Not exec.CommandContext: the process must outlive no context of ours,
 	// but be stopped by stop(), which signals the whole group. Pdeathsig
 	// kills it if benchbook dies without running stop().
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), env...)
+	cmd.ExtraFiles = files
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	p := &proc{name: name, cmd: cmd, exited: make(chan struct{}), ready: make(chan struct{})}
 	var out io.Writer = io.Discard

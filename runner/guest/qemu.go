@@ -24,22 +24,33 @@ const QemuBinary = "qemu-system-x86_64"
 
 // Network plans how a guest is reached.
 type Network struct {
-	// Mode is "user" (qemu's user networking with a port forward on the
-	// host's loopback) or "tap" (a tap device, e.g. on a private bridge in
-	// a network namespace benchbook made).
+	// Mode is one of QemuNetModes: "user" (qemu's user networking with a
+	// port forward on the host's loopback), "tap", "tap-routed",
+	// "macvtap", "passt" or "vhost".
 	Mode string
-	// HostPort is the loopback port forwarded to the guest (user mode);
-	// 0: Start picks a free one.
+	// HostPort is the loopback port forwarded to the guest (user and
+	// passt); 0: Start picks a free one.
 	HostPort int
-	// Tap is the tap device (tap mode).
+	// Tap is the tap device (tap, tap-routed, vhost).
 	Tap string
 	// Netns, when set, is the network namespace qemu runs in (a name under
 	// /run/netns); the load must run there too.
 	Netns string
-	// Private (tap mode): Start makes a network namespace with a bridge
-	// at GatewayIP and a tap on it for the guest, and sets Tap and Netns.
+	// Private: Start makes a network namespace and the mode's devices in
+	// it, and sets Tap and Netns (and MAC for macvtap).
 	Private bool
+	// MAC is the guest NIC's address (macvtap: the macvtap's own).
+	MAC string
+	// Socket is passt's socket (passt).
+	Socket string
+	// Vhost asks qemu for vhost-net on the tap (vhost, where the kernel
+	// has it).
+	Vhost bool
 }
+
+// tapFD is the descriptor qemu finds an open macvtap on (the first of
+// exec.Cmd's ExtraFiles).
+const tapFD = 3
 
 // QemuConfig is one qemu guest.
 type QemuConfig struct {
@@ -68,8 +79,10 @@ type Qemu struct {
 	cfg  QemuConfig
 	life lifecycle
 
-	mu     sync.Mutex
-	bridge string // the private namespace's bridge, for its DHCP server
+	mu      sync.Mutex
+	bridge  string   // the private namespace's device holding the gateway, for its DHCP server
+	hostDev string   // the guest's host-side device (tap0, macvtap0), whose MTU the path has
+	tapFile *os.File // the open macvtap qemu inherits as tapFD
 	proc   *proc
 	begin  time.Time // qemu started
 	bootMs float64
@@ -210,21 +223,39 @@ func diskArgs(b Boot) []string {
 	return args
 }
 
-// nicArgs give the guest its NIC on a tap or on user networking with a
-// port forward from the host's loopback.
+// nicArgs give the guest its NIC on its network mode's backend.
 func nicArgs(b Boot, n Network) []string {
-	var backend string
-	switch n.Mode {
-	case "tap":
-		backend = "tap,ifname=" + n.Tap + ",script=no,downscript=no"
-	default:
-		backend = fmt.Sprintf("user,hostfwd=tcp:127.0.0.1:%d-:%d", n.HostPort, b.GuestPort)
-	}
+	backend := netBackend(b, n)
 	if b.NIC == NICLegacyVirtio {
-		return []string{"-net", "nic,model=virtio", "-net", backend}
+		nic := "nic,model=virtio"
+		if n.MAC != "" {
+			nic += ",macaddr=" + n.MAC
+		}
+		return []string{"-net", nic, "-net", backend}
 	}
 	kind, rest, _ := strings.Cut(backend, ",")
-	return []string{"-netdev", kind + ",id=n0," + rest, "-device", b.NIC + ",netdev=n0"}
+	dev := b.NIC + ",netdev=n0"
+	if n.MAC != "" {
+		dev += ",mac=" + n.MAC
+	}
+	return []string{"-netdev", kind + ",id=n0," + rest, "-device", dev}
+}
+
+// netBackend is the -netdev (or -net) backend of the mode.
+func netBackend(b Boot, n Network) string {
+	switch n.Mode {
+	case "tap", "tap-routed", "vhost":
+		backend := "tap,ifname=" + n.Tap + ",script=no,downscript=no"
+		if n.Vhost {
+			backend += ",vhost=on"
+		}
+		return backend
+	case "macvtap":
+		return fmt.Sprintf("tap,fd=%d", tapFD)
+	case "passt":
+		return "stream,server=off,addr.type=unix,addr.path=" + n.Socket
+	}
+	return fmt.Sprintf("user,hostfwd=tcp:127.0.0.1:%d-:%d", n.HostPort, b.GuestPort)
 }
 
 // cpuRoom is how many CPUs a guest of cpus CPUs has room for. A TCG machine
@@ -297,7 +328,7 @@ func (q *Qemu) endpoint() Endpoint {
 	q.mu.Lock()
 	n, port := q.cfg.Net, q.cfg.Boot.GuestPort
 	q.mu.Unlock()
-	if n.Mode == "tap" {
+	if n.Mode != "user" && n.Mode != "passt" {
 		return Endpoint{Addr: net.JoinHostPort(GuestIP, strconv.Itoa(port)), Netns: n.Netns}
 	}
 	return Endpoint{Addr: fmt.Sprintf("127.0.0.1:%d", n.HostPort), Netns: n.Netns}
@@ -398,4 +429,14 @@ func infoVia(ctx context.Context, ep Endpoint) (map[string]string, error) {
 	}
 	defer conn.Close()
 	return resp.InfoConn(ctx, conn, "server")
+}
+
+// PID is qemu's process id once it started, else 0.
+func (q *Qemu) PID() int {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.proc == nil {
+		return 0
+	}
+	return q.proc.pid()
 }

@@ -30,17 +30,7 @@ func (q *Qemu) booted() {
 
 // steps are the guest's start: its network, qemu, and the waits for it.
 func (q *Qemu) steps() []step {
-	var s []step
-	n, b := q.cfg.Net, q.cfg.Boot
-	if n.Mode == "user" && n.HostPort == 0 {
-		s = append(s, step{"port", q.pickPort})
-	}
-	if n.Private {
-		s = append(s, step{"namespace", q.namespace})
-		if b.Flavor == "osv" && b.Kernel == "" {
-			s = append(s, step{"dhcp", q.dhcp})
-		}
-	}
+	s := q.netSteps()
 	s = append(s, step{"run-dir", q.runDir}, step{"qemu", q.spawn})
 	switch r := q.cfg.Ready; r.check() {
 	case ReadyRedis:
@@ -50,7 +40,7 @@ func (q *Qemu) steps() []step {
 	case ReadyTCP, ReadyHTTP:
 		s = append(s, step{r.check(), q.ping})
 	}
-	return s
+	return append(s, step{"net-facts", q.netInfo})
 }
 
 // pickPort chooses the loopback port user networking forwards.
@@ -90,7 +80,13 @@ func (q *Qemu) runDir(context.Context) error {
 func (q *Qemu) spawn(ctx context.Context) error {
 	argv := q.Command()
 	begin := time.Now()
-	p, err := startProc(q.cfg.Name, argv, nil, "", q.cfg.ConsolePath, q.cfg.Ready.consoleLine(q.cfg.Boot.ReadyLine), q.cfg.CPUs)
+	q.mu.Lock()
+	var files []*os.File
+	if q.tapFile != nil {
+		files = []*os.File{q.tapFile}
+	}
+	q.mu.Unlock()
+	p, err := startProcFiles(q.cfg.Name, argv, files, q.cfg.ConsolePath, q.cfg.Ready.consoleLine(q.cfg.Boot.ReadyLine), q.cfg.CPUs)
 	if err != nil {
 		return err
 	}

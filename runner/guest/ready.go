@@ -213,8 +213,11 @@ func (r Ready) missing(addr string) string {
 // forward accepts the connection itself, before (and whether or not) the
 // guest does, so a connection proves nothing.
 func forwardedTCP(name string, r Ready, mode string) error {
-	if r.check() != ReadyTCP || mode != "user" {
+	if r.check() != ReadyTCP || mode != "user" && mode != "passt" {
 		return nil
+	}
+	if mode == "passt" {
+		return fmt.Errorf(`guest %s: ready = "tcp" cannot work through passt (it accepts connections on its port before the guest does): use "http:/PATH", "log:REGEX" or "redis", or a network where the guest is reached directly`, name)
 	}
 	return fmt.Errorf(`guest %s: ready = "tcp" cannot work through user networking (its port forward accepts connections before the guest does): use "http:/PATH", "log:REGEX" or "redis", or a network where the guest is reached directly`, name)
 }

@@ -1,6 +1,8 @@
 package guest
 
 import (
+	"maps"
+	"slices"
 	"time"
 
 	"github.com/benchbook/benchbook/notebook"
@@ -36,7 +38,7 @@ type Spec struct {
 	Disks     []string `key:"disks" kinds:"qemu|libvirt" doc:"extra disks"`
 	Memory    string   `key:"memory" kinds:"qemu|libvirt" pattern:"^[1-9][0-9]*[KMGT]?$" help:"want a size like \"256M\" or \"1G\"" doc:"guest memory, like \"256M\" (default: the flavor's)"`
 	CPUs      int      `key:"cpus" kinds:"qemu|libvirt" default:"1" min:"1" max:"256" doc:"virtual CPUs"`
-	Network   string   `key:"network" kinds:"qemu|libvirt" pattern:"^(auto|user|tap|bridge:[A-Za-z0-9_.-]+|network:[A-Za-z0-9_.-]+)$" help:"want \"auto\", \"user\" or \"tap\" (qemu), or \"user\", \"bridge:NAME\" or \"network:NAME\" (libvirt)" doc:"how the guest is reached: auto (the default), user or tap for qemu; user, bridge:NAME or network:NAME (default network:default) for libvirt"`
+	Network   string   `key:"network" kinds:"qemu|libvirt" pattern:"^(auto|user|tap|tap-routed|macvtap|passt|vhost|direct|direct:[A-Za-z0-9_.-]+|bridge:[A-Za-z0-9_.-]+|network:[A-Za-z0-9_.-]+)$" help:"want \"auto\", \"user\", \"tap\", \"tap-routed\", \"macvtap\", \"passt\" or \"vhost\" (qemu), or \"user\", \"network:NAME\", \"bridge:NAME\" or \"direct\" (libvirt)" doc:"how the guest is reached (see docs/network.md): for qemu auto (the default: tap as root, else user), user, tap, tap-routed, macvtap, passt or vhost; for libvirt network:NAME (default network:default), bridge:NAME, direct (a macvtap on a veth benchbook makes) or user"`
 	Accel     string   `key:"accel" kinds:"qemu|libvirt" oneof:"auto|kvm|tcg" doc:"auto (the default: KVM when it works here, else TCG; TCG for a remote libvirt), kvm or tcg"`
 	Machine   string   `key:"machine" kinds:"qemu|libvirt" oneof:"microvm|pc|q35" doc:"qemu machine type: microvm, pc or q35 (default: the flavor's)"`
 	Boot      string   `key:"boot" kinds:"qemu|libvirt" oneof:"per-repeat|per-cell" default:"per-repeat" doc:"per-repeat boots a fresh guest for every repeat; per-cell boots it once per sweep point"`
@@ -53,8 +55,23 @@ var kinds = []struct{ name, doc string }{
 	{"host", "this machine itself, with a fresh scratch folder {dir} per repeat, for loads that need no server (fio, sysbench, command)"},
 }
 
-// Keys declares every guest key, each with the kinds it applies to.
-func Keys() []notebook.Key { return notebook.KeysOf(Spec{}) }
+// Keys declares every guest key, each with the kinds it applies to. The
+// network modes a flavor cannot use come from QemuNetModes, where each
+// mode is declared.
+func Keys() []notebook.Key {
+	keys := notebook.KeysOf(Spec{})
+	for i := range keys {
+		if keys[i].Name != "network" {
+			continue
+		}
+		for _, m := range QemuNetModes {
+			for _, flavor := range slices.Sorted(maps.Keys(m.Refuses)) {
+				keys[i].Refuses = append(keys[i].Refuses, notebook.Refusal{Value: m.Name, Key: "flavor", Is: flavor, Why: m.Refuses[flavor]})
+			}
+		}
+	}
+	return keys
+}
 
 // KindDocs lists the guest kinds with what each is (no keys).
 func KindDocs() []notebook.Decl {

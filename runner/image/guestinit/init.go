@@ -60,6 +60,9 @@ func run() error {
 		return err
 	}
 	logf("network: %s %s gateway %v", ifname, boot.Addr, boot.Gateway)
+	if line := nicFacts(ifname); line != "" {
+		logf("%s", line)
+	}
 	tune()
 	if len(cfg.Command) == 0 {
 		return idle()
@@ -173,6 +176,21 @@ func configureNetwork(boot Boot) (string, error) {
 		}
 	}
 	return ifc.Name, nil
+}
+
+// nicFacts is the NIC's MTU and the virtio features it negotiated (one
+// 0/1 per bit, from sysfs), for the host's record of the network path's
+// offloads; "" when the NIC is not virtio.
+func nicFacts(ifname string) string {
+	mtu, err := os.ReadFile("/sys/class/net/" + ifname + "/mtu")
+	if err != nil {
+		return ""
+	}
+	feat, err := os.ReadFile("/sys/class/net/" + ifname + "/device/features")
+	if err != nil {
+		return ""
+	}
+	return fmt.Sprintf("nic %s mtu=%s virtio_features=%s", ifname, strings.TrimSpace(string(mtu)), strings.TrimSpace(string(feat)))
 }
 
 // waitInterface waits for the named interface, or for the first Ethernet
