@@ -83,10 +83,10 @@ type Qemu struct {
 	bridge  string   // the private namespace's device holding the gateway, for its DHCP server
 	hostDev string   // the guest's host-side device (tap0, macvtap0), whose MTU the path has
 	tapFile *os.File // the open macvtap qemu inherits as tapFD
-	proc   *proc
-	begin  time.Time // qemu started
-	bootMs float64
-	facts  factSet
+	proc    *proc
+	begin   time.Time // qemu started
+	bootMs  float64
+	facts   factSet
 }
 
 var _ Guest = (*Qemu)(nil)
