@@ -107,7 +107,7 @@ func (r *run) vmUnavailable(ctx context.Context, spec guest.Spec) string {
 // here, or "".
 func qemuNetUnavailable(spec guest.Spec) string {
 	n := spec.Network
-	if strings.HasPrefix(n, "bridge:") || strings.HasPrefix(n, "network:") || strings.HasPrefix(n, "direct") {
+	if strings.HasPrefix(n, "bridge:") || strings.HasPrefix(n, "network:") {
 		return fmt.Sprintf("network = %q is a libvirt network: a qemu guest takes auto, %s", n, strings.Join(guest.NetModeNames(), ", "))
 	}
 	if err := guest.CheckQemuNetwork(spec.Flavor, n); err != nil {
