@@ -243,7 +243,8 @@ func (r *report) appendix() *appendixView {
 				}
 				facts[k] = v
 			}
-			ag.Facts = append(sortedKV(facts), failureFacts(g)...)
+			ag.Facts = append(netPaths(g, facts), sortedKV(facts)...)
+			ag.Facts = append(ag.Facts, failureFacts(g)...)
 			if g.Facts["accel"] == "tcg" {
 				ag.Facts = append(ag.Facts, kv{"note", accelNote})
 			}
@@ -253,6 +254,38 @@ func (r *report) appendix() *appendixView {
 		a.Cells = append(a.Cells, ac)
 	}
 	return a
+}
+
+// netPaths draw each point's network path as a chain ("load → bridge →
+// tap → qemu → virtio-net → guest") with what it was made of, first among
+// the guest's facts; the net_* facts they show leave facts.
+func netPaths(g results.Guest, facts map[string]string) []kv {
+	var out []kv
+	for _, p := range g.Points {
+		if p.Facts["net_path"] == "" {
+			continue
+		}
+		label := results.PointLabel(p.Params)
+		suffix := ""
+		if label != "" {
+			suffix = " (" + label + ")"
+		}
+		f := p.Facts
+		out = append(out, kv{"network path" + suffix, f["net_path"]},
+			kv{"network" + suffix, fmt.Sprintf("backend %s; bridge %s; vhost %s; MTU %s; offloads %s; qemu %s %s",
+				f["net_backend"], f["net_bridge"], f["net_vhost"], f["net_mtu"], f["net_offloads"], f["net_netdev"], f["net_device"])})
+	}
+	if len(out) == 0 && facts["net_path"] != "" {
+		out = append(out, kv{"network path", facts["net_path"]})
+		delete(facts, "net_path")
+		return out
+	}
+	for k := range facts {
+		if strings.HasPrefix(k, "net_") && len(out) > 0 {
+			delete(facts, k)
+		}
+	}
+	return out
 }
 
 func sortedKV(m map[string]string) []kv {

@@ -137,6 +137,10 @@ type Point struct {
 	Repeats []Repeat           `json:"repeats"`
 	Summary map[string]Summary `json:"summary"`        // metric -> summary over the repeats; see Point.Summarize
 	Stop    *Stop              `json:"stop,omitempty"` // why an adaptive repeat stopped here
+	// Facts are what differs between the guest's points: its network
+	// path's net_* facts, where a sweep changes the path (see
+	// docs/network.md); absent in files from before.
+	Facts map[string]string `json:"facts,omitempty"`
 }
 
 // Repeat is one measurement: the raw figures, never rounded.

@@ -341,6 +341,9 @@ func (cr *cellRun) record(gi, pi, rep int, in *instance, booted bool, loadStart 
 		}
 		gr.Facts["load_tool"] = m.Tool + " " + m.ToolVersion
 	}
+	if gr.Points[pi].Facts == nil {
+		gr.Points[pi].Facts = pointFacts(in.g.Facts())
+	}
 	metrics := maps.Clone(m.Metrics)
 	if booted && in.boots {
 		metrics["boot_ms"] = in.bootMs
@@ -354,6 +357,21 @@ func (cr *cellRun) record(gi, pi, rep int, in *instance, booted bool, loadStart 
 		Timeline:    timelineOf(m.Timeline),
 		Log:         cr.store.LogRel(cr.cell.ID, cr.cell.Guests[gi], pi, rep),
 	})
+}
+
+// pointFacts are the facts a sweep point may change: the network path's
+// (net_*), which a swept network key sets per point.
+func pointFacts(facts map[string]string) map[string]string {
+	var out map[string]string
+	for k, v := range facts {
+		if strings.HasPrefix(k, "net_") {
+			if out == nil {
+				out = map[string]string{}
+			}
+			out[k] = v
+		}
+	}
+	return out
 }
 
 // instance returns guest gi started for this repeat: a new one, or the one

@@ -87,9 +87,9 @@ func (q *Qemu) netInfo(context.Context) error {
 		FactNetBackend: netBackendDoc[n.Mode],
 		FactNetBridge:  "none",
 	}
-	f[FactNetNetdev], f[FactNetDevice] = nic[1], nic[3]
-	if nic[0] == "-net" {
-		f[FactNetNetdev], f[FactNetDevice] = nic[3], nic[1]
+	f[FactNetNetdev], f[FactNetDevice] = nic[0]+" "+nic[1], nic[2]+" "+nic[3]
+	if nic[0] == "-net" { // -net nic,... then -net BACKEND
+		f[FactNetNetdev], f[FactNetDevice] = nic[2]+" "+nic[3], nic[0]+" "+nic[1]
 	}
 	if n.Mode == "tap" || n.Mode == "vhost" {
 		f[FactNetBridge] = bridge + " (STP off, forward delay 0)"
