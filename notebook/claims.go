@@ -2,6 +2,7 @@ package notebook
 
 import (
 	"fmt"
+	"regexp"
 	"strconv"
 	"strings"
 	"unicode"
@@ -17,6 +18,25 @@ import (
 // Operands are numbers and GUEST.METRIC references; + - * / and parentheses
 // combine them. Guest names may contain '-', so subtraction needs spaces
 // around its minus.
+//
+// On a bench cell with a sweep, a reference may name a sweep point in
+// brackets, by its param values or, where that is unambiguous, by a bare
+// value:
+//
+//	linux[net=tap].ops_per_sec < 0.8 * linux[net=loopback].ops_per_sec
+//	host[clients=4].ops_per_sec > host[clients=1].ops_per_sec
+//	linux[tap].ops_per_sec < linux[loopback].ops_per_sec
+//	vm[fs=xfs, iodepth=32].iops > vm[fs=ext4, iodepth=32].iops
+//
+// A reference without a point, or with a point that leaves some swept
+// params free, is judged at every point of the free params.
+
+// Check cell modes: an assertion's failure fails the build; a test's
+// verdict is only reported.
+const (
+	ModeAssert = "assert"
+	ModeTest   = "test"
+)
 
 // Claim is a parsed claim.
 type Claim struct {
@@ -32,8 +52,14 @@ type Expr interface{ String() string }
 // Num is a constant.
 type Num struct{ Value float64 }
 
-// Ref is GUEST.METRIC.
-type Ref struct{ Guest, Metric string }
+// Ref is GUEST.METRIC or GUEST[POINT].METRIC.
+type Ref struct {
+	Guest, Metric string
+	// Point is what the brackets hold, as written ("net=tap", "tap",
+	// "fs=xfs, iodepth=32"), or "" for none; ParsePoint splits it.
+	Point string
+	At    int // byte offset of the reference in the claim's text
+}
 
 // Bin is a binary operation.
 type Bin struct {
@@ -42,7 +68,12 @@ type Bin struct {
 }
 
 func (n Num) String() string { return strconv.FormatFloat(n.Value, 'g', -1, 64) }
-func (r Ref) String() string { return r.Guest + "." + r.Metric }
+func (r Ref) String() string {
+	if r.Point != "" {
+		return r.Guest + "[" + r.Point + "]." + r.Metric
+	}
+	return r.Guest + "." + r.Metric
+}
 func (b Bin) String() string {
 	return "(" + b.L.String() + " " + string(b.Op) + " " + b.R.String() + ")"
 }
@@ -113,6 +144,7 @@ type token struct {
 	at   int
 	num  float64
 	ref  Ref
+	msg  string // why a tokBad is bad, when that is not plain
 }
 
 type claimParser struct {
@@ -160,20 +192,66 @@ func (p *claimParser) next() {
 		}
 		p.tok = token{kind: tokNum, text: p.s[at:p.i], at: at, num: v}
 	case isIdent(c, true):
-		for p.i < len(p.s) && (isIdent(p.s[p.i], false) || p.s[p.i] == '.') {
-			p.i++
-		}
-		text := p.s[at:p.i]
-		guest, metric, ok := strings.Cut(text, ".")
-		if !ok || guest == "" || metric == "" {
-			p.tok = token{kind: tokBad, text: text, at: at}
-			return
-		}
-		p.tok = token{kind: tokRef, text: text, at: at, ref: Ref{Guest: guest, Metric: metric}}
+		p.ref(at)
 	default:
 		p.tok = token{kind: tokBad, text: string(c), at: at}
 		p.i++
 	}
+}
+
+// ref scans GUEST[POINT].METRIC from at; a bad one is a tokBad.
+func (p *claimParser) ref(at int) {
+	for p.i < len(p.s) && isIdent(p.s[p.i], false) {
+		p.i++
+	}
+	r := Ref{Guest: p.s[at:p.i], At: at}
+	if p.i < len(p.s) && p.s[p.i] == '[' {
+		end := strings.IndexByte(p.s[p.i:], ']')
+		if end < 0 {
+			p.tok = token{kind: tokBad, text: p.s[at:], at: at, msg: "the [ of a sweep point needs its ]"}
+			p.i = len(p.s)
+			return
+		}
+		r.Point = strings.TrimSpace(p.s[p.i+1 : p.i+end])
+		p.i += end + 1
+		if r.Point == "" {
+			p.tok = token{kind: tokBad, text: p.s[at:p.i], at: at, msg: "empty sweep point []: name it like [net=tap]"}
+			return
+		}
+	}
+	mark := p.i
+	for p.i < len(p.s) && (isIdent(p.s[p.i], false) || p.s[p.i] == '.') {
+		p.i++
+	}
+	metric, ok := strings.CutPrefix(p.s[mark:p.i], ".")
+	if !ok || metric == "" {
+		p.tok = token{kind: tokBad, text: p.s[at:p.i], at: at}
+		return
+	}
+	r.Metric = metric
+	p.tok = token{kind: tokRef, text: p.s[at:p.i], at: at, ref: r}
+}
+
+var pointEqRE = regexp.MustCompile(`\s*=\s*`)
+
+// PointParam is one param=value of a sweep point; Param is "" for a bare
+// value.
+type PointParam struct{ Param, Value string }
+
+// ParsePoint splits a sweep point as written in a claim's brackets or an
+// inline value's last argument: "net=tap", "tap", "fs=xfs, iodepth=32" or
+// "fs=xfs iodepth=32" (the form reports print).
+func ParsePoint(s string) []PointParam {
+	var out []PointParam
+	s = pointEqRE.ReplaceAllString(s, "=")
+	for _, part := range strings.FieldsFunc(s, func(r rune) bool { return r == ',' || unicode.IsSpace(r) }) {
+		k, v, ok := strings.Cut(part, "=")
+		if !ok {
+			k, v = "", part
+		}
+		out = append(out, PointParam{Param: k, Value: v})
+	}
+	return out
 }
 
 // sum := product (('+'|'-') product)*
@@ -234,8 +312,10 @@ func (p *claimParser) atom() (Expr, error) {
 		return e, nil
 	case t.kind == tokEOF:
 		return nil, p.errorf(t.at, "the claim ends too early: want a number or GUEST.METRIC")
+	case t.kind == tokBad && t.msg != "":
+		return nil, p.errorf(t.at, "%q: %s", t.text, t.msg)
 	case t.kind == tokBad:
-		return nil, p.errorf(t.at, "%q is not a number or GUEST.METRIC", t.text)
+		return nil, p.errorf(t.at, "%q is not a number, GUEST.METRIC or GUEST[POINT].METRIC", t.text)
 	}
 	return nil, p.errorf(t.at, "unexpected %q: want a number or GUEST.METRIC", t.text)
 }

@@ -90,6 +90,7 @@ type Cell struct {
 
 	// check
 	Claims []*Claim
+	Mode   string // ModeAssert or ModeTest
 
 	raw map[string]any
 }

@@ -370,6 +370,7 @@ func (p *parser) cell(nb *Notebook, i int, raw map[string]any) *Cell {
 	}
 	if c.Kind == KindCheck {
 		c.From = str(raw["from"])
+		c.Mode = cmp.Or(str(raw["mode"]), ModeAssert) // its values are checked with its key
 		for j, text := range strs(raw["claims"]) {
 			cl, err := ParseClaim(text)
 			if err != nil {
@@ -518,8 +519,8 @@ func (p *parser) checkClaims(nb *Notebook, c, from *Cell, path []string) {
 		pos := p.pos.val(append(append([]string{}, path...), "claims", strconv.Itoa(j))...)
 		for _, r := range cl.Refs() {
 			at := pos
-			if i := refIndex(text, r.Guest+"."+r.Metric); i >= 0 && at.IsValid() {
-				at.Col += 1 + i
+			if at.IsValid() {
+				at.Col += 1 + r.At // past the opening quote
 			}
 			if !slices.Contains(from.Guests, r.Guest) {
 				p.errAt(at, "claim %q: guest %q is not run by bench cell %s%s", text, r.Guest, from.ID, didYouMean(r.Guest, from.Guests))
@@ -527,25 +528,13 @@ func (p *parser) checkClaims(nb *Notebook, c, from *Cell, path []string) {
 			if msg := nb.UnknownMetric(from, r.Metric); msg != "" {
 				p.errAt(at, "claim %q: %s", text, msg)
 			}
+			if r.Point != "" {
+				if _, msg := ResolvePoint(from, r.Point); msg != "" {
+					p.errAt(at, "claim %q: %s", text, msg)
+				}
+			}
 		}
 	}
-}
-
-// refIndex is where ref stands whole in a claim's text, not as the start
-// of a longer name ("a.rat" in "a.ratio > a.rat"), or -1.
-func refIndex(text, ref string) int {
-	for off := 0; off < len(text); {
-		i := strings.Index(text[off:], ref)
-		if i < 0 {
-			return -1
-		}
-		end := off + i + len(ref)
-		if end == len(text) || !strings.ContainsRune("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-", rune(text[end])) {
-			return off + i
-		}
-		off = end
-	}
-	return -1
 }
 
 // metricDefaults fills in the metrics a plot or table shows when it names

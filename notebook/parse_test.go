@@ -436,6 +436,61 @@ claims = ["host.ops_per_sec > 2 * host.latency_p99", "hots.ops_per_sec > 1", "ho
 	}
 }
 
+func TestParsePoint(t *testing.T) {
+	for in, want := range map[string]string{
+		"net=tap":             "[{net tap}]",
+		"tap":                 "[{ tap}]",
+		"fs=xfs, iodepth=32":  "[{fs xfs} {iodepth 32}]",
+		"fs = xfs iodepth=32": "[{fs xfs} {iodepth 32}]",
+	} {
+		if got := fmt.Sprint(ParsePoint(in)); got != want {
+			t.Errorf("ParsePoint(%q) = %s, want %s", in, got, want)
+		}
+	}
+}
+
+// Claims on sweep points: each unknown param or value is reported where
+// the reference starts, with the closest one.
+func TestClaimPoints(t *testing.T) {
+	src := base + `[guests.vm]
+kind = "process"
+command = ["redis-server", "--port", "{port}"]
+[[cells]]
+kind = "bench"
+id = "sw"
+guests = ["host", "vm"]
+load = "mt"
+sweep = { clients = [1, 4], ratio = ["1:10", "1:1"] }
+[[cells]]
+kind = "check"
+from = "sw"
+claims = ["host[clients=4].ops_per_sec > host[clients=1].ops_per_sec", "host[4].ops_per_sec > vm[1:1, clients=1].ops_per_sec", "vm[client=4].ops_per_sec > 1", "vm[clients=5].ops_per_sec > 1", "vm[1:11].ops_per_sec > 1", "host[clients=4,clients=1].ops_per_sec > 1"]
+`
+	nb, err := Parse("x.toml", []byte(src))
+	want := []string{
+		`x.toml:22:129: claim "vm[client=4].ops_per_sec > 1": bench cell sw does not sweep "client" (did you mean "clients"?) (it sweeps clients = [1, 4], ratio = [1:10, 1:1])`,
+		`x.toml:22:161: claim "vm[clients=5].ops_per_sec > 1": bench cell sw does not sweep clients = "5" (did you mean "1"?); it sweeps clients = [1, 4]`,
+		`x.toml:22:194: claim "vm[1:11].ops_per_sec > 1": "1:11" is not a value bench cell sw sweeps (did you mean "1:1"?)`,
+		`x.toml:22:222: claim "host[clients=4,clients=1].ops_per_sec > 1": sweep point [clients=4,clients=1] names clients twice`,
+	}
+	got := Errors(err)
+	if len(got) != len(want) {
+		t.Fatalf("got %d errors, want %d:\n%v", len(got), len(want), err)
+	}
+	for i, w := range want {
+		if !strings.HasPrefix(got[i].Error(), w) {
+			t.Errorf("error %d:\n got %s\nwant %s", i, got[i], w)
+		}
+	}
+	pins, msg := ResolvePoint(nb.Bench("sw"), "4")
+	if msg != "" || fmt.Sprint(pins) != "map[clients:4]" {
+		t.Errorf("ResolvePoint(4) = %v, %q", pins, msg)
+	}
+	if _, msg := ResolvePoint(nb.Bench("sw"), "x"); !strings.Contains(msg, "not a value") {
+		t.Errorf("ResolvePoint(x): %q", msg)
+	}
+}
+
 func TestParseClaim(t *testing.T) {
 	tests := []struct{ in, left, op, right, err string }{
 		{in: "osv.ops_per_sec > rumprun.ops_per_sec", left: "osv.ops_per_sec", op: ">", right: "rumprun.ops_per_sec"},
@@ -443,7 +498,14 @@ func TestParseClaim(t *testing.T) {
 		{in: "osv-libvirt.latency_p99 < (host.latency_p99 + 100) / 2", left: "osv-libvirt.latency_p99", op: "<", right: "((host.latency_p99 + 100) / 2)"},
 		{in: "a.ops_per_sec - b.ops_per_sec <= 1e3", left: "(a.ops_per_sec - b.ops_per_sec)", op: "<=", right: "1000"},
 		{in: "host.ops_per_sec", err: "want a comparison"},
-		{in: "host > 1", err: `"host" is not a number or GUEST.METRIC`},
+		{in: "host > 1", err: `"host" is not a number, GUEST.METRIC or GUEST[POINT].METRIC`},
+		{in: "linux[tap].ops_per_sec < 0.8 * linux[loopback].ops_per_sec", left: "linux[tap].ops_per_sec", op: "<", right: "(0.8 * linux[loopback].ops_per_sec)"},
+		{in: "host[clients=4].ops_per_sec>host[ clients = 1 ].ops_per_sec", left: "host[clients=4].ops_per_sec", op: ">", right: "host[clients = 1].ops_per_sec"},
+		{in: "vm[fs=xfs, iodepth=32].sets.latency_p99 < 1", left: "vm[fs=xfs, iodepth=32].sets.latency_p99", op: "<", right: "1"},
+		{in: "linux[tap.ops_per_sec > 1", err: "needs its ]"},
+		{in: "linux[].ops_per_sec > 1", err: "empty sweep point"},
+		{in: "linux[tap]ops_per_sec > 1", err: `"linux[tap]ops_per_sec" is not a number`},
+		{in: "linux[tap] > 1", err: `"linux[tap]" is not a number`},
 		{in: "", err: "ends too early"},
 		{in: "1 < 2 < 3", err: `unexpected "<"`},
 	}

@@ -20,6 +20,7 @@ import (
 //	{{ value "throughput" "host" "ops_per_sec" }}          -> 61,234 ops/s
 //	{{ ratio "throughput" "osv" "host" "ops_per_sec" }}    -> 0.60×
 //	{{ value "scaling" "host" "ops_per_sec" "clients=4" }} -> a sweep point
+//	{{ value "path" "linux" "ops_per_sec" "tap" }}        -> a bare value
 //	{{ versus "fs" "xfs" "ext4" "write_clat_p99" }}        -> 2.10× better
 //
 // versus compares in the metric's better direction: for a latency, half
@@ -123,17 +124,14 @@ func staticProblem(nb *notebook.Notebook, ref inlineRef) string {
 		return ref.fn + ": " + msg
 	}
 	if ref.point != "" {
-		k, v, ok := strings.Cut(ref.point, "=")
-		found := false
-		for _, a := range bench.Sweep {
-			if a.Param == k {
-				for _, x := range a.Values {
-					found = found || fmt.Sprint(x) == v
-				}
-			}
+		pins, msg := notebook.ResolvePoint(bench, ref.point)
+		if msg != "" {
+			return fmt.Sprintf("%s: sweep point %q: %s", ref.fn, ref.point, msg)
 		}
-		if !ok || !found {
-			return fmt.Sprintf("%s: sweep point %q is not one of bench cell %s's points", ref.fn, ref.point, ref.cell)
+		for _, a := range bench.Sweep {
+			if _, ok := pins[a.Param]; !ok {
+				return fmt.Sprintf("%s: sweep point %q leaves %s free: a figure is at one point, name it like %q", ref.fn, ref.point, a.Param, fmt.Sprintf("%s %s=%v", ref.point, a.Param, a.Values[0]))
+			}
 		}
 	} else if len(bench.Sweep) > 0 {
 		return fmt.Sprintf("%s: bench cell %s sweeps %s; name a point, e.g. %q", ref.fn, ref.cell, bench.Sweep[0].Param, fmt.Sprintf("%s=%v", bench.Sweep[0].Param, bench.Sweep[0].Values[0]))
@@ -248,13 +246,15 @@ func (r *report) lookup(cell, guest, metric, point string) (float64, bool) {
 	if g == nil || g.Status != results.StatusOK {
 		return 0, false
 	}
-	for _, p := range g.Points {
-		if results.PointLabel(p.Params) != point {
-			continue
-		}
-		if s, ok := p.Summary[metric]; ok && s.N > 0 {
-			return s.Median, true
-		}
+	i := slices.IndexFunc(g.Points, func(p results.Point) bool { return len(p.Params) == 0 })
+	if point != "" {
+		i = results.FindPoint(g.Points, point)
+	}
+	if i < 0 {
+		return 0, false
+	}
+	if s, ok := g.Points[i].Summary[metric]; ok && s.N > 0 {
+		return s.Median, true
 	}
 	return 0, false
 }

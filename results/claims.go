@@ -47,6 +47,29 @@ func (r ClaimResult) Status() string {
 	return ClaimFail
 }
 
+// Test verdicts: a claim of a check cell in test mode is reported, never
+// failed.
+const (
+	TestSupported    = "supported"
+	TestNotSupported = "not supported"
+)
+
+// Verdict is Status in the words of the check cell's mode: for a test,
+// "supported" and "not supported" stand for pass and fail.
+func (r ClaimResult) Verdict(mode string) string {
+	s := r.Status()
+	if mode != notebook.ModeTest {
+		return s
+	}
+	switch s {
+	case ClaimPass:
+		return TestSupported
+	case ClaimFail:
+		return TestNotSupported
+	}
+	return s
+}
+
 // Failed reports whether the data contradict the claim: its sides'
 // intervals are apart, the wrong way.
 func (r ClaimResult) Failed() bool { return r.Status() == ClaimFail }
@@ -92,6 +115,7 @@ func EvalClaim(c *notebook.Claim, f *File) ClaimResult {
 func evalAt(c *notebook.Claim, f *File, pi int) ClaimResult {
 	res := ClaimResult{Claim: c}
 	var missing, loose []string
+	fixed := pinnedByAll(c, f)
 	lookup := func(ref notebook.Ref) (interval, bool) {
 		g := f.Guest(ref.Guest)
 		if g == nil {
@@ -102,14 +126,15 @@ func evalAt(c *notebook.Claim, f *File, pi int) ClaimResult {
 			missing = append(missing, fmt.Sprintf("%s %s", ref.Guest, g.Status))
 			return interval{}, false
 		}
-		if pi >= len(g.Points) {
-			missing = append(missing, ref.Guest+" has no such point")
+		at, msg := pointOf(g, ref, pi)
+		if msg != "" {
+			missing = append(missing, msg)
 			return interval{}, false
 		}
-		if res.Point == "" {
-			res.Point = PointLabel(g.Points[pi].Params)
+		if res.Point == "" && pi < len(g.Points) {
+			res.Point = PointLabel(without(g.Points[pi].Params, fixed))
 		}
-		s, ok := g.Points[pi].Summary[ref.Metric]
+		s, ok := g.Points[at].Summary[ref.Metric]
 		if !ok || s.N == 0 {
 			missing = append(missing, fmt.Sprintf("%s has no %s", ref.Guest, ref.Metric))
 			return interval{}, false

@@ -206,3 +206,56 @@ func TestEvalClaimPoints(t *testing.T) {
 		}
 	}
 }
+
+// Claims on sweep points: a reference names a point by its params or a
+// bare value, and free params are judged at every point.
+func TestEvalClaimNamedPoints(t *testing.T) {
+	pt := func(net string, clients int64, ops ...float64) Point {
+		p := Point{Params: map[string]any{"net": net, "clients": clients}}
+		for i, x := range ops {
+			p.Repeats = append(p.Repeats, Repeat{Index: i, Metrics: map[string]float64{"ops_per_sec": x}})
+		}
+		return p
+	}
+	f := &File{Cell: "path", Guests: []Guest{
+		{Name: "linux", Kind: "qemu", Status: StatusOK, Points: []Point{
+			pt("tap", 1, 50, 51, 49, 50, 52, 48, 50),
+			pt("tap", 4, 70, 71, 69, 70, 72, 68, 70),
+			pt("loopback", 1, 100, 101, 99, 100, 102, 98, 100),
+			pt("loopback", 4, 80, 81, 79, 80, 82, 78, 80),
+		}},
+		{Name: "host", Kind: "process", Status: StatusOK, Points: []Point{
+			pt("tap", 1, 200, 201, 199, 200, 202, 198, 200),
+			pt("tap", 4, 200, 201, 199, 200, 202, 198, 200),
+			pt("loopback", 1, 200, 201, 199, 200, 202, 198, 200),
+			pt("loopback", 4, 200, 201, 199, 200, 202, 198, 200),
+		}},
+	}}
+	f.Summarize()
+	tests := []struct{ claim, status, detail string }{
+		// at clients=1: 50 < 80; at clients=4: 70 < 64 fails
+		{"linux[tap].ops_per_sec < 0.8 * linux[loopback].ops_per_sec", "fail", "70 vs 64 at clients=4"},
+		{"linux[net=tap].ops_per_sec < 0.95 * linux[net=loopback].ops_per_sec", "pass", ""},
+		{"linux[tap, clients=1].ops_per_sec < 0.6 * linux[loopback, clients=1].ops_per_sec", "pass", "50 vs 60"},
+		{"linux[clients=4].ops_per_sec > linux[clients=1].ops_per_sec", "fail", "80 vs 100 at net=loopback"},
+		{"host.ops_per_sec > 2 * linux[loopback].ops_per_sec", "inconclusive", "200 vs 200 at clients=1 net=tap"},
+		{"linux[vhost].ops_per_sec > 1", "unknown", `no stored point has the value "vhost"`},
+		{"linux[net=vhost].ops_per_sec > 1", "unknown", "linux has no figures at [net=vhost]"},
+	}
+	for _, tt := range tests {
+		c, err := notebook.ParseClaim(tt.claim)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := EvalClaim(c, f)
+		if r.Status() != tt.status || !strings.Contains(r.Detail, tt.detail) {
+			t.Errorf("%s: %s (%s), want %s (%s)", tt.claim, r.Status(), r.Detail, tt.status, tt.detail)
+		}
+	}
+	if i := FindPoint(f.Guests[0].Points, "loopback clients=4"); i != 3 {
+		t.Errorf("FindPoint = %d, want 3", i)
+	}
+	if i := FindPoint(f.Guests[0].Points, "loopback"); i != -1 {
+		t.Errorf("FindPoint of a partial point = %d, want -1", i)
+	}
+}

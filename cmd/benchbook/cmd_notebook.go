@@ -42,7 +42,11 @@ unless --strict is given:
 
   benchbook check --claims notebooks/unikernels-redis.toml
   notebooks/unikernels-redis.toml: throughput: pass  host.ops_per_sec > osv.ops_per_sec (61234 vs 18120)
-  claims: 1 pass, 0 fail, 0 inconclusive, 0 unknown`,
+  claims: 1 pass, 0 fail, 0 inconclusive, 0 unknown
+
+The claims of a check cell with mode = "test" are under test, not
+asserted: each is supported, not supported or inconclusive, counted apart
+("tests: ..."), and never changes the exit status, --strict or not.`,
 		flags: func(fs *flag.FlagSet) any {
 			o := &checkOpts{}
 			fs.BoolVar(&o.claims, "claims", false, "also judge check cells' claims against the stored results")

@@ -168,6 +168,9 @@ func runBuild(ctx context.Context, env *cmdEnv, o *buildOpts, dir string) error 
 	// A site never publishes a sentence its data no longer support.
 	// An inconclusive claim is said, not failed: its page says why.
 	claims := buildClaims(env, rep.Checked)
+	if line := claims.testLine(); line != "" {
+		fmt.Fprintf(env.stderr, "benchbook build: claims under test (mode = \"test\", never failing the build): %s\n", line)
+	}
 	if claims.inconclusive > 0 {
 		fmt.Fprintf(env.stderr, "benchbook build: %s inconclusive: the data neither support nor contradict them; their pages say why\n", plural(claims.inconclusive, "claim"))
 	}

@@ -1,0 +1,126 @@
+package render
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/benchbook/benchbook/notebook"
+	"github.com/benchbook/benchbook/results"
+)
+
+const pointsNotebook = `title = "points"
+[params]
+net = "tap"
+clients = 1
+[guests.linux]
+kind = "process"
+command = ["redis-server", "--port", "{port}"]
+[loads.l]
+clients = "{clients}"
+[[cells]]
+kind = "markdown"
+text = """
+tap: {{ value "path" "linux" "ops_per_sec" "tap clients=1" }};
+loopback: {{ value "path" "linux" "ops_per_sec" "net=loopback, clients=4" }}.
+"""
+[[cells]]
+kind = "bench"
+id = "path"
+guests = ["linux"]
+load = "l"
+sweep = { net = ["tap", "loopback"], clients = [1, 4] }
+[[cells]]
+kind = "check"
+from = "path"
+claims = ["linux[tap].ops_per_sec < 0.8 * linux[loopback].ops_per_sec"]
+[[cells]]
+kind = "check"
+from = "path"
+mode = "test"
+claims = ["linux[tap].ops_per_sec > linux[loopback].ops_per_sec", "linux[tap].ops_per_sec < linux[loopback].ops_per_sec"]
+`
+
+// pointsFile is linux measured at the four points of path.
+func pointsFile(nb *notebook.Notebook) *results.File {
+	pt := func(net string, clients int64, ops ...float64) results.Point {
+		p := results.Point{Params: map[string]any{"net": net, "clients": clients}}
+		for i, x := range ops {
+			p.Repeats = append(p.Repeats, results.Repeat{Index: i, Metrics: map[string]float64{"ops_per_sec": x}})
+		}
+		return p
+	}
+	f := &results.File{Notebook: "nb.toml", Cell: "path", InputHash: nb.InputHash(nb.Bench("path"), nil),
+		Guests: []results.Guest{{Name: "linux", Kind: "process", Status: results.StatusOK, Points: []results.Point{
+			pt("tap", 1, 50, 51, 49), pt("tap", 4, 60, 61, 59),
+			pt("loopback", 1, 100, 101, 99), pt("loopback", 4, 120, 121, 119),
+		}}}}
+	f.Summarize()
+	return f
+}
+
+// Inline values and claims name sweep points by values, bare or param=value.
+func TestSweepPointsRender(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "nb.toml")
+	if err := os.WriteFile(path, []byte(pointsNotebook), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	nb, err := notebook.ParseFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if errs := Check(nb); len(errs) > 0 {
+		t.Fatal(errs)
+	}
+	store := results.ForNotebook(path)
+	if err := store.Save(pointsFile(nb)); err != nil {
+		t.Fatal(err)
+	}
+	out := t.TempDir()
+	if err := Write(out, nb, Options{Results: store, Version: "test"}); err != nil {
+		t.Fatal(err)
+	}
+	md := readOut(t, out, "index.md")
+	for _, want := range []string{"tap: 50.0 ops/s;", "loopback: 120 ops/s.", "**pass** `linux[tap].ops_per_sec < 0.8 * linux[loopback].ops_per_sec`",
+		"— 2 claims under test: 1 supported, 1 not supported",
+		"- ✖️ **not supported** `linux[tap].ops_per_sec > linux[loopback].ops_per_sec` (50 vs 100 at clients=1)",
+		"- ☑️ **supported** `linux[tap].ops_per_sec < linux[loopback].ops_per_sec`"} {
+		if !strings.Contains(md, want) {
+			t.Errorf("markdown lacks %q:\n%s", want, md)
+		}
+	}
+	page := readOut(t, out, "index.html")
+	for _, want := range []string{`<div class="bb-checks bb-checks-test">`, `<li class="bb-claim bb-claim-unsupported"><span class="bb-badge">not supported</span>`,
+		`<li class="bb-claim bb-claim-supported"><span class="bb-badge">supported</span>`, `<li class="bb-claim bb-claim-pass"><span class="bb-badge">pass</span>`} {
+		if !strings.Contains(page, want) {
+			t.Errorf("page lacks %s", want)
+		}
+	}
+}
+
+func TestSweepPointsCheck(t *testing.T) {
+	src := strings.Replace(pointsNotebook, `"net=loopback, clients=4" }}.`, `"net=loopback, clients=4" }}.
+{{ value "path" "linux" "ops_per_sec" "tap" }} {{ value "path" "linux" "ops_per_sec" "lopback clients=1" }}`, 1)
+	dir := t.TempDir()
+	path := filepath.Join(dir, "nb.toml")
+	os.WriteFile(path, []byte(src), 0o644)
+	nb, err := notebook.ParseFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	errs := Check(nb)
+	want := []string{
+		`nb.toml:15:1: value: sweep point "tap" leaves clients free: a figure is at one point, name it like "tap clients=1"`,
+		`nb.toml:15:48: value: sweep point "lopback clients=1": "lopback" is not a value bench cell path sweeps (did you mean "loopback"?)`,
+	}
+	if len(errs) != len(want) {
+		t.Fatalf("got %d errors, want %d:\n%v", len(errs), len(want), errs)
+	}
+	for i, w := range want {
+		if got := errs[i].Error(); !strings.Contains(got, w) {
+			t.Errorf("error %d: %s\nwant %s", i, got, w)
+		}
+	}
+}
