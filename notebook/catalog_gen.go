@@ -17,6 +17,7 @@ var loadToolsKey0 = []Key{
 	{Name: "key_minimum", Type: TypeInt, Doc: "smallest key number", Default: "0", Min: "0", AtMost: "key_maximum"},
 	{Name: "key_maximum", Type: TypeInt, Doc: "largest key number", Default: "10000000", Min: "0"},
 	{Name: "warmup", Type: TypeDuration, Doc: "load sent this long before measuring; its figures are discarded", Min: "0s"},
+	{Name: "rate", Type: TypeInt, Doc: "requests per second in total, spread over the connections and sent on a schedule (an open loop; latency runs from each request's intended send time, as wrk2 measures); builtin only; default: a closed loop, each connection sending as soon as its replies are in", Min: "1", Max: "100000000"},
 	{Name: "seed", Type: TypeInt, Doc: "seed of the builtin generator's key choice"},
 	{Name: "timeout", Type: TypeDuration, Doc: "bound of one run (connecting, warmup, measuring); default: warmup + test_time + 1 minute, or for a request count warmup + 1 minute + 1 s per 1000 requests", Min: "1s"},
 	{Name: "description", Type: TypeString, Doc: "shown in the report", NoParam: true},

@@ -112,6 +112,9 @@ func builtinArgv(t Target, s Spec) []string {
 	if s.Warmup > 0 {
 		argv = append(argv, "--warmup="+s.Warmup.String())
 	}
+	if s.Rate > 0 {
+		argv = append(argv, "--rate="+strconv.Itoa(s.Rate))
+	}
 	return argv
 }
 
@@ -120,6 +123,8 @@ type builtinRun struct {
 	spec     Spec
 	clients  []*client
 	timeline *timeline // per second figures (timeseries.go)
+	// stopSchedule wakes open-loop clients waiting to send (builtin_open.go).
+	stopSchedule func()
 
 	// Written by the coordinator before the clients are released.
 	measureStart, measureEnd time.Time
@@ -161,6 +166,7 @@ func newBuiltinRun(t Target, s Spec) *builtinRun {
 		}
 		r.clients = append(r.clients, c)
 	}
+	r.schedule()
 	return r
 }
 
@@ -268,6 +274,9 @@ func (r *builtinRun) failed(err error) {
 }
 
 func (r *builtinRun) closeAll() {
+	if r.stopSchedule != nil {
+		r.stopSchedule()
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for _, c := range r.clients {
@@ -419,6 +428,7 @@ type client struct {
 	end        time.Time
 	progress   atomic.Int64 // requests answered in the current phase
 	tl         clientTimeline
+	open       *openLoop // the schedule of an open loop, nil for a closed one
 }
 
 const ioBufferSize = 16 << 10
@@ -433,6 +443,9 @@ func (c *client) attach(conn net.Conn) {
 // run drives the warmup phase (until measureStart) and then the measured one:
 // requests per client, or until measureEnd when requests is 0.
 func (c *client) run(measureStart, measureEnd time.Time, requests int) error {
+	if c.open != nil {
+		return c.runOpen(measureStart, measureEnd, requests)
+	}
 	if time.Now().Before(measureStart) {
 		if err := c.phase(measureStart, 0); err != nil {
 			return err

@@ -36,6 +36,9 @@ type Spec struct {
 	KeyMinimum int           `json:"key_minimum,omitempty" toml:"key_minimum" key:"key_minimum" default:"0" min:"0" atmost:"key_maximum" doc:"smallest key number"`
 	KeyMaximum int           `json:"key_maximum,omitempty" toml:"key_maximum" key:"key_maximum" default:"10000000" min:"0" doc:"largest key number"`
 	Warmup     time.Duration `json:"warmup,omitempty" toml:"warmup" key:"warmup" min:"0s" doc:"load sent this long before measuring; its figures are discarded"`
+	// Rate makes the builtin load an open loop (builtin_open.go): requests
+	// sent on a schedule, latency from the intended send time.
+	Rate int `json:"rate,omitempty" toml:"rate" key:"rate" min:"1" max:"100000000" doc:"requests per second in total, spread over the connections and sent on a schedule (an open loop; latency runs from each request's intended send time, as wrk2 measures); builtin only; default: a closed loop, each connection sending as soon as its replies are in"`
 	// Seed: every value, 0 included, gives the same keys on every run.
 	Seed int64 `json:"seed,omitempty" toml:"seed" key:"seed" doc:"seed of the builtin generator's key choice"`
 	// Timeout bounds the whole run (connecting, warmup, measuring). The
@@ -110,6 +113,9 @@ func (s Spec) defaultTimeout() time.Duration {
 		return d + s.TestTime
 	}
 	total := int64(max(s.Threads, 1)) * int64(max(s.Clients, 1)) * int64(max(s.Requests, 0))
+	if s.Rate > 0 {
+		d += time.Duration(total/int64(s.Rate)) * time.Second
+	}
 	return d + time.Duration(total/1000)*time.Second
 }
 
@@ -166,6 +172,12 @@ func (s Spec) Validate() error {
 	}
 	if s.Warmup < 0 {
 		bad("warmup %s: want a positive duration", s.Warmup)
+	}
+	switch {
+	case s.Rate < 0:
+		bad("rate %d: want requests per second > 0", s.Rate)
+	case s.Rate > 0 && s.Tool != ToolBuiltin:
+		bad("rate %d: only the builtin tool sends on a schedule; %s runs a closed loop (drop rate, or use tool = \"builtin\")", s.Rate, s.Tool)
 	}
 	if s.Timeout < 0 {
 		bad("timeout %s: want a positive duration", s.Timeout)
