@@ -176,7 +176,7 @@ func machineName(m string) string {
 	if m == "" {
 		return "unknown machine"
 	}
-	return shortText(m, 8)
+	return shortText(m, 16)
 }
 
 // chart draws one metric's trends and lists their change points.

@@ -212,7 +212,7 @@ func writeHistoryTable(w io.Writer, entries []results.Entry, trends []*results.T
 		}
 	}
 	for ei, e := range entries {
-		row := []string{fmt.Sprint(ei + 1), e.Run.Started.UTC().Format("2006-01-02 15:04"), short(e.Run.Env.Machine, 8), short(e.Run.Commit, 8), e.Run.Env.Benchbook}
+		row := []string{fmt.Sprint(ei + 1), e.Run.Started.UTC().Format("2006-01-02 15:04"), short(e.Run.Env.Machine, 16), short(e.Run.Commit, 8), e.Run.Env.Benchbook}
 		for ti := range trends {
 			v := cells[ei][ti]
 			if v == "" {
@@ -233,7 +233,7 @@ func trendLabel(t *results.Trend, all []*results.Trend) string {
 		label += " " + t.Point
 	}
 	if all[0].Machine != all[len(all)-1].Machine {
-		label += " @" + short(t.Machine, 8)
+		label += " @" + short(t.Machine, 16)
 	}
 	return label
 }

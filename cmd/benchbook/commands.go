@@ -36,6 +36,7 @@ func commands() []*command {
 		runCommand(),
 		statusCommand(),
 		historyCommand(),
+		resultsCommand(),
 		verifyCommand(),
 		calibrateCommand(),
 		renderCommand(),
