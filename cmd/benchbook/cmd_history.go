@@ -290,6 +290,5 @@ func figureText(v float64) string {
 	return fmt.Sprintf("%.3g", v)
 }
 
-
 func signedPercent(f float64) string { return fmt.Sprintf("%+.1f %%", 100*f) }
-func plainPercent(f float64) string { return fmt.Sprintf("%.1f %%", 100*f) }
+func plainPercent(f float64) string  { return fmt.Sprintf("%.1f %%", 100*f) }
