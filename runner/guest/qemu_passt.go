@@ -31,7 +31,10 @@ func (q *Qemu) passt(ctx context.Context) error {
 		return err
 	}
 	sock := filepath.Join(dir, "passt.sock")
-	argv := []string{bin, "--foreground", "--stderr", "--socket", sock,
+	// --one-off: passt ends when qemu disconnects. As root passt changes
+	// to nobody, which clears the parent-death signal startProc sets, so
+	// without it a passt would outlive a benchbook killed before its undo.
+	argv := []string{bin, "--foreground", "--stderr", "--one-off", "--socket", sock,
 		"--address", GuestIP, "--netmask", fmt.Sprint(PrefixLen), "--gateway", GatewayIP,
 		"--tcp-ports", fmt.Sprintf("127.0.0.1/%d:%d", q.cfg.Net.HostPort, q.cfg.Boot.GuestPort),
 		"--udp-ports", "none", "--no-dhcpv6", "--no-ndp", "--no-ra"}
