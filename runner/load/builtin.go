@@ -21,7 +21,7 @@ import (
 // BuiltinVersion is stored with every builtin measurement. Bump it whenever a
 // change could move the figures, so old and new results are not compared as
 // if they came from the same generator.
-const BuiltinVersion = "2"
+const BuiltinVersion = "3" // 3: one read syscall per pipelined batch (batchConn)
 
 // builtin is the Go RESP load generator. Each client is a goroutine owning
 // one connection; Threads only multiplies the number of clients, since the Go

@@ -55,7 +55,12 @@ var commandMetrics = []notebook.Metric{
 
 // commandVersion: the command tool is benchbook's own; what it runs says
 // its version in the notebook.
-func commandVersion(context.Context) (string, error) { return BuiltinVersion, nil }
+// CommandVersion is stored with every command measurement, and bumped as
+// BuiltinVersion is: when the same command could now give other figures.
+// It was BuiltinVersion's until that moved for the builtin load alone.
+const CommandVersion = "2"
+
+func commandVersion(context.Context) (string, error) { return CommandVersion, nil }
 
 // commandPlan is a decoded command load, its paths resolved.
 type commandPlan struct {
@@ -72,7 +77,7 @@ type commandSource struct {
 }
 
 func commandRun(ctx context.Context, t Target, v notebook.Values) (Measurement, error) {
-	m := Measurement{Tool: ToolCommand, ToolVersion: BuiltinVersion}
+	m := Measurement{Tool: ToolCommand, ToolVersion: CommandVersion}
 	fail := func(err error) (Measurement, error) { return m, fmt.Errorf("command: %w", err) }
 	scratchDir, done, err := scratch(t, ToolCommand)
 	if err != nil {
