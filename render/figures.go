@@ -26,10 +26,16 @@ type figure struct {
 	Title   string
 	Caption string // what the bars and whiskers are, failures, accel
 	Err     string // why it could not be drawn
+	Data    [][]string // the figures drawn, header first: the plot's CSV
+	Links   *dataLinks
 }
 
 func (f *figure) SVGFile() string { return f.Name + ".svg" }
 func (f *figure) PNGFile() string { return f.Name + ".png" }
+func (f *figure) CSVFile() string { return f.Name + ".csv" }
+
+// figureName is plot cell c's file name without extension.
+func figureName(c *notebook.Cell) string { return fmt.Sprintf("plot-%s-%d", c.From, c.Index+1) }
 
 // drawAll draws every plot of the report at once, on as many cores as
 // there are: PNG encoding dominates a report's render time, and the plots
@@ -77,7 +83,7 @@ func (r *report) figure(c *notebook.Cell) *figure {
 
 func (r *report) drawFigure(c *notebook.Cell) *figure {
 	bd := r.data(c.From)
-	fig := &figure{Name: fmt.Sprintf("plot-%s-%d", c.From, c.Index+1), Title: c.Title}
+	fig := &figure{Name: figureName(c), Title: c.Title, Links: r.links(c)}
 	if bd == nil || bd.file == nil {
 		return nil
 	}
@@ -131,6 +137,9 @@ func (r *report) drawFigure(c *notebook.Cell) *figure {
 		return fig
 	}
 	fig.SVG, fig.PNG, fig.Alt = svg.Bytes(), png.Bytes(), chart.Alt()
+	if t, ok := chart.(interface{ Table() [][]string }); ok {
+		fig.Data = t.Table()
+	}
 	caption := strings.Join(notes, ". ") + "."
 	if c.Caption != "" {
 		caption = strings.TrimSpace(c.Caption) + " " + caption

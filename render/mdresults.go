@@ -41,8 +41,16 @@ func markdownBench(v *benchView) string {
 }
 
 // markdownFigure shows the PNG, which every Markdown viewer displays.
+// markdownLinks is " Data: [CSV](x.csv) · [results (JSON)](results-x.json)", or "".
+func markdownLinks(l *dataLinks) string {
+	if l == nil {
+		return ""
+	}
+	return fmt.Sprintf(" Data: [CSV](%s) · [results (JSON)](%s)", l.CSV, l.JSON)
+}
+
 func markdownFigure(f *figure) string {
-	return fmt.Sprintf("![%s](%s)\n\n*%s*\n", mdEscape(f.Alt), f.PNGFile(), mdEscape(f.Caption))
+	return fmt.Sprintf("![%s](%s)\n\n*%s*%s\n", mdEscape(f.Alt), f.PNGFile(), mdEscape(f.Caption), markdownLinks(f.Links))
 }
 
 func markdownTable(t *tableView) string {
@@ -89,7 +97,9 @@ func markdownTable(t *tableView) string {
 		fmt.Fprintf(&b, " %d |\n", row.Repeats)
 	}
 	if cap := t.CaptionText(); cap != "" {
-		fmt.Fprintf(&b, "\n*%s*\n", mdEscape(cap))
+		fmt.Fprintf(&b, "\n*%s*%s\n", mdEscape(cap), markdownLinks(t.Links))
+	} else if t.Links != nil {
+		fmt.Fprintf(&b, "\n%s\n", markdownLinks(t.Links)[1:])
 	}
 	for _, row := range t.Rows {
 		if row.Warning != "" {

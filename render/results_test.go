@@ -213,8 +213,8 @@ func TestRenderWithResultsDeterministic(t *testing.T) {
 		}
 	}
 	entries, _ := os.ReadDir(a)
-	if len(entries) != 7 {
-		t.Errorf("%d files, want index.html, index.md, 2 plots × 2 formats and the record of what was written", len(entries))
+	if len(entries) != 11 {
+		t.Errorf("%d files, want index.html, index.md, 2 plots × 2 formats, the plots' and the table's CSV, the results JSON and the record of what was written", len(entries))
 	}
 	for _, e := range entries {
 		if !bytes.Equal([]byte(readOut(t, a, e.Name())), []byte(readOut(t, b, e.Name()))) {

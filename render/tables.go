@@ -18,6 +18,7 @@ type tableView struct {
 	Baseline string
 	Rows     []tableRow
 	Notes    []string
+	Links    *dataLinks // its CSV and the results it shows
 }
 
 type tableRow struct {
@@ -43,7 +44,7 @@ func (r *report) table(c *notebook.Cell) *tableView {
 	if bd == nil || bd.file == nil {
 		return nil
 	}
-	t := &tableView{Title: c.Title, Caption: strings.TrimSpace(c.Caption), Baseline: c.Baseline}
+	t := &tableView{Title: c.Title, Caption: strings.TrimSpace(c.Caption), Baseline: c.Baseline, Links: r.links(c)}
 	all := rows(bd.file, nil)
 	cols := columns(bd.file, c.Metrics, all)
 	for _, col := range cols {

@@ -73,6 +73,7 @@ func Write(outDir string, nb *notebook.Notebook, opt Options) error {
 type Written struct {
 	Assets []string // files the prose links, slash paths relative to the folder, sorted
 	Plots  []string // plot files, in cell order
+	Data   []string // the CSV of each table and plot, then the results JSON they link, in cell order
 	// Stale lists the bench cells whose results the page shows as not
 	// current, in cell order: "id: stale (inputs)", "id: never run",
 	// "id: failed", "id: environment differs from ..." (see staleness).
@@ -122,8 +123,16 @@ func preparePage(nb *notebook.Notebook, opt Options) (*page, error) {
 	if err := writeHTML(&html, rep); err != nil {
 		return nil, err
 	}
-	// Plots before the pages that show them; in cell order, so two renders
-	// write the same files in the same order.
+	// Data and plots before the pages that show them; in cell order, so
+	// two renders write the same files in the same order.
+	data, err := rep.dataFiles()
+	if err != nil {
+		return nil, fmt.Errorf("render %s: %w", nb.Path, err)
+	}
+	for _, f := range data {
+		p.files = append(p.files, pageFile{f.Name, f.Data})
+		p.written.Data = append(p.written.Data, f.Name)
+	}
 	for _, c := range nb.Cells {
 		if f := rep.plots[c.Index]; f != nil && f.Err == "" {
 			p.files = append(p.files, pageFile{f.SVGFile(), f.SVG}, pageFile{f.PNGFile(), f.PNG})
@@ -136,7 +145,7 @@ func preparePage(nb *notebook.Notebook, opt Options) (*page, error) {
 
 // names lists the files the page writes, slash paths, sorted.
 func (p *page) names() []string {
-	names := slices.Concat(p.written.Assets, p.written.Plots, []string{MarkdownFile, HTMLFile})
+	names := slices.Concat(p.written.Assets, p.written.Plots, p.written.Data, []string{MarkdownFile, HTMLFile})
 	slices.Sort(names)
 	return slices.Compact(names)
 }

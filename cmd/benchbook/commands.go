@@ -37,6 +37,7 @@ func commands() []*command {
 		statusCommand(),
 		historyCommand(),
 		resultsCommand(),
+		exportCommand(),
 		verifyCommand(),
 		calibrateCommand(),
 		renderCommand(),

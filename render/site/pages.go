@@ -110,7 +110,7 @@ func (b *builder) renderPage(j *job) {
 		ins = b.withAssets(ins, j.path, assets)
 		hash = b.pageHash(ins)
 	}
-	files := slices.Concat(written.Assets, written.Plots, history)
+	files := slices.Concat(written.Assets, written.Plots, written.Data, history)
 	slices.Sort(files)
 	j.entry = &entry{Hash: hash, Page: j.page, Inputs: ins, Outputs: outputs, Files: slices.Compact(files), Checks: j.checks, Stale: written.Stale}
 	j.nb, j.data = nil, nil // a thousand parsed notebooks need not stay in memory
