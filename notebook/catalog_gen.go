@@ -246,4 +246,14 @@ var guestKinds = DeclsByKind([]Decl{
 	{Name: "guest_port", Type: TypeInt, Doc: "the port the server listens on inside the guest (default: the flavor's, 6379 for redis)", Min: "1", Max: "65535", Kinds: []string{"qemu", "libvirt"}},
 	{Name: "uri", Type: TypeString, Doc: "the libvirt connection URI (default qemu:///system)", Kinds: []string{"libvirt"}},
 	{Name: "qemu_args", Type: TypeStrings, Doc: "extra qemu arguments", Kinds: []string{"qemu", "libvirt"}},
+	{Name: "scratch", Type: TypeTableArray, Doc: "fresh disks, one sparse file per boot outside the notebook (removed however the run ends), attached as virtio-blk, formatted and mounted by the init of image = \"builtin:linux\" ([[guests.NAME.scratch]] tables)", NoParam: true, Kinds: []string{"qemu", "libvirt"}, Sub: []Key{
+		{Name: "size", Type: TypeString, Doc: "the disk's size, like \"2G\" (a sparse file: only what the guest writes takes room)", Pattern: "^[1-9][0-9]*[KMGT]?$", Help: "want a size like \"2G\" or \"512M\"", Required: true},
+		{Name: "fs", Type: TypeString, Doc: "the file system the guest makes on it: ext4, ext4-nojournal (ext4 without its journal), xfs, btrfs, or raw (the bare block device, /dev/scratchN in the guest)", Default: "ext4", OneOf: []string{"ext4", "ext4-nojournal", "xfs", "btrfs", "raw"}},
+		{Name: "mount", Type: TypeString, Doc: "where the guest mounts it", Default: "/data", Pattern: "^/[A-Za-z0-9_./-]*$", Help: "want an absolute path in the guest like \"/data\""},
+		{Name: "mkfs", Type: TypeStrings, Doc: "extra options of mkfs, like [\"-m\", \"0\"]"},
+		{Name: "mount_options", Type: TypeStrings, Doc: "mount options, like [\"noatime\"]"},
+		{Name: "cache", Type: TypeString, Doc: "qemu's cache mode for the disk: none (O_DIRECT on the host), writeback, writethrough, directsync or unsafe", Default: "none", OneOf: []string{"none", "writeback", "writethrough", "directsync", "unsafe"}},
+		{Name: "aio", Type: TypeString, Doc: "qemu's I/O backend for the disk: threads, native (Linux AIO; needs cache none or directsync) or io_uring", Default: "threads", OneOf: []string{"threads", "native", "io_uring"}},
+		{Name: "scheduler", Type: TypeString, Doc: "the IO scheduler the guest sets on the disk: none, mq-deadline, bfq or kyber (default: the kernel's choice, recorded)", OneOf: []string{"none", "mq-deadline", "bfq", "kyber"}},
+	}},
 })

@@ -170,6 +170,8 @@ func keySchema(k Key) obj {
 		return obj{"type": "object", "additionalProperties": obj{"type": "string"}}
 	case TypeSweep:
 		return obj{"type": "object", "additionalProperties": obj{"type": "array", "minItems": 1}}
+	case TypeTableArray:
+		return obj{"type": "array", "items": obj{"type": "object", "properties": keyProps(k.Sub), "required": required(k.Sub), "additionalProperties": false}}
 	case TypeRepeat:
 		return anyOf(bounded(obj{"type": "integer"}, k), obj{"type": "object", "properties": keyProps(repeatKeys), "required": required(repeatKeys), "additionalProperties": false})
 	case TypeMetricTable:

@@ -36,6 +36,9 @@ const (
 	// TypeRepeat is a bench cell's repeat: an integer, or an adaptive
 	// table { min, max, target, budget } (see RepeatRule).
 	TypeRepeat
+	// TypeTableArray is an array of tables ([[guests.vm.scratch]]), each
+	// holding the keys Key.Sub declares.
+	TypeTableArray
 )
 
 func (t Type) String() string {
@@ -70,6 +73,8 @@ func (t Type) String() string {
 		return `a table of metrics, each { json = "/pointer" } or { regex = "(...)" }`
 	case TypeRepeat:
 		return "an integer, or a table { min, max, target, budget }"
+	case TypeTableArray:
+		return "an array of tables"
 	}
 	return "?"
 }
@@ -121,6 +126,8 @@ type Key struct {
 	// Kinds, in a declaration shared by several kinds of table (the guest
 	// kinds), lists those the key applies to; empty: all of them.
 	Kinds []string
+	// Sub declares the keys of each table of a TypeTableArray key.
+	Sub []Key
 }
 
 // Decl declares a kind of table: a load tool ("builtin", "fio"...) or a
@@ -261,6 +268,8 @@ func (k *Key) typeProblem(v any) string {
 		_, isInt := v.(int64)
 		_, isTable := v.(map[string]any)
 		ok = isInt || isTable
+	case TypeTableArray:
+		_, ok = tableArray(v)
 	}
 	if ok {
 		return ""
@@ -307,6 +316,59 @@ func (k *Key) valueProblem(v any) string {
 		return k.rangeProblem(f, strconv.FormatFloat(f, 'g', -1, 64))
 	case TypeMetricTable:
 		return metricTableProblem(k.Name, v.(map[string]any))
+	case TypeTableArray:
+		tables, _ := tableArray(v)
+		for i, t := range tables {
+			if msg := subTableProblem(k.Sub, t); msg != "" {
+				return fmt.Sprintf("%s[%d]: %s", k.Name, i, msg)
+			}
+		}
+	}
+	return ""
+}
+
+// tableArray is an array of tables as TOML decodes one ([[a.b]] or
+// [{...}, ...]), and whether v is one.
+func tableArray(v any) ([]map[string]any, bool) {
+	switch x := v.(type) {
+	case []map[string]any:
+		return x, true
+	case []any:
+		out := make([]map[string]any, len(x))
+		for i, e := range x {
+			m, ok := e.(map[string]any)
+			if !ok {
+				return nil, false
+			}
+			out[i] = m
+		}
+		return out, true
+	}
+	return nil, false
+}
+
+// subTableProblem checks one table of a TypeTableArray: unknown and
+// missing keys, and each value (a {param} one once resolved).
+func subTableProblem(keys []Key, t map[string]any) string {
+	for _, name := range slices.Sorted(maps.Keys(t)) {
+		k := findKey(keys, name)
+		if k == nil {
+			return fmt.Sprintf("unknown key %q%s", name, didYouMean(name, keyNames(keys)))
+		}
+		if s, ok := t[name].(string); ok && len(refs(s)) > 0 {
+			continue
+		}
+		if msg := k.typeProblem(t[name]); msg != "" {
+			return msg
+		}
+		if msg := k.valueProblem(t[name]); msg != "" {
+			return msg
+		}
+	}
+	for _, k := range keys {
+		if _, set := t[k.Name]; k.Required && !set {
+			return fmt.Sprintf("missing key %q: it is required", k.Name)
+		}
 	}
 	return ""
 }

@@ -97,6 +97,12 @@ func Resolve(v any, vars map[string]any) any {
 			out[k] = Resolve(e, vars)
 		}
 		return out
+	case []map[string]any: // an array of tables
+		out := make([]map[string]any, len(x))
+		for i, e := range x {
+			out[i] = Resolve(e, vars).(map[string]any)
+		}
+		return out
 	}
 	return v
 }

@@ -64,6 +64,9 @@ func KeysOf(spec any) []Key {
 			panic(fmt.Sprintf("notebook.KeysOf(%s): field %s: %v", t, f.Name, err))
 		}
 		k.Type = typ
+		if typ == TypeTableArray {
+			k.Sub = KeysOf(reflect.New(f.Type.Elem()).Interface())
+		}
 		if k.Pattern != "" {
 			compiled(k.Pattern)
 		}
@@ -102,6 +105,9 @@ func keyType(t reflect.Type, hint string) (Type, error) {
 				return TypeStringOrStrings, nil
 			}
 			return TypeStrings, nil
+		}
+		if t.Elem().Kind() == reflect.Struct {
+			return TypeTableArray, nil
 		}
 	case reflect.Map:
 		if t.Key().Kind() == reflect.String && t.Elem().Kind() == reflect.String {
@@ -208,6 +214,9 @@ func setField(fv reflect.Value, v any) error {
 	case reflect.Bool:
 		fv.SetBool(v.(bool))
 	case reflect.Slice:
+		if fv.Type().Elem().Kind() == reflect.Struct {
+			return setTables(fv, v)
+		}
 		fv.Set(reflect.ValueOf(strs(v)))
 	case reflect.Map:
 		m := map[string]string{}
@@ -216,6 +225,19 @@ func setField(fv reflect.Value, v any) error {
 		}
 		fv.Set(reflect.ValueOf(m))
 	}
+	return nil
+}
+
+// setTables decodes each table of a TypeTableArray into a new element.
+func setTables(fv reflect.Value, v any) error {
+	tables, _ := tableArray(v)
+	out := reflect.MakeSlice(fv.Type(), len(tables), len(tables))
+	for i, t := range tables {
+		if err := Decode(t, out.Index(i).Addr().Interface()); err != nil {
+			return fmt.Errorf("[%d]: %w", i, err)
+		}
+	}
+	fv.Set(out)
 	return nil
 }
 

@@ -96,6 +96,7 @@ var typeNames = map[notebook.Type]string{
 	notebook.TypeBool: "TypeBool", notebook.TypeDate: "TypeDate", notebook.TypeStrings: "TypeStrings",
 	notebook.TypeStringOrStrings: "TypeStringOrStrings", notebook.TypeStringMap: "TypeStringMap",
 	notebook.TypeDuration: "TypeDuration", notebook.TypeMetricTable: "TypeMetricTable",
+	notebook.TypeTableArray: "TypeTableArray",
 }
 
 // every reports whether each declaration has a key called name.
@@ -159,6 +160,9 @@ func keySource(k notebook.Key) string {
 			q[i] = strconv.Quote(v)
 		}
 		fields = append(fields, "Kinds: []string{"+strings.Join(q, ", ")+"}")
+	}
+	if len(k.Sub) > 0 {
+		fields = append(fields, "Sub: []Key{\n"+keysSource(k.Sub)+"}")
 	}
 	return "{" + strings.Join(fields, ", ") + "},\n"
 }

@@ -213,6 +213,7 @@ func (cr *cellRun) planVM(ctx context.Context, spec guest.Spec, in *instance) (g
 		Machine:   spec.Machine,
 		GuestPort: spec.GuestPort,
 		QemuArgs:  spec.QemuArgs,
+		Scratch:   spec.Scratch,
 	}
 	for _, d := range spec.Disks {
 		vm.Disks = append(vm.Disks, cr.path(d))
@@ -251,6 +252,9 @@ var libvirtN atomic.Int64
 
 // startLibvirt boots a guest through libvirt for one repeat.
 func (cr *cellRun) startLibvirt(ctx context.Context, spec guest.Spec, logPath string) (*instance, error) {
+	if len(spec.Scratch) > 0 {
+		return nil, fmt.Errorf("guest %s: scratch disks are not supported under libvirt yet: use kind = \"qemu\"", spec.Name)
+	}
 	in, boot, err := cr.planInstance(ctx, spec)
 	if err != nil {
 		return nil, err

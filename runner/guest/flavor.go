@@ -25,6 +25,7 @@ type VMSpec struct {
 	Machine   string   // microvm, pc, q35; default per flavor
 	GuestPort int      // redis inside the guest; default 6379
 	QemuArgs  []string // raw flavor: the user's own device arguments
+	Scratch   []Scratch
 }
 
 // Boot is how one guest boots, described once and neutrally, so the qemu
@@ -48,6 +49,8 @@ type Boot struct {
 	Extra     []string // raw flavor arguments
 	// AppendTCG is added to Append when the guest runs under TCG.
 	AppendTCG []string
+	// Scratch are fresh disks made for the boot (linux flavor).
+	Scratch []ScratchDisk
 }
 
 // Disk is a disk of a guest. Snapshot keeps the image untouched: writes go
@@ -114,6 +117,17 @@ func PlanBoot(spec VMSpec) (Boot, error) {
 	}
 	if b.Machine != "microvm" && b.NIC == NICVirtioMMIO {
 		b.NIC = NICVirtioPCI
+	}
+	if len(spec.Scratch) > 0 {
+		if name != "linux" {
+			return Boot{}, fmt.Errorf("guest %s: scratch disks need the linux flavor, whose init formats them (image = \"builtin:linux\")", spec.Name)
+		}
+		disks, param, err := planScratch(spec.Scratch)
+		if err != nil {
+			return Boot{}, fmt.Errorf("guest %s: %w", spec.Name, err)
+		}
+		b.Scratch = disks
+		b.Append = strings.TrimSpace(b.Append + " " + param)
 	}
 	b.Memory = orStr(spec.Memory, b.Memory)
 	b.CPUs = max(spec.CPUs, 1)

@@ -135,6 +135,7 @@ func QemuArgs(b Boot, accel string, n Network, qmp string) []string {
 	}
 	args = append(args, kernelArgs(b, accel)...)
 	args = append(args, diskArgs(b)...)
+	args = append(args, scratchArgs(b)...)
 	args = append(args, nicArgs(b, n)...)
 	if b.RNG {
 		dev := "virtio-rng-pci"

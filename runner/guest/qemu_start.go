@@ -31,7 +31,11 @@ func (q *Qemu) booted() {
 // steps are the guest's start: its network, qemu, and the waits for it.
 func (q *Qemu) steps() []step {
 	s := q.netSteps()
-	s = append(s, step{"run-dir", q.runDir}, step{"qemu", q.spawn})
+	s = append(s, step{"run-dir", q.runDir})
+	if len(q.cfg.Boot.Scratch) > 0 {
+		s = append(s, step{"scratch", q.scratch})
+	}
+	s = append(s, step{"qemu", q.spawn})
 	switch r := q.cfg.Ready; r.check() {
 	case ReadyRedis:
 		s = append(s, step{"ready-line", q.readyLine}, step{"ping", q.ping}, step{"info", q.info})
@@ -39,6 +43,9 @@ func (q *Qemu) steps() []step {
 		s = append(s, step{"ready-line", q.readyLine})
 	case ReadyTCP, ReadyHTTP:
 		s = append(s, step{r.check(), q.ping})
+	}
+	if len(q.cfg.Boot.Scratch) > 0 && q.cfg.ConsolePath != "" {
+		s = append(s, step{"scratch-facts", q.scratchFacts})
 	}
 	return append(s, step{"net-facts", q.netInfo})
 }
@@ -72,6 +79,25 @@ func (q *Qemu) runDir(context.Context) error {
 	q.cfg.RunDir = dir
 	q.mu.Unlock()
 	return nil
+}
+
+// scratch makes the scratch disks' sparse files in the run folder, each
+// removed by its undo.
+func (q *Qemu) scratch(context.Context) error {
+	q.mu.Lock()
+	dir := q.cfg.RunDir
+	ds := append([]ScratchDisk(nil), q.cfg.Boot.Scratch...)
+	q.mu.Unlock()
+	err := makeScratchFiles(&q.life, dir, ds)
+	q.mu.Lock()
+	q.cfg.Boot.Scratch = ds
+	q.mu.Unlock()
+	return err
+}
+
+// scratchFacts records what the guest made of its scratch disks.
+func (q *Qemu) scratchFacts(context.Context) error {
+	return diskFacts(q.cfg.ConsolePath, q.cfg.Boot.Scratch, q.facts.set)
 }
 
 // spawn starts qemu, placed on its CPUs when it has them; its undo asks

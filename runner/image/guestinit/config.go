@@ -71,6 +71,7 @@ type Boot struct {
 	Gateway   netip.Addr // invalid: no default route
 	Port      int
 	Interface string // empty: the first Ethernet interface
+	Disks     []Disk // scratch disks to format and mount
 }
 
 // DefaultBoot suits qemu's user networking (slirp), whose guest address is
@@ -112,6 +113,8 @@ func ParseCmdline(cmdline string) (Boot, error) {
 			}
 		case ParamIf:
 			b.Interface = v
+		case ParamDisks:
+			b.Disks, err = decodeDisks(v)
 		default:
 			continue
 		}
@@ -135,8 +138,14 @@ func (b Boot) Cmdline() string {
 	if b.Interface != "" {
 		parts = append(parts, ParamIf+"="+b.Interface)
 	}
+	if len(b.Disks) > 0 {
+		parts = append(parts, DisksParam(b.Disks))
+	}
 	return strings.Join(parts, " ")
 }
+
+// DisksParam is the kernel command line parameter for the disks.
+func DisksParam(ds []Disk) string { return ParamDisks + "=" + encodeDisks(ds) }
 
 // expand substitutes {port} in argv.
 func expand(argv []string, port int) []string {

@@ -6,6 +6,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"reflect"
 	"runtime"
 	"slices"
 	"strings"
@@ -30,6 +31,9 @@ func TestParseCmdline(t *testing.T) {
 		{"bad port", "benchbook.port=70000", Boot{}, "out of range"},
 		{"port text", "benchbook.port=redis", Boot{}, "benchbook.port"},
 		{"bad gw", "benchbook.gw=gateway", Boot{}, "benchbook.gw"},
+		{"disks", DisksParam([]Disk{{Serial: "scratch0", FS: "xfs", Mount: "/data", Mkfs: []string{"-m", "crc=1"}, MountOptions: []string{"noatime"}, Scheduler: "bfq"}}),
+			Boot{Addr: def.Addr, Gateway: def.Gateway, Port: def.Port, Disks: []Disk{{Serial: "scratch0", FS: "xfs", Mount: "/data", Mkfs: []string{"-m", "crc=1"}, MountOptions: []string{"noatime"}, Scheduler: "bfq"}}}, ""},
+		{"bad disks", "benchbook.disks=%%%", Boot{}, "benchbook.disks"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := ParseCmdline(tc.cmdline)
@@ -42,12 +46,12 @@ func TestParseCmdline(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got != tc.want {
+			if !reflect.DeepEqual(got, tc.want) {
 				t.Errorf("got %+v, want %+v", got, tc.want)
 			}
 			// Cmdline is the inverse.
 			back, err := ParseCmdline(got.Cmdline())
-			if err != nil || back != got {
+			if err != nil || !reflect.DeepEqual(back, got) {
 				t.Errorf("ParseCmdline(%q) = %+v, %v; want %+v", got.Cmdline(), back, err, got)
 			}
 		})
@@ -182,5 +186,25 @@ func TestNetlink(t *testing.T) {
 	<-done
 	if skip != "" {
 		t.Skip(skip)
+	}
+}
+
+func TestMkfsAndMountOptions(t *testing.T) {
+	for _, tc := range []struct {
+		d    Disk
+		want string
+	}{
+		{Disk{FS: "ext4"}, "mkfs.ext4 -F -q /dev/vda"},
+		{Disk{FS: "ext4-nojournal", Mkfs: []string{"-m", "0"}}, "mkfs.ext4 -F -q -O ^has_journal -m 0 /dev/vda"},
+		{Disk{FS: "xfs"}, "mkfs.xfs -f -q /dev/vda"},
+		{Disk{FS: "btrfs"}, "mkfs.btrfs -f -q /dev/vda"},
+	} {
+		if got := strings.Join(mkfsArgv(tc.d, "/dev/vda"), " "); got != tc.want {
+			t.Errorf("%s: %s, want %s", tc.d.FS, got, tc.want)
+		}
+	}
+	flags, data := splitMountOptions([]string{"noatime", "discard,nobarrier"})
+	if flags != unix.MS_NOATIME || data != "discard,nobarrier" {
+		t.Errorf("splitMountOptions = %#x %q", flags, data)
 	}
 }

@@ -36,6 +36,9 @@ func logf(format string, args ...any) {
 }
 
 func run() error {
+	// The kernel starts init with no PATH; the programs it runs (mkfs)
+	// are looked up in it.
+	_ = os.Setenv("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")
 	if err := mountAll(); err != nil {
 		return err
 	}
@@ -64,6 +67,9 @@ func run() error {
 		logf("%s", line)
 	}
 	tune()
+	if err := setupDisks(boot.Disks); err != nil {
+		return err
+	}
 	if len(cfg.Command) == 0 {
 		return idle()
 	}

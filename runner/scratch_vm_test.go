@@ -1,0 +1,165 @@
+package runner
+
+import (
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/benchbook/benchbook/results"
+	"github.com/benchbook/benchbook/runner/image"
+)
+
+const scratchNotebook = `title = "scratch disks"
+[guests.ext4]
+kind     = "qemu"
+ready_timeout = "5m"
+image    = "builtin:linux"
+programs = ["mkfs.ext4", "mkfs.xfs"]
+[[guests.ext4.scratch]]
+size      = "2G"
+fs        = "ext4"
+mount     = "/data"
+mkfs      = ["-m", "0"]
+cache     = "none"
+aio       = "threads"
+scheduler = "mq-deadline"
+[guests.xfs]
+kind     = "qemu"
+ready_timeout = "5m"
+image    = "builtin:linux"
+programs = ["mkfs.ext4", "mkfs.xfs"]
+[[guests.xfs.scratch]]
+size          = "2G"
+fs            = "xfs"
+mount_options = ["noatime"]
+cache         = "writeback"
+scheduler     = "bfq"
+[loads.noop]
+tool    = "command"
+command = ["sh", "-c", "echo 1"]
+metrics = { one = { regex = "([0-9]+)" } }
+[[cells]]
+kind   = "bench"
+id     = "disks"
+guests = ["ext4", "xfs"]
+load   = "noop"
+repeat = 1
+`
+
+func needScratchVM(t *testing.T) {
+	t.Helper()
+	needVM(t)
+	for _, p := range []string{"mkfs.ext4", "mkfs.xfs"} {
+		if _, err := exec.LookPath(p); err != nil {
+			t.Skipf("%s not installed (apt-get install e2fsprogs xfsprogs)", p)
+		}
+	}
+}
+
+// scratchLeft lists the qemu run folders and scratch files left in tmp.
+func scratchLeft(tmp string) []string {
+	left, _ := filepath.Glob(filepath.Join(tmp, "bb-qemu-*"))
+	more, _ := filepath.Glob(filepath.Join(tmp, "*", "scratch*.raw"))
+	return append(left, more...)
+}
+
+// TestScratchDisks boots the micro-VM twice under TCG, with a 2 GiB ext4
+// and a 2 GiB xfs scratch disk formatted and mounted by its init; the
+// stored facts name the file system, mkfs, scheduler and cache mode, and
+// no scratch file is left.
+func TestScratchDisks(t *testing.T) {
+	needScratchVM(t)
+	initBin := staticInit(t) // before TMPDIR moves: the init is shared by the package's tests
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp)
+	nb := writeNotebook(t, t.TempDir(), scratchNotebook)
+	store := results.ForNotebook(nb.Path)
+	var out bytes.Buffer
+	opt := runOpts(&out)
+	opt.Image = image.BuildOptions{CacheDir: t.TempDir(), InitBinary: initBin}
+	ctx, cancel := context.WithTimeout(context.Background(), 12*time.Minute)
+	defer cancel()
+	if _, err := Run(ctx, nb, store, opt); err != nil {
+		t.Fatalf("run: %v\n%s", err, out.String())
+	}
+	f, err := store.Load("disks")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]map[string]string{
+		"ext4": {"scratch_fs": "ext4", "scratch_cache": "none", "scratch_aio": "threads", "scratch_scheduler": "mq-deadline", "scratch_size_bytes": "2147483648", "scratch_mkfs_options": "-m 0", "accel": "tcg"},
+		"xfs":  {"scratch_fs": "xfs", "scratch_cache": "writeback", "scratch_scheduler": "bfq", "scratch_size_bytes": "2147483648"},
+	}
+	for _, g := range f.Guests {
+		for k, v := range want[g.Name] {
+			if g.Facts[k] != v {
+				t.Errorf("%s: fact %s = %q, want %q", g.Name, k, g.Facts[k], v)
+			}
+		}
+		if !strings.Contains(g.Facts["scratch_mkfs"], "mk") || !strings.Contains(g.Facts["scratch_mount_options"], "rw") {
+			t.Errorf("%s: mkfs %q, mount options %q", g.Name, g.Facts["scratch_mkfs"], g.Facts["scratch_mount_options"])
+		}
+		t.Logf("%s: mkfs %s ms (%s), mount options %s", g.Name, g.Facts["scratch_mkfs_ms"], g.Facts["scratch_mkfs"], g.Facts["scratch_mount_options"])
+	}
+	if !strings.Contains(f.Guests[1].Facts["scratch_mount_options"], "noatime") {
+		t.Errorf("xfs mount options %q lack noatime", f.Guests[1].Facts["scratch_mount_options"])
+	}
+	if left := scratchLeft(tmp); len(left) > 0 {
+		t.Errorf("left behind: %v", left)
+	}
+}
+
+// TestCancelScratchBoot cancels a run once the scratch file exists and
+// qemu is booting: no scratch file, run folder or qemu is left.
+func TestCancelScratchBoot(t *testing.T) {
+	needScratchVM(t)
+	initBin := staticInit(t) // before TMPDIR moves: the init is shared by the package's tests
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp)
+	nb := writeNotebook(t, t.TempDir(), scratchNotebook)
+	store := results.ForNotebook(nb.Path)
+	cache := t.TempDir()
+	var out bytes.Buffer
+	opt := runOpts(&out)
+	opt.Image = image.BuildOptions{CacheDir: cache, InitBinary: initBin}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	sawFile := make(chan bool, 1)
+	opt.Trace = func(ev string) {
+		if strings.HasPrefix(ev, "guest-step-done ext4 qemu") {
+			sawFile <- len(scratchLeft(tmp)) > 0
+			time.AfterFunc(300*time.Millisecond, cancel)
+		}
+	}
+	done := make(chan error, 1)
+	go func() { _, err := Run(ctx, nb, store, opt); done <- err }()
+	var err error
+	select {
+	case err = <-done:
+	case <-time.After(5 * time.Minute):
+		t.Fatal("Run did not return after cancel")
+	}
+	if err == nil || !strings.Contains(err.Error(), "interrupted") {
+		t.Fatalf("err = %v\n%s", err, out.String())
+	}
+	select {
+	case saw := <-sawFile:
+		if !saw {
+			t.Error("no scratch file while qemu booted: the test proves nothing")
+		}
+	default:
+		t.Fatal("the run never started qemu")
+	}
+	if left := scratchLeft(tmp); len(left) > 0 {
+		t.Errorf("left behind after cancel: %v", left)
+	}
+	assertNothingLeft(t, tmp)
+	if _, err := os.Stat(tmp); err != nil {
+		t.Fatal(err)
+	}
+}
