@@ -12,6 +12,7 @@ import (
 	"github.com/benchbook/benchbook/internal/machine"
 	"github.com/benchbook/benchbook/results"
 	"github.com/benchbook/benchbook/runner/image"
+	"github.com/benchbook/benchbook/runner/load"
 )
 
 // A run's results are fresh for Status right after it (what the run
@@ -46,7 +47,7 @@ func TestStatusEnvironment(t *testing.T) {
 		t.Fatal(err)
 	}
 	st := Status(context.Background(), nb, store, StatusOptions{})
-	want := "kernel 5.10.0-old → " + kernel + ", builtin 1 → 2, redis 6.0.0 → " + redis + " (host)"
+	want := "kernel 5.10.0-old → " + kernel + ", builtin 1 → " + load.BuiltinVersion + ", redis 6.0.0 → " + redis + " (host)"
 	if st[0].Kind != KindStaleEnv || st[0].Detail() != want || !st[0].Fresh {
 		t.Errorf("after the fake upgrade: %s: %q\nwant %s: %q", st[0].Kind, st[0].Detail(), KindStaleEnv, want)
 	}
