@@ -24,8 +24,8 @@ type figure struct {
 	PNG     []byte
 	Alt     string
 	Title   string
-	Caption string // what the bars and whiskers are, failures, accel
-	Err     string // why it could not be drawn
+	Caption string     // what the bars and whiskers are, failures, accel
+	Err     string     // why it could not be drawn
 	Data    [][]string // the figures drawn, header first: the plot's CSV
 	Links   *dataLinks
 }

@@ -279,7 +279,7 @@ type run struct {
 	probe *prober // what this machine has now, for environment staleness
 
 	images map[string]builtImage // the built-in Linux micro-VMs, each built once per run
-	accels   map[string]guest.Accel
+	accels map[string]guest.Accel
 }
 
 // states are the cells' states, with their environment compared when

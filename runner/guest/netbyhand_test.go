@@ -34,7 +34,6 @@ func byHand(t *testing.T, mode string) string {
 	return block
 }
 
-
 // TestNetByHand measures, side by side in one run, benchbook's ops/s and
 // boot_ms on user and tap against the same path set up by hand from the
 // docs' command lines, with redis-benchmark run by hand where benchbook's
