@@ -442,12 +442,17 @@ func (c *client) attach(conn net.Conn) {
 
 // run drives the warmup phase (until measureStart) and then the measured one:
 // requests per client, or until measureEnd when requests is 0.
+// An open loop (rate) runs the same phases on its schedule (openPhase).
 func (c *client) run(measureStart, measureEnd time.Time, requests int) error {
-	if c.open != nil {
-		return c.runOpen(measureStart, measureEnd, requests)
+	phase := c.phase
+	if o := c.open; o != nil {
+		o.next = time.Now().Add(o.first)
+		o.timer = time.NewTimer(time.Hour)
+		defer o.timer.Stop()
+		phase = c.openPhase
 	}
 	if time.Now().Before(measureStart) {
-		if err := c.phase(measureStart, 0); err != nil {
+		if err := phase(measureStart, 0); err != nil {
 			return err
 		}
 		for op := range c.stats {
@@ -456,7 +461,7 @@ func (c *client) run(measureStart, measureEnd time.Time, requests int) error {
 		c.progress.Store(0)
 	}
 	c.tl.begin(measureStart)
-	err := c.phase(measureEnd, requests)
+	err := phase(measureEnd, requests)
 	c.end = time.Now()
 	c.endTimeline()
 	return err

@@ -43,30 +43,6 @@ func (r *builtinRun) schedule() {
 	}
 }
 
-// runOpen is run for the open loop: the warmup, then the measured phase,
-// on one schedule.
-func (c *client) runOpen(measureStart, measureEnd time.Time, requests int) error {
-	o := c.open
-	now := time.Now()
-	o.next = now.Add(o.first)
-	o.timer = time.NewTimer(time.Hour)
-	defer o.timer.Stop()
-	if now.Before(measureStart) {
-		if err := c.openPhase(measureStart, 0); err != nil {
-			return err
-		}
-		for op := range c.stats {
-			c.stats[op].reset()
-		}
-		c.progress.Store(0)
-	}
-	c.tl.begin(measureStart)
-	err := c.openPhase(measureEnd, requests)
-	c.end = time.Now()
-	c.endTimeline()
-	return err
-}
-
 // openPhase sends batches when they are due: count requests, or those due
 // before until when count is 0.
 func (c *client) openPhase(until time.Time, count int) error {
