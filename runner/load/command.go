@@ -233,13 +233,15 @@ type commandProc struct {
 // pipes: the child writes to them directly, so that nothing of benchbook's
 // has to run while the command does (no goroutine copying, no wakeups),
 // and its wall time is its own, as hyperfine's figures are. Its stdout is
-// discarded, as hyperfine discards it, unless metrics are read from it.
+// discarded, as hyperfine discards it, unless metrics are read from it;
+// its stdin is /dev/null.
 type commandOutputs struct {
 	devNull, stdout, stderr *os.File
+	env                     []string // the commands' environment
 }
 
 func (p *commandPlan) openOutputs() (err error) {
-	o := &commandOutputs{}
+	o := &commandOutputs{env: commandEnv()}
 	defer func() {
 		if err != nil {
 			o.close()
@@ -247,7 +249,7 @@ func (p *commandPlan) openOutputs() (err error) {
 		}
 		p.out = o
 	}()
-	if o.devNull, err = os.OpenFile(os.DevNull, os.O_WRONLY, 0); err != nil {
+	if o.devNull, err = os.OpenFile(os.DevNull, os.O_RDWR, 0); err != nil {
 		return err
 	}
 	// Not in the scratch folder: the command may list or clean its
@@ -303,8 +305,15 @@ func readTail(f *os.File, limit int) []byte {
 }
 
 // runTimed runs argv in its own process group, its output going to files,
-// and times it from just before its start to its exit. The group is killed
-// and the process reaped on every path, as runProc does.
+// and times it from just before its start to its exit, as hyperfine -N
+// does. It starts the child with os.StartProcess and waits for it with
+// Process.Wait, not through exec.Cmd: Cmd.Start opens /dev/null for stdin,
+// rebuilds the environment and starts a goroutine watching the context,
+// all within the timed span, and Cmd.Wait hands the exit over from that
+// goroutine; together they were 0.1 ms a run here (0.80 against 0.70 ms
+// for `true`, hyperfine's 0.72). The context kills the group through
+// context.AfterFunc, which costs nothing until it fires. The group is
+// killed and the process reaped on every path, as runProc does.
 func runTimed(ctx context.Context, argv []string, dir string, o *commandOutputs, keepStdout bool) (commandProc, error) {
 	var res commandProc
 	if err := context.Cause(ctx); err != nil {
@@ -321,29 +330,51 @@ func runTimed(ctx context.Context, argv []string, dir string, o *commandOutputs,
 			}
 		}
 	}
-	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
-	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "LC_ALL=C")
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Cancel = func() error { return killGroup(cmd) }
-	cmd.WaitDelay = 2 * time.Second
-	cmd.Stdout, cmd.Stderr = stdout, o.stderr
+	path := argv[0]
+	if !strings.Contains(path, "/") {
+		var err error
+		if path, err = exec.LookPath(path); err != nil {
+			return res, err // an *exec.Error, as Cmd.Start's
+		}
+	}
+	attr := &os.ProcAttr{
+		Dir:   dir,
+		Env:   o.env,
+		Files: []*os.File{o.devNull, stdout, o.stderr},
+		Sys:   &syscall.SysProcAttr{Setpgid: true},
+	}
 	start := time.Now()
-	if err := cmd.Start(); err != nil {
+	proc, err := os.StartProcess(path, argv, attr)
+	if err != nil {
 		return res, err
 	}
-	err := cmd.Wait()
+	kill := func() { syscall.Kill(-proc.Pid, syscall.SIGKILL) }
+	stopKill := context.AfterFunc(ctx, kill)
+	state, err := proc.Wait()
 	res.wall = time.Since(start)
-	killGroup(cmd) // what it left running in the background
-	res.state = cmd.ProcessState
+	stopKill()
+	kill() // what it left running in the background
+	res.state = state
 	res.stderr = readTail(o.stderr, stderrTail)
 	if keepStdout {
 		res.stdout = readStart(stdout, stdoutLimit)
 	}
-	if ctx.Err() != nil {
+	switch {
+	case ctx.Err() != nil:
 		return res, context.Cause(ctx)
+	case err != nil:
+		return res, err
+	case !state.Success():
+		return res, &exec.ExitError{ProcessState: state}
 	}
-	return res, err
+	return res, nil
+}
+
+// commandEnv is the environment of a command: benchbook's, with LC_ALL=C
+// (numbers with '.' decimals) replacing any LC_ALL of its own.
+func commandEnv() []string {
+	env := slices.DeleteFunc(os.Environ(), func(kv string) bool { return strings.HasPrefix(kv, "LC_ALL=") })
+	return append(env, "LC_ALL=C")
 }
 
 // result is the figures of one run: its times and peak memory from the

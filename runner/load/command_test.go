@@ -274,3 +274,13 @@ func FuzzCommandMetrics(f *testing.F) {
 		check(pointerMetric(doc, pointer))
 	})
 }
+
+// TestCommandEnv: a command sees LC_ALL=C even when benchbook's own
+// environment sets another (the first of two would win in glibc's getenv).
+func TestCommandEnv(t *testing.T) {
+	t.Setenv("LC_ALL", "fr_FR.UTF-8")
+	v := commandValues([]any{"sh", "-c", `test "$LC_ALL" = C && test "$(env | grep -c '^LC_ALL=')" = 1 && test -z "$(cat)"`})
+	if _, err := Run(context.Background(), Target{Dir: t.TempDir()}, v); err != nil {
+		t.Fatal(err)
+	}
+}

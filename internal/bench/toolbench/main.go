@@ -12,7 +12,7 @@
 // and reaping a process costs benchbook beyond hyperfine), and what load.Run
 // spends per run beyond the command's wall time.
 //
-//	go run ./internal/bench/toolbench [-n 7] [-fio-runtime 2s] [-wrk-duration 2s] [-iperf3-duration 2s] [-runs 10]
+//	go run ./internal/bench/toolbench [-n 7] [-fio-runtime 2s] [-wrk-duration 2s] [-iperf3-duration 2s] [-runs 10] [-true-runs 300]
 package main
 
 import (
@@ -52,6 +52,7 @@ func main() {
 
 type options struct {
 	n, runs, warmup int
+	trueRuns        int
 	fioRuntime      time.Duration
 	fileSize        int
 	wrkDuration     time.Duration
@@ -69,6 +70,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&o.wrkConnections, "wrk-connections", 10, "connections of each wrk run (one thread)")
 	fs.DurationVar(&o.iperf3Duration, "iperf3-duration", 2*time.Second, "duration of each iperf3 test, in whole seconds")
 	fs.IntVar(&o.runs, "runs", 10, "runs of a command per measurement (benchbook's runs, hyperfine's --runs)")
+	fs.IntVar(&o.trueRuns, "true-runs", 300, "runs of true per measurement: a mean of 0.7 ms runs needs hundreds to hold within a few percent (hyperfine's own mean of 30 scattered from 0.69 to 1.07 ms here)")
 	fs.IntVar(&o.warmup, "warmup", 2, "untimed runs of a command before them")
 	fs.IntVar(&o.fileSize, "file-mb", 32, "size of the file the timed command hashes, in MiB")
 	if err := fs.Parse(args); err != nil {
@@ -126,11 +128,11 @@ func (b bench) all(ctx context.Context) ([]row, error) {
 	if err := writeRandom(file, b.o.fileSize<<20); err != nil {
 		return nil, err
 	}
-	hash, err := b.command(ctx, fmt.Sprintf("sha256sum of %d MiB", b.o.fileSize), []string{"sha256sum", file})
+	hash, err := b.command(ctx, fmt.Sprintf("sha256sum of %d MiB", b.o.fileSize), []string{"sha256sum", file}, b.o.runs)
 	if err != nil {
 		return nil, fmt.Errorf("sha256sum: %w", err)
 	}
-	noop, err := b.command(ctx, "true", []string{"true"})
+	noop, err := b.command(ctx, "true", []string{"true"}, b.o.trueRuns)
 	if err != nil {
 		return nil, fmt.Errorf("true: %w", err)
 	}
@@ -313,13 +315,13 @@ func iperf3ByHand(ctx context.Context, addr, secs string) (float64, error) {
 
 // command times argv with benchbook's command tool and with hyperfine
 // (no shell, -N), the same runs and warmups.
-func (b bench) command(ctx context.Context, what string, argv []string) (row, error) {
+func (b bench) command(ctx context.Context, what string, argv []string, runs int) (row, error) {
 	r := row{what: what + ", wall_ms", unit: "ms", handName: "hyperfine -N, mean"}
 	args := make([]any, len(argv))
 	for i, a := range argv {
 		args[i] = a
 	}
-	values := notebook.Values{"tool": load.ToolCommand, "command": args, "runs": int64(b.o.runs), "warmup": int64(b.o.warmup)}
+	values := notebook.Values{"tool": load.ToolCommand, "command": args, "runs": int64(runs), "warmup": int64(b.o.warmup)}
 	err := alternate(b.o.n, func(i int) error {
 		m, err := load.Run(ctx, load.Target{Dir: b.work}, values)
 		if err != nil {
@@ -336,10 +338,10 @@ func (b bench) command(ctx context.Context, what string, argv []string) (row, er
 		if m, err = load.Run(ctx, load.Target{Dir: b.work}, noWarmup); err != nil {
 			return err
 		}
-		r.runOverhead = append(r.runOverhead, (ms(time.Since(start))-ms(m.Duration))/float64(b.o.runs))
+		r.runOverhead = append(r.runOverhead, (ms(time.Since(start))-ms(m.Duration))/float64(runs))
 		return nil
 	}, func(i int) error {
-		mean, err := hyperfine(ctx, b.work, strings.Join(argv, " "), b.o.runs, b.o.warmup)
+		mean, err := hyperfine(ctx, b.work, strings.Join(argv, " "), runs, b.o.warmup)
 		r.hand = append(r.hand, mean)
 		fmt.Fprintf(b.log, "%s %d: hyperfine %.3f ms\n", what, i+1, mean)
 		return err
@@ -390,7 +392,7 @@ func writeRandom(path string, size int) error {
 func report(w io.Writer, o options, rows []row) {
 	fmt.Fprintf(w, "benchbook against the tools run by hand, the same parameters, alternating; medians of %d measurements per side\n", o.n)
 	fmt.Fprintf(w, "(fio: one %s job each; wrk: %s, 1 thread, %d connections, against one nginx; iperf3: one %s TCP test each, on loopback;\n", o.fioRuntime, o.wrkDuration, o.wrkConnections, o.iperf3Duration)
-	fmt.Fprintf(w, "commands: %d runs after %d warmups each, the mean of the runs)\n\n", o.runs, o.warmup)
+	fmt.Fprintf(w, "commands: %d runs (true: %d) after %d warmups each, the mean of the runs)\n\n", o.runs, o.trueRuns, o.warmup)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "what\tbenchbook\tby hand\tratio\tby hand is")
 	for _, r := range rows {
@@ -399,7 +401,7 @@ func report(w io.Writer, o options, rows []row) {
 	}
 	tw.Flush()
 	noop := rows[len(rows)-1]
-	fmt.Fprintf(w, "\nbenchbook's overhead per run: %+.2f ms of wall_ms over hyperfine's mean for `true`;\n", median(noop.benchbook)-median(noop.hand))
+	fmt.Fprintf(w, "\nbenchbook's overhead per run: %+.3f ms of wall_ms over hyperfine's mean for `true`;\n", median(noop.benchbook)-median(noop.hand))
 	fmt.Fprintf(w, "load.Run's own time per run beyond the command's wall time: %.2f ms (true), %.2f ms (sha256sum)\n",
 		median(noop.runOverhead), median(rows[len(rows)-2].runOverhead))
 }
