@@ -265,44 +265,38 @@ func (cr *cellRun) startLibvirt(ctx context.Context, spec guest.Spec, logPath st
 		// This machine's KVM says nothing about the remote one's.
 		want = "tcg"
 	}
-	accel, err := cr.accel(ctx, want)
+	accel, err := cr.vmAccel(ctx, in, want)
 	if err != nil {
 		return nil, err
-	}
-	if accel.Reason != "" {
-		in.facts["accel_reason"] = accel.Reason
 	}
 	nw, err := guest.ParseLibvirtNet(spec.Network, guest.IsRemoteLibvirt(uri))
 	if err != nil {
 		return nil, err
 	}
-	pl, err := cr.placement(spec)
+	cpus, err := cr.place(spec, in)
 	if err != nil {
 		return nil, err
 	}
-	pl.apply(in)
 	slug := strings.TrimSuffix(filepath.Base(cr.nb.Path), filepath.Ext(cr.nb.Path))
 	g, err := guest.NewLibvirt(guest.LibvirtConfig{
 		Name:         spec.Name,
 		Domain:       guest.DomainName(slug, cr.cell.ID, spec.Name, int(libvirtN.Add(1))),
 		URI:          uri,
 		Boot:         boot,
-		Accel:        accel.Name,
+		Accel:        accel,
 		Net:          nw,
 		ConsolePath:  logPath,
 		ReadyTimeout: spec.ReadyTimeout,
 		Ready:        in.ready,
 		Trace:        cr.traceStep,
-		CPUs:         pl.sut,
+		CPUs:         cpus,
 	})
 	if err != nil {
 		return nil, err
 	}
-	in.g = g
-	if in.ep, err = g.Start(ctx); err != nil {
+	if err := in.bootVM(ctx, g); err != nil {
 		return nil, err
 	}
-	in.bootMs = g.BootMs()
 	in.command = []string{"libvirt", uri, "domain", g.Facts()["domain"]}
 	in.facts["domain_xml"] = g.DomainXML()
 	return in, nil
@@ -314,43 +308,78 @@ func (cr *cellRun) startQemu(ctx context.Context, spec guest.Spec, logPath strin
 	if err != nil {
 		return nil, err
 	}
-	accel, err := cr.accel(ctx, spec.Accel)
+	accel, err := cr.vmAccel(ctx, in, spec.Accel)
 	if err != nil {
 		return nil, err
-	}
-	if accel.Reason != "" {
-		in.facts["accel_reason"] = accel.Reason
 	}
 	nw, note := guest.PlanQemuNetwork(spec.Network)
 	if note != "" {
 		in.facts["network_note"] = note
 	}
-	pl, err := cr.placement(spec)
+	cpus, err := cr.place(spec, in)
 	if err != nil {
 		return nil, err
 	}
-	pl.apply(in)
 	q, err := guest.NewQemu(guest.QemuConfig{
 		Name:         spec.Name,
 		Boot:         boot,
-		Accel:        accel.Name,
+		Accel:        accel,
 		Net:          nw,
 		ConsolePath:  logPath,
 		ReadyTimeout: spec.ReadyTimeout,
 		Ready:        in.ready,
 		Trace:        cr.traceStep,
-		CPUs:         pl.sut,
+		CPUs:         cpus,
 	})
 	if err != nil {
 		return nil, err
 	}
-	in.g = q
-	if in.ep, err = q.Start(ctx); err != nil {
+	if err := in.bootVM(ctx, q); err != nil {
 		return nil, err
 	}
 	in.command = q.Command()
-	in.bootMs = q.BootMs()
 	return in, nil
+}
+
+// vmAccel is the accelerator a VM guest boots with: want, or what this
+// machine has; why it is not what was wanted goes into the facts.
+func (cr *cellRun) vmAccel(ctx context.Context, in *instance, want string) (string, error) {
+	accel, err := cr.accel(ctx, want)
+	if err != nil {
+		return "", err
+	}
+	if accel.Reason != "" {
+		in.facts["accel_reason"] = accel.Reason
+	}
+	return accel.Name, nil
+}
+
+// place is where a VM guest of this repeat runs (nil: not placed), with
+// its load's CPUs and the placement's note recorded in in.
+func (cr *cellRun) place(spec guest.Spec, in *instance) (placement.Set, error) {
+	pl, err := cr.placement(spec)
+	if err != nil {
+		return nil, err
+	}
+	pl.apply(in)
+	return pl.sut, nil
+}
+
+// vmGuest is a guest that boots, either kind of VM.
+type vmGuest interface {
+	running
+	BootMs() float64
+}
+
+// bootVM starts a VM guest and records its endpoint and boot time.
+func (in *instance) bootVM(ctx context.Context, g vmGuest) error {
+	in.g = g
+	var err error
+	if in.ep, err = g.Start(ctx); err != nil {
+		return err
+	}
+	in.bootMs = g.BootMs()
+	return nil
 }
 
 // startProcess starts a process guest for one repeat. vars are what the

@@ -94,14 +94,8 @@ func NewLibvirt(cfg LibvirtConfig) (*Libvirt, error) {
 	if cfg.URI == "" {
 		cfg.URI = DefaultLibvirtURI
 	}
-	b := cfg.Boot
-	for _, f := range append([]string{b.Kernel, b.Initrd}, diskPaths(b.Disks)...) {
-		if f == "" {
-			continue
-		}
-		if _, err := os.Stat(f); err != nil {
-			return nil, fmt.Errorf("guest %s: %w: %s is missing (see docs/guests/%s.md)", cfg.Name, ErrUnavailable, f, b.Flavor)
-		}
+	if err := bootFiles(cfg.Name, cfg.Boot); err != nil {
+		return nil, err
 	}
 	switch cfg.Net.Mode {
 	case "network", "bridge", "user":
@@ -111,12 +105,7 @@ func NewLibvirt(cfg LibvirtConfig) (*Libvirt, error) {
 	if err := forwardedTCP(cfg.Name, cfg.Ready, cfg.Net.Mode); err != nil {
 		return nil, err
 	}
-	if cfg.ReadyTimeout <= 0 {
-		cfg.ReadyTimeout = 2 * time.Minute
-	}
-	if cfg.Accel == "" {
-		cfg.Accel = "tcg"
-	}
+	cfg.ReadyTimeout, cfg.Accel = vmDefaults(cfg.ReadyTimeout, cfg.Accel)
 	if len(cfg.CPUs) > 0 && IsRemoteLibvirt(cfg.URI) {
 		return nil, fmt.Errorf("guest %s: CPUs of this machine cannot place a domain of %s, another one", cfg.Name, cfg.URI)
 	}

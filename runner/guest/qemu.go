@@ -2,6 +2,7 @@ package guest
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -97,25 +98,37 @@ func NewQemu(cfg QemuConfig) (*Qemu, error) {
 	if _, err := exec.LookPath(QemuBinary); err != nil {
 		return nil, fmt.Errorf("guest %s: %w: %s not found (apt-get install qemu-system-x86)", cfg.Name, ErrUnavailable, QemuBinary)
 	}
-	b := cfg.Boot
+	if err := bootFiles(cfg.Name, cfg.Boot); err != nil {
+		return nil, err
+	}
+	if err := forwardedTCP(cfg.Name, cfg.Ready, cfg.Net.Mode); err != nil {
+		return nil, err
+	}
+	cfg.ReadyTimeout, cfg.Accel = vmDefaults(cfg.ReadyTimeout, cfg.Accel)
+	return &Qemu{cfg: cfg, life: lifecycle{guest: cfg.Name, trace: cfg.Trace}}, nil
+}
+
+// bootFiles checks that the files a VM boots from exist; a missing one
+// wraps ErrUnavailable.
+func bootFiles(name string, b Boot) error {
 	for _, f := range append([]string{b.Kernel, b.Initrd}, diskPaths(b.Disks)...) {
 		if f == "" {
 			continue
 		}
 		if _, err := os.Stat(f); err != nil {
-			return nil, fmt.Errorf("guest %s: %w: %s is missing (see docs/guests/%s.md)", cfg.Name, ErrUnavailable, f, b.Flavor)
+			return fmt.Errorf("guest %s: %w: %s is missing (see docs/guests/%s.md)", name, ErrUnavailable, f, b.Flavor)
 		}
 	}
-	if err := forwardedTCP(cfg.Name, cfg.Ready, cfg.Net.Mode); err != nil {
-		return nil, err
+	return nil
+}
+
+// vmDefaults fills a VM's unset ready timeout (2 minutes) and accelerator
+// (tcg).
+func vmDefaults(readyTimeout time.Duration, accel string) (time.Duration, string) {
+	if readyTimeout <= 0 {
+		readyTimeout = 2 * time.Minute
 	}
-	if cfg.ReadyTimeout <= 0 {
-		cfg.ReadyTimeout = 2 * time.Minute
-	}
-	if cfg.Accel == "" {
-		cfg.Accel = "tcg"
-	}
-	return &Qemu{cfg: cfg, life: lifecycle{guest: cfg.Name, trace: cfg.Trace}}, nil
+	return readyTimeout, cmp.Or(accel, "tcg")
 }
 
 func diskPaths(ds []Disk) []string {
