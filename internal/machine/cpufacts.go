@@ -8,6 +8,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/benchbook/benchbook/internal/numfmt"
 )
 
 var cpuName = regexp.MustCompile(`^cpu([0-9]+)$`)
@@ -56,25 +58,10 @@ func cpuGovernor(fsys fs.FS) string {
 // describeCPUs is "CPU 3" or "CPUs 0-3,6".
 func describeCPUs(cpus []int) string {
 	slices.Sort(cpus)
-	var b strings.Builder
-	for i := 0; i < len(cpus); {
-		j := i
-		for j+1 < len(cpus) && cpus[j+1] == cpus[j]+1 {
-			j++
-		}
-		if b.Len() > 0 {
-			b.WriteByte(',')
-		}
-		b.WriteString(strconv.Itoa(cpus[i]))
-		if j > i {
-			b.WriteString("-" + strconv.Itoa(cpus[j]))
-		}
-		i = j + 1
-	}
 	if len(cpus) == 1 {
-		return "CPU " + b.String()
+		return "CPU " + numfmt.Ranges(cpus)
 	}
-	return "CPUs " + b.String()
+	return "CPUs " + numfmt.Ranges(cpus)
 }
 
 // cpuBoost is "on", "off" or "unknown": acpi-cpufreq's and amd-pstate's

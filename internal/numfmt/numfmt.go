@@ -24,3 +24,24 @@ func Group(n int64) string {
 	}
 	return b.String()
 }
+
+// Ranges writes ascending numbers, each once, in the kernel's list format,
+// runs collapsed: [0 1 2 5] -> "0-2,5".
+func Ranges(ns []int) string {
+	var b strings.Builder
+	for i := 0; i < len(ns); {
+		j := i
+		for j+1 < len(ns) && ns[j+1] == ns[j]+1 {
+			j++
+		}
+		if b.Len() > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(strconv.Itoa(ns[i]))
+		if j > i {
+			b.WriteString("-" + strconv.Itoa(ns[j]))
+		}
+		i = j + 1
+	}
+	return b.String()
+}

@@ -9,3 +9,20 @@ func TestGroup(t *testing.T) {
 		}
 	}
 }
+
+func TestRanges(t *testing.T) {
+	for _, c := range []struct {
+		ns   []int
+		want string
+	}{
+		{nil, ""},
+		{[]int{3}, "3"},
+		{[]int{0, 1, 2, 5}, "0-2,5"},
+		{[]int{0, 2, 4}, "0,2,4"},
+		{[]int{1, 2, 7, 8, 9, 11}, "1-2,7-9,11"},
+	} {
+		if got := Ranges(c.ns); got != c.want {
+			t.Errorf("Ranges(%v) = %q, want %q", c.ns, got, c.want)
+		}
+	}
+}

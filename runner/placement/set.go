@@ -14,6 +14,8 @@ import (
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/benchbook/benchbook/internal/numfmt"
 )
 
 // Set is a set of CPU numbers, ascending, each once. The zero value is the
@@ -64,24 +66,7 @@ func cpuNumber(s string) (int, error) {
 const maxCPU = len(unix.CPUSet{}) * 64
 
 // String is the kernel's list format, ranges collapsed: "0-2,5".
-func (s Set) String() string {
-	var b strings.Builder
-	for i := 0; i < len(s); {
-		j := i
-		for j+1 < len(s) && s[j+1] == s[j]+1 {
-			j++
-		}
-		if b.Len() > 0 {
-			b.WriteByte(',')
-		}
-		b.WriteString(strconv.Itoa(s[i]))
-		if j > i {
-			b.WriteString("-" + strconv.Itoa(s[j]))
-		}
-		i = j + 1
-	}
-	return b.String()
-}
+func (s Set) String() string { return numfmt.Ranges(s) }
 
 // Contains reports whether every CPU of sub is in s.
 func (s Set) Contains(sub Set) bool {
