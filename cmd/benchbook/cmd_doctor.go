@@ -165,20 +165,33 @@ func cleanStaging(env *cmdEnv, paths []string) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	return sweepEach(env, folders, "removed staging folder %s (left by a run that was killed)\n", runner.CleanStaging,
+		func(dir string, err error) error {
+			var locked *runner.LockedError
+			if errors.As(err, &locked) {
+				fmt.Fprintf(env.stdout, "skipped %s: a run is using it (%s)\n", dir, locked.Holder)
+				return nil
+			}
+			return err
+		})
+}
+
+// sweepEach runs clean over each of where, prints each path it removed
+// with removedFmt, and counts them; failed says what an error of one is
+// (nil: not one to return).
+func sweepEach(env *cmdEnv, where []string, removedFmt string, clean func(string) ([]string, error), failed func(string, error) error) (int, error) {
 	var errs []error
 	removed := 0
-	for _, dir := range folders {
-		gone, err := runner.CleanStaging(dir)
+	for _, w := range where {
+		gone, err := clean(w)
 		for _, p := range gone {
-			fmt.Fprintf(env.stdout, "removed staging folder %s (left by a run that was killed)\n", p)
+			fmt.Fprintf(env.stdout, removedFmt, p)
 		}
 		removed += len(gone)
-		var locked *runner.LockedError
-		switch {
-		case errors.As(err, &locked):
-			fmt.Fprintf(env.stdout, "skipped %s: a run is using it (%s)\n", dir, locked.Holder)
-		case err != nil:
-			errs = append(errs, err)
+		if err != nil {
+			if err = failed(w, err); err != nil {
+				errs = append(errs, err)
+			}
 		}
 	}
 	return removed, errors.Join(errs...)
@@ -191,17 +204,6 @@ var scratchPrefixes = []string{verify.ScratchPrefix, site.TempPrefix, guest.Scra
 // cleanScratch removes the scratch folders of benchbook processes that are
 // gone.
 func cleanScratch(env *cmdEnv) (int, error) {
-	var errs []error
-	removed := 0
-	for _, prefix := range scratchPrefixes {
-		gone, err := tmpdir.Sweep(prefix)
-		for _, p := range gone {
-			fmt.Fprintf(env.stdout, "removed scratch folder %s (its process is gone)\n", p)
-		}
-		removed += len(gone)
-		if err != nil {
-			errs = append(errs, err)
-		}
-	}
-	return removed, errors.Join(errs...)
+	return sweepEach(env, scratchPrefixes, "removed scratch folder %s (its process is gone)\n", tmpdir.Sweep,
+		func(_ string, err error) error { return err })
 }
