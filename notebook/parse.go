@@ -494,8 +494,11 @@ func (p *parser) crossCheck(nb *Notebook) {
 					p.errVal(append(path, "style"), "a line plot needs a bench cell with a sweep; %s has none (use style = \"bar\")", from.ID)
 				case c.X == "" && len(from.Sweep) > 1:
 					p.errAt(c.Pos, "line plot of %s: several swept params; choose one with x = \"NAME\"", from.ID)
-				case c.X != "" && !hasAxis(from.Sweep, c.X):
-					p.errVal(append(path, "x"), "x = %q is not swept by bench cell %s", c.X, from.ID)
+				case c.X != "" && !hasAxis(from.Sweep, c.X) && nb.UnknownMetric(from, c.X) != "":
+					// x is a swept param or a metric of the cell (the achieved
+					// rate of a sweep over the offered one).
+					p.errVal(append(path, "x"), "x = %q is neither swept by bench cell %s (it sweeps %s) nor a metric it produces: %s",
+						c.X, from.ID, strings.Join(axisNames(from.Sweep), ", "), nb.UnknownMetric(from, c.X))
 				}
 				if c.X == "" && len(from.Sweep) == 1 {
 					c.X = from.Sweep[0].Param
@@ -727,6 +730,14 @@ func isStrings(v any) bool {
 		}
 	}
 	return true
+}
+
+func axisNames(axes []SweepAxis) []string {
+	names := make([]string, len(axes))
+	for i, a := range axes {
+		names[i] = a.Param
+	}
+	return names
 }
 
 func hasAxis(axes []SweepAxis, name string) bool {

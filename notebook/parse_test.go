@@ -556,3 +556,45 @@ load = "l"
 		t.Errorf("err = %v", err)
 	}
 }
+
+// TestLinePlotXMetric: x of a line plot is a swept param or a metric of
+// the cell (the achieved rate of a sweep over the offered one); anything
+// else is an error at x naming both.
+func TestLinePlotXMetric(t *testing.T) {
+	src := func(x string) []byte {
+		return []byte(`title = "Knee"
+[params]
+rate = 1000
+[guests.host]
+kind = "process"
+command = ["redis-server", "--port", "{port}"]
+[loads.paced]
+tool = "builtin"
+rate = "{rate}"
+[[cells]]
+kind = "bench"
+id = "knee"
+guests = ["host"]
+load = "paced"
+sweep = { rate = [1000, 2000] }
+[[cells]]
+kind = "plot"
+from = "knee"
+style = "line"
+y = "latency_p99"
+x = "` + x + `"
+`)
+	}
+	for _, x := range []string{"rate", "ops_per_sec"} {
+		if nb, err := Parse("x.toml", src(x)); err != nil {
+			t.Errorf("x = %q: %v", x, err)
+		} else if nb.Cells[1].X != x {
+			t.Errorf("x = %q: got %q", x, nb.Cells[1].X)
+		}
+	}
+	_, err := Parse("x.toml", src("ops_per_sex"))
+	want := `x.toml:21:5: x = "ops_per_sex" is neither swept by bench cell knee (it sweeps rate) nor a metric it produces: unknown metric "ops_per_sex" (did you mean "ops_per_sec"?)`
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("got %v\nwant %s", err, want)
+	}
+}

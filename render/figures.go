@@ -262,6 +262,13 @@ func (r *report) barChart(c *notebook.Cell, f *results.File, title string) (plot
 
 func (r *report) lineChart(c *notebook.Cell, f *results.File, title string) (plot.Chart, []string) {
 	l := plot.Line{Title: title, XLabel: c.X}
+	// x is a swept param, or else a metric (check allowed no other): each
+	// point then sits at that metric's median, as y does.
+	xMetric := false
+	if b := r.nb.Bench(c.From); b != nil && !slices.ContainsFunc(b.Sweep, func(a notebook.SweepAxis) bool { return a.Param == c.X }) {
+		xMetric = true
+		l.XLabel = metricLabel(f.Metric(c.X), f.Metric(c.X).Unit)
+	}
 	minX, maxX := 0.0, 0.0
 	for _, g := range r.guests(c, f) {
 		if g.Status != results.StatusOK {
@@ -272,6 +279,10 @@ func (r *report) lineChart(c *notebook.Cell, f *results.File, title string) (plo
 		var pts []pt
 		for _, p := range g.Points {
 			x, ok := number(p.Params[c.X])
+			if xMetric {
+				xs, has := p.Summary[c.X]
+				x, ok = xs.Median, has && xs.N > 0
+			}
 			sum, has := p.Summary[c.Y]
 			if !ok || !has || sum.N == 0 {
 				continue
