@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/benchbook/benchbook/internal/testutil/nbtest"
 )
 
 // Without unsafe_html, a linked file that would run script on the site is
@@ -45,7 +47,7 @@ func TestScriptAssets(t *testing.T) {
 					src += "unsafe_html = true\n"
 				}
 				src += "[[cells]]\nkind = \"markdown\"\ntext = \"See [the file](" + tc.file + ").\"\n"
-				nb := parseSource(t, src, map[string]string{tc.file: tc.content})
+				nb := nbtest.Parse(t, src, map[string]string{tc.file: tc.content})
 				errs := Check(nb)
 				want := tc.want
 				if unsafe {

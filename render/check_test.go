@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/benchbook/benchbook/internal/testutil/nbtest"
 )
 
 func TestCheck(t *testing.T) {
@@ -70,7 +72,7 @@ func TestCheck(t *testing.T) {
 		},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			nb := parseSource(t, "title = \"t\"\n[[cells]]\nkind = \"markdown\"\ntext = "+tc.text+"\n", files)
+			nb := nbtest.Parse(t, "title = \"t\"\n[[cells]]\nkind = \"markdown\"\ntext = "+tc.text+"\n", files)
 			errs := Check(nb)
 			if len(errs) != len(tc.want) {
 				t.Fatalf("Check = %d errors, want %d:\n%v", len(errs), len(tc.want), errs)
@@ -92,7 +94,7 @@ func TestCheckSymlinkEscape(t *testing.T) {
 	if err := os.WriteFile(outside, []byte("secret"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	nb := parseSource(t, "title = \"t\"\n[[cells]]\nkind = \"markdown\"\ntext = \"[s](s.txt)\"\n", nil)
+	nb := nbtest.Parse(t, "title = \"t\"\n[[cells]]\nkind = \"markdown\"\ntext = \"[s](s.txt)\"\n", nil)
 	if err := os.Symlink(outside, filepath.Join(filepath.Dir(nb.Path), "s.txt")); err != nil {
 		t.Skipf("cannot create a symbolic link here: %v", err)
 	}
@@ -105,7 +107,7 @@ func TestCheckSymlinkEscape(t *testing.T) {
 // When the file changed since it was parsed, positions are estimated from
 // where the text starts instead of read from the source.
 func TestCheckPositionWithoutSource(t *testing.T) {
-	nb := parseSource(t, "title = \"t\"\n[[cells]]\nkind = \"markdown\"\ntext = \"\"\"\nab\n  [x](nope.csv)\n\"\"\"\n", nil)
+	nb := nbtest.Parse(t, "title = \"t\"\n[[cells]]\nkind = \"markdown\"\ntext = \"\"\"\nab\n  [x](nope.csv)\n\"\"\"\n", nil)
 	if err := os.WriteFile(nb.Path, []byte("changed"), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -120,7 +122,7 @@ func TestCheckCLSF(t *testing.T) {
 	if _, err := os.Stat(path); err != nil {
 		t.Skipf("%s not there yet: %v", path, err)
 	}
-	if errs := Check(parseFile(t, path)); len(errs) != 0 {
+	if errs := Check(nbtest.ParseFile(t, path)); len(errs) != 0 {
 		t.Errorf("Check(%s):\n%v", path, errs)
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/benchbook/benchbook/internal/testutil/golden"
+	"github.com/benchbook/benchbook/internal/testutil/nbtest"
 	"github.com/benchbook/benchbook/notebook"
 	"github.com/benchbook/benchbook/results"
 )
@@ -108,7 +109,7 @@ func fioRun(nb *notebook.Notebook) *results.File {
 // MB/s (axis, table, prose), latency in µs or ms as it is large, ratios
 // and claims the right way round where lower is better.
 func TestRenderFioMetrics(t *testing.T) {
-	nb := parseSource(t, fioNotebook, nil)
+	nb := nbtest.Parse(t, fioNotebook, nil)
 	f := fioRun(nb)
 	opt := Options{Results: memResults{"fs": f}, Version: "test"}
 	md := renderMarkdown(t, nb, opt)
@@ -185,7 +186,7 @@ than gzip, for a file {{ versus "zip" "zstd" "gzip" "compressed_bytes" }}; score
 // A command's figures render with its own units, its user metrics with
 // theirs (or none), and time and memory with prefixes.
 func TestRenderCommandMetrics(t *testing.T) {
-	nb := parseSource(t, commandNotebook, nil)
+	nb := nbtest.Parse(t, commandNotebook, nil)
 	rep := func(wall, rss, size float64) map[string]float64 {
 		return map[string]float64{"wall_ms": wall, "user_ms": wall * 0.9, "sys_ms": 3, "max_rss_bytes": rss, "compressed_bytes": size, "score": 7, "boot_ms": 11}
 	}

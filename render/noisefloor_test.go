@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/benchbook/benchbook/internal/testutil/golden"
+	"github.com/benchbook/benchbook/internal/testutil/nbtest"
 	"github.com/benchbook/benchbook/results"
 )
 
@@ -43,7 +44,7 @@ claims = ["host.ops_per_sec > vm.ops_per_sec", "vm.latency_p99 > host.latency_p9
 // floorRun: the host does 11 % better than the VM, on a machine whose
 // noise floor calibrate measured.
 func floorRun(t *testing.T, floor bool) (string, string) {
-	nb := parseSource(t, floorNotebook, nil)
+	nb := nbtest.Parse(t, floorNotebook, nil)
 	rep := func(ops, p99 float64) map[string]float64 {
 		return map[string]float64{"ops_per_sec": ops, "latency_p99": p99, "latency_avg": 1e6 / ops}
 	}

@@ -1,11 +1,10 @@
 package render
 
 import (
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/benchbook/benchbook/internal/testutil/nbtest"
 	"github.com/benchbook/benchbook/notebook"
 	"github.com/benchbook/benchbook/results"
 )
@@ -62,19 +61,11 @@ func pointsFile(nb *notebook.Notebook) *results.File {
 
 // Inline values and claims name sweep points by values, bare or param=value.
 func TestSweepPointsRender(t *testing.T) {
-	dir := t.TempDir()
-	path := filepath.Join(dir, "nb.toml")
-	if err := os.WriteFile(path, []byte(pointsNotebook), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	nb, err := notebook.ParseFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	nb := nbtest.Write(t, t.TempDir(), pointsNotebook)
 	if errs := Check(nb); len(errs) > 0 {
 		t.Fatal(errs)
 	}
-	store := results.ForNotebook(path)
+	store := results.ForNotebook(nb.Path)
 	if err := store.Save(pointsFile(nb)); err != nil {
 		t.Fatal(err)
 	}
@@ -103,13 +94,7 @@ func TestSweepPointsRender(t *testing.T) {
 func TestSweepPointsCheck(t *testing.T) {
 	src := strings.Replace(pointsNotebook, `"net=loopback, clients=4" }}.`, `"net=loopback, clients=4" }}.
 {{ value "path" "linux" "ops_per_sec" "tap" }} {{ value "path" "linux" "ops_per_sec" "lopback clients=1" }}`, 1)
-	dir := t.TempDir()
-	path := filepath.Join(dir, "nb.toml")
-	os.WriteFile(path, []byte(src), 0o644)
-	nb, err := notebook.ParseFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	nb := nbtest.Write(t, t.TempDir(), src)
 	errs := Check(nb)
 	want := []string{
 		`nb.toml:15:1: value: sweep point "tap" leaves clients free: a figure is at one point, name it like "tap clients=1"`,

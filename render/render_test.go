@@ -11,42 +11,12 @@ import (
 	"testing"
 
 	"github.com/benchbook/benchbook/internal/testutil/golden"
+	"github.com/benchbook/benchbook/internal/testutil/nbtest"
 	"github.com/benchbook/benchbook/notebook"
 	"github.com/yuin/goldmark/text"
 )
 
 const goldenNotebook = "testdata/golden/notebook.toml"
-
-// parseFile parses a notebook that must be valid.
-func parseFile(t testing.TB, path string) *notebook.Notebook {
-	t.Helper()
-	nb, err := notebook.ParseFile(path)
-	if err != nil {
-		t.Fatalf("parse %s: %v", path, err)
-	}
-	return nb
-}
-
-// parseSource writes src as name in a fresh folder (with the given extra
-// files) and parses it; the notebook must be valid.
-func parseSource(t testing.TB, src string, files map[string]string) *notebook.Notebook {
-	t.Helper()
-	dir := t.TempDir()
-	for name, content := range files {
-		p := filepath.Join(dir, filepath.FromSlash(name))
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	path := filepath.Join(dir, "nb.toml")
-	if err := os.WriteFile(path, []byte(src), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return parseFile(t, path)
-}
 
 func renderHTML(t testing.TB, nb *notebook.Notebook, opt Options) string {
 	t.Helper()
@@ -67,7 +37,7 @@ func renderMarkdown(t testing.TB, nb *notebook.Notebook, opt Options) string {
 }
 
 func TestGolden(t *testing.T) {
-	nb := parseFile(t, goldenNotebook)
+	nb := nbtest.ParseFile(t, goldenNotebook)
 	opt := Options{Version: "v0.0.0-test"}
 	for _, tc := range []struct {
 		file string
@@ -82,7 +52,7 @@ func TestGolden(t *testing.T) {
 }
 
 func TestHTMLFeatures(t *testing.T) {
-	page := renderHTML(t, parseFile(t, goldenNotebook), Options{Version: "v1.2.3"})
+	page := renderHTML(t, nbtest.ParseFile(t, goldenNotebook), Options{Version: "v1.2.3"})
 	for _, want := range []string{
 		`<h2 id="method">Method<a class="bb-anchor" href="#method" aria-label="Link to this section">#</a></h2>`,
 		`<h2 id="method-1">`, // ids unique across cells
@@ -115,7 +85,7 @@ func TestHTMLFeatures(t *testing.T) {
 }
 
 func TestFragment(t *testing.T) {
-	frag := renderHTML(t, parseFile(t, goldenNotebook), Options{Fragment: true})
+	frag := renderHTML(t, nbtest.ParseFile(t, goldenNotebook), Options{Fragment: true})
 	for _, banned := range []string{"<html", "<head>", "<style", "<body", "Made with"} {
 		if strings.Contains(frag, banned) {
 			t.Errorf("fragment contains %s", banned)
@@ -168,7 +138,7 @@ caption = "C %[1]s"
 }
 
 func TestXSS(t *testing.T) {
-	nb := parseSource(t, xssNotebook(false), nil)
+	nb := nbtest.Parse(t, xssNotebook(false), nil)
 	page := renderHTML(t, nb, Options{})
 	for _, bad := range []string{"<script", "<img src=x", "<SCRIPT"} {
 		if strings.Contains(page, bad) {
@@ -190,7 +160,7 @@ func TestXSS(t *testing.T) {
 }
 
 func TestUnsafeHTML(t *testing.T) {
-	nb := parseSource(t, xssNotebook(true), nil)
+	nb := nbtest.Parse(t, xssNotebook(true), nil)
 	page := renderHTML(t, nb, Options{})
 	// The prose keeps its raw HTML; values from the notebook's fields never do.
 	if !strings.Contains(page, "<img src=x onerror=alert(2)>") || !strings.Contains(page, "<script>alert(3)</script>") {
@@ -206,7 +176,7 @@ func TestUnsafeHTML(t *testing.T) {
 }
 
 func TestDeterministic(t *testing.T) {
-	nb := parseFile(t, goldenNotebook)
+	nb := nbtest.ParseFile(t, goldenNotebook)
 	dirs := []string{t.TempDir(), t.TempDir()}
 	for _, dir := range dirs {
 		if err := Write(dir, nb, Options{Version: "v1"}); err != nil {
@@ -222,7 +192,7 @@ func TestDeterministic(t *testing.T) {
 			t.Errorf("%s differs between two renders", name)
 		}
 	}
-	if renderHTML(t, nb, Options{}) != renderHTML(t, parseFile(t, goldenNotebook), Options{}) {
+	if renderHTML(t, nb, Options{}) != renderHTML(t, nbtest.ParseFile(t, goldenNotebook), Options{}) {
 		t.Error("two HTML renders differ")
 	}
 }
@@ -247,7 +217,7 @@ func readTree(t *testing.T, dir string) map[string]string {
 
 func TestFrontMatter(t *testing.T) {
 	title := "Redis: \"fast\" \\ 'quick' # not a comment\n- not a list <script>x</script> \u2028 end"
-	nb := parseSource(t, fmt.Sprintf(`
+	nb := nbtest.Parse(t, fmt.Sprintf(`
 title   = %s
 date    = 2014-11-02T10:00:00+08:00
 authors = ["Ada: the first", "yes"]
@@ -331,7 +301,7 @@ func unquote(t *testing.T, s string) string {
 }
 
 func TestFrontMatterMinimal(t *testing.T) {
-	nb := parseSource(t, "title = \"Only a title\"\n[[cells]]\nkind = \"markdown\"\ntext = \"x\"\n", nil)
+	nb := nbtest.Parse(t, "title = \"Only a title\"\n[[cells]]\nkind = \"markdown\"\ntext = \"x\"\n", nil)
 	md := renderMarkdown(t, nb, Options{})
 	want := "---\ntitle: \"Only a title\"\nslug: \"nb\"\ndraft: false\n---\n\nx\n"
 	if md != want {
@@ -344,7 +314,7 @@ func TestFrontMatterMinimal(t *testing.T) {
 func TestMarkdownFootnoteLabels(t *testing.T) {
 	cell := "[[cells]]\nkind = \"markdown\"\ntext = \"\"\"\nSee[^1] and [^n].\n\n[^1]: %s one\n[^n]: %s n\n\"\"\"\n"
 	src := "title = \"t\"\n" + fmt.Sprintf(cell, "a", "a") + fmt.Sprintf(cell, "b", "b") + fmt.Sprintf(cell, "c", "c")
-	md := renderMarkdown(t, parseSource(t, src, nil), Options{})
+	md := renderMarkdown(t, nbtest.Parse(t, src, nil), Options{})
 	for _, want := range []string{
 		"See[^1] and [^n].\n\n[^1]: a one\n[^n]: a n\n",
 		"See[^1-2] and [^n-2].\n\n[^1-2]: b one\n[^n-2]: b n\n",
@@ -369,7 +339,7 @@ text = """
 [fig]: missing.png
 """
 `
-	nb := parseSource(t, src, nil)
+	nb := nbtest.Parse(t, src, nil)
 	if page := renderHTML(t, nb, Options{}); !strings.Contains(page, `<a href="https://github.com/cloudius-systems/osv">OSv</a>`) {
 		t.Error("a reference defined in a later cell is not resolved")
 	}
@@ -382,7 +352,7 @@ text = """
 // A heading that slugs to a cell's anchor gets a suffix, not a duplicate id.
 func TestHeadingIDsAvoidCellAnchors(t *testing.T) {
 	src := "title = \"t\"\n[[cells]]\nkind = \"markdown\"\nid = \"intro\"\ntext = \"## Cell intro\"\n"
-	page := renderHTML(t, parseSource(t, src, nil), Options{Fragment: true})
+	page := renderHTML(t, nbtest.Parse(t, src, nil), Options{Fragment: true})
 	if !strings.Contains(page, `id="cell-intro">`) || !strings.Contains(page, `<h2 id="cell-intro-1">`) {
 		t.Errorf("ids collide:\n%s", page)
 	}
@@ -391,7 +361,7 @@ func TestHeadingIDsAvoidCellAnchors(t *testing.T) {
 // Pages are rendered in parallel by the site builder; shared state
 // (goldmark instances, the stylesheet) must allow it. Run with -race.
 func TestConcurrentRender(t *testing.T) {
-	nb := parseFile(t, goldenNotebook)
+	nb := nbtest.ParseFile(t, goldenNotebook)
 	want := renderHTML(t, nb, Options{})
 	errs := make(chan error, 4)
 	for range 4 {

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/benchbook/benchbook/internal/testutil/golden"
+	"github.com/benchbook/benchbook/internal/testutil/nbtest"
 	"github.com/benchbook/benchbook/results"
 )
 
@@ -55,7 +56,7 @@ sweep = { clients = [4, 8] }
 // machine's table, per guest the ranges of the noise and the repeats run
 // while the machine was busy, named with their sweep point.
 func TestAppendixNoise(t *testing.T) {
-	nb := parseSource(t, noiseNotebook, nil)
+	nb := nbtest.Parse(t, noiseNotebook, nil)
 	c := nb.Bench("tp")
 	started := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
 	f := &results.File{

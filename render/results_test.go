@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/benchbook/benchbook/internal/testutil/nbtest"
 	"github.com/benchbook/benchbook/notebook"
 	"github.com/benchbook/benchbook/results"
 )
@@ -109,16 +110,8 @@ func fixture(nb *notebook.Notebook) *results.File {
 // withResults writes the notebook and a stored run into a fresh folder.
 func withResults(t *testing.T, src string) (*notebook.Notebook, results.Store) {
 	t.Helper()
-	dir := t.TempDir()
-	path := filepath.Join(dir, "nb.toml")
-	if err := os.WriteFile(path, []byte(src), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	nb, err := notebook.ParseFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	store := results.ForNotebook(path)
+	nb := nbtest.Write(t, t.TempDir(), src)
+	store := results.ForNotebook(nb.Path)
 	if err := store.Save(fixture(nb)); err != nil {
 		t.Fatal(err)
 	}
@@ -270,12 +263,7 @@ func TestCheckInlineReferences(t *testing.T) {
 	src := strings.Replace(resultsNotebook, `of the host's`, `of the host's {{ value "thruput" "host" "ops_per_sec" }}
 and {{ value "throughput" "vm" "ops_per_sec" }} and {{ value "throughput" "host" "ops" }} and {{ ratio "throughput" "host" }}`, 1)
 	dir := t.TempDir()
-	path := filepath.Join(dir, "nb.toml")
-	os.WriteFile(path, []byte(src), 0o644)
-	nb, err := notebook.ParseFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	nb := nbtest.Write(t, dir, src)
 	errs := Check(nb)
 	want := []string{
 		`nb.toml:27:79: value: "thruput" names no bench cell (bench cells: throughput)`,

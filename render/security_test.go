@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/benchbook/benchbook/internal/testutil/htmlcheck"
+	"github.com/benchbook/benchbook/internal/testutil/nbtest"
 	"github.com/benchbook/benchbook/results"
 	"github.com/yuin/goldmark"
 	"github.com/yuin/goldmark/extension"
@@ -147,7 +148,7 @@ func (h *hostile) shown(out string) map[string]bool {
 // a browser) hold no script either.
 func TestHostileValuesAreEscaped(t *testing.T) {
 	h := newHostile(false)
-	nb := parseSource(t, h.src, nil)
+	nb := nbtest.Parse(t, h.src, nil)
 	out := t.TempDir()
 	opt := Options{Results: fakeResults{h.good, h.failed}, Version: htmlcheck.Payload(0, 999)}
 	if err := Write(out, nb, opt); err != nil {
@@ -249,7 +250,7 @@ func checkMarkdownSafe(t *testing.T, h *hostile, md string) {
 // does: every other field is still escaped.
 func TestUnsafeHTMLOnlyProse(t *testing.T) {
 	h := newHostile(true)
-	nb := parseSource(t, h.src, nil)
+	nb := nbtest.Parse(t, h.src, nil)
 	page := renderHTML(t, nb, Options{Results: fakeResults{h.good, h.failed}})
 	var bad []string
 	for _, f := range h.leaked(page) {
@@ -277,22 +278,11 @@ func TestUnsafeHTMLOnlyProse(t *testing.T) {
 func TestRenderRunsNothing(t *testing.T) {
 	dir := t.TempDir()
 	marker := filepath.Join(dir, "ran")
-	src := fmt.Sprintf(`title = "inert"
-[guests.host]
-kind = "process"
-command = ["sh", "-c", "touch %s"]
-[loads.l]
-tool = "builtin"
-[[cells]]
-kind = "bench"
-id = "tp"
-guests = ["host"]
-load = "l"
-[[cells]]
+	src := nbtest.OneBench("inert", fmt.Sprintf(`["sh", "-c", "touch %s"]`, marker)) + `[[cells]]
 kind = "plot"
 from = "tp"
-`, marker)
-	nb := parseSource(t, src, nil)
+`
+	nb := nbtest.Parse(t, src, nil)
 	if err := Write(t.TempDir(), nb, Options{Results: results.ForNotebook(nb.Path)}); err != nil {
 		t.Fatal(err)
 	}
@@ -341,7 +331,7 @@ func TestScriptURLsRefused(t *testing.T) {
 	}
 	for _, link := range links {
 		src := fmt.Sprintf("title = \"t\"\n[[cells]]\nkind = \"markdown\"\ntext = %s\n", strconv.Quote("Some text.\n"+link))
-		nb := parseSource(t, src, nil)
+		nb := nbtest.Parse(t, src, nil)
 		errs := Check(nb)
 		if len(errs) != 1 || !strings.Contains(errs[0].Error(), "URLs are refused") || errs[0].Pos.Line != 4 {
 			t.Errorf("%q: check gave %v", link, errs)
@@ -359,7 +349,7 @@ func TestScriptURLsRefused(t *testing.T) {
 		"title = \"t\"\n[[cells]]\nkind = \"markdown\"\ntext = \"![dot](data:image/png;base64,iVBORw0KGgo=)\"\n",
 		"title = \"t\"\nunsafe_html = true\n[[cells]]\nkind = \"markdown\"\ntext = \"[a](javascript:void(0))\"\n",
 	} {
-		if errs := Check(parseSource(t, src, nil)); len(errs) > 0 {
+		if errs := Check(nbtest.Parse(t, src, nil)); len(errs) > 0 {
 			t.Errorf("%s: %v", src, errs)
 		}
 	}

@@ -3,6 +3,8 @@ package render
 import (
 	"strings"
 	"testing"
+
+	"github.com/benchbook/benchbook/internal/testutil/nbtest"
 )
 
 func TestHugoText(t *testing.T) {
@@ -55,7 +57,7 @@ func TestMarkdownTemplateMarkup(t *testing.T) {
 			"{% endraw %}\n```\n\n{% raw %}\n> **"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			md := renderMarkdown(t, parseSource(t, src(tc.unsafe), nil), Options{Jekyll: tc.jekyll})
+			md := renderMarkdown(t, nbtest.Parse(t, src(tc.unsafe), nil), Options{Jekyll: tc.jekyll})
 			for _, w := range tc.want {
 				if !strings.Contains(md, w) {
 					t.Errorf("the Markdown lacks %q:\n%s", w, md)

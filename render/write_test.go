@@ -9,11 +9,12 @@ import (
 	"time"
 
 	"github.com/benchbook/benchbook/internal/atomicfile"
+	"github.com/benchbook/benchbook/internal/testutil/nbtest"
 	"github.com/benchbook/benchbook/notebook"
 )
 
 func TestWrite(t *testing.T) {
-	nb := parseFile(t, goldenNotebook)
+	nb := nbtest.ParseFile(t, goldenNotebook)
 	out := filepath.Join(t.TempDir(), "site", "golden")
 	if err := Write(out, nb, Options{}); err != nil {
 		t.Fatal(err)
@@ -53,7 +54,7 @@ func TestWrite(t *testing.T) {
 }
 
 func TestWriteRefusesMissingAssets(t *testing.T) {
-	nb := parseSource(t, "title = \"t\"\n[[cells]]\nkind = \"markdown\"\ntext = \"![x](missing.png)\"\n", nil)
+	nb := nbtest.Parse(t, "title = \"t\"\n[[cells]]\nkind = \"markdown\"\ntext = \"![x](missing.png)\"\n", nil)
 	out := filepath.Join(t.TempDir(), "out")
 	err := Write(out, nb, Options{})
 	var list notebook.ErrorList
@@ -68,7 +69,7 @@ func TestWriteRefusesMissingAssets(t *testing.T) {
 // Rendering into the notebook's own folder, or a folder holding it, is
 // refused before anything is written.
 func TestWriteRefusesNotebookFolder(t *testing.T) {
-	nb := parseSource(t, "title = \"t\"\n[[cells]]\nkind = \"markdown\"\ntext = \"![x](img/a.png)\"\n",
+	nb := nbtest.Parse(t, "title = \"t\"\n[[cells]]\nkind = \"markdown\"\ntext = \"![x](img/a.png)\"\n",
 		map[string]string{"img/a.png": "PNG"})
 	dir := filepath.Dir(nb.Path)
 	for _, out := range []string{dir, filepath.Dir(dir), filepath.Join(dir, "nb.results", "page")} {
@@ -111,7 +112,7 @@ func TestWriteOwnsOnlyItsFiles(t *testing.T) {
 		{name: "an unrelated file", existing: "notes.txt"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			nb := parseSource(t, page("data/a.csv"), map[string]string{"data/a.csv": "1,2", "data/b.csv": "3,4"})
+			nb := nbtest.Parse(t, page("data/a.csv"), map[string]string{"data/a.csv": "1,2", "data/b.csv": "3,4"})
 			out := filepath.Join(t.TempDir(), "out")
 			mine := filepath.Join(out, filepath.FromSlash(tc.existing))
 			if err := os.MkdirAll(filepath.Dir(mine), 0o755); err != nil {
@@ -141,7 +142,7 @@ func TestWriteOwnsOnlyItsFiles(t *testing.T) {
 			}
 			// Rendering again replaces the page's own files; a link gone
 			// takes its copy with it; the rest stays.
-			nb2 := parseSource(t, page("data/b.csv"), map[string]string{"data/a.csv": "1,2", "data/b.csv": "3,4"})
+			nb2 := nbtest.Parse(t, page("data/b.csv"), map[string]string{"data/a.csv": "1,2", "data/b.csv": "3,4"})
 			nb2.Path = nb.Path
 			if err := Write(out, nb2, Options{}); err != nil {
 				t.Fatalf("second render: %v", err)

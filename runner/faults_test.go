@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/benchbook/benchbook/internal/testutil/nbtest"
 	"github.com/benchbook/benchbook/internal/testutil/proctest"
 	"github.com/benchbook/benchbook/results"
 )
@@ -162,7 +163,7 @@ func TestFaultMatrix(t *testing.T) {
 			store, good := seedFaultResults(t, seed, dir)
 			marker := dir
 			before := proctest.Children()
-			nb := writeNotebook(t, dir, f.notebook(marker))
+			nb := nbtest.Write(t, dir, f.notebook(marker))
 			if f.setup != nil {
 				f.setup(t, dir)
 			}
@@ -242,7 +243,7 @@ func containsAny(s string, subs []string) bool {
 func seedRun(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()
-	nb := writeNotebook(t, dir, fault{cmd: plainRedis}.notebook(dir))
+	nb := nbtest.Write(t, dir, fault{cmd: plainRedis}.notebook(dir))
 	var out bytes.Buffer
 	if _, err := Run(context.Background(), nb, results.ForNotebook(nb.Path), Options{Version: "test", Progress: &out}); err != nil {
 		t.Fatalf("seed run: %v\n%s", err, out.String())
@@ -420,7 +421,7 @@ func TestGuestStepsTraced(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := t.TempDir()
 			before := proctest.Children()
-			nb := writeNotebook(t, dir, tt.f.notebook(dir))
+			nb := nbtest.Write(t, dir, tt.f.notebook(dir))
 			var events []string
 			opt := Options{Force: true, Version: "test", Progress: &bytes.Buffer{}}
 			opt.Trace = func(ev string) {

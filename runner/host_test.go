@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/benchbook/benchbook/internal/testutil/nbtest"
 	"github.com/benchbook/benchbook/internal/testutil/proctest"
 	"github.com/benchbook/benchbook/notebook"
 	"github.com/benchbook/benchbook/results"
@@ -81,7 +82,7 @@ metrics = { bytes = { regex = "([0-9]+)", unit = "bytes" } }`,
 		t.Run(tt.name, func(t *testing.T) {
 			needTool(t, tt.prog)
 			base := t.TempDir()
-			nb := writeNotebook(t, t.TempDir(), hostGuest(base, tt.load))
+			nb := nbtest.Write(t, t.TempDir(), hostGuest(base, tt.load))
 			store := results.ForNotebook(nb.Path)
 			var out bytes.Buffer
 			var dirs []string
@@ -132,7 +133,7 @@ metrics = { bytes = { regex = "([0-9]+)", unit = "bytes" } }`,
 // A host guest serves nothing: a load of a server is refused before
 // anything starts, saying what to do.
 func TestHostGuestRefusesServerLoad(t *testing.T) {
-	nb := writeNotebook(t, t.TempDir(), hostGuest(t.TempDir(), `tool = "builtin"
+	nb := nbtest.Write(t, t.TempDir(), hostGuest(t.TempDir(), `tool = "builtin"
 requests = 10`))
 	if msg := failure(t, nb); !strings.Contains(msg, `guest box is the host itself (kind = "host"), which serves nothing for the builtin tool`) {
 		t.Fatalf("failure: %s", msg)
@@ -169,7 +170,7 @@ func TestProcessGuestNginx(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "nginx.conf"), conf, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	nb := writeNotebook(t, dir, `title = "nginx"
+	nb := nbtest.Write(t, dir, `title = "nginx"
 [guests.web]
 kind = "process"
 command = ["nginx", "-p", "{dir}", "-c", "nginx.conf", "-e", "stderr", "-g", "daemon off;"]
@@ -217,7 +218,7 @@ repeat = 2
 // A ready key whose regular expression cannot compile fails the cell
 // before anything starts.
 func TestReadyBadRegex(t *testing.T) {
-	nb := writeNotebook(t, t.TempDir(), strings.Replace(hostGuest("", `tool = "builtin"`),
+	nb := nbtest.Write(t, t.TempDir(), strings.Replace(hostGuest("", `tool = "builtin"`),
 		`kind = "host"`+"\n"+`dir_base = ""`, `kind = "process"`+"\n"+`command = ["sleep", "10"]`+"\n"+`ready = "log:(["`, 1))
 	if msg := failure(t, nb); !strings.Contains(msg, `guest box: ready = "log:([": error parsing regexp`) {
 		t.Fatalf("failure: %s", msg)
@@ -232,7 +233,7 @@ func TestHostGuestCancelled(t *testing.T) {
 	for _, at := range []string{"guest-step box scratch", "guest-step-done box scratch", "guest-ready", "load-started"} {
 		t.Run(at, func(t *testing.T) {
 			base := t.TempDir()
-			nb := writeNotebook(t, t.TempDir(), hostGuest(base, `tool = "command"
+			nb := nbtest.Write(t, t.TempDir(), hostGuest(base, `tool = "command"
 command = ["sleep", "5"]`))
 			store := results.ForNotebook(nb.Path)
 			ctx, cancel := context.WithCancel(context.Background())

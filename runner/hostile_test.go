@@ -16,6 +16,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/benchbook/benchbook/internal/testutil/nbtest"
 	"github.com/benchbook/benchbook/internal/testutil/proctest"
 )
 
@@ -95,7 +96,7 @@ func TestHostileReplies(t *testing.T) {
 				"{reply}", strconv.Quote(tt.reply),
 				"{marker}", dir,
 			).Replace(hostileNotebook)
-			nb := writeNotebook(t, dir, src)
+			nb := nbtest.Write(t, dir, src)
 			var out bytes.Buffer
 			start := time.Now()
 			_, err := Run(context.Background(), nb, store, Options{Force: true, Version: "test", Progress: &out})

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/benchbook/benchbook/internal/testutil/nbtest"
 	"github.com/benchbook/benchbook/internal/testutil/proctest"
 	"github.com/benchbook/benchbook/results"
 )
@@ -53,7 +54,7 @@ func TestKeepGoingAfterAGuestFails(t *testing.T) {
 	proctest.Adopt(t)
 	dir := t.TempDir()
 	before := proctest.Children()
-	nb := writeNotebook(t, dir, twoGuestsNotebook(plainRedis, "0"))
+	nb := nbtest.Write(t, dir, twoGuestsNotebook(plainRedis, "0"))
 	store := results.ForNotebook(nb.Path)
 	if _, err := Run(context.Background(), nb, store, runOpts(&bytes.Buffer{})); err != nil {
 		t.Fatalf("seed run: %v", err)
@@ -61,7 +62,7 @@ func TestKeepGoingAfterAGuestFails(t *testing.T) {
 	seed, _ := store.Load("tp")
 	seedLogs := snapshot(t, store.LogsDir())
 
-	nb = writeNotebook(t, dir, twoGuestsNotebook(diesAfterPong, "0"))
+	nb = nbtest.Write(t, dir, twoGuestsNotebook(diesAfterPong, "0"))
 	var out bytes.Buffer
 	outcomes, err := Run(context.Background(), nb, store, runOpts(&out))
 	if !errors.Is(err, ErrFailed) || len(outcomes) != 1 || outcomes[0].Status != Failed {
@@ -162,7 +163,7 @@ func TestRetry(t *testing.T) {
 	dir := t.TempDir()
 	marker := filepath.Join(dir, "booted-once")
 	flaky := `["sh", "-c", "if [ -e ` + marker + ` ]; then exec redis-server --port {port} --bind 127.0.0.1 --save '' --appendonly no; fi; touch ` + marker + `; echo the first boot fails; exit 3"]`
-	nb := writeNotebook(t, dir, twoGuestsNotebook(flaky, "2"))
+	nb := nbtest.Write(t, dir, twoGuestsNotebook(flaky, "2"))
 	store := results.ForNotebook(nb.Path)
 	var out bytes.Buffer
 	if _, err := Run(context.Background(), nb, store, runOpts(&out)); err != nil {
@@ -186,7 +187,7 @@ func TestRetry(t *testing.T) {
 	}
 
 	t.Run("given up after its retries", func(t *testing.T) {
-		nb := writeNotebook(t, t.TempDir(), twoGuestsNotebook(`["sh", "-c", "echo never; exit 3"]`, "1"))
+		nb := nbtest.Write(t, t.TempDir(), twoGuestsNotebook(`["sh", "-c", "echo never; exit 3"]`, "1"))
 		store := results.ForNotebook(nb.Path)
 		if _, err := Run(context.Background(), nb, store, runOpts(&bytes.Buffer{})); !errors.Is(err, ErrFailed) {
 			t.Fatalf("err = %v", err)

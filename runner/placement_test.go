@@ -22,6 +22,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/benchbook/benchbook/internal/testutil/nbtest"
 	"github.com/benchbook/benchbook/results"
 	"github.com/benchbook/benchbook/runner/image"
 	"github.com/benchbook/benchbook/runner/placement"
@@ -147,7 +148,7 @@ func TestPlacementProcessGuest(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.spec, func(t *testing.T) {
-			nb := writeNotebook(t, t.TempDir(), placementNotebook(tt.spec))
+			nb := nbtest.Write(t, t.TempDir(), placementNotebook(tt.spec))
 			store := results.ForNotebook(nb.Path)
 			var out bytes.Buffer
 			opt := runOpts(&out)
@@ -236,7 +237,7 @@ func TestPlacementOneCore(t *testing.T) {
 		return
 	}
 	cpu := os.Getenv("BENCHBOOK_PLACEMENT_CHILD")
-	nb := writeNotebook(t, t.TempDir(), placementNotebook("auto"))
+	nb := nbtest.Write(t, t.TempDir(), placementNotebook("auto"))
 	store := results.ForNotebook(nb.Path)
 	var out bytes.Buffer
 	opt := runOpts(&out)
@@ -275,7 +276,7 @@ func TestPlacementMicroVM(t *testing.T) {
 	sut, ld := allowed[:(len(allowed)+1)/2], allowed[(len(allowed)+1)/2:]
 	src := strings.Replace(vmNotebook, "requests = 300", `test_time = "3s"`, 1)
 	src = strings.Replace(src, "repeat = 2", "repeat = 1", 1)
-	nb := writeNotebook(t, t.TempDir(), src)
+	nb := nbtest.Write(t, t.TempDir(), src)
 	store := results.ForNotebook(nb.Path)
 	var out bytes.Buffer
 	opt := runOpts(&out)
@@ -379,7 +380,7 @@ func testVCPUThreads(pid int) ([]int, error) {
 func TestBusyRepeatFlagged(t *testing.T) {
 	needRedis(t)
 	src := strings.Replace(hostNotebook, "requests = 300", `test_time = "1s"`, 1)
-	nb := writeNotebook(t, t.TempDir(), src)
+	nb := nbtest.Write(t, t.TempDir(), src)
 	store := results.ForNotebook(nb.Path)
 	// An orphan: its parent shell exits at once, so it is nobody's of ours
 	// -- unless this test process is a subreaper (proctest makes it one for

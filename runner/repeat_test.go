@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/benchbook/benchbook/internal/testutil/nbtest"
 	"github.com/benchbook/benchbook/notebook"
 	"github.com/benchbook/benchbook/results"
 )
@@ -26,7 +27,7 @@ func TestMinRepeatsForCIAgrees(t *testing.T) {
 // put into its file.
 func adaptiveCell(t *testing.T, rule string) *cellRun {
 	t.Helper()
-	nb := writeNotebook(t, t.TempDir(), strings.Replace(hostNotebook, "repeat = 2", "repeat = "+rule, 1))
+	nb := nbtest.Write(t, t.TempDir(), strings.Replace(hostNotebook, "repeat = 2", "repeat = "+rule, 1))
 	c := nb.Bench("tp")
 	return &cellRun{
 		run:    &run{nb: nb, opt: Options{Progress: io.Discard}},
@@ -118,7 +119,7 @@ func TestBudgetShare(t *testing.T) {
 func adaptiveRun(t *testing.T, rule string) (*results.Stop, string, *results.File) {
 	t.Helper()
 	needRedis(t)
-	nb := writeNotebook(t, t.TempDir(), strings.Replace(hostNotebook, "repeat = 2", "repeat = "+rule, 1))
+	nb := nbtest.Write(t, t.TempDir(), strings.Replace(hostNotebook, "repeat = 2", "repeat = "+rule, 1))
 	store := results.ForNotebook(nb.Path)
 	var out bytes.Buffer
 	if _, err := Run(context.Background(), nb, store, runOpts(&out)); err != nil {

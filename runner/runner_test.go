@@ -6,12 +6,12 @@ import (
 	"errors"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/benchbook/benchbook/internal/testutil/nbtest"
 	"github.com/benchbook/benchbook/notebook"
 	"github.com/benchbook/benchbook/results"
 )
@@ -21,20 +21,6 @@ func needRedis(t *testing.T) {
 	if _, err := exec.LookPath("redis-server"); err != nil {
 		t.Skip("redis-server is not installed (make setup installs it)")
 	}
-}
-
-// writeNotebook writes src as dir/nb.toml and parses it.
-func writeNotebook(t *testing.T, dir, src string) *notebook.Notebook {
-	t.Helper()
-	path := filepath.Join(dir, "nb.toml")
-	if err := os.WriteFile(path, []byte(src), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	nb, err := notebook.ParseFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return nb
 }
 
 const hostNotebook = `title = "runner test"
@@ -62,7 +48,7 @@ func runOpts(buf *bytes.Buffer) Options {
 func TestRunStoresAndSkipsFresh(t *testing.T) {
 	needRedis(t)
 	dir := t.TempDir()
-	nb := writeNotebook(t, dir, hostNotebook)
+	nb := nbtest.Write(t, dir, hostNotebook)
 	store := results.ForNotebook(nb.Path)
 	var out bytes.Buffer
 	outcomes, err := Run(context.Background(), nb, store, runOpts(&out))
@@ -133,7 +119,7 @@ kind = "process"
 command = ["redis-server", "--port", "{port}", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
 [loads.quick]`, 1)
 	src = strings.Replace(src, `guests = ["host"]`, `guests = ["host", "other"]`+"\nsweep = { clients = [1, 2] }", 1)
-	nb := writeNotebook(t, t.TempDir(), src)
+	nb := nbtest.Write(t, t.TempDir(), src)
 	var out bytes.Buffer
 	if _, err := Run(context.Background(), nb, results.ForNotebook(nb.Path), runOpts(&out)); err != nil {
 		t.Fatalf("%v\n%s", err, out.String())
@@ -157,7 +143,7 @@ command = ["redis-server", "--port", "{port}", "--bind", "127.0.0.1", "--save", 
 // seed runs hostNotebook once so a good result exists, and returns its bytes.
 func seed(t *testing.T, dir string) (results.Store, []byte) {
 	t.Helper()
-	nb := writeNotebook(t, dir, hostNotebook)
+	nb := nbtest.Write(t, dir, hostNotebook)
 	store := results.ForNotebook(nb.Path)
 	var out bytes.Buffer
 	if _, err := Run(context.Background(), nb, store, runOpts(&out)); err != nil {
@@ -175,7 +161,7 @@ func TestGuestNeverReadyKeepsGoodResults(t *testing.T) {
 	dir := t.TempDir()
 	store, good := seed(t, dir)
 	src := strings.Replace(hostNotebook, `command = ["redis-server"`, `ready_timeout = "400ms"`+"\n"+`command = ["sh", "-c", "echo listening soon; exec sleep 30", "redis-server"`, 1)
-	nb := writeNotebook(t, dir, src)
+	nb := nbtest.Write(t, dir, src)
 	var out bytes.Buffer
 	_, err := Run(context.Background(), nb, store, runOpts(&out))
 	if !errors.Is(err, ErrFailed) {
@@ -220,7 +206,7 @@ func TestGuestNeverReadyKeepsGoodResults(t *testing.T) {
 func TestRunAppendsHistory(t *testing.T) {
 	needRedis(t)
 	dir := t.TempDir()
-	nb := writeNotebook(t, dir, hostNotebook)
+	nb := nbtest.Write(t, dir, hostNotebook)
 	store := results.ForNotebook(nb.Path)
 	var out bytes.Buffer
 	for range 2 {
@@ -256,7 +242,7 @@ func TestServerKilledMidLoad(t *testing.T) {
 	src := strings.Replace(hostNotebook, `command = ["redis-server", "--port", "{port}", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]`,
 		`command = ["sh", "-c", "redis-server --port {port} --bind 127.0.0.1 --save '' --appendonly no & sleep 0.8; kill -9 $!; wait"]`, 1)
 	src = strings.Replace(src, "requests = 300", `test_time = "20s"`, 1)
-	nb := writeNotebook(t, dir, src)
+	nb := nbtest.Write(t, dir, src)
 	var out bytes.Buffer
 	start := time.Now()
 	_, err := Run(context.Background(), nb, store, runOpts(&out))
@@ -292,7 +278,7 @@ optional = true
 command = ["no-such-redis-server", "--port", "{port}"]
 [loads.quick]`, 1)
 	src = strings.Replace(src, `guests = ["host"]`, `guests = ["host", "vm", "gone"]`, 1)
-	nb := writeNotebook(t, t.TempDir(), src)
+	nb := nbtest.Write(t, t.TempDir(), src)
 	store := results.ForNotebook(nb.Path)
 	var out bytes.Buffer
 	if _, err := Run(context.Background(), nb, store, runOpts(&out)); err != nil {
@@ -312,7 +298,7 @@ command = ["no-such-redis-server", "--port", "{port}"]
 
 func TestMissingRequiredProgramFailsFast(t *testing.T) {
 	src := strings.Replace(hostNotebook, `command = ["redis-server"`, `command = ["no-such-redis-server"`, 1)
-	nb := writeNotebook(t, t.TempDir(), src)
+	nb := nbtest.Write(t, t.TempDir(), src)
 	_, err := Run(context.Background(), nb, results.ForNotebook(nb.Path), runOpts(&bytes.Buffer{}))
 	if !errors.Is(err, ErrFailed) {
 		t.Fatalf("err = %v", err)
@@ -324,7 +310,7 @@ func TestMissingRequiredProgramFailsFast(t *testing.T) {
 }
 
 func TestOnlyUnknownCell(t *testing.T) {
-	nb := writeNotebook(t, t.TempDir(), hostNotebook)
+	nb := nbtest.Write(t, t.TempDir(), hostNotebook)
 	_, err := Run(context.Background(), nb, results.ForNotebook(nb.Path), Options{Only: "tpp"})
 	if err == nil || !strings.Contains(err.Error(), `no bench cell "tpp" (bench cells: tp)`) {
 		t.Fatalf("err = %v", err)

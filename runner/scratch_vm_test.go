@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/benchbook/benchbook/internal/testutil/nbtest"
 	"github.com/benchbook/benchbook/results"
 	"github.com/benchbook/benchbook/runner/image"
 )
@@ -77,7 +78,7 @@ func TestScratchDisks(t *testing.T) {
 	initBin := staticInit(t) // before TMPDIR moves: the init is shared by the package's tests
 	tmp := t.TempDir()
 	t.Setenv("TMPDIR", tmp)
-	nb := writeNotebook(t, t.TempDir(), scratchNotebook)
+	nb := nbtest.Write(t, t.TempDir(), scratchNotebook)
 	store := results.ForNotebook(nb.Path)
 	var out bytes.Buffer
 	opt := runOpts(&out)
@@ -121,7 +122,7 @@ func TestCancelScratchBoot(t *testing.T) {
 	initBin := staticInit(t) // before TMPDIR moves: the init is shared by the package's tests
 	tmp := t.TempDir()
 	t.Setenv("TMPDIR", tmp)
-	nb := writeNotebook(t, t.TempDir(), scratchNotebook)
+	nb := nbtest.Write(t, t.TempDir(), scratchNotebook)
 	store := results.ForNotebook(nb.Path)
 	cache := t.TempDir()
 	var out bytes.Buffer

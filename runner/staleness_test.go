@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/benchbook/benchbook/internal/machine"
+	"github.com/benchbook/benchbook/internal/testutil/nbtest"
 	"github.com/benchbook/benchbook/results"
 	"github.com/benchbook/benchbook/runner/image"
 	"github.com/benchbook/benchbook/runner/load"
@@ -22,7 +23,7 @@ import (
 func TestStatusEnvironment(t *testing.T) {
 	needRedis(t)
 	dir := t.TempDir()
-	nb := writeNotebook(t, dir, hostNotebook+strings.ReplaceAll(hostNotebook[strings.Index(hostNotebook, "[[cells]]"):], `"tp"`, `"other"`))
+	nb := nbtest.Write(t, dir, hostNotebook+strings.ReplaceAll(hostNotebook[strings.Index(hostNotebook, "[[cells]]"):], `"tp"`, `"other"`))
 	store := results.ForNotebook(nb.Path)
 	var out bytes.Buffer
 	if _, err := Run(context.Background(), nb, store, runOpts(&out)); err != nil {
@@ -87,7 +88,7 @@ func TestStateKinds(t *testing.T) {
 		src += strings.ReplaceAll(hostNotebook[strings.Index(hostNotebook, "[[cells]]"):], `"tp"`, `"`+id+`"`)
 	}
 	dir := t.TempDir()
-	nb := writeNotebook(t, dir, src)
+	nb := nbtest.Write(t, dir, src)
 	store := results.ForNotebook(nb.Path)
 	at := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
 	file := func(id string, started time.Time, failure string) *results.File {
@@ -134,7 +135,7 @@ func TestStateKinds(t *testing.T) {
 // time; rewriting the file makes the cell stale (environment), naming it.
 func TestStatusDiskDigest(t *testing.T) {
 	dir := t.TempDir()
-	nb := writeNotebook(t, dir, `title = "disk"
+	nb := nbtest.Write(t, dir, `title = "disk"
 [guests.vm]
 kind = "qemu"
 flavor = "osv"
@@ -208,7 +209,7 @@ func TestProgramVersions(t *testing.T) {
 // changed image digest and guest kernel make it stale (environment).
 func TestStatusMicroVM(t *testing.T) {
 	needVM(t)
-	nb := writeNotebook(t, t.TempDir(), strings.Replace(vmNotebook, "repeat = 2", "repeat = 1", 1))
+	nb := nbtest.Write(t, t.TempDir(), strings.Replace(vmNotebook, "repeat = 2", "repeat = 1", 1))
 	store := results.ForNotebook(nb.Path)
 	var out bytes.Buffer
 	opt := runOpts(&out)

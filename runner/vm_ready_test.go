@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/benchbook/benchbook/internal/netns"
+	"github.com/benchbook/benchbook/internal/testutil/nbtest"
 	"github.com/benchbook/benchbook/results"
 	"github.com/benchbook/benchbook/runner/image"
 )
@@ -35,7 +36,7 @@ func TestMicroVMReadyChecks(t *testing.T) {
 			}
 			src := strings.Replace(vmNotebook, `memory = "256M"`, `memory = "256M"`+"\n"+tt.keys, 1)
 			src = strings.Replace(src, "repeat = 2", "repeat = 1", 1)
-			nb := writeNotebook(t, t.TempDir(), src)
+			nb := nbtest.Write(t, t.TempDir(), src)
 			store := results.ForNotebook(nb.Path)
 			opt := runOpts(&bytes.Buffer{})
 			opt.Image = image.BuildOptions{CacheDir: t.TempDir(), InitBinary: staticInit(t)}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/benchbook/benchbook/internal/netns"
 	"github.com/benchbook/benchbook/internal/testutil/libvirttest"
+	"github.com/benchbook/benchbook/internal/testutil/nbtest"
 	"github.com/benchbook/benchbook/results"
 	"github.com/benchbook/benchbook/runner/guest"
 	"github.com/benchbook/benchbook/runner/image"
@@ -84,7 +85,7 @@ repeat = 2
 // carry boot_ms and accel tcg, and nothing is left behind.
 func TestRunMicroVM(t *testing.T) {
 	needVM(t)
-	nb := writeNotebook(t, t.TempDir(), vmNotebook)
+	nb := nbtest.Write(t, t.TempDir(), vmNotebook)
 	store := results.ForNotebook(nb.Path)
 	var out bytes.Buffer
 	opt := runOpts(&out)
@@ -167,7 +168,7 @@ func TestCancelVM(t *testing.T) {
 	for _, when := range []string{"boot", "load"} {
 		t.Run(when, func(t *testing.T) {
 			src := strings.Replace(vmNotebook, "requests = 300", `test_time = "60s"`, 1)
-			nb := writeNotebook(t, t.TempDir(), src)
+			nb := nbtest.Write(t, t.TempDir(), src)
 			store := results.ForNotebook(nb.Path)
 			cache := t.TempDir()
 			ctx, cancel := context.WithCancel(context.Background())
@@ -211,7 +212,7 @@ func TestRunLibvirt(t *testing.T) {
 	src := strings.Replace(vmNotebook, `kind   = "qemu"`, `kind   = "libvirt"
 network = "user"`, 1)
 	src = strings.Replace(src, "repeat = 2", "repeat = 1", 1)
-	nb := writeNotebook(t, t.TempDir(), src)
+	nb := nbtest.Write(t, t.TempDir(), src)
 	store := results.ForNotebook(nb.Path)
 	var out bytes.Buffer
 	opt := runOpts(&out)

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/benchbook/benchbook/internal/netns"
+	"github.com/benchbook/benchbook/internal/testutil/nbtest"
 	"github.com/benchbook/benchbook/internal/testutil/proctest"
 )
 
@@ -79,12 +80,12 @@ func TestDoctorCleanStaging(t *testing.T) {
 	needRedisServer(t)
 	proctest.Adopt(t)
 	dir := t.TempDir()
-	writeFile(t, filepath.Join(dir, "nb.toml"), phase(redisCmd, `test_time = "60s"`, dir))
+	nbtest.File(t, filepath.Join(dir, "nb.toml"), phase(redisCmd, `test_time = "60s"`, dir))
 	leftover := killedRun(t, dir, "nb.toml")
 
 	// A run in progress in another results folder of the same folder.
 	live := t.TempDir()
-	writeFile(t, filepath.Join(live, "nb.toml"), phase(redisCmd, `test_time = "60s"`, live))
+	nbtest.File(t, filepath.Join(live, "nb.toml"), phase(redisCmd, `test_time = "60s"`, live))
 	before := proctest.Children()
 	liveRun := benchbookCmd(t, live, "run", "nb.toml")
 	if err := liveRun.Start(); err != nil {
@@ -157,10 +158,10 @@ func TestRunRemovesStagingOfKilled(t *testing.T) {
 	needRedisServer(t)
 	proctest.Adopt(t)
 	dir := t.TempDir()
-	writeFile(t, filepath.Join(dir, "nb.toml"), phase(redisCmd, `test_time = "60s"`, dir))
+	nbtest.File(t, filepath.Join(dir, "nb.toml"), phase(redisCmd, `test_time = "60s"`, dir))
 	leftover := killedRun(t, dir, "nb.toml")
 
-	writeFile(t, filepath.Join(dir, "nb.toml"), quickNotebook(dir))
+	nbtest.File(t, filepath.Join(dir, "nb.toml"), quickNotebook(dir))
 	out, err := benchbookCmd(t, dir, "run", "nb.toml").CombinedOutput()
 	if err != nil {
 		t.Fatalf("run: %v\n%s", err, out)

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/benchbook/benchbook/internal/testutil"
+	"github.com/benchbook/benchbook/internal/testutil/nbtest"
 	"github.com/benchbook/benchbook/internal/testutil/proctest"
 )
 
@@ -96,7 +97,7 @@ func TestSignalFaults(t *testing.T) {
 			t.Run(sig.String()+" during "+ph.name, func(t *testing.T) {
 				dir := t.TempDir()
 				good := copyResults(t, seed, dir)
-				writeFile(t, filepath.Join(dir, "nb.toml"), phase(ph.cmd, ph.load, dir))
+				nbtest.File(t, filepath.Join(dir, "nb.toml"), phase(ph.cmd, ph.load, dir))
 				before := proctest.Children()
 
 				cmd := benchbookCmd(t, dir, "run", "nb.toml")
@@ -137,7 +138,7 @@ func TestTwoRunsAtOnce(t *testing.T) {
 	proctest.Adopt(t)
 	dir := t.TempDir()
 	good := copyResults(t, seedResults(t), dir)
-	writeFile(t, filepath.Join(dir, "nb.toml"), phase(redisCmd, `test_time = "60s"`, dir))
+	nbtest.File(t, filepath.Join(dir, "nb.toml"), phase(redisCmd, `test_time = "60s"`, dir))
 	before := proctest.Children()
 
 	first := benchbookCmd(t, dir, "run", "nb.toml")
@@ -182,7 +183,7 @@ func TestTwoRunsAtOnce(t *testing.T) {
 	}
 
 	// The kernel dropped the lock with the process: a new run gets it.
-	writeFile(t, filepath.Join(dir, "nb.toml"), quickNotebook(dir))
+	nbtest.File(t, filepath.Join(dir, "nb.toml"), quickNotebook(dir))
 	if out, err := benchbookCmd(t, dir, "run", "nb.toml").CombinedOutput(); err != nil {
 		t.Fatalf("a run after the interrupted one: %v\n%s", err, out)
 	}
@@ -194,13 +195,13 @@ func TestRenderBuildServeRunNothing(t *testing.T) {
 	dir := t.TempDir()
 	nbDir := filepath.Join(dir, "notebooks")
 	ran := filepath.Join(dir, "ran")
-	writeFile(t, filepath.Join(nbDir, "nb.toml"), phase(fmt.Sprintf(`["sh", "-c", "touch %s; exec redis-server --port {port}"]`, ran), "requests = 10", dir)+`
+	nbtest.File(t, filepath.Join(nbDir, "nb.toml"), phase(fmt.Sprintf(`["sh", "-c", "touch %s; exec redis-server --port {port}"]`, ran), "requests = 10", dir)+`
 [[cells]]
 kind = "plot"
 from = "tp"
 `)
 	// A stale stored run, so pages show results as well as placeholders.
-	writeFile(t, filepath.Join(nbDir, "nb.results", "tp.failed.json"), `{"schema": 1, "notebook": "nb.toml", "cell": "tp", "input_hash": "sha256:0",
+	nbtest.File(t, filepath.Join(nbDir, "nb.results", "tp.failed.json"), `{"schema": 1, "notebook": "nb.toml", "cell": "tp", "input_hash": "sha256:0",
 "started": "2026-11-27T05:00:00Z", "finished": "2026-11-27T05:00:01Z", "env": {}, "guests": [], "failure": "it broke"}
 `)
 	ctx := context.Background()
@@ -256,7 +257,7 @@ func needRedisServer(t *testing.T) {
 func seedResults(t *testing.T) string {
 	t.Helper()
 	dir := t.TempDir()
-	writeFile(t, filepath.Join(dir, "nb.toml"), quickNotebook(dir))
+	nbtest.File(t, filepath.Join(dir, "nb.toml"), quickNotebook(dir))
 	if out, err := benchbookCmd(t, dir, "run", "nb.toml").CombinedOutput(); err != nil {
 		t.Fatalf("seed run: %v\n%s", err, out)
 	}
@@ -381,14 +382,4 @@ func waitFor(t *testing.T, b *testutil.SyncBuffer, re *regexp.Regexp) string {
 	}
 	t.Fatalf("no %s in:\n%s", re, b.String())
 	return ""
-}
-
-func writeFile(t *testing.T, path, content string) {
-	t.Helper()
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
-		t.Fatal(err)
-	}
 }

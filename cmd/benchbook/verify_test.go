@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/benchbook/benchbook/internal/testutil/nbtest"
 	"github.com/benchbook/benchbook/internal/testutil/proctest"
 	"github.com/benchbook/benchbook/results"
 )
@@ -26,7 +27,7 @@ func TestVerifyMoved(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "nb.toml")
 	src := strings.Replace(phase(redisCmd, "requests = 300", dir), "repeat = 1", "repeat = 4", 1)
-	writeFile(t, path, src)
+	nbtest.File(t, path, src)
 	ctx := context.Background()
 	var stdout, stderr bytes.Buffer
 	if err := run(ctx, []string{"run", "-q", path}, &stdout, &stderr); err != nil {
@@ -86,7 +87,7 @@ func TestVerifyInconclusive(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := t.TempDir()
 			path := filepath.Join(dir, "nb.toml")
-			writeFile(t, path, strings.Replace(phase(redisCmd, "requests = 300", dir), "repeat = 1", "repeat = 3", 1))
+			nbtest.File(t, path, strings.Replace(phase(redisCmd, "requests = 300", dir), "repeat = 1", "repeat = 3", 1))
 			ctx := context.Background()
 			var stdout, stderr bytes.Buffer
 			if err := run(ctx, []string{"run", "-q", path}, &stdout, &stderr); err != nil {
@@ -197,12 +198,12 @@ func waitForVerifyGuest(t *testing.T, dir string, pid int) []int {
 // minute long: a verify of it is still rerunning when a test signals it.
 func seedVerify(t *testing.T, dir string) {
 	t.Helper()
-	writeFile(t, filepath.Join(dir, "nb.toml"), quickNotebook(dir))
+	nbtest.File(t, filepath.Join(dir, "nb.toml"), quickNotebook(dir))
 	var out bytes.Buffer
 	if err := run(context.Background(), []string{"run", "-q", filepath.Join(dir, "nb.toml")}, &out, &out); err != nil {
 		t.Fatalf("seed run: %v\n%s", err, out.String())
 	}
-	writeFile(t, filepath.Join(dir, "nb.toml"), phase(redisCmd, `test_time = "60s"`, dir))
+	nbtest.File(t, filepath.Join(dir, "nb.toml"), phase(redisCmd, `test_time = "60s"`, dir))
 	if err := os.MkdirAll(filepath.Join(dir, "tmp"), 0o755); err != nil {
 		t.Fatal(err)
 	}
@@ -272,7 +273,7 @@ func TestVerifyRemovesScratchOfKilled(t *testing.T) {
 
 	// A quick notebook with the same stored results verifies to the end
 	// beside the live one.
-	writeFile(t, filepath.Join(dir, "quick.toml"), quickNotebook(dir))
+	nbtest.File(t, filepath.Join(dir, "quick.toml"), quickNotebook(dir))
 	copyDir(t, filepath.Join(dir, "nb.results"), filepath.Join(dir, "quick.results"))
 	var out bytes.Buffer
 	next := verifyCmd(t, dir, &out, "quick.toml")

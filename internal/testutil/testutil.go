@@ -2,8 +2,8 @@
 // buffer that goroutines may write to while a test reads it. Its
 // sub-packages check golden files (golden, with the one -update flag),
 // start real services (redistest, libvirttest), find leftover processes
-// (proctest) and check generated HTML (htmlcheck). Nothing here is part of
-// the shipped program.
+// (proctest), check generated HTML (htmlcheck) and write notebooks into
+// temporary folders (nbtest). Nothing here is part of the shipped program.
 package testutil
 
 import (

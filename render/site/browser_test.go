@@ -14,6 +14,8 @@ import (
 
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
+
+	"github.com/benchbook/benchbook/internal/testutil/nbtest"
 )
 
 // chromium finds a Chromium to drive, or skips the test.
@@ -163,7 +165,7 @@ func TestBrowser(t *testing.T) {
 func TestBrowserPreviewReloads(t *testing.T) {
 	ctx := browser(t)
 	dir := t.TempDir()
-	write(t, filepath.Join(dir, "a.toml"), nb("First title", "2020-01-01"))
+	nbtest.File(t, filepath.Join(dir, "a.toml"), nb("First title", "2020-01-01"))
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -216,12 +218,12 @@ func TestBrowserPreviewReloads(t *testing.T) {
 		}
 	}
 
-	write(t, filepath.Join(dir, "a.toml"), nb("Second title", "2020-01-01"))
+	nbtest.File(t, filepath.Join(dir, "a.toml"), nb("Second title", "2020-01-01"))
 	waitFor("reload after an edit", `document.title === "Second title"`)
 
-	write(t, filepath.Join(dir, "b.toml"), "title = \n")
+	nbtest.File(t, filepath.Join(dir, "b.toml"), "title = \n")
 	waitFor("problems shown", `!!document.getElementById("bb-preview-problems")?.textContent.includes("b.toml:1:")`)
-	write(t, filepath.Join(dir, "b.toml"), nb("B", "2020-01-02"))
+	nbtest.File(t, filepath.Join(dir, "b.toml"), nb("B", "2020-01-02"))
 	waitFor("problems cleared", `document.getElementById("bb-preview-problems") === null`)
 
 	for _, e := range errs() {

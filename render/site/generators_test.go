@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/benchbook/benchbook/internal/testutil/nbtest"
 )
 
 // shortcodeProse is prose that Hugo and Jekyll would run as templates:
@@ -37,11 +39,11 @@ func TestHugoShowsShortcodesAsText(t *testing.T) {
 	defer cancel()
 	for _, unsafe := range []bool{false, true} {
 		dir := t.TempDir()
-		write(t, filepath.Join(dir, "sc.toml"), templateNotebook(unsafe))
+		nbtest.File(t, filepath.Join(dir, "sc.toml"), templateNotebook(unsafe))
 		siteDir := filepath.Join(t.TempDir(), "site")
 		command(ctx, t, hugo, "new", "site", siteDir)
-		write(t, filepath.Join(siteDir, "layouts", "_default", "single.html"), "<html><body>{{ .Content }}</body></html>\n")
-		write(t, filepath.Join(siteDir, "layouts", "_default", "list.html"), "<html><body></body></html>\n")
+		nbtest.File(t, filepath.Join(siteDir, "layouts", "_default", "single.html"), "<html><body>{{ .Content }}</body></html>\n")
+		nbtest.File(t, filepath.Join(siteDir, "layouts", "_default", "list.html"), "<html><body></body></html>\n")
 		if rep := build(t, dir, filepath.Join(siteDir, "content", "posts"), func(o *Options) { o.Format = Hugo }); len(rep.Failed) > 0 {
 			t.Fatal(rep.Failed[0].Err)
 		}
@@ -77,8 +79,8 @@ func TestJekyllShowsLiquidAsText(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), 120*time.Second)
 	defer cancel()
 	dir, siteDir := t.TempDir(), t.TempDir()
-	write(t, filepath.Join(dir, "sc.toml"), templateNotebook(false))
-	write(t, filepath.Join(siteDir, "_config.yml"), "title: SECRET-SITE-TITLE\n")
+	nbtest.File(t, filepath.Join(dir, "sc.toml"), templateNotebook(false))
+	nbtest.File(t, filepath.Join(siteDir, "_config.yml"), "title: SECRET-SITE-TITLE\n")
 	if rep := build(t, dir, siteDir, func(o *Options) { o.Format = Jekyll }); len(rep.Failed) > 0 {
 		t.Fatal(rep.Failed[0].Err)
 	}

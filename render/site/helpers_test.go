@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/benchbook/benchbook/internal/testutil/nbtest"
 	"github.com/benchbook/benchbook/notebook"
 	"github.com/benchbook/benchbook/results"
 )
@@ -80,10 +81,7 @@ func examples(t *testing.T) string {
 // notebook that has none.
 func withFixtureResults(t *testing.T, path string) {
 	t.Helper()
-	nb, err := notebook.ParseFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	nb := nbtest.ParseFile(t, path)
 	store := results.ForNotebook(path)
 	for _, c := range nb.BenchCells() {
 		if _, err := store.Load(c.ID); err == nil {
@@ -131,16 +129,6 @@ func fixtureFile(nb *notebook.Notebook, c *notebook.Cell) *results.File {
 	}
 	f.Summarize()
 	return f
-}
-
-func write(t *testing.T, path, content string) {
-	t.Helper()
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
-		t.Fatal(err)
-	}
 }
 
 func read(t *testing.T, path string) string {

@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/benchbook/benchbook/notebook"
+	"github.com/benchbook/benchbook/internal/testutil/nbtest"
 	"github.com/benchbook/benchbook/results"
 )
 
@@ -33,10 +33,7 @@ repeat = 3
 // an hour apart, on machine m.
 func recordRuns(t *testing.T, path, machine string, start time.Time, ops ...float64) {
 	t.Helper()
-	nb, err := notebook.ParseFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
+	nb := nbtest.ParseFile(t, path)
 	store := results.ForNotebook(path)
 	for i, v := range ops {
 		f := fixtureFile(nb, nb.BenchCells()[0])
@@ -77,7 +74,7 @@ type regressionsDoc struct {
 func TestHistoryPageAndRegressionsFeed(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "notebooks")
 	nbPath := filepath.Join(dir, "trends.toml")
-	write(t, nbPath, historyNotebook)
+	nbtest.File(t, nbPath, historyNotebook)
 	t0 := time.Date(2026, 12, 1, 8, 0, 0, 0, time.UTC)
 	recordRuns(t, nbPath, "m1", t0, 60000, 61000, 59500, 30000, 30500)
 	out := filepath.Join(t.TempDir(), "public")
@@ -141,7 +138,7 @@ func TestHistoryPageAndRegressionsFeed(t *testing.T) {
 func TestNoHistoryPageForOneRun(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "notebooks")
 	nbPath := filepath.Join(dir, "trends.toml")
-	write(t, nbPath, historyNotebook)
+	nbtest.File(t, nbPath, historyNotebook)
 	recordRuns(t, nbPath, "m1", time.Date(2026, 12, 1, 8, 0, 0, 0, time.UTC), 60000)
 	out := filepath.Join(t.TempDir(), "public")
 	build(t, dir, out)

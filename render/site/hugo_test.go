@@ -10,6 +10,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/benchbook/benchbook/internal/testutil/nbtest"
 )
 
 // command runs a program to completion in its own process group, killed
@@ -41,9 +43,9 @@ func TestHugoBuildsExport(t *testing.T) {
 	dir := examples(t)
 	siteDir := filepath.Join(t.TempDir(), "site")
 	command(ctx, t, hugo, "new", "site", siteDir)
-	write(t, filepath.Join(siteDir, "layouts", "_default", "single.html"),
+	nbtest.File(t, filepath.Join(siteDir, "layouts", "_default", "single.html"),
 		"<!DOCTYPE html><html><head><title>{{ .Title }}</title></head><body><h1>{{ .Title }}</h1>{{ .Content }}</body></html>\n")
-	write(t, filepath.Join(siteDir, "layouts", "_default", "list.html"),
+	nbtest.File(t, filepath.Join(siteDir, "layouts", "_default", "list.html"),
 		"<!DOCTYPE html><html><body><ul>{{ range .Pages }}<li><a href=\"{{ .RelPermalink }}\">{{ .Title }}</a></li>{{ end }}</ul></body></html>\n")
 
 	posts := filepath.Join(siteDir, "content", "posts")

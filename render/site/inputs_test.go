@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/benchbook/benchbook/internal/testutil/nbtest"
 	"github.com/benchbook/benchbook/notebook"
 )
 
@@ -20,8 +21,8 @@ import (
 // and the page of a cell whose results file is not a regular file says so.
 func TestBuildSpecialFiles(t *testing.T) {
 	dir, out := t.TempDir(), t.TempDir()
-	write(t, filepath.Join(dir, "good.toml"), nb("Good", "2020-01-01"))
-	write(t, filepath.Join(dir, "results.toml"), benchNotebook)
+	nbtest.File(t, filepath.Join(dir, "good.toml"), nb("Good", "2020-01-01"))
+	nbtest.File(t, filepath.Join(dir, "results.toml"), benchNotebook)
 	if err := syscall.Mkfifo(filepath.Join(dir, "pipe.toml"), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -78,15 +79,4 @@ func TestBuildSpecialFiles(t *testing.T) {
 	}
 }
 
-const benchNotebook = `title = "Results"
-[guests.host]
-kind = "process"
-command = ["redis-server", "--port", "{port}"]
-[loads.l]
-tool = "builtin"
-[[cells]]
-kind = "bench"
-id = "tp"
-guests = ["host"]
-load = "l"
-`
+var benchNotebook = nbtest.OneBench("Results", nbtest.Redis)

@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/benchbook/benchbook/internal/testutil/nbtest"
 	"github.com/benchbook/benchbook/render"
 )
 
@@ -36,7 +37,7 @@ func TestClaimedOutputs(t *testing.T) {
 			if err := gob.NewEncoder(&b).Encode(&f); err != nil {
 				t.Fatal(err)
 			}
-			write(t, filepath.Join(out, ManifestFile), b.String())
+			nbtest.File(t, filepath.Join(out, ManifestFile), b.String())
 		}},
 		{"a manifest of another format", func(t *testing.T, out string) {
 			m := &manifest{Format: Hugo, Pages: map[string]*entry{
@@ -50,9 +51,9 @@ func TestClaimedOutputs(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir, out := t.TempDir(), t.TempDir()
-			write(t, filepath.Join(dir, "a.toml"), nb("A", "2020-01-01"))
-			write(t, filepath.Join(out, "a", "half-written.html"), "x")
-			write(t, filepath.Join(out, "gone", "index.html"), "x")
+			nbtest.File(t, filepath.Join(dir, "a.toml"), nb("A", "2020-01-01"))
+			nbtest.File(t, filepath.Join(out, "a", "half-written.html"), "x")
+			nbtest.File(t, filepath.Join(out, "gone", "index.html"), "x")
 			tc.write(t, out)
 			rep := build(t, dir, out)
 			if len(rep.Failed) > 0 || rep.Built != 1 {
@@ -75,8 +76,8 @@ func TestClaimedOutputs(t *testing.T) {
 // a build killed while rendering leaves only claimed folders.
 func TestClaimsBeforeWriting(t *testing.T) {
 	dir, out := t.TempDir(), t.TempDir()
-	write(t, filepath.Join(dir, "a.toml"), nb("A", "2020-01-01"))
-	write(t, filepath.Join(dir, "b.toml"), nb("B", "2020-01-02", "t"))
+	nbtest.File(t, filepath.Join(dir, "a.toml"), nb("A", "2020-01-01"))
+	nbtest.File(t, filepath.Join(dir, "b.toml"), nb("B", "2020-01-02", "t"))
 	var seen *manifest
 	_, err := Build(context.Background(), dir, Options{Out: out, Version: "test", Jobs: 1, Progress: func(done, total int) {
 		if done == 1 {
@@ -99,11 +100,11 @@ func TestForeignFileInPageFolder(t *testing.T) {
 	page := func(title string) string {
 		return "title = \"" + title + "\"\n[[cells]]\nkind = \"markdown\"\ntext = \"![x](img/x.svg)\"\n"
 	}
-	write(t, filepath.Join(dir, "a.toml"), page("A"))
-	write(t, filepath.Join(dir, "img", "x.svg"), `<svg xmlns="http://www.w3.org/2000/svg"/>`)
+	nbtest.File(t, filepath.Join(dir, "a.toml"), page("A"))
+	nbtest.File(t, filepath.Join(dir, "img", "x.svg"), `<svg xmlns="http://www.w3.org/2000/svg"/>`)
 	build(t, dir, out)
-	write(t, filepath.Join(out, "a", "img", "mine.txt"), "mine")
-	write(t, filepath.Join(dir, "a.toml"), page("A2"))
+	nbtest.File(t, filepath.Join(out, "a", "img", "mine.txt"), "mine")
+	nbtest.File(t, filepath.Join(dir, "a.toml"), page("A2"))
 	_, err := Build(context.Background(), dir, Options{Out: out, Version: "test"})
 	if !render.IsOverwrite(err) || !strings.Contains(err.Error(), filepath.Join(out, "a", "img", "mine.txt")) {
 		t.Fatalf("err = %v, want the user's file named", err)

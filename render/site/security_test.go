@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/benchbook/benchbook/internal/testutil/htmlcheck"
+	"github.com/benchbook/benchbook/internal/testutil/nbtest"
 )
 
 // The site's own pages (index, tag pages) and its feed and sitemap show the
@@ -33,9 +34,7 @@ func TestSiteEscapesNotebookValues(t *testing.T) {
 	for i := range 2 {
 		src := fmt.Sprintf("title = %s\nsummary = %s\ndate = 2026-11-0%d\nauthors = [%s]\ntags = [%s, %s]\n[[cells]]\nkind = \"markdown\"\ntext = \"x\"\n",
 			probe(), probe(), i+1, probe(), probe(), probe())
-		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("n%d.toml", i)), []byte(src), 0o644); err != nil {
-			t.Fatal(err)
-		}
+		nbtest.File(t, filepath.Join(dir, fmt.Sprintf("n%d.toml", i)), src)
 	}
 	out := filepath.Join(t.TempDir(), "public")
 	if _, err := Build(context.Background(), dir, Options{Out: out, BaseURL: "https://example.org/b/", Title: htmlcheck.Payload(0, 0)}); err != nil {

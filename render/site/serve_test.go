@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/benchbook/benchbook/internal/testutil"
+	"github.com/benchbook/benchbook/internal/testutil/nbtest"
 )
 
 func get(t *testing.T, url string) (int, string) {
@@ -78,8 +79,8 @@ func next(t *testing.T, ch <-chan event, name string) event {
 
 func TestServe(t *testing.T) {
 	dir := t.TempDir()
-	write(t, filepath.Join(dir, "a.toml"), nb("First title", "2020-01-01"))
-	write(t, filepath.Join(dir, "img", "keep"), "")
+	nbtest.File(t, filepath.Join(dir, "a.toml"), nb("First title", "2020-01-01"))
+	nbtest.File(t, filepath.Join(dir, "img", "keep"), "")
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -124,7 +125,7 @@ func TestServe(t *testing.T) {
 	}
 
 	// An edit re-renders the page and reloads it.
-	write(t, filepath.Join(dir, "a.toml"), nb("Second title", "2020-01-01"))
+	nbtest.File(t, filepath.Join(dir, "a.toml"), nb("Second title", "2020-01-01"))
 	if ev := next(t, ch, "reload"); !strings.Contains(ev.data, `"/a/"`) || !strings.Contains(ev.data, `"/index.html"`) {
 		t.Errorf("reload paths: %s", ev.data)
 	}
@@ -134,13 +135,13 @@ func TestServe(t *testing.T) {
 
 	// Results written into a new folder are seen too (fsnotify is not
 	// recursive: the server watches new folders as they appear).
-	write(t, filepath.Join(dir, "a.results", "x.json"), "{}")
+	nbtest.File(t, filepath.Join(dir, "a.results", "x.json"), "{}")
 	if ev := next(t, ch, "reload"); !strings.Contains(ev.data, `"/a/"`) {
 		t.Errorf("reload paths after results: %s", ev.data)
 	}
 
 	// A broken notebook shows in every page until fixed.
-	write(t, filepath.Join(dir, "b.toml"), "title = \n")
+	nbtest.File(t, filepath.Join(dir, "b.toml"), "title = \n")
 	if ev := next(t, ch, "problems"); !strings.Contains(ev.data, "b.toml:1:") {
 		t.Errorf("problems: %q", ev.data)
 	}

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/benchbook/benchbook/internal/testutil/nbtest"
 	"github.com/benchbook/benchbook/notebook"
 )
 
@@ -143,7 +144,7 @@ func TestBuildExamples(t *testing.T) {
 
 	// One notebook edited: that page only.
 	nbPath := filepath.Join(dir, "clsf-2014-day2.toml")
-	write(t, nbPath, read(t, nbPath)+"\n# edited\n")
+	nbtest.File(t, nbPath, read(t, nbPath)+"\n# edited\n")
 	rep = build(t, dir, out)
 	if got := counts(rep); got != [3]int{1, 1, 0} {
 		t.Fatalf("one-edit build: built, unchanged, removed = %v, want [1 1 0]", got)
@@ -161,7 +162,7 @@ func TestBuildExamples(t *testing.T) {
 
 func TestBaseURL(t *testing.T) {
 	dir, out := t.TempDir(), t.TempDir()
-	write(t, filepath.Join(dir, "a.toml"), nb("A", "2020-01-02", "x"))
+	nbtest.File(t, filepath.Join(dir, "a.toml"), nb("A", "2020-01-02", "x"))
 	build(t, dir, out, func(o *Options) { o.BaseURL = "https://example.org/bench" })
 	feed := parseFeed(t, filepath.Join(out, "feed.xml"))
 	if feed.ID != "https://example.org/bench/" || feed.Entries[0].Link.Href != "https://example.org/bench/a/" {
@@ -182,9 +183,9 @@ func TestDeterministicAcrossJobs(t *testing.T) {
 		// Many pages share a date, so ties must be broken the same way.
 		date := fmt.Sprintf("2020-01-%02d", 1+i%3)
 		tags := []string{"t" + fmt.Sprint(i%4), "common", "Common"}
-		write(t, filepath.Join(dir, fmt.Sprintf("n%02d.toml", i)), nb(fmt.Sprintf("Title %d", i%5), date, tags...))
+		nbtest.File(t, filepath.Join(dir, fmt.Sprintf("n%02d.toml", i)), nb(fmt.Sprintf("Title %d", i%5), date, tags...))
 	}
-	write(t, filepath.Join(dir, "undated.toml"), nb("Undated", ""))
+	nbtest.File(t, filepath.Join(dir, "undated.toml"), nb("Undated", ""))
 	one, many := t.TempDir(), t.TempDir()
 	build(t, dir, one, func(o *Options) { o.Jobs = 1 })
 	build(t, dir, many, func(o *Options) { o.Jobs = 8 })
@@ -225,8 +226,8 @@ func tree(t *testing.T, root string) map[string][]byte {
 
 func TestFailingNotebooks(t *testing.T) {
 	dir, out := t.TempDir(), t.TempDir()
-	write(t, filepath.Join(dir, "good.toml"), nb("Good", "2020-01-01"))
-	write(t, filepath.Join(dir, "later.toml"), nb("Later", "2020-02-01"))
+	nbtest.File(t, filepath.Join(dir, "good.toml"), nb("Good", "2020-01-01"))
+	nbtest.File(t, filepath.Join(dir, "later.toml"), nb("Later", "2020-02-01"))
 	rep := build(t, dir, out)
 	if rep.Built != 2 {
 		t.Fatalf("built %d", rep.Built)
@@ -234,9 +235,9 @@ func TestFailingNotebooks(t *testing.T) {
 
 	// A syntax error in a new notebook, a validation error in another, and
 	// a notebook that was fine and now is not.
-	write(t, filepath.Join(dir, "syntax.toml"), "title = \"S\"\n\n[[cells]\nkind = \"markdown\"\n")
-	write(t, filepath.Join(dir, "invalid.toml"), "title = \"I\"\nguets = 1\n[[cells]]\nkind = \"markdown\"\ntext = \"x\"\n")
-	write(t, filepath.Join(dir, "later.toml"), "title = \"Later\"\ndate = 2020-02-01\n[[cells]]\nkind = \"markdown\"\ntext = \"[x](missing.png)\"\n")
+	nbtest.File(t, filepath.Join(dir, "syntax.toml"), "title = \"S\"\n\n[[cells]\nkind = \"markdown\"\n")
+	nbtest.File(t, filepath.Join(dir, "invalid.toml"), "title = \"I\"\nguets = 1\n[[cells]]\nkind = \"markdown\"\ntext = \"x\"\n")
+	nbtest.File(t, filepath.Join(dir, "later.toml"), "title = \"Later\"\ndate = 2020-02-01\n[[cells]]\nkind = \"markdown\"\ntext = \"[x](missing.png)\"\n")
 	rep, err := Build(t.Context(), dir, Options{Out: out, Version: "test"})
 	if !errors.Is(err, ErrFailed) {
 		t.Fatalf("err = %v, want ErrFailed", err)
@@ -269,7 +270,7 @@ func TestFailingNotebooks(t *testing.T) {
 	}
 
 	// Fixed: built and listed.
-	write(t, filepath.Join(dir, "syntax.toml"), nb("Syntax", "2021-01-01"))
+	nbtest.File(t, filepath.Join(dir, "syntax.toml"), nb("Syntax", "2021-01-01"))
 	rep, _ = Build(t.Context(), dir, Options{Out: out, Version: "test"})
 	if rep.Built != 1 || !strings.Contains(read(t, filepath.Join(out, "index.html")), "syntax/index.html") {
 		t.Errorf("fixed notebook not built: %s", rep.Summary())
@@ -278,9 +279,9 @@ func TestFailingNotebooks(t *testing.T) {
 
 func TestRemovedRenamedAndDrafts(t *testing.T) {
 	dir, out := t.TempDir(), t.TempDir()
-	write(t, filepath.Join(dir, "a.toml"), nb("A", "2020-01-01", "only-a"))
-	write(t, filepath.Join(dir, "b.toml"), nb("B", "2020-01-02"))
-	write(t, filepath.Join(dir, "d.toml"), "draft = true\n"+nb("D", "2020-01-03"))
+	nbtest.File(t, filepath.Join(dir, "a.toml"), nb("A", "2020-01-01", "only-a"))
+	nbtest.File(t, filepath.Join(dir, "b.toml"), nb("B", "2020-01-02"))
+	nbtest.File(t, filepath.Join(dir, "d.toml"), "draft = true\n"+nb("D", "2020-01-03"))
 	if rep := build(t, dir, out); counts(rep) != [3]int{2, 0, 0} || exists(filepath.Join(out, "d")) {
 		t.Fatalf("draft published by default: %s", rep.Summary())
 	}
@@ -304,7 +305,7 @@ func TestRemovedRenamedAndDrafts(t *testing.T) {
 	}
 
 	// A new slug moves the page.
-	write(t, filepath.Join(dir, "b.toml"), "slug = \"bee\"\n"+nb("B", "2020-01-02"))
+	nbtest.File(t, filepath.Join(dir, "b.toml"), "slug = \"bee\"\n"+nb("B", "2020-01-02"))
 	rep = build(t, dir, out)
 	if counts(rep) != [3]int{1, 0, 1} || exists(filepath.Join(out, "b")) || !exists(filepath.Join(out, "bee", "index.html")) {
 		t.Fatalf("slug change: %s", rep.Summary())
@@ -313,9 +314,9 @@ func TestRemovedRenamedAndDrafts(t *testing.T) {
 
 func TestSlugConflicts(t *testing.T) {
 	dir, out := t.TempDir(), t.TempDir()
-	write(t, filepath.Join(dir, "a.toml"), "slug = \"same\"\n"+nb("A", ""))
-	write(t, filepath.Join(dir, "b.toml"), "slug = \"same\"\n"+nb("B", ""))
-	write(t, filepath.Join(dir, "tags.toml"), nb("Tags", ""))
+	nbtest.File(t, filepath.Join(dir, "a.toml"), "slug = \"same\"\n"+nb("A", ""))
+	nbtest.File(t, filepath.Join(dir, "b.toml"), "slug = \"same\"\n"+nb("B", ""))
+	nbtest.File(t, filepath.Join(dir, "tags.toml"), nb("Tags", ""))
 	rep, err := Build(t.Context(), dir, Options{Out: out, Version: "test"})
 	if !errors.Is(err, ErrFailed) || len(rep.Failed) != 2 {
 		t.Fatalf("err %v, failed %d", err, len(rep.Failed))
@@ -331,8 +332,8 @@ func TestSlugConflicts(t *testing.T) {
 func TestResultsAndAssets(t *testing.T) {
 	dir, out := t.TempDir(), t.TempDir()
 	path := filepath.Join(dir, "x.toml")
-	write(t, path, nb("X", "2020-01-01")+"\n[[cells]]\nkind = \"markdown\"\ntext = \"![diagram](img/d.svg)\"\n")
-	write(t, filepath.Join(dir, "img", "d.svg"), `<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"/>`)
+	nbtest.File(t, path, nb("X", "2020-01-01")+"\n[[cells]]\nkind = \"markdown\"\ntext = \"![diagram](img/d.svg)\"\n")
+	nbtest.File(t, filepath.Join(dir, "img", "d.svg"), `<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"/>`)
 	build(t, dir, out)
 	if !exists(filepath.Join(out, "x", "img", "d.svg")) {
 		t.Fatalf("asset not copied")
@@ -344,12 +345,12 @@ func TestResultsAndAssets(t *testing.T) {
 	}{
 		{"nothing", func() {}, 0},
 		{"asset edited", func() {
-			write(t, filepath.Join(dir, "img", "d.svg"), `<svg xmlns="http://www.w3.org/2000/svg" width="20" height="20"/>`)
+			nbtest.File(t, filepath.Join(dir, "img", "d.svg"), `<svg xmlns="http://www.w3.org/2000/svg" width="20" height="20"/>`)
 		}, 1},
-		{"guest log written", func() { write(t, filepath.Join(dir, "x.results", "logs", "a.log"), "boot") }, 0},
-		{"results written", func() { write(t, filepath.Join(dir, "x.results", "cell.json"), "{}") }, 1},
-		{"unrelated file", func() { write(t, filepath.Join(dir, "img", "other.png"), "png") }, 0},
-		{"link removed", func() { write(t, path, nb("X", "2020-01-01")) }, 1},
+		{"guest log written", func() { nbtest.File(t, filepath.Join(dir, "x.results", "logs", "a.log"), "boot") }, 0},
+		{"results written", func() { nbtest.File(t, filepath.Join(dir, "x.results", "cell.json"), "{}") }, 1},
+		{"unrelated file", func() { nbtest.File(t, filepath.Join(dir, "img", "other.png"), "png") }, 0},
+		{"link removed", func() { nbtest.File(t, path, nb("X", "2020-01-01")) }, 1},
 	}
 	for _, s := range steps {
 		s.change()
@@ -365,7 +366,7 @@ func TestResultsAndAssets(t *testing.T) {
 func TestEscaping(t *testing.T) {
 	dir, out := t.TempDir(), t.TempDir()
 	title := `<script>alert("t")</script> & co`
-	write(t, filepath.Join(dir, "x.toml"), nb(title, "2020-01-01", `<b>bold</b>`))
+	nbtest.File(t, filepath.Join(dir, "x.toml"), nb(title, "2020-01-01", `<b>bold</b>`))
 	build(t, dir, out)
 	for _, f := range []string{"index.html", "tags/index.html"} {
 		if page := read(t, filepath.Join(out, f)); strings.Contains(page, "<script>alert") || strings.Contains(page, "<b>bold") {
@@ -384,8 +385,8 @@ func TestManifestCannotEscape(t *testing.T) {
 	root := t.TempDir()
 	dir, out := filepath.Join(root, "nb"), filepath.Join(root, "out")
 	victim := filepath.Join(root, "victim")
-	write(t, filepath.Join(victim, "keep"), "x")
-	write(t, filepath.Join(dir, "a.toml"), nb("A", ""))
+	nbtest.File(t, filepath.Join(victim, "keep"), "x")
+	nbtest.File(t, filepath.Join(dir, "a.toml"), nb("A", ""))
 	m := manifest{Version: manifestVersion, Format: HTML, Pages: map[string]*entry{
 		"gone.toml": {Hash: "h", Page: Page{Slug: "gone"}, Outputs: []string{"../victim", "/tmp", ".", ""}},
 	}, Site: siteState{Files: []string{"../victim/keep"}}}
@@ -400,10 +401,10 @@ func TestManifestCannotEscape(t *testing.T) {
 
 func TestJekyll(t *testing.T) {
 	dir, out := t.TempDir(), t.TempDir()
-	write(t, filepath.Join(dir, "x.toml"), nb("X", "2020-03-04")+"\n[[cells]]\nkind = \"markdown\"\ntext = \"![d](d.svg)\"\n")
-	write(t, filepath.Join(dir, "d.svg"), `<svg xmlns="http://www.w3.org/2000/svg"/>`)
-	write(t, filepath.Join(dir, "y.toml"), nb("Y", "2020-03-05"))
-	write(t, filepath.Join(dir, "undated.toml"), nb("U", ""))
+	nbtest.File(t, filepath.Join(dir, "x.toml"), nb("X", "2020-03-04")+"\n[[cells]]\nkind = \"markdown\"\ntext = \"![d](d.svg)\"\n")
+	nbtest.File(t, filepath.Join(dir, "d.svg"), `<svg xmlns="http://www.w3.org/2000/svg"/>`)
+	nbtest.File(t, filepath.Join(dir, "y.toml"), nb("Y", "2020-03-05"))
+	nbtest.File(t, filepath.Join(dir, "undated.toml"), nb("U", ""))
 	rep, err := Build(t.Context(), dir, Options{Out: out, Format: Jekyll, Version: "test"})
 	if !errors.Is(err, ErrFailed) || len(rep.Failed) != 1 || !strings.Contains(rep.Failed[0].Err.Error(), "needs a date") {
 		t.Fatalf("undated post: err %v", err)
@@ -419,12 +420,12 @@ func TestJekyll(t *testing.T) {
 		t.Errorf("jekyll export wrote site files")
 	}
 	// A draft goes to _drafts, where a date is not needed.
-	write(t, filepath.Join(dir, "undated.toml"), "draft = true\n"+nb("U", ""))
+	nbtest.File(t, filepath.Join(dir, "undated.toml"), "draft = true\n"+nb("U", ""))
 	if rep := build(t, dir, out, func(o *Options) { o.Format, o.Drafts = Jekyll, true }); len(rep.Failed) > 0 || !exists(filepath.Join(out, "_drafts", "undated.md")) {
 		t.Errorf("jekyll draft: %s", rep.Summary())
 	}
 	// A new date renames the post.
-	write(t, filepath.Join(dir, "y.toml"), nb("Y", "2021-01-01"))
+	nbtest.File(t, filepath.Join(dir, "y.toml"), nb("Y", "2021-01-01"))
 	build(t, dir, out, func(o *Options) { o.Format = Jekyll })
 	if exists(filepath.Join(out, "_posts", "2020-03-05-y.md")) || !exists(filepath.Join(out, "_posts", "2021-01-01-y.md")) {
 		t.Errorf("post not renamed: %v", tree(t, filepath.Join(out, "_posts")))
@@ -433,8 +434,8 @@ func TestJekyll(t *testing.T) {
 
 func TestForce(t *testing.T) {
 	dir, out := t.TempDir(), t.TempDir()
-	write(t, filepath.Join(dir, "a.toml"), nb("A", "2020-01-01"))
-	write(t, filepath.Join(dir, "b.toml"), nb("B", "2020-01-02"))
+	nbtest.File(t, filepath.Join(dir, "a.toml"), nb("A", "2020-01-01"))
+	nbtest.File(t, filepath.Join(dir, "b.toml"), nb("B", "2020-01-02"))
 	build(t, dir, out)
 	if err := os.Remove(filepath.Join(dir, "b.toml")); err != nil {
 		t.Fatal(err)
@@ -452,7 +453,7 @@ func TestForce(t *testing.T) {
 func TestStatCache(t *testing.T) {
 	dir, out := t.TempDir(), t.TempDir()
 	path := filepath.Join(dir, "a.toml")
-	write(t, path, nb("Aaaa", "2020-01-01"))
+	nbtest.File(t, path, nb("Aaaa", "2020-01-01"))
 	build(t, dir, out)
 	m := loadManifest(out, HTML)
 	if in := m.Pages["a.toml"].Inputs[0]; in.Name != "notebook" || in.Stat != "" {
@@ -481,7 +482,7 @@ func TestStatCache(t *testing.T) {
 	}
 
 	// An edit of the same size changes the times: read, hashed, rendered.
-	write(t, path, nb("Bbbb", "2020-01-01"))
+	nbtest.File(t, path, nb("Bbbb", "2020-01-01"))
 	if rep := build(t, dir, out); rep.Built != 1 || !strings.Contains(read(t, filepath.Join(out, "a", "index.html")), "Bbbb") {
 		t.Fatalf("same-size edit missed: %s", rep.Summary())
 	}
@@ -490,7 +491,7 @@ func TestStatCache(t *testing.T) {
 func TestCancelledBuildRecordsPages(t *testing.T) {
 	dir, out := t.TempDir(), t.TempDir()
 	for i := range 6 {
-		write(t, filepath.Join(dir, fmt.Sprintf("n%d.toml", i)), nb(fmt.Sprint("N", i), "2020-01-01"))
+		nbtest.File(t, filepath.Join(dir, fmt.Sprintf("n%d.toml", i)), nb(fmt.Sprint("N", i), "2020-01-01"))
 	}
 	ctx, cancel := context.WithCancel(t.Context())
 	_, err := Build(ctx, dir, Options{Out: out, Version: "test", Jobs: 1, Progress: func(done, total int) {

@@ -1,11 +1,12 @@
 package site
 
 import (
-	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/benchbook/benchbook/internal/testutil/nbtest"
 )
 
 // A build names the pages that show results which are not current, from
@@ -14,21 +15,8 @@ import (
 func TestBuildReportsStalePages(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "notebooks")
 	seedNotebooks(t, dir)
-	fresh := `title = "New"
-[guests.host]
-kind = "process"
-command = ["redis-server", "--port", "{port}"]
-[loads.l]
-tool = "builtin"
-[[cells]]
-kind = "bench"
-id = "tp"
-guests = ["host"]
-load = "l"
-`
-	if err := os.WriteFile(filepath.Join(dir, "new.toml"), []byte(fresh), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	fresh := nbtest.OneBench("New", nbtest.Redis)
+	nbtest.File(t, filepath.Join(dir, "new.toml"), fresh)
 	out := t.TempDir()
 	want := []StalePage{
 		{filepath.Join(dir, "new.toml"), []string{"tp: never run"}},

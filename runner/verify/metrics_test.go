@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/benchbook/benchbook/notebook"
+	"github.com/benchbook/benchbook/internal/testutil/nbtest"
 	"github.com/benchbook/benchbook/results"
 	"github.com/benchbook/benchbook/runner"
 )
@@ -59,15 +59,8 @@ func TestDefaultMetricsPerCell(t *testing.T) {
 	if err := os.Mkdir(filepath.Join(dir, "scratch"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	path := filepath.Join(dir, "nb.toml")
-	if err := os.WriteFile(path, []byte(src), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	nb, err := notebook.ParseFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := runner.Run(context.Background(), nb, results.ForNotebook(path), runner.Options{Version: "test", Only: "fs"}); err != nil {
+	nb := nbtest.Write(t, dir, src)
+	if _, err := runner.Run(context.Background(), nb, results.ForNotebook(nb.Path), runner.Options{Version: "test", Only: "fs"}); err != nil {
 		t.Fatal(err)
 	}
 	var notes bytes.Buffer

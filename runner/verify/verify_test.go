@@ -5,10 +5,10 @@ import (
 	"context"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/benchbook/benchbook/internal/testutil/nbtest"
 	"github.com/benchbook/benchbook/notebook"
 	"github.com/benchbook/benchbook/results"
 	"github.com/benchbook/benchbook/runner"
@@ -37,15 +37,7 @@ const redisCmd = `["redis-server", "--port", "{port}", "--bind", "127.0.0.1", "-
 
 func writeNotebook(t *testing.T, dir, b string) *notebook.Notebook {
 	t.Helper()
-	path := filepath.Join(dir, "nb.toml")
-	if err := os.WriteFile(path, []byte(strings.Replace(twoGuests, "{b}", b, 1)), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	nb, err := notebook.ParseFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return nb
+	return nbtest.Write(t, dir, strings.Replace(twoGuests, "{b}", b, 1))
 }
 
 // seed runs the notebook for real and multiplies guest a's stored
