@@ -113,17 +113,10 @@ func (l Line) Draw(w io.Writer, format string) error {
 	p.Y.Tick.Marker = gplot.ConstantTicks(yt)
 
 	lp := lines{}
-	var legend []legendEntry
 	for _, s := range l.Series {
-		lp = append(lp, line{clr: seriesColor(s.Color), x: s.X, y: s.Y, low: s.Low, high: s.High, dense: l.Dense})
-		legend = append(legend, legendEntry{name: s.Name, color: seriesColor(s.Color), line: true})
+		lp = append(lp, line{name: s.Name, clr: seriesColor(s.Color), x: s.X, y: s.Y, low: s.Low, high: s.High, dense: l.Dense})
 	}
-	// Keep the first point clear of the y tick labels.
-	p.Y.Padding = 8
-	p.Add(grid{vertical: true}, lp)
-	return wrap("line chart", l.Title, render(w, format, l.Title, l.Alt(), func(c draw.Canvas) {
-		p.Draw(frame(c, l.Title, legend))
-	}))
+	return wrap("line chart", l.Title, lp.draw(w, format, p, l.Title, l.Alt()))
 }
 
 // xTicks labels the swept values themselves when there are few of them
@@ -153,6 +146,7 @@ func xTicks(xs []float64, logX bool) gplot.Ticker {
 
 // line is one series in data coordinates.
 type line struct {
+	name            string // in the legend
 	clr             color.NRGBA
 	x, y, low, high []float64
 	dense           bool
@@ -166,6 +160,22 @@ const (
 	lineWidth = 1.8
 	dotRadius = 3
 )
+
+// draw adds the series to p over a grid and writes the chart, titled and
+// with a legend of the series, in format: the end of every chart drawn
+// as lines.
+func (ls lines) draw(w io.Writer, format string, p *gplot.Plot, title, alt string) error {
+	legend := make([]legendEntry, len(ls))
+	for i, l := range ls {
+		legend[i] = legendEntry{name: l.name, color: l.clr, line: true}
+	}
+	// Keep the first point clear of the y tick labels.
+	p.Y.Padding = 8
+	p.Add(grid{vertical: true}, ls)
+	return render(w, format, title, alt, func(c draw.Canvas) {
+		p.Draw(frame(c, title, legend))
+	})
+}
 
 func (ls lines) Plot(c draw.Canvas, p *gplot.Plot) {
 	trX, trY := p.Transforms(&c)
@@ -234,18 +244,27 @@ func (l Line) Alt() string {
 		s.WriteString(":")
 	}
 	for i, sr := range l.Series {
-		if i > 0 {
-			s.WriteString(";")
+		points := make([]string, min(len(sr.X), len(sr.Y)))
+		for j := range points {
+			points[j] = plainNumber(sr.Y[j]) + " at " + plainNumber(sr.X[j])
 		}
-		fmt.Fprintf(&s, " %s", sr.Name)
-		for j := range min(len(sr.X), len(sr.Y)) {
-			sep := ","
-			if j == 0 {
-				sep = ""
-			}
-			fmt.Fprintf(&s, "%s %s at %s", sep, plainNumber(sr.Y[j]), plainNumber(sr.X[j]))
-		}
+		altSeries(&s, i, sr.Name, points)
 	}
 	s.WriteString(".")
 	return s.String()
+}
+
+// altSeries writes series i of an alt text: its name and its points,
+// after a ";" from the series before.
+func altSeries(s *strings.Builder, i int, name string, points []string) {
+	if i > 0 {
+		s.WriteString(";")
+	}
+	s.WriteString(" " + name)
+	for j, pt := range points {
+		if j > 0 {
+			s.WriteString(",")
+		}
+		s.WriteString(" " + pt)
+	}
 }

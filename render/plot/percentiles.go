@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	gplot "gonum.org/v1/plot"
-	"gonum.org/v1/plot/vg/draw"
 )
 
 // Percentiles is a latency-by-percentile chart in the manner of
@@ -148,17 +147,10 @@ func (pc Percentiles) Draw(w io.Writer, format string) error {
 	}
 
 	lp := lines{}
-	var legend []legendEntry
 	for i, s := range pc.Series {
-		lp = append(lp, line{clr: seriesColor(s.Color), x: xs[i], y: s.LatencyUs})
-		legend = append(legend, legendEntry{name: s.Name, color: seriesColor(s.Color), line: true})
+		lp = append(lp, line{name: s.Name, clr: seriesColor(s.Color), x: xs[i], y: s.LatencyUs})
 	}
-	// Keep the first point clear of the y tick labels.
-	p.Y.Padding = 8
-	p.Add(grid{vertical: true}, lp)
-	return wrap("percentile chart", pc.Title, render(w, format, pc.Title, pc.Alt(), func(c draw.Canvas) {
-		p.Draw(frame(c, pc.Title, legend))
-	}))
+	return wrap("percentile chart", pc.Title, lp.draw(w, format, p, pc.Title, pc.Alt()))
 }
 
 // Alt describes the chart: title and every series' latency at each
@@ -168,21 +160,15 @@ func (pc Percentiles) Alt() string {
 	fmt.Fprintf(&s, "Latency percentile chart: %s. %s by percentile:", strings.TrimSuffix(pc.Title, "."), pc.yLabel())
 	unit := unitOf(pc.yLabel())
 	for i, sr := range pc.Series {
-		if i > 0 {
-			s.WriteString(";")
-		}
-		fmt.Fprintf(&s, " %s", sr.Name)
-		for j := range min(len(sr.P), len(sr.LatencyUs)) {
-			sep := ","
-			if j == 0 {
-				sep = ""
-			}
+		points := make([]string, min(len(sr.P), len(sr.LatencyUs)))
+		for j := range points {
 			name := "p" + strconv.FormatFloat(sr.P[j], 'f', -1, 64)
 			if sr.P[j] == 100 {
 				name = "max"
 			}
-			fmt.Fprintf(&s, "%s %s %s", sep, name, withUnit(plainNumber(sr.LatencyUs[j]), unit))
+			points[j] = name + " " + withUnit(plainNumber(sr.LatencyUs[j]), unit)
 		}
+		altSeries(&s, i, sr.Name, points)
 	}
 	s.WriteString(".")
 	return s.String()
