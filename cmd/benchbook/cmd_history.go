@@ -62,21 +62,19 @@ Example:
 			return o
 		},
 		minArgs: 1, maxArgs: 1,
-		run: func(ctx context.Context, env *cmdEnv, opts any, args []string) error {
-			return runHistory(env, opts.(*historyOpts), args[0])
-		},
+		run: onNotebook(checkHistory, runHistory),
 	}
 }
 
-// runHistory prints the history of the notebook's bench cells.
-func runHistory(env *cmdEnv, o *historyOpts, path string) error {
+func checkHistory(o *historyOpts) error {
 	if !(o.minChange > 0 && o.minChange < 10) {
 		return fmt.Errorf("--min-change=%g: want a fraction above 0, such as 0.1 for 10 %%", o.minChange)
 	}
-	nb, err := parseValid(env, path)
-	if err != nil {
-		return err
-	}
+	return nil
+}
+
+// runHistory prints the history of the notebook's bench cells.
+func runHistory(_ context.Context, env *cmdEnv, o *historyOpts, nb *notebook.Notebook) error {
 	cells, err := historyCells(nb, o.cell)
 	if err != nil {
 		return err
@@ -104,15 +102,11 @@ func runHistory(env *cmdEnv, o *historyOpts, path string) error {
 
 // historyCells are the bench cells to show: the one --cell names, or all.
 func historyCells(nb *notebook.Notebook, only string) ([]*notebook.Cell, error) {
-	cells := nb.BenchCells()
-	if only == "" {
+	if cells := benchCellsOnly(nb, only); only == "" || len(cells) > 0 {
 		return cells, nil
 	}
 	var ids []string
-	for _, c := range cells {
-		if c.ID == only {
-			return []*notebook.Cell{c}, nil
-		}
+	for _, c := range nb.BenchCells() {
 		ids = append(ids, c.ID)
 	}
 	return nil, fmt.Errorf("--cell %s: %s has no bench cell of that id (it has: %s)", only, nb.Path, strings.Join(ids, ", "))

@@ -143,12 +143,7 @@ Example:
 			return o
 		},
 		minArgs: 1, maxArgs: 1,
-		run: func(ctx context.Context, env *cmdEnv, opts any, args []string) error {
-			o := opts.(*renderOpts)
-			nb, err := parseValid(env, args[0])
-			if err != nil {
-				return err
-			}
+		run: onNotebook(nil, func(ctx context.Context, env *cmdEnv, o *renderOpts, nb *notebook.Notebook) error {
 			out := o.out
 			if out == "" {
 				out = filepath.Join("out", nb.Slug)
@@ -156,11 +151,11 @@ Example:
 			ropt := renderOptions(nb)
 			ropt.ForceOverwrite = o.forceOverwrite
 			if err := render.Write(out, nb, ropt); err != nil {
-				return fmt.Errorf("render %s: %w", args[0], err)
+				return fmt.Errorf("render %s: %w", nb.Path, err)
 			}
 			fmt.Fprintf(env.stdout, "wrote %s and %s\n", filepath.Join(out, "index.html"), filepath.Join(out, "index.md"))
 			return nil
-		},
+		}),
 	}
 }
 
@@ -179,6 +174,41 @@ func versionCommand() *command {
 			return nil
 		},
 	}
+}
+
+// onNotebook is the run of a command whose one argument is a notebook:
+// check (when not nil) refuses bad flags before the notebook is read, then
+// the notebook must parse and be valid (its problems printed, one per
+// line), and run gets it with the command's typed options.
+func onNotebook[O any](check func(*O) error, run func(ctx context.Context, env *cmdEnv, o *O, nb *notebook.Notebook) error) func(context.Context, *cmdEnv, any, []string) error {
+	return func(ctx context.Context, env *cmdEnv, opts any, args []string) error {
+		o := opts.(*O)
+		if check != nil {
+			if err := check(o); err != nil {
+				return err
+			}
+		}
+		nb, err := parseValid(env, args[0])
+		if err != nil {
+			return err
+		}
+		return run(ctx, env, o, nb)
+	}
+}
+
+// benchCellsOnly are the notebook's bench cells, or only the one whose id
+// a flag such as --only or --cell gives (none when no cell has it).
+func benchCellsOnly(nb *notebook.Notebook, only string) []*notebook.Cell {
+	cells := nb.BenchCells()
+	if only == "" {
+		return cells
+	}
+	for _, c := range cells {
+		if c.ID == only {
+			return []*notebook.Cell{c}
+		}
+	}
+	return nil
 }
 
 // parseValid parses a notebook and prints its problems, one per line.

@@ -26,6 +26,8 @@ type verifyOpts struct {
 	tolerance string
 	metrics   string
 	quiet     bool
+
+	rule results.Rule // from alpha and tolerance, by checkVerify
 }
 
 func verifyCommand() *command {
@@ -86,16 +88,7 @@ Example:
 			return o
 		},
 		minArgs: 1, maxArgs: 1,
-		run: func(ctx context.Context, env *cmdEnv, opts any, args []string) error {
-			o := opts.(*verifyOpts)
-			rule, err := verifyRule(o)
-			if err != nil {
-				return err
-			}
-			nb, err := parseValid(env, args[0])
-			if err != nil {
-				return err
-			}
+		run: onNotebook(checkVerify, func(ctx context.Context, env *cmdEnv, o *verifyOpts, nb *notebook.Notebook) error {
 			metrics, err := verifyMetrics(nb, o)
 			if err != nil {
 				return err
@@ -105,9 +98,14 @@ Example:
 			// would kill benchbook on the spot and leave both behind.
 			ctx, stop := signal.NotifyContext(ctx, syscall.SIGHUP)
 			defer stop()
-			return runVerify(ctx, env, nb, o, rule, metrics)
-		},
+			return runVerify(ctx, env, nb, o, o.rule, metrics)
+		}),
 	}
+}
+
+func checkVerify(o *verifyOpts) (err error) {
+	o.rule, err = verifyRule(o)
+	return err
 }
 
 // verifyRule checks --alpha and --tolerance: finite, between 0 and 1
@@ -140,12 +138,7 @@ func verifyMetrics(nb *notebook.Notebook, o *verifyOpts) ([]string, error) {
 	if strings.TrimSpace(o.metrics) == "" {
 		return nil, nil
 	}
-	var cells []*notebook.Cell
-	for _, c := range nb.BenchCells() {
-		if o.only == "" || c.ID == o.only {
-			cells = append(cells, c)
-		}
-	}
+	cells := benchCellsOnly(nb, o.only)
 	metrics := strings.Split(o.metrics, ",")
 	for i, m := range metrics {
 		metrics[i] = strings.TrimSpace(m)
