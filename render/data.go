@@ -85,7 +85,7 @@ func (r *report) resultsJSON(id string) (DataFile, error) {
 // tableRecords is a table's figures, one row per guest, point and metric
 // the table shows: the summary in full, in the unit the results store.
 func (r *report) tableRecords(c *notebook.Cell) [][]string {
-	f := r.data(c.From).file
+	f := r.data(c.From).view()
 	out := [][]string{{"guest", "point", "status", "metric", "unit", "n", "median", "ci_low", "ci_high", "min", "max", "stddev"}}
 	for _, row := range rows(f, nil) {
 		if row.Status != results.StatusOK {

@@ -28,6 +28,9 @@ type figure struct {
 	Err     string     // why it could not be drawn
 	Data    [][]string // the figures drawn, header first: the plot's CSV
 	Links   *dataLinks
+	// EnvDiffs, with several machines side by side, say how their
+	// environments differ.
+	EnvDiffs []string
 }
 
 func (f *figure) SVGFile() string { return f.Name + ".svg" }
@@ -87,7 +90,7 @@ func (r *report) drawFigure(c *notebook.Cell) *figure {
 	if bd == nil || bd.file == nil {
 		return nil
 	}
-	f := bd.file
+	f := bd.view()
 	var chart plot.Chart
 	var notes []string
 	whiskers := "whiskers: min–max"
@@ -122,10 +125,11 @@ func (r *report) drawFigure(c *notebook.Cell) *figure {
 		notes = append([]string{"Bars: median of the repeats; " + whiskers}, notes...)
 	}
 	if c.Style != "percentiles" && len(rows(f, nil)) > 1 {
-		if note := noiseNote(f, []string{c.Y}); note != "" {
+		for _, note := range bd.noiseNotes([]string{c.Y}) {
 			notes = append(notes, upperFirst(note))
 		}
 	}
+	fig.EnvDiffs = bd.envNotes()
 	fig.Title = title
 	var svg, png bytes.Buffer
 	if err := chart.Draw(&svg, "svg"); err != nil {
@@ -197,14 +201,24 @@ func firstLine(s string) string {
 
 func (r *report) guests(c *notebook.Cell, f *results.File) []*results.Guest {
 	var out []*results.Guest
+	only := r.only(c)
 	for i := range f.Guests {
 		g := &f.Guests[i]
-		if len(c.Guests) > 0 && !slices.Contains(c.Guests, g.Name) {
+		if len(only) > 0 && !slices.Contains(only, g.Name) {
 			continue
 		}
 		out = append(out, g)
 	}
 	return out
+}
+
+// only is the guests of f a plot cell c shows: its guests, on every
+// machine shown; nil for all.
+func (r *report) only(c *notebook.Cell) []string {
+	if bd := r.data(c.From); bd != nil {
+		return bd.only(c.Guests)
+	}
+	return c.Guests
 }
 
 func (r *report) bounds(c *notebook.Cell, s results.Summary) (lo, hi float64) {
@@ -257,7 +271,7 @@ func (r *report) barChart(c *notebook.Cell, f *results.File, title string) (plot
 	}
 	b.YLabel = metricLabel(info, unit)
 	b.ValueFormat = func(v float64) string { return plot.Compact(v) }
-	return b, guestNotes(f, c.Guests)
+	return b, guestNotes(f, r.only(c))
 }
 
 func (r *report) lineChart(c *notebook.Cell, f *results.File, title string) (plot.Chart, []string) {
@@ -304,7 +318,7 @@ func (r *report) lineChart(c *notebook.Cell, f *results.File, title string) (plo
 	}
 	l.LogX = minX > 0 && maxX/minX > 10
 	l.YLabel = scaleSeries(f.Metric(c.Y), l.Series)
-	return l, guestNotes(f, c.Guests)
+	return l, guestNotes(f, r.only(c))
 }
 
 // scaleSeries writes the series in the unit their largest figure reads
@@ -353,7 +367,7 @@ func (r *report) percentileChart(c *notebook.Cell, f *results.File, title string
 			pc.Series = append(pc.Series, sp)
 		}
 	}
-	return pc, guestNotes(f, c.Guests)
+	return pc, guestNotes(f, r.only(c))
 }
 
 func number(v any) (float64, bool) {

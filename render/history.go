@@ -152,24 +152,7 @@ func historyCell(nb *notebook.Notebook, c *notebook.Cell, entries []results.Entr
 // machineDiffs lists how the newest runs of each machine differ from the
 // first machine's, one line per machine; none for a single machine.
 func machineDiffs(entries []results.Entry) []string {
-	newest := map[string]*results.File{}
-	var order []string
-	for _, e := range entries {
-		if _, ok := newest[e.Run.Env.Machine]; !ok {
-			order = append(order, e.Run.Env.Machine)
-		}
-		newest[e.Run.Env.Machine] = e.Run
-	}
-	var out []string
-	for _, m := range order[min(1, len(order)):] {
-		diffs := results.CompareEnv(newest[order[0]].Environment(), newest[m].Environment())
-		line := "no difference in what both record"
-		if len(diffs) > 0 {
-			line = results.JoinEnvDiffs(diffs)
-		}
-		out = append(out, fmt.Sprintf("%s → %s: %s", machineName(order[0]), machineName(m), line))
-	}
-	return out
+	return envDiffLines(newestByMachine(entries))
 }
 
 func machineName(m string) string {

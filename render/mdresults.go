@@ -50,7 +50,21 @@ func markdownLinks(l *dataLinks) string {
 }
 
 func markdownFigure(f *figure) string {
-	return fmt.Sprintf("![%s](%s)\n\n*%s*%s\n", mdEscape(f.Alt), f.PNGFile(), mdEscape(f.Caption), markdownLinks(f.Links))
+	return fmt.Sprintf("![%s](%s)\n\n*%s*%s\n", mdEscape(f.Alt), f.PNGFile(), mdEscape(f.Caption), markdownLinks(f.Links)) + markdownEnvDiffs(f.EnvDiffs)
+}
+
+// markdownEnvDiffs is the "environment differences" list under a table or
+// plot of several machines side by side; "" for one machine.
+func markdownEnvDiffs(diffs []string) string {
+	if len(diffs) == 0 {
+		return ""
+	}
+	var b strings.Builder
+	b.WriteString("\nEnvironment differences between the machines:\n\n")
+	for _, d := range diffs {
+		fmt.Fprintf(&b, "- %s\n", mdEscape(d))
+	}
+	return b.String()
 }
 
 func markdownTable(t *tableView) string {
@@ -106,6 +120,7 @@ func markdownTable(t *tableView) string {
 			fmt.Fprintf(&b, "\n⚠ %s: %s\n", mdEscape(row.guestLabel()), mdEscape(row.Warning))
 		}
 	}
+	b.WriteString(markdownEnvDiffs(t.EnvDiffs))
 	return b.String()
 }
 

@@ -37,6 +37,9 @@ type benchData struct {
 	// envNote says how the environment of these results differs from the
 	// notebook's newest run (see compareEnvironments), or "".
 	envNote string
+	// machines is the newest run of each machine side by side, when the
+	// cell's history holds runs of several (see machines.go); nil for one.
+	machines *sideBySide
 }
 
 func newReport(nb *notebook.Notebook, opt Options) *report {
@@ -62,13 +65,28 @@ func newReport(nb *notebook.Notebook, opt Options) *report {
 		if ff, err := opt.Results.LoadFailure(c.ID); err == nil {
 			bd.failure = ff
 		}
-		switch hash := nb.InputHash(c, nil); {
+		hash := nb.InputHash(c, nil)
+		switch {
 		case bd.file == nil:
 			bd.stale = "no stored results"
 		case bd.file.InputHash != hash:
 			bd.stale = "the cell, its guests, its load or the params it uses changed since this run"
 		default:
 			bd.fresh = true
+		}
+		if hr, ok := opt.Results.(HistoryReader); ok && bd.file != nil {
+			// An unreadable history leaves the report to CELL.json; the
+			// history page and benchbook history say what is wrong.
+			if entries, err := hr.History(c.ID); err == nil {
+				bd.machines = machinesSideBySide(c, bd.file, entries, hash)
+			}
+		}
+		if bd.machines != nil {
+			for _, g := range bd.machines.view.Guests {
+				if _, ok := r.colors[g.Name]; !ok {
+					r.colors[g.Name] = len(r.colors)
+				}
+			}
 		}
 	}
 	r.compareEnvironments()

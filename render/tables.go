@@ -19,6 +19,9 @@ type tableView struct {
 	Rows     []tableRow
 	Notes    []string
 	Links    *dataLinks // its CSV and the results it shows
+	// EnvDiffs, with several machines side by side, say how their
+	// environments differ (the "environment differences" list).
+	EnvDiffs []string
 }
 
 type tableRow struct {
@@ -45,15 +48,19 @@ func (r *report) table(c *notebook.Cell) *tableView {
 		return nil
 	}
 	t := &tableView{Title: c.Title, Caption: strings.TrimSpace(c.Caption), Baseline: c.Baseline, Links: r.links(c)}
-	all := rows(bd.file, nil)
-	cols := columns(bd.file, c.Metrics, all)
+	f := bd.view()
+	all := rows(f, nil)
+	cols := columns(f, c.Metrics, all)
 	for _, col := range cols {
 		t.Metrics = append(t.Metrics, metricLabel(col.info, col.unit))
 	}
-	base := map[string]guestRow{} // point -> the baseline guest's row
+	// The baseline guest's row at each point, on each machine: with
+	// several machines, a guest is compared with the baseline of its own.
+	type at struct{ machine, point string }
+	base := map[at]guestRow{}
 	for _, row := range all {
-		if row.Guest == c.Baseline && row.Status == results.StatusOK {
-			base[row.Point] = row
+		if bd.guestOf(row.Guest) == c.Baseline && row.Status == results.StatusOK {
+			base[at{bd.machineOf(row.Guest), row.Point}] = row
 		}
 	}
 	minRepeats, exact := 0, true
@@ -72,7 +79,7 @@ func (r *report) table(c *notebook.Cell) *tableView {
 				if s.N > 1 {
 					cell.Spread = "± " + formatNumber(spread(s)/col.div)
 				}
-				if b, ok := base[row.Point]; ok && c.Baseline != "" && row.Guest != c.Baseline {
+				if b, ok := base[at{bd.machineOf(row.Guest), row.Point}]; ok && c.Baseline != "" && bd.guestOf(row.Guest) != c.Baseline {
 					if bs, ok := b.Sum[m]; ok && bs.N > 0 {
 						cell.Ratio = formatRatio(s.Median, bs.Median) + " " + c.Baseline
 					}
@@ -96,14 +103,16 @@ func (r *report) table(c *notebook.Cell) *tableView {
 	case minRepeats > 1:
 		t.Notes = append(t.Notes, fmt.Sprintf("Median of the repeats; ± spans min–max (%s are too few for a 95 %% interval of the median: need %d)", plural(minRepeats, "repeat"), results.MinRepeatsForCI()))
 	}
-	if c.Baseline != "" {
+	switch {
+	case c.Baseline != "" && bd.machines != nil:
+		t.Notes = append(t.Notes, fmt.Sprintf("ratios are to %s's median at the same point on the same machine", c.Baseline))
+	case c.Baseline != "":
 		t.Notes = append(t.Notes, fmt.Sprintf("ratios are to %s's median at the same point", c.Baseline))
 	}
 	if len(t.Rows) > 1 {
-		if note := noiseNote(bd.file, c.Metrics); note != "" {
-			t.Notes = append(t.Notes, note)
-		}
+		t.Notes = append(t.Notes, bd.noiseNotes(c.Metrics)...)
 	}
+	t.EnvDiffs = bd.envNotes()
 	for _, row := range t.Rows {
 		if row.Accel == "tcg" {
 			t.Notes = append(t.Notes, accelNote)

@@ -27,7 +27,7 @@ func (r *report) timelineChart(c *notebook.Cell, f *results.File, title string) 
 			l.Series = append(l.Series, s)
 		}
 	}
-	notes := guestNotes(f, c.Guests)
+	notes := guestNotes(f, r.only(c))
 	if swept {
 		notes = append(notes, "the first sweep point ("+results.PointLabel(f.Guests[0].Points[0].Params)+")")
 	}

@@ -25,8 +25,10 @@ shows, stays this folder's newest run; a cell that has none here gets the
 newest merged run.
 
 benchbook history and the site's history page then show each machine's
-runs side by side (a column or a line per machine) and list how the
-machines' environments differ. Nothing runs: merge reads and writes files.
+runs side by side (a column or a line per machine), the report's tables
+and plots show each machine's newest run ("GUEST @ MACHINE"), and both
+list how the machines' environments differ (docs/history.md). Nothing
+runs: merge reads and writes files.
 
 Example (a CI matrix uploads each runner's folder, then):
 

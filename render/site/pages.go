@@ -9,10 +9,12 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"sync"
 
 	"github.com/benchbook/benchbook/internal/atomicfile"
 	"github.com/benchbook/benchbook/notebook"
 	"github.com/benchbook/benchbook/render"
+	"github.com/benchbook/benchbook/results"
 )
 
 // pageFile is the file that must be there for a page to count as built,
@@ -76,6 +78,9 @@ func (b *builder) renderPage(j *job) {
 		dir = tmp
 	}
 	ropt := b.opt.Render(nb)
+	// The page and its history page both read the cells' histories: read
+	// each once.
+	ropt.Results = memoHistory(ropt.Results)
 	ropt.Jekyll = b.opt.Format == Jekyll // Liquid, not Hugo's shortcodes, is what its Markdown must not run
 	written, err := render.WritePage(dir, nb, ropt)
 	if err != nil {
@@ -233,4 +238,39 @@ func emptyDir(dir string) (bool, error) {
 		return true, nil
 	}
 	return false, err
+}
+
+// historyMemo remembers the histories a page's render read, for its
+// history page.
+type historyMemo struct {
+	render.Results
+	store render.HistoryReader
+	mu    sync.Mutex
+	read  map[string]historyRead
+}
+
+type historyRead struct {
+	entries []results.Entry
+	err     error
+}
+
+// memoHistory wraps res so that History reads each cell's history once;
+// res without histories is returned as it is.
+func memoHistory(res render.Results) render.Results {
+	hr, ok := res.(render.HistoryReader)
+	if !ok {
+		return res
+	}
+	return &historyMemo{Results: res, store: hr, read: map[string]historyRead{}}
+}
+
+func (m *historyMemo) History(cell string) ([]results.Entry, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if r, ok := m.read[cell]; ok {
+		return r.entries, r.err
+	}
+	entries, err := m.store.History(cell)
+	m.read[cell] = historyRead{entries, err}
+	return entries, err
 }
