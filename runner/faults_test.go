@@ -221,10 +221,7 @@ func TestFaultMatrix(t *testing.T) {
 
 			checkUntouched(t, store, good)
 			pids := proctest.RedisPids(store.Dir)
-			if left := proctest.Left(before, marker, pids...); len(left) > 0 {
-				proctest.Kill(left)
-				t.Errorf("left behind: %v", left)
-			}
+			proctest.NoneLeft(t, before, marker, pids...)
 		})
 	}
 }
@@ -446,10 +443,7 @@ func TestGuestStepsTraced(t *testing.T) {
 					t.Errorf("the failure does not name the step: %s", rec.Failure)
 				}
 			}
-			if left := proctest.Left(before, dir); len(left) > 0 {
-				proctest.Kill(left)
-				t.Errorf("left behind: %v", left)
-			}
+			proctest.NoneLeft(t, before, dir)
 		})
 	}
 }

@@ -209,10 +209,7 @@ repeat = 2
 	if len(g.Commands) < 2 || !strings.HasPrefix(g.Commands[0], "nginx -p '{dir}' ") || !strings.Contains(g.Commands[1], "curl") {
 		t.Errorf("commands %q", g.Commands)
 	}
-	if left := proctest.Left(before, dir); len(left) > 0 {
-		proctest.Kill(left)
-		t.Errorf("left behind: %v", left)
-	}
+	proctest.NoneLeft(t, before, dir)
 }
 
 // A ready key whose regular expression cannot compile fails the cell

@@ -131,10 +131,7 @@ func TestHostileReplies(t *testing.T) {
 					}
 				}
 			}
-			if left := proctest.Left(before, dir); len(left) > 0 {
-				proctest.Kill(left)
-				t.Errorf("left behind: %v", left)
-			}
+			proctest.NoneLeft(t, before, dir)
 		})
 	}
 }

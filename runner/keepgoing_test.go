@@ -104,10 +104,7 @@ func TestKeepGoingAfterAGuestFails(t *testing.T) {
 			t.Errorf("logs/%s changed", name)
 		}
 	}
-	if left := proctest.Left(before, dir); len(left) > 0 {
-		proctest.Kill(left)
-		t.Errorf("left behind: %v", left)
-	}
+	proctest.NoneLeft(t, before, dir)
 
 	// The cell is not up to date: it runs again. A second failed run keeps
 	// the same figures: those of the last run that measured the guest, not

@@ -138,10 +138,7 @@ func TestDoctorCleanStaging(t *testing.T) {
 	if code, _ := waitExit(t, liveRun, 20*time.Second); code != 130 {
 		t.Errorf("live run: exit status %d, want 130", code)
 	}
-	if left := proctest.Left(before, live, pids...); len(left) > 0 {
-		proctest.Kill(left)
-		t.Errorf("left behind: %v", left)
-	}
+	proctest.NoneLeft(t, before, live, pids...)
 
 	out.Reset()
 	if err := run(context.Background(), []string{"doctor", "--clean", dir}, &out, &errb); err != nil {

@@ -121,10 +121,7 @@ func TestSignalFaults(t *testing.T) {
 				}
 				t.Logf("%v during %s: exit 130 %v after the signal", sig, ph.name, took.Round(10*time.Millisecond))
 				checkResults(t, dir, good)
-				if left := proctest.Left(before, dir, pids...); len(left) > 0 {
-					proctest.Kill(left)
-					t.Errorf("left behind: %v", left)
-				}
+				proctest.NoneLeft(t, before, dir, pids...)
 			})
 		}
 	}
@@ -177,10 +174,7 @@ func TestTwoRunsAtOnce(t *testing.T) {
 		t.Fatalf("first run: exit status %d, want 130\n%s", code, out1.String())
 	}
 	checkResults(t, dir, good)
-	if left := proctest.Left(before, dir, pids...); len(left) > 0 {
-		proctest.Kill(left)
-		t.Errorf("left behind: %v", left)
-	}
+	proctest.NoneLeft(t, before, dir, pids...)
 
 	// The kernel dropped the lock with the process: a new run gets it.
 	nbtest.File(t, filepath.Join(dir, "nb.toml"), quickNotebook(dir))

@@ -235,10 +235,7 @@ func TestVerifySignalsRemoveScratch(t *testing.T) {
 				t.Errorf("scratch folders left after %v: %v", sig, left)
 			}
 			checkResults(t, dir, stored)
-			if left := proctest.Left(before, dir, pids...); len(left) > 0 {
-				proctest.Kill(left)
-				t.Errorf("left behind: %v", left)
-			}
+			proctest.NoneLeft(t, before, dir, pids...)
 		})
 	}
 }
@@ -300,10 +297,7 @@ func TestVerifyRemovesScratchOfKilled(t *testing.T) {
 	if left := scratchFolders(dir); len(left) > 0 {
 		t.Errorf("scratch folders left: %v", left)
 	}
-	if left := proctest.Left(before, dir, pids...); len(left) > 0 {
-		proctest.Kill(left)
-		t.Errorf("left behind: %v", left)
-	}
+	proctest.NoneLeft(t, before, dir, pids...)
 }
 
 func copyDir(t *testing.T, src, dst string) {

@@ -141,6 +141,16 @@ func Left(before map[int]Proc, marker string, pids ...int) []Proc {
 	}
 }
 
+// NoneLeft fails the test when anything is Left of before, marker and
+// pids, and kills what it found.
+func NoneLeft(tb testing.TB, before map[int]Proc, marker string, pids ...int) {
+	tb.Helper()
+	if left := Left(before, marker, pids...); len(left) > 0 {
+		Kill(left)
+		tb.Errorf("left behind: %v", left)
+	}
+}
+
 // Kill kills what a failed check found, so one failure does not leak into
 // the next tests.
 func Kill(procs []Proc) {
