@@ -72,6 +72,7 @@ var loadToolsKey2 = []Key{
 	{Name: "directory", Type: TypeString, Doc: "where the job's files are: {dir} is the repeat's scratch folder, a relative path is inside it", Default: "{dir}", Excludes: "job_file"},
 	{Name: "filename", Type: TypeString, Doc: "one file (or device) for every job instead of a file per job, in directory when relative", Excludes: "job_file"},
 	{Name: "rwmixread", Type: TypeInt, Doc: "percentage of reads in a mixed pattern (rw, randrw)", Default: "50", Min: "0", Max: "100", Excludes: "job_file"},
+	{Name: "at", Type: TypeString, Doc: "where its programs run: guest (inside a builtin:linux VM guest, over its exec port: the default on one) or host (this machine: the default for every other guest)", OneOf: []string{"host", "guest"}},
 	{Name: "timeout", Type: TypeDuration, Doc: "kill fio after this long (default: ramp_time + runtime + 1m, or 10m without a runtime)", Min: "1s"},
 	{Name: "description", Type: TypeString, Doc: "shown in the report", NoParam: true},
 }
@@ -113,6 +114,7 @@ var loadToolsKey4 = []Key{
 	{Name: "file_block_size", Type: TypeInt, Doc: "fileio: bytes of each I/O", Default: "16384", Min: "1", Max: "1073741824", When: "test=fileio"},
 	{Name: "file_extra_flags", Type: TypeString, Doc: "fileio: flags the files are opened with", OneOf: []string{"sync", "dsync", "direct"}, When: "test=fileio"},
 	{Name: "file_fsync_freq", Type: TypeInt, Doc: "fileio: fsync after this many requests; 0: never", Default: "100", Min: "0", When: "test=fileio"},
+	{Name: "at", Type: TypeString, Doc: "where its programs run: guest (inside a builtin:linux VM guest, over its exec port: the default on one) or host (this machine: the default for every other guest)", OneOf: []string{"host", "guest"}},
 	{Name: "timeout", Type: TypeDuration, Doc: "kill the test after this long (default: time + 1m; laying out and removing fileio's files have 10m each)", Min: "1s"},
 	{Name: "description", Type: TypeString, Doc: "shown in the report", NoParam: true},
 }
@@ -140,6 +142,7 @@ var loadToolsKey6 = []Key{
 	{Name: "cleanup", Type: TypeStrings, Doc: "a command run once after the runs, also when one failed (hyperfine's --cleanup)"},
 	{Name: "dir", Type: TypeString, Doc: "working directory of the commands: {dir} is the repeat's scratch folder, a relative path is in the notebook's folder", Default: "{dir}"},
 	{Name: "metrics", Type: TypeMetricTable, Doc: "figures read from each run's standard output, NAME = { json = \"/pointer\" } or { regex = \"with (one) group\" }, with unit, better (higher or lower) and doc", NoParam: true},
+	{Name: "at", Type: TypeString, Doc: "where its programs run: guest (inside a builtin:linux VM guest, over its exec port: the default on one) or host (this machine: the default for every other guest)", OneOf: []string{"host", "guest"}},
 	{Name: "timeout", Type: TypeDuration, Doc: "kill a run (or prepare, cleanup) after this long", Default: "10m", Min: "1ms"},
 	{Name: "description", Type: TypeString, Doc: "shown in the report", NoParam: true},
 }

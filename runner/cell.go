@@ -2,6 +2,7 @@ package runner
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"os"
@@ -294,6 +295,12 @@ func (cr *cellRun) measure(ctx context.Context, pi int, label string, in *instan
 		}
 		cr.live("%s: %s %s, %s ops/s", label, phase, p.Elapsed.Round(100*time.Millisecond), thousands(p.OpsPerSec))
 	}}
+	if inGuest, err := loadInGuest(values, in); err != nil {
+		return load.Measurement{}, fmt.Errorf("load %s: %w", cr.cell.Load, err)
+	} else if inGuest {
+		target.Guest, target.Dir, target.CPUs = in.ep.Exec, "", nil
+		in.facts["load_at"] = "guest"
+	}
 	cr.trace("load-started")
 	m, err := load.Run(ctx, target, values)
 	cr.trace("load-done")
@@ -301,6 +308,23 @@ func (cr *cellRun) measure(ctx context.Context, pi int, label string, in *instan
 		return m, cr.explainLoadError(ctx, in, fmt.Errorf("load %s: %w", cr.cell.Load, err))
 	}
 	return m, nil
+}
+
+// loadInGuest is where the load runs (its at key): inside the guest when
+// the guest has the exec port (a builtin:linux VM) and the load's tool can
+// run there, unless it says at = "host"; at = "guest" on another guest is
+// an error.
+func loadInGuest(values notebook.Values, in *instance) (bool, error) {
+	at := values.String("at")
+	switch {
+	case at == "host" || !load.InGuest(values):
+		return false, nil
+	case in.ep.Exec != nil:
+		return true, nil
+	case at == "guest":
+		return false, errors.New(`at = "guest": this guest cannot run loads inside it; only a VM guest with image = "builtin:linux" (kind = "qemu") can; give at = "host" to run the load on this machine`)
+	}
+	return false, nil
 }
 
 // explainLoadError says whether the guest is still there after a failed

@@ -224,6 +224,8 @@ func (cr *cellRun) planVM(ctx context.Context, spec guest.Spec, in *instance) (g
 			return guest.Boot{}, err
 		}
 		vm.Kernel, vm.Initrd = im.Kernel, im.Initrd
+		// Its init runs loads inside it (at = "guest") over the exec port.
+		vm.Exec = im.Name == image.NameLinux
 		if im.Name == image.NameLinux && vm.Memory == "" {
 			// The initramfs is unpacked into RAM, and fio alone links
 			// ~90 MB of ceph and gluster libraries.

@@ -20,7 +20,7 @@ const scratchNotebook = `title = "scratch disks"
 kind     = "qemu"
 ready_timeout = "5m"
 image    = "builtin:linux"
-programs = ["mkfs.ext4", "mkfs.xfs"]
+programs = ["fio", "mkfs.ext4", "mkfs.xfs"]
 [[guests.ext4.scratch]]
 size      = "2G"
 fs        = "ext4"
@@ -33,22 +33,30 @@ scheduler = "mq-deadline"
 kind     = "qemu"
 ready_timeout = "5m"
 image    = "builtin:linux"
-programs = ["mkfs.ext4", "mkfs.xfs"]
+programs = ["fio", "mkfs.ext4", "mkfs.xfs"]
 [[guests.xfs.scratch]]
 size          = "2G"
 fs            = "xfs"
 mount_options = ["noatime"]
 cache         = "writeback"
 scheduler     = "bfq"
-[loads.noop]
-tool    = "command"
-command = ["sh", "-c", "echo 1"]
-metrics = { one = { regex = "([0-9]+)" } }
+# Inside the guest (the default for fio on a builtin:linux VM), on the
+# scratch disk its init formatted and mounted.
+[loads.fio]
+tool      = "fio"
+rw        = "randwrite"
+bs        = "4k"
+size      = "8M"
+ioengine  = "libaio"
+iodepth   = 8
+direct    = true
+directory = "/data"
+runtime   = "2s"
 [[cells]]
 kind   = "bench"
 id     = "disks"
 guests = ["ext4", "xfs"]
-load   = "noop"
+load   = "fio"
 repeat = 1
 `
 
@@ -70,9 +78,9 @@ func scratchLeft(tmp string) []string {
 }
 
 // TestScratchDisks boots the micro-VM twice under TCG, with a 2 GiB ext4
-// and a 2 GiB xfs scratch disk formatted and mounted by its init; the
-// stored facts name the file system, mkfs, scheduler and cache mode, and
-// no scratch file is left.
+// and a 2 GiB xfs scratch disk formatted and mounted by its init, and runs
+// fio inside it on the disk; the stored facts name the file system, mkfs,
+// scheduler and cache mode, and no scratch file is left.
 func TestScratchDisks(t *testing.T) {
 	needScratchVM(t)
 	initBin := staticInit(t) // before TMPDIR moves: the init is shared by the package's tests
@@ -106,6 +114,19 @@ func TestScratchDisks(t *testing.T) {
 			t.Errorf("%s: mkfs %q, mount options %q", g.Name, g.Facts["scratch_mkfs"], g.Facts["scratch_mount_options"])
 		}
 		t.Logf("%s: mkfs %s ms (%s), mount options %s", g.Name, g.Facts["scratch_mkfs_ms"], g.Facts["scratch_mkfs"], g.Facts["scratch_mount_options"])
+		if g.Facts["load_at"] != "guest" {
+			t.Errorf("%s: load_at %q, want guest", g.Name, g.Facts["load_at"])
+		}
+		r := g.Points[0].Repeats[0]
+		if r.Metrics["write_iops"] <= 0 || r.Metrics["write_clat_p99"] <= 0 {
+			t.Errorf("%s: fio in the guest measured %v", g.Name, r.Metrics)
+		}
+		// fio ran in the guest: the argv names the guest's fio and disk,
+		// and this machine has no /data of the guest's.
+		if cmd := g.Commands[len(g.Commands)-1]; !strings.HasPrefix(cmd, "fio ") || !strings.Contains(cmd, "--directory=/data") {
+			t.Errorf("%s: load command %q", g.Name, cmd)
+		}
+		t.Logf("%s: fio inside: %.0f write IOPS, p99 %.0f µs", g.Name, r.Metrics["write_iops"], r.Metrics["write_clat_p99"])
 	}
 	if !strings.Contains(f.Guests[1].Facts["scratch_mount_options"], "noatime") {
 		t.Errorf("xfs mount options %q lack noatime", f.Guests[1].Facts["scratch_mount_options"])

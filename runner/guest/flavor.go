@@ -3,6 +3,7 @@ package guest
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/benchbook/benchbook/runner/image/guestinit"
 	"os"
 	"regexp"
 	"strings"
@@ -26,6 +27,9 @@ type VMSpec struct {
 	GuestPort int      // redis inside the guest; default 6379
 	QemuArgs  []string // raw flavor: the user's own device arguments
 	Scratch   []Scratch
+	// Exec gives the VM the exec port (package guestexec), over which
+	// loads with at = "guest" run inside it (linux flavor).
+	Exec bool
 }
 
 // Boot is how one guest boots, described once and neutrally, so the qemu
@@ -51,6 +55,9 @@ type Boot struct {
 	AppendTCG []string
 	// Scratch are fresh disks made for the boot (linux flavor).
 	Scratch []ScratchDisk
+	// Exec: the VM has the exec port, a virtio-serial port named
+	// guestexec.PortName on a unix socket of the host (linux flavor).
+	Exec bool
 }
 
 // Disk is a disk of a guest. Snapshot keeps the image untouched: writes go
@@ -128,6 +135,13 @@ func PlanBoot(spec VMSpec) (Boot, error) {
 		}
 		b.Scratch = disks
 		b.Append = strings.TrimSpace(b.Append + " " + param)
+	}
+	if spec.Exec {
+		if name != "linux" {
+			return Boot{}, fmt.Errorf("guest %s: loads inside the guest need the linux flavor, whose init runs them (image = \"builtin:linux\")", spec.Name)
+		}
+		b.Exec = true
+		b.Append = strings.TrimSpace(b.Append + " " + guestinit.ParamExec + "=1")
 	}
 	b.Memory = orStr(spec.Memory, b.Memory)
 	b.CPUs = max(spec.CPUs, 1)

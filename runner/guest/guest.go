@@ -9,6 +9,7 @@ package guest
 import (
 	"context"
 	"errors"
+	"github.com/benchbook/benchbook/runner/guestexec"
 	"net"
 	"sync"
 
@@ -23,6 +24,9 @@ type Endpoint struct {
 	// ("" when the guest has none): the notebook's {dir}, where loads that
 	// need no server work.
 	Dir string
+	// Exec runs programs inside the guest (a VM booted with Boot.Exec);
+	// nil for a guest without the exec port.
+	Exec *guestexec.Client
 }
 
 // Dial connects to the endpoint from inside its namespace.

@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/benchbook/benchbook/runner/guestexec"
 	"net"
 	"os"
 	"os/exec"
@@ -88,6 +89,7 @@ type Qemu struct {
 	begin   time.Time // qemu started
 	bootMs  float64
 	facts   factSet
+	exec    *guestexec.Client // the exec port, when Boot.Exec
 }
 
 var _ Guest = (*Qemu)(nil)
@@ -141,10 +143,14 @@ func diskPaths(ds []Disk) []string {
 
 // QemuArgs returns qemu's command line for the guest (without the binary).
 // consolePath-free: the console is qemu's stdout, which benchbook reads.
-func QemuArgs(b Boot, accel string, n Network, qmp string) []string {
+// runDir holds qemu's sockets (QMP, the exec port); "" for none.
+func QemuArgs(b Boot, accel string, n Network, runDir string) []string {
 	args := machineArgs(b, accel)
-	if qmp != "" {
-		args = append(args, "-qmp", "unix:"+qmp+",server=on,wait=off")
+	if runDir != "" {
+		args = append(args, "-qmp", "unix:"+qmpSocket(runDir)+",server=on,wait=off")
+	}
+	if b.Exec && runDir != "" {
+		args = append(args, execArgs(b, execSocket(runDir))...)
 	}
 	args = append(args, kernelArgs(b, accel)...)
 	args = append(args, diskArgs(b)...)
@@ -323,12 +329,28 @@ func (q *Qemu) Command() []string {
 	q.mu.Lock()
 	cfg := q.cfg
 	q.mu.Unlock()
-	argv := append([]string{QemuBinary}, QemuArgs(cfg.Boot, cfg.Accel, cfg.Net, qmpSocket(cfg.RunDir))...)
+	argv := append([]string{QemuBinary}, QemuArgs(cfg.Boot, cfg.Accel, cfg.Net, cfg.RunDir)...)
 	if cfg.Net.Netns != "" {
 		argv = append([]string{"ip", "netns", "exec", cfg.Net.Netns}, argv...)
 	}
 	return argv
 }
+
+// execArgs give the VM the exec port: a virtio-serial port named
+// guestexec.PortName whose other end is a unix socket benchbook dials.
+func execArgs(b Boot, sock string) []string {
+	bus := "virtio-serial-pci"
+	if b.Machine == "microvm" {
+		bus = "virtio-serial-device"
+	}
+	return []string{
+		"-chardev", "socket,id=bbexec,path=" + sock + ",server=on,wait=off",
+		"-device", bus + ",max_ports=2",
+		"-device", "virtserialport,chardev=bbexec,name=" + guestexec.PortName,
+	}
+}
+
+func execSocket(runDir string) string { return filepath.Join(runDir, "exec.sock") }
 
 func qmpSocket(runDir string) string {
 	if runDir == "" {
@@ -340,12 +362,12 @@ func qmpSocket(runDir string) string {
 // endpoint is where the guest's redis answers, seen from where the load runs.
 func (q *Qemu) endpoint() Endpoint {
 	q.mu.Lock()
-	n, port := q.cfg.Net, q.cfg.Boot.GuestPort
+	n, port, exec := q.cfg.Net, q.cfg.Boot.GuestPort, q.exec
 	q.mu.Unlock()
 	if n.Mode != "user" && n.Mode != "passt" {
-		return Endpoint{Addr: net.JoinHostPort(GuestIP, strconv.Itoa(port)), Netns: n.Netns}
+		return Endpoint{Addr: net.JoinHostPort(GuestIP, strconv.Itoa(port)), Netns: n.Netns, Exec: exec}
 	}
-	return Endpoint{Addr: fmt.Sprintf("127.0.0.1:%d", n.HostPort), Netns: n.Netns}
+	return Endpoint{Addr: fmt.Sprintf("127.0.0.1:%d", n.HostPort), Netns: n.Netns, Exec: exec}
 }
 
 // BootMs is the time from starting qemu to the guest's passing its ready

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/benchbook/benchbook/runner/guestexec"
 	"os"
 	"time"
 )
@@ -43,6 +44,9 @@ func (q *Qemu) steps() []step {
 		s = append(s, step{"ready-line", q.readyLine})
 	case ReadyTCP, ReadyHTTP:
 		s = append(s, step{r.check(), q.ping})
+	}
+	if q.cfg.Boot.Exec {
+		s = append(s, step{"exec-port", q.execPort})
 	}
 	if len(q.cfg.Boot.Scratch) > 0 && q.cfg.ConsolePath != "" {
 		s = append(s, step{"scratch-facts", q.scratchFacts})
@@ -128,6 +132,21 @@ func (q *Qemu) spawn(ctx context.Context) error {
 			return fmt.Errorf("%w%s", err, p.tail(q.cfg.ConsolePath))
 		}
 	}
+	return nil
+}
+
+// execPort connects to the guest's exec port; its undo closes it.
+func (q *Qemu) execPort(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	c, err := guestexec.Dial(ctx, execSocket(q.cfg.RunDir))
+	if err != nil {
+		return err
+	}
+	q.life.push(func(context.Context) error { return c.Close() })
+	q.mu.Lock()
+	q.exec = c
+	q.mu.Unlock()
 	return nil
 }
 

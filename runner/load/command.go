@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/benchbook/benchbook/runner/guestexec"
 	"io"
 	"maps"
 	"math"
@@ -39,6 +40,7 @@ type CommandSpec struct {
 	Dir     string   `key:"dir" default:"{dir}" doc:"working directory of the commands: {dir} is the repeat's scratch folder, a relative path is in the notebook's folder"`
 	// Metrics declares figures read from each run's standard output.
 	Metrics map[string]notebook.MetricSource `key:"metrics" noparam:"" doc:"figures read from each run's standard output, NAME = { json = \"/pointer\" } or { regex = \"with (one) group\" }, with unit, better (higher or lower) and doc"`
+	At      string                           `key:"at" oneof:"host|guest" doc:"where its programs run: guest (inside a builtin:linux VM guest, over its exec port: the default on one) or host (this machine: the default for every other guest)"`
 	Timeout time.Duration                    `key:"timeout" default:"10m" min:"1ms" doc:"kill a run (or prepare, cleanup) after this long"`
 
 	Description string `key:"description" noparam:"" doc:"shown in the report"`
@@ -87,6 +89,9 @@ func commandRun(ctx context.Context, t Target, v notebook.Values) (Measurement, 
 	p, err := planCommand(v, scratchDir, t.NotebookDir)
 	if err != nil {
 		return fail(err)
+	}
+	if t.Guest != nil && !filepath.IsAbs(p.dir) {
+		return fail(fmt.Errorf("dir %q: a load inside the guest cannot see the notebook's folder: give {dir} or an absolute path in the guest, or at = \"host\"", p.Dir))
 	}
 	m.Command = p.Command
 	if len(p.Prepare) > 0 || len(p.Cleanup) > 0 {
@@ -207,7 +212,13 @@ func (p commandPlan) once(ctx context.Context, t Target) (commandProc, error) {
 func (p commandPlan) step(ctx context.Context, t Target, argv []string, keepStdout bool) (commandProc, error) {
 	ctx, cancel := context.WithTimeoutCause(ctx, p.Timeout, errTimeout)
 	defer cancel()
-	res, err := runTimed(ctx, t.wrap(argv), p.dir, p.out, keepStdout)
+	var res commandProc
+	var err error
+	if t.Guest != nil {
+		res, err = guestTimed(ctx, t, argv, p.dir, keepStdout)
+	} else {
+		res, err = runTimed(ctx, t.wrap(argv), p.dir, p.out, keepStdout)
+	}
 	if err == nil {
 		return res, nil
 	}
@@ -223,10 +234,23 @@ func (p commandPlan) step(ctx context.Context, t Target, argv []string, keepStdo
 
 // commandProc is what one process of a command load left.
 type commandProc struct {
-	wall   time.Duration // from just before its start to its exit
-	state  *os.ProcessState
-	stdout []byte // when its metrics are read
-	stderr []byte // its last stderrTail bytes
+	wall      time.Duration // from just before its start to its exit
+	user, sys time.Duration
+	maxRSS    int64  // bytes
+	stdout    []byte // when its metrics are read
+	stderr    []byte // its last stderrTail bytes
+}
+
+// guestTimed runs argv inside the guest, timed there by its init as
+// runTimed times it here (from just before its start to its exit), with
+// the guest kernel's account of its CPU time and memory.
+func guestTimed(ctx context.Context, t Target, argv []string, dir string, keepStdout bool) (commandProc, error) {
+	req := guestexec.Request{Argv: argv, Dir: dir, StderrTail: stderrTail}
+	if keepStdout {
+		req.StdoutLimit = stdoutLimit
+	}
+	rep, err := t.guestExec(ctx, req)
+	return commandProc{wall: rep.Wall, user: rep.User, sys: rep.Sys, maxRSS: rep.MaxRSS, stdout: rep.Stdout, stderr: rep.Stderr}, err
 }
 
 // commandOutputs are the files a command's output goes to. Files, not
@@ -354,7 +378,12 @@ func runTimed(ctx context.Context, argv []string, dir string, o *commandOutputs,
 	res.wall = time.Since(start)
 	stopKill()
 	kill() // what it left running in the background
-	res.state = state
+	if state != nil {
+		res.user, res.sys = state.UserTime(), state.SystemTime()
+		if ru, ok := state.SysUsage().(*syscall.Rusage); ok {
+			res.maxRSS = ru.Maxrss * 1024 // kilobytes on Linux
+		}
+	}
 	res.stderr = readTail(o.stderr, stderrTail)
 	if keepStdout {
 		res.stdout = readStart(stdout, stdoutLimit)
@@ -380,13 +409,7 @@ func commandEnv() []string {
 // result is the figures of one run: its times and peak memory from the
 // kernel, and the metrics its output declares.
 func (p commandPlan) result(res commandProc) (commandResult, error) {
-	r := commandResult{wall: res.wall, metrics: map[string]float64{}}
-	if res.state != nil {
-		r.user, r.sys = res.state.UserTime(), res.state.SystemTime()
-		if ru, ok := res.state.SysUsage().(*syscall.Rusage); ok {
-			r.maxRSS = ru.Maxrss * 1024 // kilobytes on Linux
-		}
-	}
+	r := commandResult{wall: res.wall, user: res.user, sys: res.sys, maxRSS: res.maxRSS, metrics: map[string]float64{}}
 	var doc any
 	var docErr error
 	parsed := false

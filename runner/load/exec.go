@@ -5,9 +5,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/benchbook/benchbook/runner/guestexec"
 	"os"
 	"os/exec"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -16,17 +18,13 @@ import (
 
 // procResult is what an external tool left behind.
 type procResult struct {
-	stdout []byte
-	stderr []byte // its last stderrTail bytes
-	state  *os.ProcessState
+	stdout    []byte
+	stderr    []byte // its last stderrTail bytes
+	user, sys time.Duration
+	exitCode  int // -1 when it did not exit by itself
 }
 
-func (p procResult) cpu() time.Duration {
-	if p.state == nil {
-		return 0
-	}
-	return p.state.UserTime() + p.state.SystemTime()
-}
+func (p procResult) cpu() time.Duration { return p.user + p.sys }
 
 const (
 	stdoutLimit = 4 << 20 // CSV and tables are small; this only guards memory
@@ -60,12 +58,80 @@ func runProc(ctx context.Context, argv []string, dir string, onStderr func(strin
 	err := cmd.Wait()
 	killGroup(cmd) // stragglers of a tool that exited on its own
 	stderr.flush()
-	res.stdout, res.stderr, res.state = stdout.Bytes(), stderr.tail.Bytes(), cmd.ProcessState
+	res.stdout, res.stderr, res.exitCode = stdout.Bytes(), stderr.tail.Bytes(), -1
+	if st := cmd.ProcessState; st != nil {
+		res.user, res.sys, res.exitCode = st.UserTime(), st.SystemTime(), st.ExitCode()
+	}
 	if ctx.Err() != nil {
 		return res, context.Cause(ctx)
 	}
 	return res, err
 }
+
+// runTool runs a tool's process where the target says: inside the guest
+// over its exec port, or here in the target's namespace. mkdir are folders
+// it needs made first (here, or in the guest), files what it needs
+// written there (a job file the guest cannot read from the notebook's
+// folder).
+func runTool(ctx context.Context, t Target, argv []string, dir string, mkdir []string, files map[string][]byte) (procResult, error) {
+	if t.Guest == nil {
+		for _, d := range mkdir {
+			if err := os.MkdirAll(d, 0o755); err != nil {
+				return procResult{}, err
+			}
+		}
+		return runProc(ctx, t.wrap(argv), dir, nil)
+	}
+	rep, err := t.guestExec(ctx, guestexec.Request{Argv: argv, Dir: dir, Mkdir: mkdir, Files: files, StdoutLimit: stdoutLimit, StderrTail: stderrTail})
+	res := procResult{stdout: rep.Stdout, stderr: rep.Stderr, user: rep.User, sys: rep.Sys, exitCode: rep.Exit}
+	return res, err
+}
+
+// guestExec runs req in the guest, bounded by ctx's deadline there too. A
+// program that could not start or did not exit 0 is an error (worded as
+// os/exec words them); a ctx end returns context.Cause(ctx).
+func (t Target) guestExec(ctx context.Context, req guestexec.Request) (guestexec.Reply, error) {
+	if d, ok := ctx.Deadline(); ok {
+		req.Timeout = max(time.Until(d), time.Millisecond)
+	}
+	rep, err := t.Guest.Exec(ctx, req)
+	switch {
+	case err != nil:
+		return rep, err
+	case rep.NotFound:
+		return rep, &exec.Error{Name: req.Argv[0], Err: errors.New(rep.Error)}
+	case rep.Error != "":
+		return rep, fmt.Errorf("in the guest: %s", rep.Error)
+	case rep.TimedOut && ctx.Err() != nil:
+		return rep, context.Cause(ctx)
+	case !rep.Success():
+		return rep, guestExitError(rep.ExitText())
+	}
+	return rep, nil
+}
+
+// guestExitError is a program in the guest that did not exit 0.
+type guestExitError string
+
+func (e guestExitError) Error() string { return string(e) }
+
+// guestScratch makes a fresh scratch folder in the guest for a repeat;
+// done removes it.
+func guestScratch(t Target, tool string) (dir string, done func(), err error) {
+	dir = fmt.Sprintf("/tmp/benchbook-%s-%d", tool, guestScratchN.Add(1))
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if _, err := t.Guest.Exec(ctx, guestexec.Request{Mkdir: []string{dir}}); err != nil {
+		return "", nil, fmt.Errorf("making a scratch folder in the guest: %w", err)
+	}
+	return dir, func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		_, _ = t.Guest.Exec(ctx, guestexec.Request{Remove: []string{dir}})
+	}, nil
+}
+
+var guestScratchN atomic.Int64
 
 func killGroup(cmd *exec.Cmd) error {
 	if cmd.Process == nil {

@@ -8,7 +8,7 @@ import (
 	"fmt"
 	"math"
 	"os"
-	"os/exec"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -46,6 +46,7 @@ type FioSpec struct {
 	Filename  string        `key:"filename" excludes:"job_file" doc:"one file (or device) for every job instead of a file per job, in directory when relative"`
 	RWMixRead int           `key:"rwmixread" default:"50" min:"0" max:"100" excludes:"job_file" doc:"percentage of reads in a mixed pattern (rw, randrw)"`
 
+	At          string        `key:"at" oneof:"host|guest" doc:"where its programs run: guest (inside a builtin:linux VM guest, over its exec port: the default on one) or host (this machine: the default for every other guest)"`
 	Timeout     time.Duration `key:"timeout" min:"1s" doc:"kill fio after this long (default: ramp_time + runtime + 1m, or 10m without a runtime)"`
 	Description string        `key:"description" noparam:"" doc:"shown in the report"`
 }
@@ -95,7 +96,7 @@ func fioRun(ctx context.Context, t Target, v notebook.Values) (Measurement, erro
 	if s.TimeBased && s.Runtime == 0 {
 		return fail(errors.New("time_based needs a runtime: give runtime = \"30s\", or leave time_based out to run until size is done"))
 	}
-	path, err := exec.LookPath(fioProg)
+	path, err := t.lookPath(fioProg)
 	if err != nil {
 		return fail(fmt.Errorf("not on PATH (apt-get install fio; see benchbook doctor): %w", err))
 	}
@@ -104,15 +105,27 @@ func fioRun(ctx context.Context, t Target, v notebook.Values) (Measurement, erro
 		return fail(err)
 	}
 	defer done()
-	argv, err := fioArgv(path, s, dir, t.NotebookDir)
+	argv, mkdir, err := fioArgv(path, s, dir, t.NotebookDir)
 	if err != nil {
 		return fail(err)
+	}
+	var files map[string][]byte
+	if t.Guest != nil && s.JobFile != "" {
+		// The guest cannot see the notebook's folder: the job file goes
+		// into the guest's scratch folder, where it runs.
+		job := argv[len(argv)-1]
+		b, err := os.ReadFile(job)
+		if err != nil {
+			return fail(fmt.Errorf("job_file: %w", err))
+		}
+		argv[len(argv)-1] = dir + "/" + filepath.Base(job)
+		files = map[string][]byte{argv[len(argv)-1]: b}
 	}
 	m.Command = argv
 	timeout := s.timeout()
 	ctx, cancel := context.WithTimeoutCause(ctx, timeout, errTimeout)
 	defer cancel()
-	res, err := runProc(ctx, t.wrap(argv), dir, nil)
+	res, err := runTool(ctx, t, argv, dir, mkdir, files)
 	m.CPU = res.cpu()
 	if ctx.Err() != nil {
 		return fail(describeProcErr(ctx, err, timeout, res.stderr))
@@ -146,19 +159,20 @@ func (s FioSpec) timeout() time.Duration {
 	return defaultHostTimeout
 }
 
-// fioArgv is the command line of s, its files in dir.
-func fioArgv(path string, s FioSpec, dir, notebookDir string) ([]string, error) {
+// fioArgv is the command line of s, its files in dir, and the folders
+// under dir it needs made first.
+func fioArgv(path string, s FioSpec, dir, notebookDir string) (argv, mkdir []string, err error) {
 	// --thread: fio's job processes leave its process group (they call
 	// setsid), so killing a fio that overran its timeout would leave them
 	// running for their whole runtime; as threads of one process they end
 	// with it, and its CPU time is theirs.
-	argv := []string{path, "--output-format=json+", "--thread"}
+	argv = []string{path, "--output-format=json+", "--thread"}
 	if s.JobFile != "" {
 		job, err := besideNotebook("job_file", s.JobFile, notebookDir)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		return append(argv, job), nil
+		return append(argv, job), nil, nil
 	}
 	argv = append(argv,
 		"--name=benchbook",
@@ -188,23 +202,21 @@ func fioArgv(path string, s FioSpec, dir, notebookDir string) ([]string, error) 
 	argv = append(argv, "--group_reporting")
 	where, err := inScratch("directory", s.Directory, dir)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if s.Filename == "" {
 		// Relative directories are benchbook's to make; absolute ones are
 		// the notebook's (a mounted scratch disk) and must exist.
 		if where != dir && strings.HasPrefix(where, dir+string(os.PathSeparator)) {
-			if err := os.MkdirAll(where, 0o755); err != nil {
-				return nil, fmt.Errorf("directory: %w", err)
-			}
+			mkdir = append(mkdir, where)
 		}
-		return append(argv, "--directory="+fioEscape(where)), nil
+		return append(argv, "--directory="+fioEscape(where)), mkdir, nil
 	}
 	file, err := inScratch("filename", s.Filename, where)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return append(argv, "--filename="+fioEscape(file)), nil
+	return append(argv, "--filename="+fioEscape(file)), nil, nil
 }
 
 func fioBool(b bool) string {

@@ -14,7 +14,9 @@ package load
 import (
 	"context"
 	"fmt"
+	"github.com/benchbook/benchbook/runner/guestexec"
 	"net"
+	"os/exec"
 	"reflect"
 	"strings"
 	"time"
@@ -97,6 +99,17 @@ var registry = []tool{
 		run:     iperf3Run,
 		version: iperf3Version,
 	},
+}
+
+// InGuest reports whether the tool a load table names can run inside a
+// guest (its at key): the tools that need no server, whose programs the
+// guest's image holds.
+func InGuest(values notebook.Values) bool {
+	switch values.String("tool") {
+	case ToolFio, ToolSysbench, ToolCommand:
+		return true
+	}
+	return false
 }
 
 // Tools lists every tool name, in the order users see them in messages.
@@ -204,6 +217,25 @@ type Target struct {
 	// threads would not hold them), and the tools it starts inherit them.
 	// Empty: not placed.
 	CPUs placement.Set
+	// Guest, when set, runs the load's programs inside the guest (at =
+	// "guest": fio, sysbench, command), with the same argv as here, over
+	// the guest's exec port; Dir is then a folder in the guest, and a
+	// program is looked up on the guest's PATH.
+	Guest GuestExec
+}
+
+// GuestExec runs a program inside a guest: a guestexec.Client.
+type GuestExec interface {
+	Exec(ctx context.Context, req guestexec.Request) (guestexec.Reply, error)
+}
+
+// lookPath is where a tool's program is: on this machine's PATH, or by
+// its name alone inside the guest, whose init looks it up.
+func (t Target) lookPath(prog string) (string, error) {
+	if t.Guest != nil {
+		return prog, nil
+	}
+	return exec.LookPath(prog)
 }
 
 // dial connects to the target from its namespace.

@@ -160,7 +160,7 @@ func (memtier) Run(ctx context.Context, t Target, s Spec) (Measurement, error) {
 	if readErr != nil {
 		data = nil
 	}
-	got, err := parseMemtierRun(res.state.ExitCode(), res.stderr, data)
+	got, err := parseMemtierRun(res.exitCode, res.stderr, data)
 	got.Tool, got.ToolVersion, got.Command, got.CPU = m.Tool, m.ToolVersion, m.Command, m.CPU
 	if err != nil {
 		return got, fmt.Errorf("memtier: against %s: %w", t.Addr, err)

@@ -25,6 +25,9 @@ func scratch(t Target, tool string) (dir string, done func(), err error) {
 	if t.Dir != "" {
 		return t.Dir, func() {}, nil
 	}
+	if t.Guest != nil {
+		return guestScratch(t, tool)
+	}
 	dir, err = os.MkdirTemp("", "benchbook-"+tool+"-")
 	if err != nil {
 		return "", nil, fmt.Errorf("making a scratch folder: %w", err)

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"os/exec"
 	"slices"
 	"strconv"
 	"strings"
@@ -44,6 +43,7 @@ type SysbenchSpec struct {
 	FileExtraFlags string `key:"file_extra_flags" when:"test=fileio" oneof:"sync|dsync|direct" doc:"fileio: flags the files are opened with"`
 	FileFsyncFreq  int    `key:"file_fsync_freq" when:"test=fileio" default:"100" min:"0" doc:"fileio: fsync after this many requests; 0: never"`
 
+	At          string        `key:"at" oneof:"host|guest" doc:"where its programs run: guest (inside a builtin:linux VM guest, over its exec port: the default on one) or host (this machine: the default for every other guest)"`
 	Timeout     time.Duration `key:"timeout" min:"1s" doc:"kill the test after this long (default: time + 1m; laying out and removing fileio's files have 10m each)"`
 	Description string        `key:"description" noparam:"" doc:"shown in the report"`
 }
@@ -81,7 +81,7 @@ func sysbenchRun(ctx context.Context, t Target, v notebook.Values) (Measurement,
 	if err := notebook.Decode(v, &s); err != nil {
 		return fail(err)
 	}
-	path, err := exec.LookPath(sysbenchProg)
+	path, err := t.lookPath(sysbenchProg)
 	if err != nil {
 		return fail(fmt.Errorf("not on PATH (apt-get install sysbench; see benchbook doctor): %w", err))
 	}
@@ -114,7 +114,7 @@ func sysbenchMeasure(ctx context.Context, t Target, dir string, s SysbenchSpec, 
 	timeout := s.timeout()
 	ctx, cancel := context.WithTimeoutCause(ctx, timeout, errTimeout)
 	defer cancel()
-	res, err := runProc(ctx, t.wrap(m.Command), dir, nil)
+	res, err := runTool(ctx, t, m.Command, dir, nil, nil)
 	m.CPU = res.cpu()
 	if ctx.Err() != nil {
 		return fail(describeProcErr(ctx, err, timeout, res.stderr))
@@ -179,7 +179,7 @@ func sysbenchStep(ctx context.Context, t Target, dir string, argv []string) erro
 	timeout := defaultHostTimeout
 	ctx, cancel := context.WithTimeoutCause(ctx, timeout, errTimeout)
 	defer cancel()
-	res, err := runProc(ctx, t.wrap(argv), dir, nil)
+	res, err := runTool(ctx, t, argv, dir, nil, nil)
 	if err == nil {
 		if fatal := sysbenchFatal(res.stdout); fatal != "" {
 			err = errors.New("it failed")

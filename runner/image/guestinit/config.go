@@ -63,6 +63,9 @@ const (
 	ParamGW   = "benchbook.gw"   // default gateway, default 10.0.2.2; "none" for no route
 	ParamPort = "benchbook.port" // redis port, default 6379
 	ParamIf   = "benchbook.if"   // interface, default the first Ethernet one
+	// ParamExec (=1) says the VM has the exec port (guestexec.PortName):
+	// the init serves the host's programs on it.
+	ParamExec = "benchbook.exec"
 )
 
 // Boot is the per-boot configuration, parsed from the kernel command line.
@@ -72,6 +75,7 @@ type Boot struct {
 	Port      int
 	Interface string // empty: the first Ethernet interface
 	Disks     []Disk // scratch disks to format and mount
+	Exec      bool   // serve the exec port
 }
 
 // DefaultBoot suits qemu's user networking (slirp), whose guest address is
@@ -115,6 +119,8 @@ func ParseCmdline(cmdline string) (Boot, error) {
 			b.Interface = v
 		case ParamDisks:
 			b.Disks, err = decodeDisks(v)
+		case ParamExec:
+			b.Exec = v == "1"
 		default:
 			continue
 		}
@@ -140,6 +146,9 @@ func (b Boot) Cmdline() string {
 	}
 	if len(b.Disks) > 0 {
 		parts = append(parts, DisksParam(b.Disks))
+	}
+	if b.Exec {
+		parts = append(parts, ParamExec+"=1")
 	}
 	return strings.Join(parts, " ")
 }

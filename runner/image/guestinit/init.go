@@ -71,7 +71,7 @@ func run() error {
 		return err
 	}
 	if len(cfg.Command) == 0 {
-		return idle()
+		return idle(boot)
 	}
 	return runRedis(cfg, boot)
 }
@@ -240,9 +240,9 @@ func tune() {
 	_ = unix.Setrlimit(unix.RLIMIT_NOFILE, &lim)
 }
 
-// runRedis starts the command, forwards termination signals to it, reaps
-// every child (orphans are re-parented to PID 1) and returns when redis
-// has exited.
+// runRedis starts the command, forwards termination signals to it, and
+// returns when redis has exited (the reaper reaps every other child:
+// orphans are re-parented to PID 1).
 func runRedis(cfg Config, boot Boot) error {
 	argv := expand(cfg.Command, boot.Port)
 	null, err := os.Open("/dev/null")
@@ -255,6 +255,10 @@ func runRedis(cfg Config, boot Boot) error {
 	}
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, unix.SIGTERM, unix.SIGINT, unix.SIGHUP)
+	r := startReaper()
+	if boot.Exec {
+		go serveExec(r)
+	}
 	logf("%s: %s", StartMarker, shellQuote(argv))
 	p, err := os.StartProcess(argv[0], argv, &os.ProcAttr{
 		Dir:   "/",
@@ -270,51 +274,35 @@ func runRedis(cfg Config, boot Boot) error {
 			_ = p.Signal(s)
 		}
 	}()
-	for {
-		var ws unix.WaitStatus
-		pid, err := unix.Wait4(-1, &ws, 0, nil)
-		if errors.Is(err, unix.EINTR) {
-			continue
-		}
-		if err != nil {
-			return fmt.Errorf("waiting for %s: %w", argv[0], err)
-		}
-		if pid != p.Pid {
-			continue
-		}
-		switch {
-		case ws.Exited() && ws.ExitStatus() == 0:
-			logf("redis-server exited")
-			return nil
-		case ws.Exited():
-			return fmt.Errorf("redis-server exited with status %d", ws.ExitStatus())
-		default:
-			return fmt.Errorf("redis-server killed by %v", ws.Signal())
-		}
+	ws, _, err := r.wait(p.Pid)
+	switch {
+	case err != nil:
+		return fmt.Errorf("waiting for %s: %w", argv[0], err)
+	case ws.Exited() && ws.ExitStatus() == 0:
+		logf("redis-server exited")
+		return nil
+	case ws.Exited():
+		return fmt.Errorf("redis-server exited with status %d", ws.ExitStatus())
+	default:
+		return fmt.Errorf("redis-server killed by %v", ws.Signal())
 	}
 }
 
-// idle is an image with nothing to start: it says it is ready, reaps
-// orphans, and returns (powering off) on SIGTERM, SIGINT or SIGHUP, which
-// qemu's ACPI shutdown or a QMP quit precede.
-func idle() error {
+// idle is an image with nothing to start: it says it is ready, runs what
+// the host asks over the exec port, reaps orphans, and returns (powering
+// off) on SIGTERM, SIGINT or SIGHUP, which qemu's ACPI shutdown or a QMP
+// quit precede.
+func idle(boot Boot) error {
 	sigs := make(chan os.Signal, 4)
 	signal.Notify(sigs, unix.SIGTERM, unix.SIGINT, unix.SIGHUP)
-	go reapForever()
+	r := startReaper()
+	if boot.Exec {
+		go serveExec(r)
+	}
 	logf("%s", ReadyMarker)
 	s := <-sigs
 	logf("%v: stopping", s)
 	return nil
-}
-
-// reapForever waits for every child that exits: PID 1 adopts orphans.
-func reapForever() {
-	for {
-		var ws unix.WaitStatus
-		if _, err := unix.Wait4(-1, &ws, 0, nil); err != nil && !errors.Is(err, unix.EINTR) {
-			time.Sleep(100 * time.Millisecond)
-		}
-	}
 }
 
 func powerOff() {
