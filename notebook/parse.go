@@ -460,6 +460,8 @@ func (p *parser) crossCheck(nb *Notebook) {
 			if c.Load != "" {
 				if _, ok := nb.Loads[c.Load]; !ok {
 					p.errVal(append(path, "load"), "unknown load %q%s; define it as [loads.%s]", c.Load, didYouMean(c.Load, slices.Sorted(maps.Keys(nb.Loads))), c.Load)
+				} else {
+					p.checkAtGuest(nb, c)
 				}
 			}
 		case KindPlot, KindTable, KindCheck:
@@ -504,6 +506,26 @@ func (p *parser) crossCheck(nb *Notebook) {
 					c.X = from.Sweep[0].Param
 				}
 			}
+		}
+	}
+}
+
+// checkAtGuest: a load that says at = "guest" runs inside its guests, so
+// each must be a VM whose init runs it (image = "builtin:linux").
+func (p *parser) checkAtGuest(nb *Notebook, c *Cell) {
+	if at, _ := nb.Loads[c.Load].Values["at"].(string); at != "guest" {
+		return
+	}
+	for _, name := range c.Guests {
+		g, ok := nb.Guests[name]
+		if !ok {
+			continue
+		}
+		kind, _ := g.Values["kind"].(string)
+		img, _ := g.Values["image"].(string)
+		if kind != "qemu" || img != "builtin:linux" {
+			p.errVal([]string{"loads", c.Load, "at"}, "at = \"guest\" runs the load inside the guest, but guest %q (cell %s) cannot run it: only a guest with kind = \"qemu\" and image = \"builtin:linux\" can (its init runs the load); give at = \"host\" to run it on this machine", name, c.ID)
+			return
 		}
 	}
 }

@@ -74,6 +74,11 @@ func TestParseErrors(t *testing.T) {
 			want: []string{`x.toml:7:1: unknown key "comand" for a process guest (did you mean "command"?)`},
 		},
 		{
+			name: "a load inside a guest that cannot run it",
+			src:  "title = \"t\"\n[guests.host]\nkind = \"process\"\ncommand = [\"redis-server\", \"--port\", \"{port}\"]\n[loads.f]\ntool = \"fio\"\nat = \"guest\"\n[[cells]]\nkind = \"bench\"\nid = \"io\"\nguests = [\"host\"]\nload = \"f\"\n",
+			want: []string{`x.toml:7:6: at = "guest" runs the load inside the guest, but guest "host" (cell io) cannot run it: only a guest with kind = "qemu" and image = "builtin:linux" can`},
+		},
+		{
 			name: "unknown key in cell",
 			src:  base + benchCell + "repaet = 3\n",
 			want: []string{`x.toml:16:1: unknown key "repaet" for a bench cell (did you mean "repeat"?)`},

@@ -1,0 +1,164 @@
+package runner
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/benchbook/benchbook/notebook"
+	"github.com/benchbook/benchbook/runner/guest"
+	"github.com/benchbook/benchbook/runner/guestexec"
+	"github.com/benchbook/benchbook/runner/image"
+	"github.com/benchbook/benchbook/runner/image/guestinit"
+	"github.com/benchbook/benchbook/runner/load"
+)
+
+// bootExecVM boots the builtin:linux image with fio and mkfs.ext4 under
+// TCG, with the exec port and the given scratch disks, and returns it
+// started; its Stop is the test's cleanup.
+func bootExecVM(t *testing.T, im *image.Image, scratch []guest.Scratch) (*guest.Qemu, guest.Endpoint) {
+	t.Helper()
+	boot, err := guest.PlanBoot(guest.VMSpec{Name: "vm", Kernel: im.Kernel, Initrd: im.Initrd, Memory: "1G", Scratch: scratch, Exec: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	nw, _ := guest.PlanQemuNetwork("user")
+	q, err := guest.NewQemu(guest.QemuConfig{
+		Name: "vm", Boot: boot, Accel: "tcg", Net: nw, ReadyTimeout: 3 * time.Minute,
+		ConsolePath: t.TempDir() + "/console.log",
+		Ready:       guest.Ready{Check: guest.ReadyLog, Line: regexp.MustCompile(regexp.QuoteMeta(guestinit.Marker) + ".*" + regexp.QuoteMeta(guestinit.ReadyMarker))},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { q.Stop(context.Background()) })
+	ep, err := q.Start(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ep.Exec == nil {
+		t.Fatal("no exec port on a VM booted with Exec")
+	}
+	return q, ep
+}
+
+func execImage(t *testing.T) *image.Image {
+	t.Helper()
+	needScratchVM(t)
+	if _, err := os.Stat("/usr/bin/fio"); err != nil {
+		t.Skip("fio not installed (apt-get install fio)")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	im, err := image.Build(ctx, image.BuildOptions{CacheDir: t.TempDir(), InitBinary: staticInit(t), Programs: []string{"fio", "mkfs.ext4"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return im
+}
+
+// TestFioInsideByHand runs one fio job inside the micro-VM, on its ext4
+// scratch disk, alternately through benchbook's fio load (at = "guest")
+// and by hand (the same argv sent raw over the exec port, its JSON read
+// here): benchbook adds nothing to what fio measures. Under TCG the
+// rounds are noisy, so the test asserts a wide band and logs the ratio.
+func TestFioInsideByHand(t *testing.T) {
+	im := execImage(t)
+	_, ep := bootExecVM(t, im, []guest.Scratch{{Size: "2G", FS: "ext4", Mount: "/data", Cache: "none", AIO: "threads"}})
+	values := notebook.Values{"tool": "fio", "rw": "randwrite", "bs": "4k", "size": "16M", "ioengine": "libaio", "iodepth": int64(16), "direct": true, "directory": "/data", "runtime": "3s", "time_based": true}
+	ctx := context.Background()
+	var via, byHand []float64
+	var argv []string
+	viaBenchbook := func(round int) float64 {
+		m, err := load.Run(ctx, load.Target{Guest: ep.Exec}, values)
+		if err != nil {
+			t.Fatalf("round %d through benchbook: %v", round, err)
+		}
+		argv = m.Command
+		return m.Metrics["write_iops"]
+	}
+	viaHand := func(round int) float64 {
+		rep, err := ep.Exec.Exec(ctx, guestexec.Request{Argv: argv, Dir: "/data", StdoutLimit: 4 << 20, StderrTail: 4096, Timeout: time.Minute})
+		if err != nil || !rep.Success() {
+			t.Fatalf("round %d by hand: %v %+v %s", round, err, rep.ExitText(), rep.Stderr)
+		}
+		var out struct {
+			Jobs []struct {
+				Write struct {
+					IOPS float64 `json:"iops"`
+				} `json:"write"`
+			} `json:"jobs"`
+		}
+		js := rep.Stdout[max(0, strings.Index(string(rep.Stdout), "{")):]
+		if err := json.Unmarshal(js, &out); err != nil || len(out.Jobs) == 0 {
+			t.Fatalf("round %d by hand: %v", round, err)
+		}
+		return out.Jobs[0].Write.IOPS
+	}
+	// A first, unmeasured run lays out fio's file on the fresh disk.
+	viaBenchbook(-1)
+	// ABBA: neither way always runs first.
+	const rounds = 6
+	for round := range rounds {
+		if round%2 == 0 {
+			via = append(via, viaBenchbook(round))
+			byHand = append(byHand, viaHand(round))
+		} else {
+			byHand = append(byHand, viaHand(round))
+			via = append(via, viaBenchbook(round))
+		}
+	}
+	ratio := median(via) / median(byHand)
+	t.Logf("fio %s inside the guest (accel tcg, ext4 scratch, %d alternating rounds): benchbook median %.0f IOPS %v, by hand median %.0f IOPS %v: ratio %.3f",
+		strings.Join(argv[1:], " "), rounds, median(via), rounded(via), median(byHand), rounded(byHand), ratio)
+	if ratio < 0.8 || ratio > 1.25 {
+		t.Errorf("benchbook's fio inside the guest %.3f× of fio by hand", ratio)
+	}
+}
+
+// TestScratchBootCost boots the same image with and without a 2 GiB ext4
+// scratch disk, alternately, and logs what the disk and its mkfs add to
+// boot_ms.
+func TestScratchBootCost(t *testing.T) {
+	im := execImage(t)
+	var bare, disk []float64
+	for range 3 {
+		q, _ := bootExecVM(t, im, nil)
+		bare = append(bare, q.BootMs())
+		q.Stop(context.Background())
+		q, _ = bootExecVM(t, im, []guest.Scratch{{Size: "2G", FS: "ext4", Mount: "/data", Cache: "none", AIO: "threads"}})
+		disk = append(disk, q.BootMs())
+		if f := q.Facts()["scratch_fs"]; f != "ext4" {
+			t.Errorf("scratch_fs %q", f)
+		}
+		q.Stop(context.Background())
+	}
+	delta := median(disk) - median(bare)
+	t.Logf("boot_ms (accel tcg, 3 alternating boots): without scratch %v median %.0f, with a 2 GiB ext4 scratch disk %v median %.0f: +%.0f ms", rounded(bare), median(bare), rounded(disk), median(disk), delta)
+	if median(disk) <= 0 || median(bare) <= 0 {
+		t.Errorf("no boot times")
+	}
+}
+
+func median(xs []float64) float64 {
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	if len(s) == 0 {
+		return 0
+	}
+	return s[len(s)/2]
+}
+
+func rounded(xs []float64) string {
+	parts := make([]string, len(xs))
+	for i, x := range xs {
+		parts[i] = fmt.Sprintf("%.0f", x)
+	}
+	return strings.Join(parts, " ")
+}
