@@ -20,6 +20,7 @@ var loadToolsKey0 = []Key{
 	{Name: "rate", Type: TypeInt, Doc: "requests per second in total, spread over the connections and sent on a schedule (an open loop; latency runs from each request's intended send time, as wrk2 measures); builtin only; default: a closed loop, each connection sending as soon as its replies are in", Min: "1", Max: "100000000"},
 	{Name: "seed", Type: TypeInt, Doc: "seed of the builtin generator's key choice"},
 	{Name: "timeout", Type: TypeDuration, Doc: "bound of one run (connecting, warmup, measuring); default: warmup + test_time + 1 minute, or for a request count warmup + 1 minute + 1 s per 1000 requests", Min: "1s"},
+	{Name: "at", Type: TypeString, Doc: "where the load runs: host (this machine, through the guest's network path: the default) or guest (redis-benchmark only: inside a builtin:linux VM guest, against its own redis over loopback, a baseline without the network)", OneOf: []string{"host", "guest"}},
 	{Name: "description", Type: TypeString, Doc: "shown in the report", NoParam: true},
 }
 

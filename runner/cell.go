@@ -298,7 +298,8 @@ func (cr *cellRun) measure(ctx context.Context, pi int, label string, in *instan
 	if inGuest, err := loadInGuest(values, in); err != nil {
 		return load.Measurement{}, fmt.Errorf("load %s: %w", cr.cell.Load, err)
 	} else if inGuest {
-		target.Guest, target.Dir, target.CPUs = in.ep.Exec, "", nil
+		target.Guest, target.Dir, target.CPUs, target.Netns = in.ep.Exec, "", nil, ""
+		target.Addr = in.ep.Inside
 		in.facts["load_at"] = "guest"
 	}
 	cr.trace("load-started")
@@ -317,7 +318,7 @@ func (cr *cellRun) measure(ctx context.Context, pi int, label string, in *instan
 func loadInGuest(values notebook.Values, in *instance) (bool, error) {
 	at := values.String("at")
 	switch {
-	case at == "host" || !load.InGuest(values):
+	case !load.InGuest(values):
 		return false, nil
 	case in.ep.Exec != nil:
 		return true, nil

@@ -1,10 +1,13 @@
 package runner
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/benchbook/benchbook/results"
 	"os"
+	"os/exec"
 	"regexp"
 	"slices"
 	"strings"
@@ -161,4 +164,69 @@ func rounded(xs []float64) string {
 		parts[i] = fmt.Sprintf("%.0f", x)
 	}
 	return strings.Join(parts, " ")
+}
+
+const insideNotebook = `title = "redis-benchmark inside the guest"
+[guests.vm]
+kind     = "qemu"
+image    = "builtin:linux"
+programs = ["redis-server", "redis-benchmark"]
+ready_timeout = "5m"
+[loads.net]
+tool     = "redis-benchmark"
+clients  = 10
+requests = 2000
+[loads.inside]
+tool     = "redis-benchmark"
+clients  = 10
+requests = 2000
+at       = "guest"
+[[cells]]
+kind   = "bench"
+id     = "net"
+guests = ["vm"]
+load   = "net"
+repeat = 1
+[[cells]]
+kind   = "bench"
+id     = "inside"
+guests = ["vm"]
+load   = "inside"
+repeat = 1
+`
+
+// redis-benchmark by default loads a builtin:linux guest's redis from this
+// machine, through the network path; with at = "guest" it runs inside the
+// guest against the same redis over loopback: the baseline without the
+// network.
+func TestRedisBenchmarkInside(t *testing.T) {
+	needVM(t)
+	if _, err := exec.LookPath("redis-benchmark"); err != nil {
+		t.Skip("redis-benchmark not installed (apt-get install redis-tools)")
+	}
+	nb := writeNotebook(t, t.TempDir(), insideNotebook)
+	store := results.ForNotebook(nb.Path)
+	var out bytes.Buffer
+	opt := runOpts(&out)
+	opt.Image = image.BuildOptions{CacheDir: t.TempDir(), InitBinary: staticInit(t)}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	if _, err := Run(ctx, nb, store, opt); err != nil {
+		t.Fatalf("run: %v\n%s", err, out.String())
+	}
+	for _, tt := range []struct {
+		cell, at, host string
+	}{{"net", "", ""}, {"inside", "guest", "-h 127.0.0.1 -p 6379 "}} {
+		f, err := store.Load(tt.cell)
+		if err != nil {
+			t.Fatal(err)
+		}
+		g := f.Guest("vm")
+		ops := g.Points[0].Repeats[0].Metrics["ops_per_sec"]
+		cmd := g.Commands[len(g.Commands)-1]
+		if ops <= 0 || g.Facts["load_at"] != tt.at || !strings.Contains(cmd, tt.host) {
+			t.Errorf("%s: %.0f ops/s, load_at %q, command %q", tt.cell, ops, g.Facts["load_at"], cmd)
+		}
+		t.Logf("%s: %.0f ops/s (%s)", tt.cell, ops, cmd)
+	}
 }

@@ -27,6 +27,9 @@ type Endpoint struct {
 	// Exec runs programs inside the guest (a VM booted with Boot.Exec);
 	// nil for a guest without the exec port.
 	Exec *guestexec.Client
+	// Inside is the server's host:port seen from inside the guest (its
+	// loopback), for a load that runs there.
+	Inside string
 }
 
 // Dial connects to the endpoint from inside its namespace.

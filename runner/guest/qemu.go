@@ -364,10 +364,14 @@ func (q *Qemu) endpoint() Endpoint {
 	q.mu.Lock()
 	n, port, exec := q.cfg.Net, q.cfg.Boot.GuestPort, q.exec
 	q.mu.Unlock()
+	ep := Endpoint{Addr: fmt.Sprintf("127.0.0.1:%d", n.HostPort), Netns: n.Netns, Exec: exec}
 	if n.Mode != "user" && n.Mode != "passt" {
-		return Endpoint{Addr: net.JoinHostPort(GuestIP, strconv.Itoa(port)), Netns: n.Netns, Exec: exec}
+		ep.Addr = net.JoinHostPort(GuestIP, strconv.Itoa(port))
 	}
-	return Endpoint{Addr: fmt.Sprintf("127.0.0.1:%d", n.HostPort), Netns: n.Netns, Exec: exec}
+	if exec != nil {
+		ep.Inside = net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+	}
+	return ep
 }
 
 // BootMs is the time from starting qemu to the guest's passing its ready

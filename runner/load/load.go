@@ -101,13 +101,17 @@ var registry = []tool{
 	},
 }
 
-// InGuest reports whether the tool a load table names can run inside a
-// guest (its at key): the tools that need no server, whose programs the
-// guest's image holds.
+// InGuest reports whether a load table's tool runs inside a VM guest that
+// can run it: the tools that need no server do unless at = "host";
+// redis-benchmark only with at = "guest" (against the guest's own redis;
+// by default it measures through the network path).
 func InGuest(values notebook.Values) bool {
+	at := values.String("at")
 	switch values.String("tool") {
 	case ToolFio, ToolSysbench, ToolCommand:
-		return true
+		return at != "host"
+	case ToolRedisBenchmark:
+		return at == "guest"
 	}
 	return false
 }

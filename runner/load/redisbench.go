@@ -9,7 +9,6 @@ import (
 	"io"
 	"math"
 	"net"
-	"os/exec"
 	"strconv"
 	"strings"
 	"time"
@@ -109,7 +108,7 @@ func (redisBenchmark) Run(ctx context.Context, t Target, s Spec) (Measurement, e
 	if s.KeyPattern != "R:R" {
 		return fail(fmt.Errorf("key_pattern %q: redis-benchmark only picks keys at random (R:R)", s.KeyPattern))
 	}
-	path, err := exec.LookPath(redisBenchmarkProg)
+	path, err := t.lookPath(redisBenchmarkProg)
 	if err != nil {
 		return fail(fmt.Errorf("not on PATH (apt-get install redis-tools; see benchbook doctor): %w", err))
 	}
@@ -131,8 +130,11 @@ func (redisBenchmark) Run(ctx context.Context, t Target, s Spec) (Measurement, e
 
 	ctx, cancel := context.WithTimeoutCause(ctx, s.Timeout, errTimeout)
 	defer cancel()
-	if err := checkReachable(ctx, t); err != nil {
-		return fail(err)
+	if t.Guest == nil {
+		// Inside the guest its redis was ready when the guest was.
+		if err := checkReachable(ctx, t); err != nil {
+			return fail(err)
+		}
 	}
 	if s.Warmup > 0 {
 		if err := redisBenchmarkWarmup(ctx, path, t, s); err != nil {
@@ -144,7 +146,7 @@ func (redisBenchmark) Run(ctx context.Context, t Target, s Spec) (Measurement, e
 	start := time.Now()
 	for _, run := range plan {
 		argv, _ := redisBenchmarkArgv(path, t, s, run)
-		res, err := runProc(ctx, t.wrap(argv), "", nil)
+		res, err := runTool(ctx, t, argv, "", nil, nil)
 		m.CPU += res.cpu()
 		if err != nil {
 			return fail(describeProcErr(ctx, err, s.Timeout, res.stderr))
@@ -179,7 +181,7 @@ func redisBenchmarkWarmup(ctx context.Context, path string, t Target, s Spec) er
 	errWarmupOver := errors.New("warmup over")
 	wctx, cancel := context.WithTimeoutCause(ctx, s.Warmup, errWarmupOver)
 	defer cancel()
-	res, err := runProc(wctx, t.wrap(argv), "", nil)
+	res, err := runTool(wctx, t, argv, "", nil, nil)
 	if errors.Is(err, errWarmupOver) {
 		return nil
 	}

@@ -46,6 +46,10 @@ type Spec struct {
 	// count, warmup + 1 minute + one second per 1000 requests.
 	Timeout time.Duration `json:"timeout,omitempty" toml:"timeout" key:"timeout" min:"1s" doc:"bound of one run (connecting, warmup, measuring); default: warmup + test_time + 1 minute, or for a request count warmup + 1 minute + 1 s per 1000 requests"`
 
+	// At = "guest" runs redis-benchmark inside a builtin:linux VM guest,
+	// against the guest's own redis over its loopback.
+	At string `json:"at,omitempty" toml:"at" key:"at" oneof:"host|guest" doc:"where the load runs: host (this machine, through the guest's network path: the default) or guest (redis-benchmark only: inside a builtin:linux VM guest, against its own redis over loopback, a baseline without the network)"`
+
 	// Description is the notebook's words about the load, for reports.
 	Description string `json:"-" toml:"-" key:"description" noparam:"" doc:"shown in the report"`
 
@@ -135,6 +139,9 @@ func (s Spec) Validate() error {
 	case ToolBuiltin, ToolRedisBenchmark, ToolMemtier:
 	default:
 		errs = append(errs, fmt.Errorf("unknown load tool %q: want one of %s", s.Tool, strings.Join(redisTools, ", ")))
+	}
+	if s.At == "guest" && s.Tool != ToolRedisBenchmark {
+		bad("at = \"guest\": only redis-benchmark runs inside a guest (the %s load runs in benchbook, on this machine); use tool = \"redis-benchmark\"", s.Tool)
 	}
 	if s.Threads < 1 {
 		bad("threads %d: want at least 1", s.Threads)
