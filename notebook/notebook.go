@@ -87,6 +87,10 @@ type Cell struct {
 	Alt      string
 	Metrics  []string
 	Baseline string
+	// BaselinePoint: Baseline is a sweep point of the bench cell ("net=
+	// loopback", or a bare "loopback"), each guest's figures shown as a
+	// ratio to its own there; else it is a guest.
+	BaselinePoint bool
 
 	// check
 	Claims []*Claim

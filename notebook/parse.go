@@ -488,7 +488,12 @@ func (p *parser) crossCheck(nb *Notebook) {
 			}
 			p.checkMetrics(nb, c, from, path)
 			if c.Baseline != "" && !slices.Contains(from.Guests, c.Baseline) {
-				p.errVal(append(path, "baseline"), "baseline %q is not a guest of bench cell %s%s", c.Baseline, from.ID, didYouMean(c.Baseline, from.Guests))
+				// Else a sweep point: each guest against itself there.
+				if _, problem := ResolvePoint(from, c.Baseline); problem != "" || c.Kind != KindTable {
+					p.errVal(append(path, "baseline"), "baseline %q is not a guest of bench cell %s%s%s", c.Baseline, from.ID, didYouMean(c.Baseline, from.Guests), pointHint(c, from))
+				} else {
+					c.BaselinePoint = true
+				}
 			}
 			if c.Kind == KindPlot && c.Style == "line" {
 				switch {
@@ -508,6 +513,14 @@ func (p *parser) crossCheck(nb *Notebook) {
 			}
 		}
 	}
+}
+
+// pointHint says a table's baseline may be a sweep point too.
+func pointHint(c, from *Cell) string {
+	if c.Kind != KindTable || len(from.Sweep) == 0 {
+		return ""
+	}
+	return fmt.Sprintf(", nor a sweep point of it (a table's baseline may be one, like %q: %s)", from.Sweep[0].Param+"="+fmt.Sprint(from.Sweep[0].Values[0]), sweepList(from))
 }
 
 // checkAtGuest: a load that says at = "guest" runs inside its guests, so

@@ -116,7 +116,7 @@ var cellKeys = map[string][]Key{
 	KindTable: joinKeys(cellCommon, []Key{
 		{Name: "from", Type: TypeString, Required: true, NoParam: true, Doc: "the id of a bench cell"},
 		{Name: "metrics", Type: TypeStrings, NoParam: true, Doc: "columns, in order, metrics the bench cell's load tool produces (default: the tool's primary metric, then latency_avg and latency_p99 when it has them)"},
-		{Name: "baseline", Type: TypeString, NoParam: true, Doc: "a guest of that cell: every figure is also shown as a ratio to it, like 0.42x host"},
+		{Name: "baseline", Type: TypeString, NoParam: true, Doc: "a guest of that cell: every figure is also shown as a ratio to it, like 0.42x host; in a table also a sweep point of it, like \"net=loopback\" (or a bare value, \"loopback\"): each guest's figures as a ratio to its own at that point"},
 		{Name: "title", Type: TypeString, NoParam: true, Doc: "table title"},
 		{Name: "caption", Type: TypeString, NoParam: true, Doc: "text under the table"},
 	}),

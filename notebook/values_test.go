@@ -73,7 +73,7 @@ func TestParseValueRanges(t *testing.T) {
 			name:  "a swept network mode benchbook has not",
 			sweep: `sweep = { net = ["user", "tap", "tap-routed", "slirp", "vhost"] }`,
 			want: []string{
-				`x.toml:20:47: network "slirp": want "auto", "user", "tap", "tap-routed", "macvtap", "passt" or "vhost" (qemu)`,
+				`x.toml:20:47: network "slirp": want "auto", "user", "tap", "tap-routed", "macvtap", "passt", "loopback" or "vhost" (qemu)`,
 			},
 		},
 		{

@@ -3,6 +3,7 @@ package render
 import (
 	"bytes"
 	"fmt"
+	"maps"
 	"math"
 	"runtime"
 	"slices"
@@ -237,22 +238,11 @@ func (r *report) barChart(c *notebook.Cell, f *results.File, title string) (plot
 		b.Groups = []string{"sets", "gets", "totals"}
 	}
 	gs := r.guests(c, f)
-	b.Values = make([][]plot.Value, len(metrics))
-	for _, g := range gs {
-		b.Categories = append(b.Categories, g.Name)
-		b.Colors = append(b.Colors, r.colors[g.Name])
-		for mi, m := range metrics {
-			v := plot.Value{Missing: true, Note: g.Status}
-			if g.Status == results.StatusOK && len(g.Points) > 0 {
-				if s, ok := g.Points[0].Summary[m]; ok && s.N > 0 {
-					lo, hi := r.bounds(c, s)
-					v = plot.Value{Median: s.Median, Low: lo, High: hi}
-				} else {
-					v.Note = "no data"
-				}
-			}
-			b.Values[mi] = append(b.Values[mi], v)
-		}
+	if labels := pointLabels(gs); !c.Group && len(labels) > 1 {
+		// A sweep: a slot per point, a bar per guest in it.
+		r.pointBars(&b, c, gs, labels)
+	} else {
+		r.guestBars(&b, c, gs, metrics)
 	}
 	// The axis takes the unit its largest figure reads best in (as a
 	// table's cells do), and the bars are drawn in it.
@@ -272,6 +262,80 @@ func (r *report) barChart(c *notebook.Cell, f *results.File, title string) (plot
 	b.YLabel = metricLabel(info, unit)
 	b.ValueFormat = func(v float64) string { return plot.Compact(v) }
 	return b, guestNotes(f, r.only(c))
+}
+
+// guestBars fills b with a slot per guest, a bar per metric in it.
+func (r *report) guestBars(b *plot.Bar, c *notebook.Cell, gs []*results.Guest, metrics []string) {
+	b.Values = make([][]plot.Value, len(metrics))
+	for _, g := range gs {
+		b.Categories = append(b.Categories, g.Name)
+		b.Colors = append(b.Colors, r.colors[g.Name])
+		for mi, m := range metrics {
+			v := plot.Value{Missing: true, Note: g.Status}
+			if g.Status == results.StatusOK && len(g.Points) > 0 {
+				if s, ok := g.Points[0].Summary[m]; ok && s.N > 0 {
+					lo, hi := r.bounds(c, s)
+					v = plot.Value{Median: s.Median, Low: lo, High: hi}
+				} else {
+					v.Note = "no data"
+				}
+			}
+			b.Values[mi] = append(b.Values[mi], v)
+		}
+	}
+}
+
+// pointBars fills b for a swept cell: the categories are the sweep's
+// points (in the order the first guest ran them), a group per guest.
+func (r *report) pointBars(b *plot.Bar, c *notebook.Cell, gs []*results.Guest, labels []string) {
+	b.Categories = labels
+	b.Values = make([][]plot.Value, len(gs))
+	for gi, g := range gs {
+		b.Groups = append(b.Groups, g.Name)
+		for _, label := range labels {
+			v := plot.Value{Missing: true, Note: g.Status}
+			if g.Status == results.StatusOK {
+				v.Note = "no data"
+				for pi := range g.Points {
+					if barLabel(g.Points[pi].Params) != label {
+						continue
+					}
+					if s, ok := g.Points[pi].Summary[c.Y]; ok && s.N > 0 {
+						lo, hi := r.bounds(c, s)
+						v = plot.Value{Median: s.Median, Low: lo, High: hi}
+					}
+				}
+			}
+			b.Values[gi] = append(b.Values[gi], v)
+		}
+	}
+	if len(gs) == 1 {
+		b.Groups = nil // one bar per point, the guest in the title's cell
+	}
+}
+
+// pointLabels are the sweep points the guests ran, in order.
+func pointLabels(gs []*results.Guest) []string {
+	var out []string
+	for _, g := range gs {
+		for pi := range g.Points {
+			if l := barLabel(g.Points[pi].Params); !slices.Contains(out, l) {
+				out = append(out, l)
+			}
+		}
+	}
+	return out
+}
+
+// barLabel names a point under its bars: its values alone ("tap", "tap
+// 4"), the params being the cell's.
+func barLabel(params map[string]any) string {
+	keys := slices.Sorted(maps.Keys(params))
+	vals := make([]string, len(keys))
+	for i, k := range keys {
+		vals[i] = fmt.Sprint(params[k])
+	}
+	return strings.Join(vals, " ")
 }
 
 func (r *report) lineChart(c *notebook.Cell, f *results.File, title string) (plot.Chart, []string) {

@@ -109,3 +109,68 @@ func TestSweepPointsCheck(t *testing.T) {
 		}
 	}
 }
+
+// A table's baseline may be a sweep point: each row's figures are a ratio
+// to the same guest's at that point, its other params the row's; a bar
+// plot of a swept cell has a slot per point.
+func TestSweepPointBaseline(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "nb.toml")
+	src := pointsNotebook + `[[cells]]
+kind = "table"
+from = "path"
+metrics = ["ops_per_sec"]
+baseline = "loopback"
+[[cells]]
+kind = "plot"
+from = "path"
+y = "ops_per_sec"
+`
+	if err := os.WriteFile(path, []byte(src), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	nb, err := notebook.ParseFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	store := results.ForNotebook(path)
+	if err := store.Save(pointsFile(nb)); err != nil {
+		t.Fatal(err)
+	}
+	out := t.TempDir()
+	if err := Write(out, nb, Options{Results: store, Version: "test"}); err != nil {
+		t.Fatal(err)
+	}
+	md := readOut(t, out, "index.md")
+	// tap clients=1: 50 against loopback clients=1's 100; tap clients=4:
+	// 60 against 120.
+	for _, want := range []string{"0.50× loopback", "ratios are to the same guest's median at loopback"} {
+		if !strings.Contains(md, want) {
+			t.Errorf("markdown lacks %q:\n%s", want, md)
+		}
+	}
+	if strings.Count(md, "0.50× loopback") != 2 || strings.Contains(md, "1.00× loopback") {
+		t.Errorf("want the two tap rows at 0.50×, the loopback rows without a ratio:\n%s", md)
+	}
+	// The plot's data, as its CSV gives it (the SVG draws text as glyphs).
+	csvs, _ := filepath.Glob(filepath.Join(out, "plot-path-*.csv"))
+	if len(csvs) != 1 {
+		t.Fatalf("plot CSVs %v", csvs)
+	}
+	b, _ := os.ReadFile(csvs[0])
+	bars := string(b)
+	t.Logf("bar plot data:\n%s", bars)
+	for _, label := range []string{"1 tap", "4 tap", "1 loopback", "4 loopback"} {
+		if !strings.Contains(bars, label) {
+			t.Errorf("the bar plot has no slot %q", label)
+		}
+	}
+}
+
+func TestSweepPointBaselineCheck(t *testing.T) {
+	src := pointsNotebook + "[[cells]]\nkind = \"table\"\nfrom = \"path\"\nbaseline = \"lopback\"\n"
+	_, err := notebook.Parse("x.toml", []byte(src))
+	if err == nil || !strings.Contains(err.Error(), `baseline "lopback" is not a guest of bench cell path, nor a sweep point of it (a table's baseline may be one, like "clients=1"`) {
+		t.Errorf("err = %v", err)
+	}
+}

@@ -59,9 +59,31 @@ func (r *report) table(c *notebook.Cell) *tableView {
 	type at struct{ machine, point string }
 	base := map[at]guestRow{}
 	for _, row := range all {
-		if bd.guestOf(row.Guest) == c.Baseline && row.Status == results.StatusOK {
+		if !c.BaselinePoint && bd.guestOf(row.Guest) == c.Baseline && row.Status == results.StatusOK {
 			base[at{bd.machineOf(row.Guest), row.Point}] = row
 		}
+	}
+	var pins map[string]string
+	if c.BaselinePoint {
+		pins, _ = notebook.ResolvePoint(r.nb.Bench(c.From), c.Baseline)
+	}
+	// baseOf is the row a row's figures are a ratio to: the baseline
+	// guest's at the same point, or the same guest's at the baseline point
+	// (its other params the row's).
+	baseOf := func(row guestRow) (guestRow, bool) {
+		if !c.BaselinePoint {
+			b, ok := base[at{bd.machineOf(row.Guest), row.Point}]
+			return b, ok && bd.guestOf(row.Guest) != c.Baseline
+		}
+		if row.pt == nil || pointPinned(row.pt.Params, pins) {
+			return guestRow{}, false
+		}
+		for _, b := range all {
+			if b.Guest == row.Guest && b.Status == results.StatusOK && b.pt != nil && pointPinned(b.pt.Params, pins) && sameOtherParams(b.pt.Params, row.pt.Params, pins) {
+				return b, true
+			}
+		}
+		return guestRow{}, false
 	}
 	minRepeats, exact := 0, true
 	for _, row := range all {
@@ -79,7 +101,7 @@ func (r *report) table(c *notebook.Cell) *tableView {
 				if s.N > 1 {
 					cell.Spread = "± " + formatNumber(spread(s)/col.div)
 				}
-				if b, ok := base[at{bd.machineOf(row.Guest), row.Point}]; ok && c.Baseline != "" && bd.guestOf(row.Guest) != c.Baseline {
+				if b, ok := baseOf(row); ok && c.Baseline != "" {
 					if bs, ok := b.Sum[m]; ok && bs.N > 0 {
 						cell.Ratio = formatRatio(s.Median, bs.Median) + " " + c.Baseline
 					}
@@ -104,6 +126,8 @@ func (r *report) table(c *notebook.Cell) *tableView {
 		t.Notes = append(t.Notes, fmt.Sprintf("Median of the repeats; ± spans min–max (%s are too few for a 95 %% interval of the median: need %d)", plural(minRepeats, "repeat"), results.MinRepeatsForCI()))
 	}
 	switch {
+	case c.BaselinePoint:
+		t.Notes = append(t.Notes, fmt.Sprintf("ratios are to the same guest's median at %s", c.Baseline))
 	case c.Baseline != "" && bd.machines != nil:
 		t.Notes = append(t.Notes, fmt.Sprintf("ratios are to %s's median at the same point on the same machine", c.Baseline))
 	case c.Baseline != "":
@@ -177,4 +201,25 @@ func (row tableRow) StatusText() string {
 		return row.Status
 	}
 	return row.Status + ": " + row.Reason
+}
+
+// pointPinned reports whether a point's params hold the pinned values.
+func pointPinned(params map[string]any, pins map[string]string) bool {
+	for k, v := range pins {
+		if fmt.Sprint(params[k]) != v {
+			return false
+		}
+	}
+	return true
+}
+
+// sameOtherParams reports whether two points agree on every param but the
+// pinned ones.
+func sameOtherParams(a, b map[string]any, pins map[string]string) bool {
+	for k, v := range a {
+		if _, pinned := pins[k]; !pinned && fmt.Sprint(b[k]) != fmt.Sprint(v) {
+			return false
+		}
+	}
+	return true
 }

@@ -1,6 +1,7 @@
 package runner
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -317,6 +318,15 @@ func (cr *cellRun) measure(ctx context.Context, pi int, label string, in *instan
 // an error.
 func loadInGuest(values notebook.Values, in *instance) (bool, error) {
 	at := values.String("at")
+	if in.ep.InsideOnly {
+		switch {
+		case at == "host":
+			return false, errors.New(`at = "host" on a guest with network = "loopback", whose only path for a load is inside it: leave at out, or choose another network`)
+		case !load.CanRunInside(values):
+			return false, fmt.Errorf(`network = "loopback" runs the load inside the guest, which the %s tool cannot do (it runs in benchbook): use tool = "redis-benchmark"`, cmp.Or(values.String("tool"), load.ToolBuiltin))
+		}
+		return true, nil
+	}
 	switch {
 	case !load.InGuest(values):
 		return false, nil

@@ -192,6 +192,12 @@ kind     = "qemu"
 image    = "builtin:linux"
 programs = ["redis-server", "redis-benchmark"]
 ready_timeout = "5m"
+[guests.loop]
+kind     = "qemu"
+image    = "builtin:linux"
+programs = ["redis-server", "redis-benchmark"]
+network  = "loopback"
+ready_timeout = "5m"
 [loads.net]
 tool     = "redis-benchmark"
 clients  = 10
@@ -213,12 +219,18 @@ id     = "inside"
 guests = ["vm"]
 load   = "inside"
 repeat = 1
+[[cells]]
+kind   = "bench"
+id     = "loop"
+guests = ["loop"]
+load   = "net"
+repeat = 1
 `
 
 // redis-benchmark by default loads a builtin:linux guest's redis from this
 // machine, through the network path; with at = "guest" it runs inside the
 // guest against the same redis over loopback: the baseline without the
-// network.
+// network. network = "loopback" makes that the guest's only path.
 func TestRedisBenchmarkInside(t *testing.T) {
 	needVM(t)
 	if _, err := exec.LookPath("redis-benchmark"); err != nil {
@@ -235,13 +247,13 @@ func TestRedisBenchmarkInside(t *testing.T) {
 		t.Fatalf("run: %v\n%s", err, out.String())
 	}
 	for _, tt := range []struct {
-		cell, at, host string
-	}{{"net", "", ""}, {"inside", "guest", "-h 127.0.0.1 -p 6379 "}} {
+		cell, guest, at, host string
+	}{{"net", "vm", "", ""}, {"inside", "vm", "guest", "-h 127.0.0.1 -p 6379 "}, {"loop", "loop", "guest", "-h 127.0.0.1 -p 6379 "}} {
 		f, err := store.Load(tt.cell)
 		if err != nil {
 			t.Fatal(err)
 		}
-		g := f.Guest("vm")
+		g := f.Guest(tt.guest)
 		ops := g.Points[0].Repeats[0].Metrics["ops_per_sec"]
 		cmd := g.Commands[len(g.Commands)-1]
 		if ops <= 0 || g.Facts["load_at"] != tt.at || !strings.Contains(cmd, tt.host) {

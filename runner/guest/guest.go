@@ -30,6 +30,9 @@ type Endpoint struct {
 	// Inside is the server's host:port seen from inside the guest (its
 	// loopback), for a load that runs there.
 	Inside string
+	// InsideOnly: the load must run inside the guest (network =
+	// "loopback"), its path from the host being only for the ready check.
+	InsideOnly bool
 }
 
 // Dial connects to the endpoint from inside its namespace.

@@ -365,12 +365,13 @@ func (q *Qemu) endpoint() Endpoint {
 	n, port, exec := q.cfg.Net, q.cfg.Boot.GuestPort, q.exec
 	q.mu.Unlock()
 	ep := Endpoint{Addr: fmt.Sprintf("127.0.0.1:%d", n.HostPort), Netns: n.Netns, Exec: exec}
-	if n.Mode != "user" && n.Mode != "passt" {
+	if !n.forwarded() {
 		ep.Addr = net.JoinHostPort(GuestIP, strconv.Itoa(port))
 	}
 	if exec != nil {
 		ep.Inside = net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 	}
+	ep.InsideOnly = n.Mode == "loopback"
 	return ep
 }
 

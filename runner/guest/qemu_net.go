@@ -29,6 +29,10 @@ type NetMode struct {
 // -netdev-only backend.
 const legacyNet = "its NIC is qemu's legacy -net nic,model=virtio (as rumprun's own launcher starts it), and -net cannot take passt's socket (-netdev stream)"
 
+// loopbackOnly is why only benchbook's Linux image can be loaded over its
+// loopback.
+const loopbackOnly = "the load runs inside the guest, which only the init of benchbook's Linux image (image = \"builtin:linux\") can start"
+
 // QemuNetModes are the network modes of qemu guests, in the order users
 // see them.
 var QemuNetModes = []NetMode{
@@ -37,6 +41,9 @@ var QemuNetModes = []NetMode{
 	{Name: "tap-routed", Doc: "a tap with no bridge: a point-to-point route to the guest in a private namespace (needs root)", Private: true},
 	{Name: "macvtap", Doc: "a macvtap on a veth inside a private namespace; the load runs on the veth's other end (needs root)", Private: true},
 	{Name: "passt", Doc: "Debian's passt: a user-space socket splice from the host's loopback to qemu's -netdev stream", Refuses: map[string]string{"rumprun": legacyNet}},
+	{Name: "loopback", Doc: "no network path: the load runs inside the guest (image = \"builtin:linux\") against its server over the guest's loopback, the baseline of the other modes; the VM keeps user networking for the ready check only", Refuses: map[string]string{
+		"osv": loopbackOnly, "rumprun": loopbackOnly, "raw": loopbackOnly,
+	}},
 	{Name: "vhost", Doc: "tap on a bridge with vhost=on: the kernel's vhost-net moves packets when it can (the result says whether it did, and why not)", Private: true},
 }
 
@@ -99,6 +106,12 @@ func PlanQemuNetwork(mode string) (n Network, note string) {
 	return Network{Mode: m.Name, Private: m.Private}, note
 }
 
+// forwarded: the guest is reached through a port on the host's loopback
+// (qemu's user networking or passt), not on an address of its own.
+func (n Network) forwarded() bool {
+	return n.Mode == "user" || n.Mode == "passt" || n.Mode == "loopback"
+}
+
 // Devices of the private namespace.
 const (
 	bridgeDev  = "br0"
@@ -113,7 +126,7 @@ const (
 func (q *Qemu) netSteps() []step {
 	n, b := q.cfg.Net, q.cfg.Boot
 	var s []step
-	if (n.Mode == "user" || n.Mode == "passt") && n.HostPort == 0 {
+	if n.forwarded() && n.HostPort == 0 {
 		s = append(s, step{"port", q.pickPort})
 	}
 	if n.Mode == "passt" {

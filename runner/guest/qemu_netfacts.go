@@ -39,6 +39,8 @@ const (
 func NetPath(mode string, vhost bool) string {
 	var hops []string
 	switch mode {
+	case "loopback":
+		return "load (inside the guest) → the guest's loopback → server"
 	case "user":
 		hops = []string{"loopback", "qemu slirp (port forward)"}
 	case "passt":
@@ -65,6 +67,7 @@ func NetPath(mode string, vhost bool) string {
 // netBackendDoc says what is behind qemu's backend.
 var netBackendDoc = map[string]string{
 	"user":       "user (slirp, in qemu's process)",
+	"loopback":   "user (slirp), for the ready check only: the load runs inside the guest",
 	"passt":      "stream to passt (a separate process)",
 	"tap":        "tap on a bridge",
 	"tap-routed": "tap, routed (no bridge)",
@@ -185,7 +188,7 @@ func offloadsFact(n Network, features string) string {
 		return "negotiated by the guest: " + DecodeVirtioOffloads(features)
 	}
 	peer := "a tap with a virtio-net header: qemu offers checksum and segmentation offloads (csum, guest_csum, tso4/6, ecn, ufo, mrg_rxbuf)"
-	if n.Mode == "user" || n.Mode == "passt" {
+	if n.forwarded() {
 		peer = "a backend without a virtio-net header: qemu withholds the checksum and segmentation offloads (mrg_rxbuf stays)"
 	}
 	return "what qemu was told (the guest did not say): virtio-net defaults on " + peer

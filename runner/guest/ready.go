@@ -213,7 +213,7 @@ func (r Ready) missing(addr string) string {
 // forward accepts the connection itself, before (and whether or not) the
 // guest does, so a connection proves nothing.
 func forwardedTCP(name string, r Ready, mode string) error {
-	if r.check() != ReadyTCP || mode != "user" && mode != "passt" {
+	if r.check() != ReadyTCP || mode != "user" && mode != "passt" && mode != "loopback" {
 		return nil
 	}
 	if mode == "passt" {

@@ -116,6 +116,16 @@ func InGuest(values notebook.Values) bool {
 	return false
 }
 
+// CanRunInside reports whether a load table's tool can run inside a guest
+// at all (at = "guest").
+func CanRunInside(values notebook.Values) bool {
+	switch values.String("tool") {
+	case ToolFio, ToolSysbench, ToolCommand, ToolRedisBenchmark:
+		return true
+	}
+	return false
+}
+
 // Tools lists every tool name, in the order users see them in messages.
 var Tools = func() []string {
 	names := make([]string, len(registry))
