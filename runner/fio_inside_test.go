@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/benchbook/benchbook/internal/testutil/nbtest"
 	"github.com/benchbook/benchbook/results"
 	"os"
 	"os/exec"
@@ -236,7 +237,7 @@ func TestRedisBenchmarkInside(t *testing.T) {
 	if _, err := exec.LookPath("redis-benchmark"); err != nil {
 		t.Skip("redis-benchmark not installed (apt-get install redis-tools)")
 	}
-	nb := writeNotebook(t, t.TempDir(), insideNotebook)
+	nb := nbtest.Write(t, t.TempDir(), insideNotebook)
 	store := results.ForNotebook(nb.Path)
 	var out bytes.Buffer
 	opt := runOpts(&out)
