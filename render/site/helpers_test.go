@@ -58,7 +58,7 @@ func seedNotebooks(t *testing.T, dir string) {
 		t.Fatal(err)
 	}
 	src := repoNotebooks(t)
-	for _, name := range []string{"unikernels-redis.toml", "unikernels-redis.results", "clsf-2014-day2.toml"} {
+	for _, name := range []string{"unikernels-redis.toml", "unikernels-redis.results", "clsf-2014-day2.toml", "clsf-2014-day2.results"} {
 		if _, err := os.Stat(filepath.Join(src, name)); err == nil {
 			copyTree(t, filepath.Join(src, name), filepath.Join(dir, name))
 		}
