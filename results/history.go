@@ -233,6 +233,24 @@ func DecodeHistory(name string, data []byte) ([]Entry, error) {
 		if len(text) == 0 {
 			continue
 		}
+		// Most lines are well formed: decode them in one pass. Any
+		// problem takes the path below, whose errors say where.
+		var one struct {
+			ID        string `json:"id"`
+			Compacted bool   `json:"compacted"`
+			Run       *File  `json:"run"`
+		}
+		if json.Unmarshal(text, &one) == nil && one.Run != nil && one.Run.Schema == SchemaVersion {
+			f, err := decoded(name, one.Run)
+			if err != nil {
+				return nil, err
+			}
+			if one.ID == "" {
+				one.ID = RunID(f)
+			}
+			entries = append(entries, Entry{ID: one.ID, Compacted: one.Compacted, Run: f})
+			continue
+		}
 		var raw struct {
 			ID        string          `json:"id"`
 			Compacted bool            `json:"compacted"`

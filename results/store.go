@@ -410,6 +410,12 @@ func Decode(name string, data []byte) (*File, error) {
 		}
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
+	return decoded(name, &f)
+}
+
+// decoded checks the schema of a file json.Unmarshal filled and puts its
+// parameters in their canonical types.
+func decoded(name string, f *File) (*File, error) {
 	if f.Schema > SchemaVersion {
 		return nil, newerSchema(name, f.Schema)
 	}
@@ -422,7 +428,7 @@ func Decode(name string, data []byte) (*File, error) {
 			f.Guests[i].Points[j].Params = intParams(f.Guests[i].Points[j].Params)
 		}
 	}
-	return &f, nil
+	return f, nil
 }
 
 // ErrNewerSchema is wrapped by the error for a results file written by a
