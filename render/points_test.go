@@ -61,9 +61,11 @@ func pointsFile(nb *notebook.Notebook) *results.File {
 	return f
 }
 
-// Inline values and claims name sweep points by values, bare or param=value.
-func TestSweepPointsRender(t *testing.T) {
-	nb := nbtest.Write(t, t.TempDir(), pointsNotebook)
+// renderPoints renders the notebook src with pointsFile's results and
+// returns the output folder.
+func renderPoints(t *testing.T, src string) string {
+	t.Helper()
+	nb := nbtest.Write(t, t.TempDir(), src)
 	if errs := Check(nb); len(errs) > 0 {
 		t.Fatal(errs)
 	}
@@ -75,6 +77,12 @@ func TestSweepPointsRender(t *testing.T) {
 	if err := Write(out, nb, Options{Results: store, Version: "test"}); err != nil {
 		t.Fatal(err)
 	}
+	return out
+}
+
+// Inline values and claims name sweep points by values, bare or param=value.
+func TestSweepPointsRender(t *testing.T) {
+	out := renderPoints(t, pointsNotebook)
 	md := readOut(t, out, "index.md")
 	for _, want := range []string{"tap: 50.0 ops/s;", "loopback: 120 ops/s.", "**pass** `linux[tap].ops_per_sec < 0.8 * linux[loopback].ops_per_sec`",
 		"— 2 claims under test: 1 supported, 1 not supported",
@@ -116,8 +124,6 @@ func TestSweepPointsCheck(t *testing.T) {
 // to the same guest's at that point, its other params the row's; a bar
 // plot of a swept cell has a slot per point.
 func TestSweepPointBaseline(t *testing.T) {
-	dir := t.TempDir()
-	path := filepath.Join(dir, "nb.toml")
 	src := pointsNotebook + `[[cells]]
 kind = "table"
 from = "path"
@@ -128,21 +134,7 @@ kind = "plot"
 from = "path"
 y = "ops_per_sec"
 `
-	if err := os.WriteFile(path, []byte(src), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	nb, err := notebook.ParseFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	store := results.ForNotebook(path)
-	if err := store.Save(pointsFile(nb)); err != nil {
-		t.Fatal(err)
-	}
-	out := t.TempDir()
-	if err := Write(out, nb, Options{Results: store, Version: "test"}); err != nil {
-		t.Fatal(err)
-	}
+	out := renderPoints(t, src)
 	md := readOut(t, out, "index.md")
 	// tap clients=1: 50 against loopback clients=1's 100; tap clients=4:
 	// 60 against 120.
