@@ -54,37 +54,7 @@ func (r *report) table(c *notebook.Cell) *tableView {
 	for _, col := range cols {
 		t.Metrics = append(t.Metrics, metricLabel(col.info, col.unit))
 	}
-	// The baseline guest's row at each point, on each machine: with
-	// several machines, a guest is compared with the baseline of its own.
-	type at struct{ machine, point string }
-	base := map[at]guestRow{}
-	for _, row := range all {
-		if !c.BaselinePoint && bd.guestOf(row.Guest) == c.Baseline && row.Status == results.StatusOK {
-			base[at{bd.machineOf(row.Guest), row.Point}] = row
-		}
-	}
-	var pins map[string]string
-	if c.BaselinePoint {
-		pins, _ = notebook.ResolvePoint(r.nb.Bench(c.From), c.Baseline)
-	}
-	// baseOf is the row a row's figures are a ratio to: the baseline
-	// guest's at the same point, or the same guest's at the baseline point
-	// (its other params the row's).
-	baseOf := func(row guestRow) (guestRow, bool) {
-		if !c.BaselinePoint {
-			b, ok := base[at{bd.machineOf(row.Guest), row.Point}]
-			return b, ok && bd.guestOf(row.Guest) != c.Baseline
-		}
-		if row.pt == nil || pointPinned(row.pt.Params, pins) {
-			return guestRow{}, false
-		}
-		for _, b := range all {
-			if b.Guest == row.Guest && b.Status == results.StatusOK && b.pt != nil && pointPinned(b.pt.Params, pins) && sameOtherParams(b.pt.Params, row.pt.Params, pins) {
-				return b, true
-			}
-		}
-		return guestRow{}, false
-	}
+	baseOf := r.tableBaseline(c, bd, all)
 	minRepeats, exact := 0, true
 	for _, row := range all {
 		tr := tableRow{Guest: row.Guest, Point: row.Point, Status: row.Status, Reason: firstLine(row.Reason), Accel: row.Accel, Repeats: row.Repeat}
@@ -201,6 +171,44 @@ func (row tableRow) StatusText() string {
 		return row.Status
 	}
 	return row.Status + ": " + row.Reason
+}
+
+// tableBaseline is what a table row's figures are a ratio to: the
+// baseline guest's row at the same point (on the same machine), or with a
+// sweep point for baseline the same guest's row at that point (its other
+// params the row's); false when the row has none.
+func (r *report) tableBaseline(c *notebook.Cell, bd *benchData, all []guestRow) func(guestRow) (guestRow, bool) {
+	// The baseline guest's row at each point, on each machine: with
+	// several machines, a guest is compared with the baseline of its own.
+	type at struct{ machine, point string }
+	base := map[at]guestRow{}
+	for _, row := range all {
+		if !c.BaselinePoint && bd.guestOf(row.Guest) == c.Baseline && row.Status == results.StatusOK {
+			base[at{bd.machineOf(row.Guest), row.Point}] = row
+		}
+	}
+	var pins map[string]string
+	if c.BaselinePoint {
+		pins, _ = notebook.ResolvePoint(r.nb.Bench(c.From), c.Baseline)
+	}
+	// baseOf is the row a row's figures are a ratio to: the baseline
+	// guest's at the same point, or the same guest's at the baseline point
+	// (its other params the row's).
+	return func(row guestRow) (guestRow, bool) {
+		if !c.BaselinePoint {
+			b, ok := base[at{bd.machineOf(row.Guest), row.Point}]
+			return b, ok && bd.guestOf(row.Guest) != c.Baseline
+		}
+		if row.pt == nil || pointPinned(row.pt.Params, pins) {
+			return guestRow{}, false
+		}
+		for _, b := range all {
+			if b.Guest == row.Guest && b.Status == results.StatusOK && b.pt != nil && pointPinned(b.pt.Params, pins) && sameOtherParams(b.pt.Params, row.pt.Params, pins) {
+				return b, true
+			}
+		}
+		return guestRow{}, false
+	}
 }
 
 // pointPinned reports whether a point's params hold the pinned values.

@@ -43,31 +43,9 @@ var BaseEnv = []string{"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "HOME=/", "LC_ALL=C
 func Exec(req Request, cancel <-chan struct{}, wait WaitFunc) Reply {
 	defer removeAll(req.Remove)
 	fail := func(err error) Reply { return Reply{Error: err.Error()} }
-	for _, d := range req.Mkdir {
-		if err := os.MkdirAll(d, 0o755); err != nil {
-			return fail(err)
-		}
-	}
-	if len(req.Argv) == 0 {
-		return Reply{} // only folders to make or remove
-	}
-	if req.Argv[0] == "" {
-		return fail(errors.New("no program to run"))
-	}
-	for p, b := range req.Files {
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-			return fail(err)
-		}
-		if err := os.WriteFile(p, b, 0o644); err != nil {
-			return fail(err)
-		}
-	}
-	path := req.Argv[0]
-	if !strings.Contains(path, "/") {
-		var err error
-		if path, err = exec.LookPath(path); err != nil {
-			return Reply{Error: fmt.Sprintf("not found in the guest's image (add %s to the guest's programs)", req.Argv[0]), NotFound: true}
-		}
+	path, rep, ok := prepare(req)
+	if !ok {
+		return rep
 	}
 	null, err := os.OpenFile(os.DevNull, os.O_RDWR, 0)
 	if err != nil {
@@ -125,7 +103,7 @@ func Exec(req Request, cancel <-chan struct{}, wait WaitFunc) Reply {
 		_ = unix.Kill(-p.Pid, unix.SIGKILL)
 	}()
 	ws, ru, werr := wait(p.Pid)
-	rep := Reply{Wall: time.Since(start)}
+	rep = Reply{Wall: time.Since(start)}
 	close(done)
 	_ = unix.Kill(-p.Pid, unix.SIGKILL) // what it left running
 	if werr != nil {
@@ -147,17 +125,64 @@ func Exec(req Request, cancel <-chan struct{}, wait WaitFunc) Reply {
 		rep.Cancelled = true
 	}
 	if stdout != null {
-		if fi, err := stdout.Stat(); err == nil {
-			rep.Stdout = readAt(stdout, 0, int(min(fi.Size(), int64(req.StdoutLimit))))
-		}
+		rep.Stdout = readHead(stdout, req.StdoutLimit)
 	}
 	if stderr != null {
-		if fi, err := stderr.Stat(); err == nil {
-			from := max(fi.Size()-int64(req.StderrTail), 0)
-			rep.Stderr = readAt(stderr, from, int(fi.Size()-from))
-		}
+		rep.Stderr = readTail(stderr, req.StderrTail)
 	}
 	return rep
+}
+
+// readHead is f's first limit bytes; readTail its last limit.
+func readHead(f *os.File, limit int) []byte {
+	fi, err := f.Stat()
+	if err != nil {
+		return nil
+	}
+	return readAt(f, 0, int(min(fi.Size(), int64(limit))))
+}
+
+func readTail(f *os.File, limit int) []byte {
+	fi, err := f.Stat()
+	if err != nil {
+		return nil
+	}
+	from := max(fi.Size()-int64(limit), 0)
+	return readAt(f, from, int(fi.Size()-from))
+}
+
+// prepare makes the request's folders and files and finds its program;
+// when there is nothing to run, or it cannot run, ok is false and rep says
+// so.
+func prepare(req Request) (path string, rep Reply, ok bool) {
+	fail := func(err error) (string, Reply, bool) { return "", Reply{Error: err.Error()}, false }
+	for _, d := range req.Mkdir {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return fail(err)
+		}
+	}
+	if len(req.Argv) == 0 {
+		return "", Reply{}, false // only folders to make or remove
+	}
+	if req.Argv[0] == "" {
+		return fail(errors.New("no program to run"))
+	}
+	for p, b := range req.Files {
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			return fail(err)
+		}
+		if err := os.WriteFile(p, b, 0o644); err != nil {
+			return fail(err)
+		}
+	}
+	path = req.Argv[0]
+	if !strings.Contains(path, "/") {
+		var err error
+		if path, err = exec.LookPath(path); err != nil {
+			return "", Reply{Error: fmt.Sprintf("not found in the guest's image (add %s to the guest's programs)", req.Argv[0]), NotFound: true}, false
+		}
+	}
+	return path, Reply{}, true
 }
 
 func readAt(f *os.File, off int64, n int) []byte {
