@@ -58,7 +58,7 @@ func TestDecodeSpec(t *testing.T) {
 		{
 			name:   "a network mode this version has not",
 			values: notebook.Values{"kind": "qemu", "kernel": "k", "network": "warp"},
-			err:    `network "warp": want "auto", "user", "tap", "tap-routed", "macvtap", "passt" or "vhost" (qemu)`,
+			err:    `network "warp": want "auto", "user", "tap", "tap-routed", "macvtap", "passt", "loopback" or "vhost" (qemu)`,
 		},
 		{
 			name:   "ready is redis unless the table says",
