@@ -254,9 +254,6 @@ var libvirtN atomic.Int64
 
 // startLibvirt boots a guest through libvirt for one repeat.
 func (cr *cellRun) startLibvirt(ctx context.Context, spec guest.Spec, logPath string) (*instance, error) {
-	if len(spec.Scratch) > 0 {
-		return nil, fmt.Errorf("guest %s: scratch disks are not supported under libvirt yet: use kind = \"qemu\"", spec.Name)
-	}
 	in, boot, err := cr.planInstance(ctx, spec)
 	if err != nil {
 		return nil, err

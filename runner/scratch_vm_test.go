@@ -6,12 +6,15 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/benchbook/benchbook/internal/testutil/libvirttest"
 	"github.com/benchbook/benchbook/internal/testutil/nbtest"
 	"github.com/benchbook/benchbook/results"
+	"github.com/benchbook/benchbook/runner/guest"
 	"github.com/benchbook/benchbook/runner/image"
 )
 
@@ -183,5 +186,76 @@ func TestCancelScratchBoot(t *testing.T) {
 	assertNothingLeft(t, tmp)
 	if _, err := os.Stat(tmp); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestScratchDisksLibvirt runs the ext4 guest of scratchNotebook as a
+// libvirt domain: the same disk, formatted by the same init, fio inside
+// it over the exec port, the same facts, and no scratch file, run folder
+// or domain left.
+func TestScratchDisksLibvirt(t *testing.T) {
+	needScratchVM(t)
+	libvirttest.Need(t)
+	initBin := staticInit(t) // before TMPDIR moves: the init is shared by the package's tests
+	// libvirtd's qemu (user libvirt-qemu) must enter the folders under
+	// TMPDIR, which t.TempDir's 0700 ones forbid.
+	tmp, err := os.MkdirTemp("", "bb-lvtest-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(tmp) })
+	if err := os.Chmod(tmp, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("TMPDIR", tmp)
+	src := strings.Replace(scratchNotebook, "kind     = \"qemu\"", "kind     = \"libvirt\"\nnetwork  = \"user\"", 1)
+	src = strings.Replace(src, `guests = ["ext4", "xfs"]`, `guests = ["ext4"]`, 1)
+	nb := nbtest.Write(t, t.TempDir(), src)
+	store := results.ForNotebook(nb.Path)
+	var out bytes.Buffer
+	opt := runOpts(&out)
+	opt.Image = image.BuildOptions{CacheDir: t.TempDir(), InitBinary: initBin}
+	var steps []string
+	opt.Trace = func(ev string) {
+		if s, ok := strings.CutPrefix(ev, "guest-step-done ext4 "); ok {
+			steps = append(steps, s)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	if _, err := Run(ctx, nb, store, opt); err != nil {
+		t.Fatalf("run: %v\n%s", err, out.String())
+	}
+	f, err := store.Load("disks")
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := f.Guest("ext4")
+	for k, v := range map[string]string{"kind": "libvirt", "scratch_fs": "ext4", "scratch_cache": "none", "scratch_aio": "threads", "scratch_scheduler": "mq-deadline", "scratch_size_bytes": "2147483648", "scratch_mkfs_options": "-m 0", "load_at": "guest"} {
+		if g.Facts[k] != v {
+			t.Errorf("fact %s = %q, want %q", k, g.Facts[k], v)
+		}
+	}
+	if !strings.Contains(g.Facts["domain_xml"], "<serial>scratch0</serial>") {
+		t.Errorf("domain XML lacks the scratch disk:\n%s", g.Facts["domain_xml"])
+	}
+	for _, s := range []string{"run-dir", "scratch", "exec-port", "scratch-facts"} {
+		if !slices.Contains(steps, s) {
+			t.Errorf("steps %v lack %s", steps, s)
+		}
+	}
+	r := g.Points[0].Repeats[0]
+	if r.Metrics["write_iops"] <= 0 {
+		t.Errorf("fio in the guest measured %v", r.Metrics)
+	}
+	if cmd := g.Commands[len(g.Commands)-1]; !strings.HasPrefix(cmd, "fio ") || !strings.Contains(cmd, "--directory=/data") {
+		t.Errorf("load command %q", cmd)
+	}
+	t.Logf("libvirt: fio inside: %.0f write IOPS; mkfs %s ms", r.Metrics["write_iops"], g.Facts["scratch_mkfs_ms"])
+	if left, _ := filepath.Glob(filepath.Join(tmp, "bb-libvirt-run-*")); len(left) > 0 {
+		t.Errorf("left behind: %v", left)
+	}
+	if b, _ := exec.Command("virsh", "list", "--all", "--name").Output(); strings.Contains(string(b), strings.TrimSuffix(guest.DomainName(strings.TrimSuffix(filepath.Base(nb.Path), filepath.Ext(nb.Path)), "disks", "ext4", 0), "0")) {
+		t.Errorf("domains left behind:\n%s", b)
 	}
 }

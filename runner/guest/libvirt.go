@@ -14,6 +14,7 @@ import (
 
 	"github.com/digitalocean/go-libvirt"
 
+	"github.com/benchbook/benchbook/runner/guestexec"
 	"github.com/benchbook/benchbook/runner/placement"
 )
 
@@ -57,6 +58,7 @@ type Libvirt struct {
 	watch   *lineWatch
 	begin   time.Time // the domain was asked for
 	readyBy time.Time // the ready line and the address are due
+	runDir  string    // this machine's folder of the scratch files and the exec socket
 
 	mu        sync.Mutex
 	conn      *lvConn
@@ -70,6 +72,7 @@ type Libvirt struct {
 	conErr    error
 	bootMs    float64
 	facts     factSet
+	exec      *guestexec.Client // the exec port, when Boot.Exec
 }
 
 var _ Guest = (*Libvirt)(nil)
@@ -109,14 +112,21 @@ func NewLibvirt(cfg LibvirtConfig) (*Libvirt, error) {
 	if len(cfg.CPUs) > 0 && IsRemoteLibvirt(cfg.URI) {
 		return nil, fmt.Errorf("guest %s: CPUs of this machine cannot place a domain of %s, another one", cfg.Name, cfg.URI)
 	}
-	return &Libvirt{
+	g := &Libvirt{
 		cfg:     cfg,
 		life:    lifecycle{guest: cfg.Name, trace: cfg.Trace},
 		boot:    cfg.Boot,
 		mac:     newMAC(),
 		exited:  make(chan struct{}),
 		conDone: make(chan struct{}),
-	}, nil
+	}
+	if g.boot.Exec && IsRemoteLibvirt(cfg.URI) {
+		// The channel's socket would be on the other machine, out of
+		// benchbook's reach: loads run from here.
+		g.boot.Exec = false
+		g.setFact("exec_port", "none: the hypervisor is another machine, whose unix socket benchbook cannot dial")
+	}
+	return g, nil
 }
 
 // isLibvirtError tells an error libvirtd answered from a broken connection.

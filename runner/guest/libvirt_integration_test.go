@@ -6,16 +6,21 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
 	"github.com/benchbook/benchbook/internal/testutil/libvirttest"
 	"github.com/benchbook/benchbook/runner/guest"
+	"github.com/benchbook/benchbook/runner/guestexec"
 	"github.com/benchbook/benchbook/runner/image"
+	"github.com/benchbook/benchbook/runner/image/guestinit"
 	"github.com/benchbook/benchbook/runner/load"
 )
 
@@ -347,4 +352,121 @@ func TestLibvirtVsQemu(t *testing.T) {
 		}
 	}
 	t.Logf("micro-VM, TCG, user networking, builtin load 4 clients x 500 requests:\n%s", strings.Join(rows, "\n"))
+}
+
+// execVM builds the builtin:linux image with mkfs.ext4 (and no redis),
+// whose init formats scratch disks and serves the exec port.
+func execVM(t *testing.T) *image.Image {
+	t.Helper()
+	if _, err := exec.LookPath("mkfs.ext4"); err != nil {
+		t.Skip("mkfs.ext4 not installed (apt-get install e2fsprogs)")
+	}
+	microVM(t) // builds the init
+	dir := filepath.Join(os.TempDir(), "benchbook-libvirt-test")
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	im, err := image.Build(ctx, image.BuildOptions{CacheDir: filepath.Join(dir, "images"), InitBinary: filepath.Join(dir, "init"), Programs: []string{"mkfs.ext4"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return im
+}
+
+// TestLibvirtScratchExec boots builtin:linux under libvirt with an ext4
+// scratch disk and the exec port, as the qemu launcher does: the init
+// formats and mounts the disk, a program runs inside over the port and
+// writes to the disk, the facts name the disk as the guest saw it, and
+// Stop leaves no scratch file, socket or domain.
+func TestLibvirtScratchExec(t *testing.T) {
+	libvirttest.Need(t)
+	im := execVM(t)
+	// The run folder under a TMPDIR of this test's: libvirtd's qemu (user
+	// libvirt-qemu) must enter it, which t.TempDir's 0700 folders forbid.
+	tmp, err := os.MkdirTemp("", "bb-lvtest-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(tmp) })
+	if err := os.Chmod(tmp, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("TMPDIR", tmp)
+	b, err := guest.PlanBoot(guest.VMSpec{Name: "linux", Flavor: "linux", Kernel: im.Kernel, Initrd: im.Initrd, Memory: "512M", Exec: true,
+		Scratch: []guest.Scratch{{Size: "1G", FS: "ext4", Mount: "/data", Cache: "none", AIO: "native"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	nw, _ := guest.ParseLibvirtNet("user", false)
+	console := filepath.Join(t.TempDir(), "console.log")
+	g, ep := startLibvirt(t, guest.LibvirtConfig{
+		Name: "linux", Domain: domainName(t), Boot: b, Accel: "tcg", Net: nw,
+		ConsolePath: console, ReadyTimeout: 2 * time.Minute,
+		Ready: guest.Ready{Check: guest.ReadyLog, Line: regexp.MustCompile(regexp.QuoteMeta(guestinit.Marker) + ".*" + regexp.QuoteMeta(guestinit.ReadyMarker))},
+	})
+	if ep.Exec == nil || ep.Inside != "127.0.0.1:6379" {
+		t.Fatalf("endpoint %+v: want the exec port and the guest's loopback", ep)
+	}
+	x := g.DomainXML()
+	for _, want := range []string{"<serial>scratch0</serial>", `cache="none" io="native"`, `name="` + guestexec.PortName + `"`} {
+		if !strings.Contains(x, want) {
+			t.Errorf("domain XML lacks %s:\n%s", want, x)
+		}
+	}
+	files, _ := filepath.Glob(filepath.Join(tmp, "bb-libvirt-run-*", "*"))
+	var names []string
+	for _, f := range files {
+		names = append(names, filepath.Base(f))
+	}
+	if !slices.Contains(names, "scratch0.raw") || !slices.Contains(names, "exec.sock") {
+		t.Errorf("run folder holds %v, want scratch0.raw and exec.sock", names)
+	}
+
+	// A program of the image, run inside, in the mounted scratch disk,
+	// after a file was written there.
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	rep, err := ep.Exec.Exec(ctx, guestexec.Request{Argv: []string{"mkfs.ext4", "-V"}, Dir: "/data", Files: map[string][]byte{"/data/hello": []byte("hi")}, StdoutLimit: 4096, StderrTail: 4096})
+	if err != nil || !rep.Success() {
+		t.Fatalf("mkfs.ext4 -V inside: %v %s %s", err, rep.ExitText(), rep.Stderr)
+	}
+	if out := string(rep.Stdout) + string(rep.Stderr); !strings.Contains(out, "mke2fs") {
+		t.Errorf("mkfs.ext4 -V said %q", out)
+	}
+	rep, err = ep.Exec.Exec(ctx, guestexec.Request{Remove: []string{"/data/hello"}})
+	if err != nil || !rep.Success() {
+		t.Fatalf("remove inside: %v %s", err, rep.ExitText())
+	}
+	// The guest's mkfs wrote through to the sparse file (cache none).
+	var st syscall.Stat_t
+	if len(files) > 0 {
+		if err := syscall.Stat(filepath.Join(filepath.Dir(files[0]), "scratch0.raw"), &st); err != nil || st.Blocks == 0 {
+			t.Errorf("scratch file: %v, %d blocks allocated", err, st.Blocks)
+		}
+	}
+	facts := g.Facts()
+	want := map[string]string{"scratch_fs": "ext4", "scratch_cache": "none", "scratch_aio": "native", "scratch_mount": "/data", "scratch_size_bytes": "1073741824"}
+	for k, v := range want {
+		if facts[k] != v {
+			t.Errorf("fact %s = %q, want %q", k, facts[k], v)
+		}
+	}
+	if !strings.HasPrefix(facts["scratch_device"], "/dev/vd") || !strings.Contains(facts["scratch_mount_options"], "rw") {
+		t.Errorf("scratch device %q, mount options %q", facts["scratch_device"], facts["scratch_mount_options"])
+	}
+	t.Logf("libvirt: ready in %.0f ms; scratch %s on %s, mkfs %s ms (%s), mount options %s", g.BootMs(), facts["scratch_fs"], facts["scratch_device"], facts["scratch_mkfs_ms"], facts["scratch_mkfs"], facts["scratch_mount_options"])
+
+	sctx, scancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer scancel()
+	if err := g.Stop(sctx); err != nil {
+		t.Fatal(err)
+	}
+	if left, _ := filepath.Glob(filepath.Join(tmp, "bb-libvirt-run-*")); len(left) > 0 {
+		t.Errorf("left after Stop: %v", left)
+	}
+	if left := leftovers(t, guest.DefaultLibvirtURI); len(left) > 0 {
+		t.Errorf("domains left after Stop: %v", left)
+	}
+	if _, err := ep.Exec.Exec(sctx, guestexec.Request{Argv: []string{"mkfs.ext4", "-V"}}); err == nil {
+		t.Error("the exec port still answers after Stop")
+	}
 }

@@ -24,9 +24,7 @@ func (g *Libvirt) Start(ctx context.Context) (Endpoint, error) {
 	if err := g.life.start(ctx, g.steps()); err != nil {
 		return Endpoint{}, err
 	}
-	if g.ep.Addr == "" {
-		g.ep = g.endpoint(g.ip) // no check polled the guest's port
-	}
+	g.ep = g.endpoint(g.ip) // with the exec port, once dialled
 	if g.cfg.Ready.check() == ReadyNone {
 		g.booted()
 	}
@@ -39,6 +37,12 @@ func (g *Libvirt) steps() []step {
 	s := []step{
 		{"connect", g.connect},
 		{"files", func(ctx context.Context) error { return g.stageFiles(ctx, &g.boot) }},
+	}
+	if len(g.boot.Scratch) > 0 || g.boot.Exec {
+		s = append(s, step{"run-dir", g.makeRunDir})
+	}
+	if len(g.boot.Scratch) > 0 {
+		s = append(s, step{"scratch", g.scratch})
 	}
 	switch {
 	case g.cfg.Net.Mode == "network":
@@ -65,6 +69,12 @@ func (g *Libvirt) steps() []step {
 		s = append(s, step{"ping", g.ping}, step{"info", g.info})
 	case ReadyTCP, ReadyHTTP:
 		s = append(s, step{r.check(), g.ping})
+	}
+	if g.boot.Exec {
+		s = append(s, step{"exec-port", g.execPort})
+	}
+	if len(g.boot.Scratch) > 0 && g.cfg.ConsolePath != "" {
+		s = append(s, step{"scratch-facts", g.scratchFacts})
 	}
 	return s
 }
@@ -173,6 +183,9 @@ func (g *Libvirt) create(ctx context.Context) error {
 		if err == nil || !isLibvirtError(err) {
 			return err
 		}
+		if strings.Contains(err.Error(), "Permission denied") && !g.conn.remote {
+			return fmt.Errorf("%w%s", err, closedFolderHint(g.boot.Kernel, g.runDir))
+		}
 		if lvErrCode(err) == int(libvirt.ErrDomExist) || strings.Contains(err.Error(), "already exists") {
 			return fmt.Errorf("%w (a benchbook run still going, or a leftover: benchbook doctor --clean)", err)
 		}
@@ -194,6 +207,9 @@ func (g *Libvirt) createOnce(ctx context.Context, owner string) error {
 	g.mu.Lock()
 	opts := DomainOptions{Name: g.cfg.Domain, Accel: g.cfg.Accel, Net: g.cfg.Net, MAC: g.mac, Owner: owner, CPUs: g.cfg.CPUs}
 	g.mu.Unlock()
+	if g.boot.Exec {
+		opts.ExecSocket = execSocket(g.runDir)
+	}
 	d, err := DomainXML(g.boot, opts)
 	if err != nil {
 		return err
@@ -353,7 +369,17 @@ func (g *Libvirt) endpoint(ip netip.Addr) Endpoint {
 		} else if host == "" {
 			host = "127.0.0.1"
 		}
-		return Endpoint{Addr: net.JoinHostPort(host, strconv.Itoa(g.cfg.Net.HostPort)), Netns: g.netns}
+		return g.withExec(Endpoint{Addr: net.JoinHostPort(host, strconv.Itoa(g.cfg.Net.HostPort)), Netns: g.netns})
 	}
-	return Endpoint{Addr: net.JoinHostPort(ip.String(), port), Netns: g.netns}
+	return g.withExec(Endpoint{Addr: net.JoinHostPort(ip.String(), port), Netns: g.netns})
+}
+
+// withExec adds the exec port, once dialled, and where the server answers
+// inside the guest (its loopback), as Qemu.endpoint does; under g.mu.
+func (g *Libvirt) withExec(ep Endpoint) Endpoint {
+	if g.exec != nil {
+		ep.Exec = g.exec
+		ep.Inside = net.JoinHostPort("127.0.0.1", strconv.Itoa(g.cfg.Boot.GuestPort))
+	}
+	return ep
 }

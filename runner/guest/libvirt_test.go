@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/netip"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -182,5 +183,26 @@ func TestCallBound(t *testing.T) {
 	<-block
 	if c.l.IsConnected() {
 		t.Error("still connected after an overrun call")
+	}
+}
+
+// A "Permission denied" of libvirt's names the folder libvirtd's qemu
+// cannot enter.
+func TestClosedFolderHint(t *testing.T) {
+	open := t.TempDir()
+	if err := os.Chmod(open, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	closed := filepath.Join(open, "closed")
+	if err := os.MkdirAll(filepath.Join(closed, "run"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if h := closedFolderHint("", filepath.Join(closed, "run", "scratch0.raw")); !strings.Contains(h, "cannot enter "+filepath.Join(closed, "run")+" (mode 0700)") {
+		t.Errorf("hint %q", h)
+	}
+	// t.TempDir's parent is 0700 too, so only a folder under /tmp itself
+	// can have no hint.
+	if h := closedFolderHint("/tmp/bb-libvirt-run-1/exec.sock"); h != "" {
+		t.Errorf("hint for /tmp: %q", h)
 	}
 }

@@ -8,6 +8,7 @@ import (
 
 	"libvirt.org/go/libvirtxml"
 
+	"github.com/benchbook/benchbook/runner/guestexec"
 	"github.com/benchbook/benchbook/runner/placement"
 )
 
@@ -72,6 +73,10 @@ type DomainOptions struct {
 	// pins vCPU i to the i-th of them (round the set) and qemu's other
 	// threads to all of them. Empty: no <cputune>, libvirt's default.
 	CPUs placement.Set
+	// ExecSocket is the unix socket of the exec port (Boot.Exec): a
+	// virtio channel named guestexec.PortName that libvirt binds there.
+	// "": no exec port.
+	ExecSocket string
 }
 
 // metadataNS is the namespace of benchbook's element in <metadata>.
@@ -89,6 +94,10 @@ func DomainXML(b Boot, o DomainOptions) (*libvirtxml.Domain, error) {
 	addr := deviceAddress(d.OS.Type.Machine)
 	domainConsole(d.Devices, b)
 	domainDisks(d.Devices, b, addr)
+	domainScratch(d.Devices, b, addr)
+	if b.Exec && o.ExecSocket != "" {
+		domainExec(d.Devices, o.ExecSocket, addr)
+	}
 	args, err := domainNet(d.Devices, b, o, addr)
 	if err != nil {
 		return nil, err
@@ -240,6 +249,47 @@ func domainDisks(dev *libvirtxml.DomainDeviceList, b Boot, addr func() *libvirtx
 		dev.Disks = append(dev.Disks, dd)
 	}
 }
+
+// domainScratch attaches the boot's scratch disks (once made) as
+// virtio-blk after the guest's own disks, with their serials, cache mode
+// and I/O backend: the libvirt counterpart of scratchArgs.
+func domainScratch(dev *libvirtxml.DomainDeviceList, b Boot, addr func() *libvirtxml.DomainAddress) {
+	n := len(b.Disks)
+	for _, s := range b.Scratch {
+		if s.Path == "" {
+			continue
+		}
+		dev.Disks = append(dev.Disks, libvirtxml.DomainDisk{
+			Device:  "disk",
+			Driver:  &libvirtxml.DomainDiskDriver{Name: "qemu", Type: "raw", Cache: s.Cache, IO: s.AIO},
+			Source:  &libvirtxml.DomainDiskSource{File: &libvirtxml.DomainDiskSourceFile{File: s.Path}},
+			Target:  &libvirtxml.DomainDiskTarget{Dev: "vd" + string(rune('a'+n)), Bus: "virtio"},
+			Serial:  s.Serial,
+			Address: addr(),
+		})
+		n++
+	}
+}
+
+// domainExec gives the domain the exec port: a virtio-serial channel named
+// guestexec.PortName on a unix socket libvirt binds at sock, which
+// benchbook dials (the libvirt counterpart of execArgs). Under microvm the
+// virtio-serial controller sits on virtio-mmio, there being no PCI bus.
+func domainExec(dev *libvirtxml.DomainDeviceList, sock string, addr func() *libvirtxml.DomainAddress) {
+	zero := uint(0)
+	dev.Controllers = append(dev.Controllers, libvirtxml.DomainController{
+		Type:         "virtio-serial",
+		Index:        &zero,
+		VirtIOSerial: &libvirtxml.DomainControllerVirtIOSerial{Ports: ptr(uint(2))},
+		Address:      addr(),
+	})
+	dev.Channels = append(dev.Channels, libvirtxml.DomainChannel{
+		Source: &libvirtxml.DomainChardevSource{UNIX: &libvirtxml.DomainChardevSourceUNIX{Mode: "bind", Path: sock}},
+		Target: &libvirtxml.DomainChannelTarget{VirtIO: &libvirtxml.DomainChannelTargetVirtIO{Name: guestexec.PortName}},
+	})
+}
+
+func ptr[T any](v T) *T { return &v }
 
 // domainNet adds the guest's NIC on a libvirt network or bridge, or
 // returns qemu's arguments for user networking with its port forward.

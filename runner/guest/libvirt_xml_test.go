@@ -16,6 +16,14 @@ func TestDomainXML(t *testing.T) {
 	osvDirect := VMSpec{Name: "osv", Flavor: "osv", Disk: "images/osv/usr.img", Kernel: "images/osv/loader-stripped.elf", Cmdline: []string{"--rootfs=rofs", "/redis-server", "redis.conf"}}
 	rump := VMSpec{Name: "rumprun", Flavor: "rumprun", Kernel: "images/rumprun/redis-server.bin", Cmdline: []string{"redis-server", "/data/conf/redis.conf"}, Disks: []string{"images/rumprun/data.iso"}}
 	raw := VMSpec{Name: "mine", Flavor: "raw", QemuArgs: []string{"-cdrom", "my.iso", "-boot", "d"}}
+	// builtin:linux with two scratch disks and the exec port.
+	disks := []Scratch{
+		{Size: "2G", FS: "ext4", Mount: "/data", Cache: "none", AIO: "native"},
+		{Size: "512M", FS: "xfs", Mount: "/data1", Cache: "writeback", AIO: "threads"},
+	}
+	scratch := VMSpec{Name: "linux", Flavor: "linux", Kernel: "images/vmlinuz", Initrd: "images/initrd.cpio", Scratch: disks, Exec: true}
+	scratchPC := scratch
+	scratchPC.Machine = "pc"
 	user := LibvirtNet{Mode: "user", HostAddr: "127.0.0.1", HostPort: 40001}
 	remoteUser := LibvirtNet{Mode: "user", HostPort: 40002}
 	def := LibvirtNet{Mode: "network", Name: "default"}
@@ -39,6 +47,9 @@ func TestDomainXML(t *testing.T) {
 		// Placed on host CPUs 1-3: only <cputune> is new.
 		{"linux-pc-bridge-kvm-placed", VMSpec{Name: "linux", Flavor: "linux", Kernel: "k", Initrd: "i", Machine: "pc", Memory: "512M", CPUs: 2}, br, "kvm", placement.Set{1, 2, 3}},
 		{"linux-microvm-user-placed", linux, user, "tcg", placement.Set{1}},
+		// Scratch disks after the guest's own, and the exec port's channel.
+		{"linux-microvm-user-scratch-exec", scratch, user, "tcg", nil},
+		{"linux-pc-network-scratch-exec", scratchPC, def, "tcg", nil},
 	}
 	var got strings.Builder
 	for _, tt := range tests {
@@ -52,7 +63,14 @@ func TestDomainXML(t *testing.T) {
 		if tt.net.Mode == "network" && staticAddress(b) {
 			b = readdress(b, netip.MustParseAddr("192.168.122.254"), netip.MustParseAddr("192.168.122.1"), 24)
 		}
-		d, err := DomainXML(b, DomainOptions{Name: "benchbook-nb-cell-" + tt.spec.Name + "-1", Accel: tt.accel, Net: tt.net, MAC: "52:54:00:bb:00:01", Owner: "4242@host", CPUs: tt.cpus})
+		for i := range b.Scratch {
+			b.Scratch[i].Path = "/tmp/bb-libvirt-run-1/" + b.Scratch[i].Serial + ".raw" // as the scratch step makes them
+		}
+		sock := ""
+		if b.Exec {
+			sock = execSocket("/tmp/bb-libvirt-run-1")
+		}
+		d, err := DomainXML(b, DomainOptions{Name: "benchbook-nb-cell-" + tt.spec.Name + "-1", Accel: tt.accel, Net: tt.net, MAC: "52:54:00:bb:00:01", Owner: "4242@host", CPUs: tt.cpus, ExecSocket: sock})
 		if err != nil {
 			t.Fatalf("%s: %v", tt.name, err)
 		}
