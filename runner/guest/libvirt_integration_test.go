@@ -470,3 +470,53 @@ func TestLibvirtScratchExec(t *testing.T) {
 		t.Error("the exec port still answers after Stop")
 	}
 }
+
+// TestLibvirtRemoteScratch boots builtin:linux with a scratch disk on a
+// second libvirtd over qemu+tcp: the disk is a sparse volume of the
+// benchbook pool there, the guest formats it, and Stop deletes it. There
+// is no exec port (its socket would be on the other machine).
+func TestLibvirtRemoteScratch(t *testing.T) {
+	libvirttest.Need(t)
+	im := execVM(t)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	r, err := libvirttest.StartRemote(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := r.Stop(); err != nil {
+			t.Errorf("stop second libvirtd: %v", err)
+		}
+	})
+	b, err := guest.PlanBoot(guest.VMSpec{Name: "linux", Flavor: "linux", Kernel: im.Kernel, Initrd: im.Initrd, Memory: "512M", Exec: true,
+		Scratch: []guest.Scratch{{Size: "1G", FS: "ext4", Mount: "/data", Cache: "unsafe", AIO: "threads"}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	nw, _ := guest.ParseLibvirtNet("user", true)
+	g, ep := startLibvirt(t, guest.LibvirtConfig{
+		Name: "linux", Domain: domainName(t), URI: r.URI, Boot: b, Net: nw,
+		ConsolePath: filepath.Join(t.TempDir(), "console.log"), ReadyTimeout: 2 * time.Minute,
+		Ready: guest.Ready{Check: guest.ReadyLog, Line: regexp.MustCompile(regexp.QuoteMeta(guestinit.Marker) + ".*" + regexp.QuoteMeta(guestinit.ReadyMarker))},
+	})
+	if ep.Exec != nil {
+		t.Error("an exec port on a remote hypervisor's guest")
+	}
+	facts := g.Facts()
+	if facts["scratch_fs"] != "ext4" || facts["scratch_size_bytes"] != "1073741824" || facts["exec_port"] == "" {
+		t.Errorf("facts %v", facts)
+	}
+	if !strings.Contains(g.DomainXML(), guest.LibvirtPoolDir+"/"+facts["domain"]+"-scratch0") {
+		t.Errorf("the scratch disk is no volume of the pool:\n%s", g.DomainXML())
+	}
+	sctx, scancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer scancel()
+	if err := g.Stop(sctx); err != nil {
+		t.Fatal(err)
+	}
+	out, _ := exec.CommandContext(sctx, "virsh", "-c", r.URI, "vol-list", guest.LibvirtPool).CombinedOutput()
+	if strings.Contains(string(out), facts["domain"]) {
+		t.Errorf("volumes left on the remote:\n%s", out)
+	}
+}
