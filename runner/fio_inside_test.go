@@ -1,12 +1,9 @@
 package runner
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/benchbook/benchbook/internal/testutil/nbtest"
-	"github.com/benchbook/benchbook/results"
 	"os"
 	"os/exec"
 	"regexp"
@@ -251,16 +248,7 @@ func TestRedisBenchmarkInside(t *testing.T) {
 	if _, err := exec.LookPath("redis-benchmark"); err != nil {
 		t.Skip("redis-benchmark not installed (apt-get install redis-tools)")
 	}
-	nb := nbtest.Write(t, t.TempDir(), insideNotebook)
-	store := results.ForNotebook(nb.Path)
-	var out bytes.Buffer
-	opt := runOpts(&out)
-	opt.Image = image.BuildOptions{CacheDir: t.TempDir(), InitBinary: staticInit(t)}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-	defer cancel()
-	if _, err := Run(ctx, nb, store, opt); err != nil {
-		t.Fatalf("run: %v\n%s", err, out.String())
-	}
+	store := runVM(t, insideNotebook, staticInit(t), 10*time.Minute, nil)
 	for _, tt := range []struct {
 		cell, guest, at, host string
 	}{{"net", "vm", "", ""}, {"inside", "vm", "guest", "-h 127.0.0.1 -p 6379 "}, {"loop", "loop", "guest", "-h 127.0.0.1 -p 6379 "}} {

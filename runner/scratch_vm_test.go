@@ -89,16 +89,7 @@ func TestScratchDisks(t *testing.T) {
 	initBin := staticInit(t) // before TMPDIR moves: the init is shared by the package's tests
 	tmp := t.TempDir()
 	t.Setenv("TMPDIR", tmp)
-	nb := nbtest.Write(t, t.TempDir(), scratchNotebook)
-	store := results.ForNotebook(nb.Path)
-	var out bytes.Buffer
-	opt := runOpts(&out)
-	opt.Image = image.BuildOptions{CacheDir: t.TempDir(), InitBinary: initBin}
-	ctx, cancel := context.WithTimeout(context.Background(), 12*time.Minute)
-	defer cancel()
-	if _, err := Run(ctx, nb, store, opt); err != nil {
-		t.Fatalf("run: %v\n%s", err, out.String())
-	}
+	store := runVM(t, scratchNotebook, initBin, 12*time.Minute, nil)
 	f, err := store.Load("disks")
 	if err != nil {
 		t.Fatal(err)
@@ -210,22 +201,12 @@ func TestScratchDisksLibvirt(t *testing.T) {
 	t.Setenv("TMPDIR", tmp)
 	src := strings.Replace(scratchNotebook, "kind     = \"qemu\"", "kind     = \"libvirt\"\nnetwork  = \"user\"", 1)
 	src = strings.Replace(src, `guests = ["ext4", "xfs"]`, `guests = ["ext4"]`, 1)
-	nb := nbtest.Write(t, t.TempDir(), src)
-	store := results.ForNotebook(nb.Path)
-	var out bytes.Buffer
-	opt := runOpts(&out)
-	opt.Image = image.BuildOptions{CacheDir: t.TempDir(), InitBinary: initBin}
 	var steps []string
-	opt.Trace = func(ev string) {
+	store := runVM(t, src, initBin, 10*time.Minute, func(ev string) {
 		if s, ok := strings.CutPrefix(ev, "guest-step-done ext4 "); ok {
 			steps = append(steps, s)
 		}
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
-	defer cancel()
-	if _, err := Run(ctx, nb, store, opt); err != nil {
-		t.Fatalf("run: %v\n%s", err, out.String())
-	}
+	})
 	f, err := store.Load("disks")
 	if err != nil {
 		t.Fatal(err)
@@ -255,7 +236,27 @@ func TestScratchDisksLibvirt(t *testing.T) {
 	if left, _ := filepath.Glob(filepath.Join(tmp, "bb-libvirt-run-*")); len(left) > 0 {
 		t.Errorf("left behind: %v", left)
 	}
-	if b, _ := exec.Command("virsh", "list", "--all", "--name").Output(); strings.Contains(string(b), strings.TrimSuffix(guest.DomainName(strings.TrimSuffix(filepath.Base(nb.Path), filepath.Ext(nb.Path)), "disks", "ext4", 0), "0")) {
+	// nbtest.Write names the notebook nb.toml: its domains are named after "nb".
+	if b, _ := exec.Command("virsh", "list", "--all", "--name").Output(); strings.Contains(string(b), strings.TrimSuffix(guest.DomainName("nb", "disks", "ext4", 0), "0")) {
 		t.Errorf("domains left behind:\n%s", b)
 	}
+}
+
+// runVM runs notebook src (booting builtin images with the test init
+// initBin and a fresh image cache) within timeout, trace seeing its
+// events when set, and returns its store.
+func runVM(t *testing.T, src, initBin string, timeout time.Duration, trace func(string)) results.Store {
+	t.Helper()
+	nb := nbtest.Write(t, t.TempDir(), src)
+	store := results.ForNotebook(nb.Path)
+	var out bytes.Buffer
+	opt := runOpts(&out)
+	opt.Image = image.BuildOptions{CacheDir: t.TempDir(), InitBinary: initBin}
+	opt.Trace = trace
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	if _, err := Run(ctx, nb, store, opt); err != nil {
+		t.Fatalf("run: %v\n%s", err, out.String())
+	}
+	return store
 }
