@@ -47,7 +47,20 @@ type tool struct {
 	primary string
 	run     func(ctx context.Context, t Target, v notebook.Values) (Measurement, error)
 	version func(context.Context) (string, error)
+	// inside is whether the tool runs inside a VM guest that can run it
+	// (its at key): insideByDefault, insideAsked (only with at =
+	// "guest"), or never (the zero value: it runs in benchbook).
+	inside insideRule
 }
+
+// insideRule says when a tool runs inside the guest.
+type insideRule int
+
+const (
+	insideNever     insideRule = iota
+	insideAsked                // redis-benchmark: the network path is what it measures by default
+	insideByDefault            // the tools that need no server
+)
 
 // registry lists the tools in the order users see them in messages.
 var registry = []tool{
@@ -62,6 +75,7 @@ var registry = []tool{
 		doc:     "redis-benchmark from Debian's redis-tools, SETs and GETs as separate tests",
 		run:     redisRun(ToolRedisBenchmark),
 		version: redisBenchmarkVersion,
+		inside:  insideAsked,
 	},
 	{
 		name: ToolMemtier, spec: Spec{}, metrics: redisMetrics, primary: "ops_per_sec",
@@ -74,18 +88,21 @@ var registry = []tool{
 		doc:     "fio, the flexible I/O tester (Debian fio): one job described by keys, or a job file beside the notebook",
 		run:     fioRun,
 		version: fioVersion,
+		inside:  insideByDefault,
 	},
 	{
 		name: ToolSysbench, spec: SysbenchSpec{}, metrics: sysbenchMetrics, primary: "events_per_sec",
 		doc:     "sysbench's cpu, memory and fileio tests (Debian sysbench)",
 		run:     sysbenchRun,
 		version: sysbenchVersion,
+		inside:  insideByDefault,
 	},
 	{
 		name: ToolCommand, spec: CommandSpec{}, metrics: commandMetrics, primary: "wall_ms",
 		doc:     "any command, timed per run as hyperfine does, with figures read from its output",
 		run:     commandRun,
 		version: commandVersion,
+		inside:  insideByDefault,
 	},
 	{
 		name: ToolWrk, spec: WrkSpec{}, metrics: wrkMetrics, primary: "requests_per_sec",
@@ -106,11 +123,11 @@ var registry = []tool{
 // redis-benchmark only with at = "guest" (against the guest's own redis;
 // by default it measures through the network path).
 func InGuest(values notebook.Values) bool {
-	at := values.String("at")
-	switch values.String("tool") {
-	case ToolFio, ToolSysbench, ToolCommand:
+	tl, _ := lookupTool(values.String("tool"))
+	switch at := values.String("at"); tl.inside {
+	case insideByDefault:
 		return at != "host"
-	case ToolRedisBenchmark:
+	case insideAsked:
 		return at == "guest"
 	}
 	return false
@@ -119,11 +136,8 @@ func InGuest(values notebook.Values) bool {
 // CanRunInside reports whether a load table's tool can run inside a guest
 // at all (at = "guest").
 func CanRunInside(values notebook.Values) bool {
-	switch values.String("tool") {
-	case ToolFio, ToolSysbench, ToolCommand, ToolRedisBenchmark:
-		return true
-	}
-	return false
+	tl, _ := lookupTool(values.String("tool"))
+	return tl.inside != insideNever
 }
 
 // Tools lists every tool name, in the order users see them in messages.
