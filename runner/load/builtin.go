@@ -467,6 +467,24 @@ func (c *client) run(measureStart, measureEnd time.Time, requests int) error {
 	return err
 }
 
+// queue buffers the next n requests, remembering each one's operation for
+// its reply in c.pending. A write error resurfaces from the flush that
+// sends them.
+func (c *client) queue(n int) {
+	for i := range n {
+		var b []byte
+		op := c.nextOp()
+		if op == opSet {
+			b = c.setCmds.forKey(c.setKeys.key())
+		} else {
+			b = c.getCmds.forKey(c.getKeys.key())
+		}
+		c.w.Write(b)
+		c.pending[i] = op
+		c.stats[op].bytes += int64(len(b))
+	}
+}
+
 // phase sends requests in batches of c.pipeline and reads their replies:
 // count requests, or until the deadline when count is 0. This is the hot
 // loop: it must not allocate (see TestBuiltinHotPathDoesNotAllocate).
@@ -487,18 +505,7 @@ func (c *client) phase(until time.Time, count int) error {
 		if c.tl.due(start) {
 			c.roll(start)
 		}
-		for i := range n {
-			var b []byte
-			op := c.nextOp()
-			if op == opSet {
-				b = c.setCmds.forKey(c.setKeys.key())
-			} else {
-				b = c.getCmds.forKey(c.getKeys.key())
-			}
-			c.w.Write(b) // a write error resurfaces from Flush
-			c.pending[i] = op
-			c.stats[op].bytes += int64(len(b))
-		}
+		c.queue(n)
 		if err := c.w.Submit(); err != nil { // sent by the first read below
 			return err
 		}

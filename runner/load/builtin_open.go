@@ -95,18 +95,7 @@ func (o *openLoop) wait(t time.Time) error {
 // batch sends n requests, reads their replies, and records each latency
 // from since.
 func (c *client) batch(n int, since time.Time) error {
-	for i := range n {
-		var b []byte
-		op := c.nextOp()
-		if op == opSet {
-			b = c.setCmds.forKey(c.setKeys.key())
-		} else {
-			b = c.getCmds.forKey(c.getKeys.key())
-		}
-		c.w.Write(b) // a write error resurfaces from Flush
-		c.pending[i] = op
-		c.stats[op].bytes += int64(len(b))
-	}
+	c.queue(n)
 	if err := c.w.Flush(); err != nil {
 		return err
 	}
