@@ -76,6 +76,15 @@ var fioMetrics = func() []notebook.Metric {
 	return out
 }()
 
+// check refuses what the key declarations cannot say: a time-based job
+// with no time.
+func (s FioSpec) check() error {
+	if s.TimeBased && s.Runtime == 0 {
+		return errors.New("time_based needs a runtime: give runtime = \"30s\", or leave time_based out to run until size is done")
+	}
+	return nil
+}
+
 func fioVersion(ctx context.Context) (string, error) {
 	line, err := toolVersion(ctx, fioProg)
 	if err != nil {
@@ -89,16 +98,9 @@ func fioVersion(ctx context.Context) (string, error) {
 func fioRun(ctx context.Context, t Target, v notebook.Values) (Measurement, error) {
 	m := Measurement{Tool: ToolFio}
 	fail := func(err error) (Measurement, error) { return m, fmt.Errorf("fio: %w", err) }
-	var s FioSpec
-	if err := notebook.Decode(v, &s); err != nil {
-		return fail(err)
-	}
-	if s.TimeBased && s.Runtime == 0 {
-		return fail(errors.New("time_based needs a runtime: give runtime = \"30s\", or leave time_based out to run until size is done"))
-	}
-	path, err := t.lookPath(fioProg)
+	s, path, err := decodeTool[FioSpec](t, v, fioProg)
 	if err != nil {
-		return fail(fmt.Errorf("not on PATH (apt-get install fio; see benchbook doctor): %w", err))
+		return fail(err)
 	}
 	dir, done, err := scratch(t, ToolFio)
 	if err != nil {
@@ -456,24 +458,18 @@ func (s *fioLatSum) addDir(l fioLat) {
 	if l.N == 0 {
 		return
 	}
-	if s.n == 0 || l.Min < s.min {
-		s.min = l.Min
-	}
-	s.max = max(s.max, l.Max)
-	s.n += l.N
-	s.sum += l.Mean * float64(l.N)
-	s.count++
-	s.single = &l
+	one := fioLatSum{n: l.N, sum: l.Mean * float64(l.N), min: l.Min, max: l.Max, single: &l, count: 1}
 	for k, c := range l.Bins {
 		v, err := strconv.ParseFloat(k, 64)
 		if err != nil {
 			continue // refused by sane
 		}
-		if s.bins == nil {
-			s.bins = map[float64]int64{}
+		if one.bins == nil {
+			one.bins = map[float64]int64{}
 		}
-		s.bins[v] += c
+		one.bins[v] += c
 	}
+	s.add(one)
 }
 
 func (s *fioLatSum) add(o fioLatSum) {

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"math"
 	"net"
-	"os/exec"
 	"strconv"
 	"strings"
 	"time"
@@ -68,13 +67,9 @@ func iperf3Version(ctx context.Context) (string, error) {
 func iperf3Run(ctx context.Context, t Target, v notebook.Values) (Measurement, error) {
 	m := Measurement{Tool: ToolIperf3}
 	fail := func(err error) (Measurement, error) { return m, fmt.Errorf("iperf3: %w", err) }
-	var s Iperf3Spec
-	if err := notebook.Decode(v, &s); err != nil {
-		return fail(err)
-	}
-	path, err := exec.LookPath(iperf3Prog)
+	s, path, err := decodeTool[Iperf3Spec](t, v, iperf3Prog)
 	if err != nil {
-		return fail(fmt.Errorf("not on PATH (apt-get install iperf3; see benchbook doctor): %w", err))
+		return fail(err)
 	}
 	argv, err := s.argv(path, t.Addr)
 	if err != nil {

@@ -266,6 +266,26 @@ func (t Target) lookPath(prog string) (string, error) {
 	return exec.LookPath(prog)
 }
 
+// decodeTool is how an external tool's run starts: its keys decoded into
+// its spec S, the spec's own check (the rules between keys that the
+// declarations cannot say) when it has one, and its program prog found
+// where the load runs. prog is also the Debian package that installs it.
+func decodeTool[S any](t Target, v notebook.Values, prog string) (s S, path string, err error) {
+	if err := notebook.Decode(v, &s); err != nil {
+		return s, "", err
+	}
+	if c, ok := any(s).(interface{ check() error }); ok {
+		if err := c.check(); err != nil {
+			return s, "", err
+		}
+	}
+	path, err = t.lookPath(prog)
+	if err != nil {
+		return s, "", fmt.Errorf("not on PATH (apt-get install %s; see benchbook doctor): %w", prog, err)
+	}
+	return s, path, nil
+}
+
 // dial connects to the target from its namespace.
 func (t Target) dial(ctx context.Context) (net.Conn, error) {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)

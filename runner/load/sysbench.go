@@ -77,13 +77,9 @@ func sysbenchVersion(ctx context.Context) (string, error) {
 func sysbenchRun(ctx context.Context, t Target, v notebook.Values) (Measurement, error) {
 	m := Measurement{Tool: ToolSysbench}
 	fail := func(err error) (Measurement, error) { return m, fmt.Errorf("sysbench: %w", err) }
-	var s SysbenchSpec
-	if err := notebook.Decode(v, &s); err != nil {
-		return fail(err)
-	}
-	path, err := t.lookPath(sysbenchProg)
+	s, path, err := decodeTool[SysbenchSpec](t, v, sysbenchProg)
 	if err != nil {
-		return fail(fmt.Errorf("not on PATH (apt-get install sysbench; see benchbook doctor): %w", err))
+		return fail(err)
 	}
 	dir, done, err := scratch(t, ToolSysbench)
 	if err != nil {

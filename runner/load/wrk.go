@@ -90,16 +90,9 @@ func wrkVersion(ctx context.Context) (string, error) {
 func wrkRun(ctx context.Context, t Target, v notebook.Values) (Measurement, error) {
 	m := Measurement{Tool: ToolWrk}
 	fail := func(err error) (Measurement, error) { return m, fmt.Errorf("wrk: %w", err) }
-	var s WrkSpec
-	if err := notebook.Decode(v, &s); err != nil {
-		return fail(err)
-	}
-	if err := s.check(); err != nil {
-		return fail(err)
-	}
-	path, err := exec.LookPath(wrkProg)
+	s, path, err := decodeTool[WrkSpec](t, v, wrkProg)
 	if err != nil {
-		return fail(fmt.Errorf("not on PATH (apt-get install wrk; see benchbook doctor): %w", err))
+		return fail(err)
 	}
 	// A folder of its own for the hook, not the repeat's {dir}: that may be
 	// what the server serves.
