@@ -21,12 +21,10 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
 	"os/exec"
-	"os/signal"
 	"path/filepath"
 	"runtime"
 	"runtime/pprof"
@@ -37,18 +35,12 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/benchbook/benchbook/internal/bench/benchmain"
 	"github.com/benchbook/benchbook/internal/testutil/redistest"
 	"github.com/benchbook/benchbook/runner/load"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
-		fmt.Fprintln(os.Stderr, "loadbench:", err)
-		os.Exit(1)
-	}
-}
+func main() { benchmain.Main("loadbench", run) }
 
 type options struct {
 	requests, threads, clients, dataSize, repeat int
@@ -59,8 +51,7 @@ type options struct {
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var o options
-	fs := flag.NewFlagSet("loadbench", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := benchmain.Flags("loadbench", stderr)
 	fs.IntVar(&o.requests, "requests", 100000, "total requests per run")
 	fs.IntVar(&o.threads, "threads", 1, "threads")
 	fs.IntVar(&o.clients, "clients", 50, "connections per thread")

@@ -19,36 +19,27 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"maps"
 	"net"
 	"os"
 	"os/exec"
-	"os/signal"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 	"text/tabwriter"
 	"time"
 
+	"github.com/benchbook/benchbook/internal/bench/benchmain"
 	"github.com/benchbook/benchbook/internal/testutil/servertest"
 	"github.com/benchbook/benchbook/notebook"
 	"github.com/benchbook/benchbook/runner/load"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
-		fmt.Fprintln(os.Stderr, "toolbench:", err)
-		os.Exit(1)
-	}
-}
+func main() { benchmain.Main("toolbench", run) }
 
 type options struct {
 	n, runs, warmup int
@@ -62,8 +53,7 @@ type options struct {
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var o options
-	fs := flag.NewFlagSet("toolbench", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := benchmain.Flags("toolbench", stderr)
 	fs.IntVar(&o.n, "n", 7, "alternating measurements per side; figures are their medians")
 	fs.DurationVar(&o.fioRuntime, "fio-runtime", 2*time.Second, "runtime of each fio job")
 	fs.DurationVar(&o.wrkDuration, "wrk-duration", 2*time.Second, "duration of each wrk run, in whole seconds")
@@ -103,6 +93,9 @@ type row struct {
 	// runOverhead, for a command: what load.Run took per run beyond the
 	// command's wall time, in ms.
 	runOverhead []float64
+	// tool, metric and format, for a tool's row: the log's name of the
+	// tool, the metric of its Measurement, and how its figures are logged.
+	tool, metric, format string
 }
 
 type bench struct {
@@ -158,10 +151,31 @@ func alternate(n int, a, b func(i int) error) error {
 	return nil
 }
 
+// viaBenchbook is benchbook's side of round i of a tool's row: values
+// run by load.Run against t, its metric kept and logged.
+func (b bench) viaBenchbook(ctx context.Context, r *row, i int, t load.Target, values notebook.Values) error {
+	m, err := load.Run(ctx, t, values)
+	if err != nil {
+		return err
+	}
+	v := m.Metrics[r.metric]
+	r.benchbook = append(r.benchbook, v)
+	fmt.Fprintf(b.log, "%s %d: benchbook "+r.format+" %s\n", r.tool, i+1, v, r.unit)
+	return nil
+}
+
+// byHand keeps and logs v, the figure of round i of a tool's row run by
+// hand, and passes on the error of that run.
+func (b bench) byHand(r *row, i int, v float64, err error) error {
+	r.hand = append(r.hand, v)
+	fmt.Fprintf(b.log, "%s %d: by hand "+r.format+" %s\n", r.tool, i+1, v, r.unit)
+	return err
+}
+
 // fio runs a 4k random read job on a fresh folder each time, through
 // load.Run and as a user would type it.
 func (b bench) fio(ctx context.Context) (row, error) {
-	r := row{what: "fio randread 4k, psync, read_iops", unit: "IO/s", handName: "fio --output-format=json"}
+	r := row{what: "fio randread 4k, psync, read_iops", unit: "IO/s", handName: "fio --output-format=json", tool: "fio", metric: "read_iops", format: "%.0f"}
 	runtime := fmt.Sprintf("%dms", b.o.fioRuntime.Milliseconds())
 	values := notebook.Values{"tool": load.ToolFio, "rw": "randread", "bs": "4k", "size": "64M", "ioengine": "psync", "runtime": runtime, "time_based": true}
 	err := alternate(b.o.n, func(i int) error {
@@ -170,13 +184,7 @@ func (b bench) fio(ctx context.Context) (row, error) {
 			return err
 		}
 		defer os.RemoveAll(dir)
-		m, err := load.Run(ctx, load.Target{Dir: dir}, values)
-		if err != nil {
-			return err
-		}
-		r.benchbook = append(r.benchbook, m.Metrics["read_iops"])
-		fmt.Fprintf(b.log, "fio %d: benchbook %.0f IO/s\n", i+1, m.Metrics["read_iops"])
-		return nil
+		return b.viaBenchbook(ctx, &r, i, load.Target{Dir: dir}, values)
 	}, func(i int) error {
 		dir, err := os.MkdirTemp(b.work, "hand-")
 		if err != nil {
@@ -184,9 +192,7 @@ func (b bench) fio(ctx context.Context) (row, error) {
 		}
 		defer os.RemoveAll(dir)
 		iops, err := fioByHand(ctx, dir, runtime)
-		r.hand = append(r.hand, iops)
-		fmt.Fprintf(b.log, "fio %d: by hand %.0f IO/s\n", i+1, iops)
-		return err
+		return b.byHand(&r, i, iops, err)
 	})
 	return r, err
 }
@@ -226,21 +232,13 @@ func (b bench) wrk(ctx context.Context) (row, error) {
 	defer srv.Stop()
 	secs := strconv.Itoa(int(b.o.wrkDuration / time.Second))
 	conns := strconv.Itoa(b.o.wrkConnections)
-	r := row{what: fmt.Sprintf("wrk GET 1 KiB, %s connections, requests_per_sec", conns), unit: "req/s", handName: "wrk, its Requests/sec"}
+	r := row{what: fmt.Sprintf("wrk GET 1 KiB, %s connections, requests_per_sec", conns), unit: "req/s", handName: "wrk, its Requests/sec", tool: "wrk", metric: "requests_per_sec", format: "%.0f"}
 	values := notebook.Values{"tool": load.ToolWrk, "threads": int64(1), "connections": int64(b.o.wrkConnections), "duration": secs + "s", "path": "/1k.bin"}
 	err = alternate(b.o.n, func(i int) error {
-		m, err := load.Run(ctx, load.Target{Addr: srv.Addr}, values)
-		if err != nil {
-			return err
-		}
-		r.benchbook = append(r.benchbook, m.Metrics["requests_per_sec"])
-		fmt.Fprintf(b.log, "wrk %d: benchbook %.0f req/s\n", i+1, m.Metrics["requests_per_sec"])
-		return nil
+		return b.viaBenchbook(ctx, &r, i, load.Target{Addr: srv.Addr}, values)
 	}, func(i int) error {
 		rps, err := wrkByHand(ctx, "http://"+srv.Addr+"/1k.bin", secs, conns)
-		r.hand = append(r.hand, rps)
-		fmt.Fprintf(b.log, "wrk %d: by hand %.0f req/s\n", i+1, rps)
-		return err
+		return b.byHand(&r, i, rps, err)
 	})
 	return r, err
 }
@@ -269,21 +267,13 @@ func (b bench) iperf3(ctx context.Context) (row, error) {
 	}
 	defer srv.Stop()
 	secs := strconv.Itoa(int(b.o.iperf3Duration / time.Second))
-	r := row{what: "iperf3 TCP, 1 stream, received_bits_per_sec", unit: "bits/s", handName: "iperf3 --json, sum_received"}
+	r := row{what: "iperf3 TCP, 1 stream, received_bits_per_sec", unit: "bits/s", handName: "iperf3 --json, sum_received", tool: "iperf3", metric: "received_bits_per_sec", format: "%.3g"}
 	values := notebook.Values{"tool": load.ToolIperf3, "duration": secs + "s"}
 	err = alternate(b.o.n, func(i int) error {
-		m, err := load.Run(ctx, load.Target{Addr: srv.Addr}, values)
-		if err != nil {
-			return err
-		}
-		r.benchbook = append(r.benchbook, m.Metrics["received_bits_per_sec"])
-		fmt.Fprintf(b.log, "iperf3 %d: benchbook %.3g bits/s\n", i+1, m.Metrics["received_bits_per_sec"])
-		return nil
+		return b.viaBenchbook(ctx, &r, i, load.Target{Addr: srv.Addr}, values)
 	}, func(i int) error {
 		bps, err := iperf3ByHand(ctx, srv.Addr, secs)
-		r.hand = append(r.hand, bps)
-		fmt.Fprintf(b.log, "iperf3 %d: by hand %.3g bits/s\n", i+1, bps)
-		return err
+		return b.byHand(&r, i, bps, err)
 	})
 	return r, err
 }
