@@ -485,18 +485,25 @@ func (c *client) queue(n int) {
 	}
 }
 
+// batchLen is how many requests the next batch of a phase sends: a
+// pipeline's worth, fewer when the phase counts requests and fewer are
+// left; 0 when none are.
+func (c *client) batchLen(timed bool, left int) int {
+	if timed {
+		return c.pipeline
+	}
+	return min(c.pipeline, left)
+}
+
 // phase sends requests in batches of c.pipeline and reads their replies:
 // count requests, or until the deadline when count is 0. This is the hot
 // loop: it must not allocate (see TestBuiltinHotPathDoesNotAllocate).
 func (c *client) phase(until time.Time, count int) error {
 	timed := count == 0
 	for {
-		n := c.pipeline
-		if !timed {
-			if count == 0 {
-				return nil
-			}
-			n = min(n, count)
+		n := c.batchLen(timed, count)
+		if n == 0 {
+			return nil
 		}
 		start := time.Now()
 		if timed && !start.Before(until) {

@@ -49,12 +49,9 @@ func (c *client) openPhase(until time.Time, count int) error {
 	o := c.open
 	timed := count == 0
 	for {
-		n := c.pipeline
-		if !timed {
-			if count == 0 {
-				return nil
-			}
-			n = min(n, count)
+		n := c.batchLen(timed, count)
+		if n == 0 {
+			return nil
 		}
 		intended := o.next
 		if timed && !intended.Before(until) {

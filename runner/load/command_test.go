@@ -194,16 +194,6 @@ func TestCommandFails(t *testing.T) {
 	}
 }
 
-// commandCapture reads a recorded output of testdata/command.
-func commandCapture(t testing.TB, name string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join("testdata", "command", name+".out"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
 func TestCommandMetricsCaptured(t *testing.T) {
 	tests := []struct {
 		out, json, regex string
@@ -222,7 +212,7 @@ func TestCommandMetricsCaptured(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.out+tt.json+tt.regex, func(t *testing.T) {
-			stdout := commandCapture(t, tt.out)
+			stdout, _ := captured(t, "command", tt.out)
 			var got float64
 			var err error
 			if tt.regex != "" {

@@ -2,6 +2,7 @@ package load
 
 import (
 	"context"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -17,18 +18,13 @@ import (
 // 1-2 s job each, psync (the synchronous engine every kernel has), files
 // of a few MB.
 
-func needFio(t testing.TB) {
-	t.Helper()
-	needTool(t, "fio", "fio")
-}
-
 // fioValues is a load table of the fio tool.
 func fioValues(kv ...any) notebook.Values {
 	return toolValues(ToolFio, nil, kv...)
 }
 
 func TestFioRun(t *testing.T) {
-	needFio(t)
+	needTool(t, "fio")
 	tests := []struct {
 		name   string
 		values notebook.Values
@@ -116,7 +112,7 @@ func checkSpectrum(t *testing.T, ps []Percentile) {
 // A job file beside the notebook runs as it is, in the scratch folder; its
 // two jobs (no group_reporting) are added up.
 func TestFioJobFile(t *testing.T) {
-	needFio(t)
+	needTool(t, "fio")
 	nbDir, dir := t.TempDir(), t.TempDir()
 	job := "[global]\nioengine=psync\nsize=2M\nruntime=1\ntime_based\n[reader]\nrw=randread\nfilename=r.dat\n[writer]\nrw=randwrite\nfilename=w.dat\n"
 	if err := os.WriteFile(filepath.Join(nbDir, "two.fio"), []byte(job), 0o644); err != nil {
@@ -136,7 +132,7 @@ func TestFioJobFile(t *testing.T) {
 
 // Every way a fio run can go wrong fails the repeat with what fio said.
 func TestFioFails(t *testing.T) {
-	needFio(t)
+	needTool(t, "fio")
 	nbDir := t.TempDir()
 	write := func(name, text string) {
 		if err := os.WriteFile(filepath.Join(nbDir, name), []byte(text), 0o644); err != nil {
@@ -188,7 +184,7 @@ func TestFioFails(t *testing.T) {
 // A fio that runs past its timeout is killed with its jobs (fio forks one
 // process per job), and says so.
 func TestFioTimeout(t *testing.T) {
-	needFio(t)
+	needTool(t, "fio")
 	start := time.Now()
 	dir := t.TempDir()
 	_, err := Run(context.Background(), Target{Dir: dir}, fioValues("size", "1M", "numjobs", int64(2), "runtime", "60s", "time_based", true, "timeout", "1s"))
@@ -228,17 +224,6 @@ func processesIn(t testing.TB, dir string) []string {
 	return out
 }
 
-// fioCapture reads a recorded output of testdata/fio (see capture.sh).
-func fioCapture(t testing.TB, name string) (stdout, stderr []byte) {
-	t.Helper()
-	out, err := os.ReadFile(filepath.Join("testdata", "fio", name+".out"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	errb, _ := os.ReadFile(filepath.Join("testdata", "fio", name+".err"))
-	return out, errb
-}
-
 // TestFioParseCaptured: the recorded outputs give figures or the error
 // fio reported, and percentiles computed from the json+ bins are the ones
 // fio printed for the same I/Os.
@@ -262,7 +247,7 @@ func TestFioParseCaptured(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			stdout, stderr := fioCapture(t, tt.name)
+			stdout, stderr := captured(t, "fio", tt.name)
 			out, err := parseFioJSON(stdout)
 			if err == nil {
 				err = out.judge(stderr)
@@ -326,19 +311,6 @@ func FuzzFioJSON(f *testing.F) {
 		if len(m.Metrics) == 0 {
 			t.Fatal("a judged run with no figures")
 		}
-		for name, v := range m.Metrics {
-			if v != v || v < 0 {
-				t.Fatalf("metric %s = %g", name, v)
-			}
-			if !slices.ContainsFunc(fioMetrics, func(x notebook.Metric) bool { return x.Name == name }) {
-				t.Fatalf("metric %q is not declared", name)
-			}
-		}
-		for i := 1; i < len(m.Percentiles); i++ {
-			a, b := m.Percentiles[i-1], m.Percentiles[i]
-			if !(a.P < b.P && a.LatencyUs <= b.LatencyUs) {
-				t.Fatalf("spectrum not ascending at %v, %v", a, b)
-			}
-		}
+		checkFuzzed(t, m, fioMetrics, math.Inf(1))
 	})
 }

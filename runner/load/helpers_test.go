@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -158,13 +159,47 @@ func checkSane(t *testing.T, m Measurement, s Spec) {
 	}
 }
 
-// needTool fails the test when a Debian-packaged load tool is missing:
-// make setup installs every one of them, so its absence here is a broken
-// machine, not a reason to skip.
-func needTool(t testing.TB, prog, pkg string) {
+// checkFuzzed fails a fuzz target's input whose measurement has a metric
+// that is NaN, negative, above most (math.Inf(1): no bound) or not among
+// declared, or a latency spectrum that is not ascending.
+func checkFuzzed(t *testing.T, m Measurement, declared []notebook.Metric, most float64) {
+	t.Helper()
+	for name, v := range m.Metrics {
+		if v != v || v < 0 || v > most {
+			t.Fatalf("metric %s = %g", name, v)
+		}
+		if !slices.ContainsFunc(declared, func(x notebook.Metric) bool { return x.Name == name }) {
+			t.Fatalf("metric %q is not declared", name)
+		}
+	}
+	for i := 1; i < len(m.Percentiles); i++ {
+		a, b := m.Percentiles[i-1], m.Percentiles[i]
+		if !(a.P < b.P && a.LatencyUs <= b.LatencyUs) {
+			t.Fatalf("spectrum not ascending at %v, %v", a, b)
+		}
+	}
+}
+
+// captured reads a tool's output recorded by testdata/TOOL/capture.sh:
+// testdata/TOOL/NAME.out, and NAME.err where the script kept stderr too
+// (nil when it did not).
+func captured(t testing.TB, tool, name string) (stdout, stderr []byte) {
+	t.Helper()
+	stdout, err := os.ReadFile(filepath.Join("testdata", tool, name+".out"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	stderr, _ = os.ReadFile(filepath.Join("testdata", tool, name+".err"))
+	return stdout, stderr
+}
+
+// needTool fails the test when prog, a load tool that Debian packages
+// under its own name, is missing: make setup installs every one of them,
+// so its absence here is a broken machine, not a reason to skip.
+func needTool(t testing.TB, prog string) {
 	t.Helper()
 	if _, err := os.Stat("/usr/bin/" + prog); err != nil {
-		t.Fatalf("%s not installed: apt-get install -y %s (make setup)", prog, pkg)
+		t.Fatalf("%s not installed: apt-get install -y %s (make setup)", prog, prog)
 	}
 }
 

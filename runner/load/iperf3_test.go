@@ -2,8 +2,6 @@ package load
 
 import (
 	"context"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"syscall"
@@ -14,11 +12,6 @@ import (
 	"github.com/benchbook/benchbook/notebook"
 )
 
-func needIperf3(t testing.TB) {
-	t.Helper()
-	needTool(t, "iperf3", "iperf3")
-}
-
 func iperf3Values(kv ...any) notebook.Values {
 	return toolValues(ToolIperf3, notebook.Values{"duration": "1s"}, kv...)
 }
@@ -26,7 +19,7 @@ func iperf3Values(kv ...any) notebook.Values {
 // TestIperf3Run runs TCP and UDP tests against one real iperf3 server, one
 // after another as a guest kept across repeats would see them.
 func TestIperf3Run(t *testing.T) {
-	needIperf3(t)
+	needTool(t, "iperf3")
 	srv := servertest.Iperf3(t)
 	tests := []struct {
 		name   string
@@ -95,7 +88,7 @@ func checkIperf3(t *testing.T, m Measurement, udp bool) {
 }
 
 func TestIperf3Fails(t *testing.T) {
-	needIperf3(t)
+	needTool(t, "iperf3")
 	srv := servertest.Iperf3(t)
 	closed := closedAddr(t)
 	tests := []struct {
@@ -143,7 +136,7 @@ func clientsLeft(t *testing.T, srv *servertest.Server) []int {
 // TestIperf3ServerTrouble: a server killed during the test, one busy with
 // another client's, and one that accepts connections but never answers.
 func TestIperf3ServerTrouble(t *testing.T) {
-	needIperf3(t)
+	needTool(t, "iperf3")
 	t.Run("killed", func(t *testing.T) {
 		srv := servertest.Iperf3(t)
 		time.AfterFunc(700*time.Millisecond, srv.Stop)
@@ -188,15 +181,6 @@ func TestIperf3ServerTrouble(t *testing.T) {
 	})
 }
 
-func iperf3Capture(t testing.TB, name string) []byte {
-	t.Helper()
-	out, err := os.ReadFile(filepath.Join("testdata", "iperf3", name+".out"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
-}
-
 // TestIperf3ParseCaptured reads the recorded runs (testdata/iperf3/capture.sh)
 // as iperf3Run reads a run.
 func TestIperf3ParseCaptured(t *testing.T) {
@@ -221,7 +205,8 @@ func TestIperf3ParseCaptured(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			out, err := parseIperf3(iperf3Capture(t, tt.name))
+			stdout, _ := captured(t, "iperf3", tt.name)
+			out, err := parseIperf3(stdout)
 			if err == nil && out.Error != "" {
 				err = errorString(out.Error)
 			}
@@ -271,13 +256,6 @@ func FuzzIperf3(f *testing.F) {
 		if _, ok := m.Metrics["received_bits_per_sec"]; !ok {
 			t.Fatal("a judged test with no received_bits_per_sec")
 		}
-		for name, v := range m.Metrics {
-			if v != v || v < 0 || v > 1e300 {
-				t.Fatalf("metric %s = %g", name, v)
-			}
-			if !slices.ContainsFunc(iperf3Metrics, func(x notebook.Metric) bool { return x.Name == name }) {
-				t.Fatalf("metric %q is not declared", name)
-			}
-		}
+		checkFuzzed(t, m, iperf3Metrics, 1e300)
 	})
 }

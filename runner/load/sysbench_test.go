@@ -11,17 +11,12 @@ import (
 	"github.com/benchbook/benchbook/notebook"
 )
 
-func needSysbench(t testing.TB) {
-	t.Helper()
-	needTool(t, "sysbench", "sysbench")
-}
-
 func sysbenchValues(kv ...any) notebook.Values {
 	return toolValues(ToolSysbench, notebook.Values{"time": "1s"}, kv...)
 }
 
 func TestSysbenchRun(t *testing.T) {
-	needSysbench(t)
+	needTool(t, "sysbench")
 	tests := []struct {
 		name   string
 		values notebook.Values
@@ -89,7 +84,7 @@ func checkSysbench(t *testing.T, m Measurement, extra []string) {
 }
 
 func TestSysbenchFails(t *testing.T) {
-	needSysbench(t)
+	needTool(t, "sysbench")
 	tests := []struct {
 		name   string
 		values notebook.Values
@@ -120,16 +115,6 @@ func TestSysbenchFails(t *testing.T) {
 	}
 }
 
-func sysbenchCapture(t testing.TB, name string) (stdout, stderr []byte) {
-	t.Helper()
-	out, err := os.ReadFile(filepath.Join("testdata", "sysbench", name+".out"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	errb, _ := os.ReadFile(filepath.Join("testdata", "sysbench", name+".err"))
-	return out, errb
-}
-
 func TestSysbenchParseCaptured(t *testing.T) {
 	tests := []struct {
 		name  string
@@ -147,7 +132,7 @@ func TestSysbenchParseCaptured(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			stdout, _ := sysbenchCapture(t, tt.name)
+			stdout, _ := captured(t, "sysbench", tt.name)
 			out, err := parseSysbench(stdout)
 			if tt.want != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.want) {
@@ -189,19 +174,6 @@ func FuzzSysbench(f *testing.F) {
 		if len(m.Metrics) == 0 {
 			t.Fatal("a parsed report with no figures")
 		}
-		for name, v := range m.Metrics {
-			if v != v || v < 0 || v > 1e300 {
-				t.Fatalf("metric %s = %g", name, v)
-			}
-			if !slices.ContainsFunc(sysbenchMetrics, func(x notebook.Metric) bool { return x.Name == name }) {
-				t.Fatalf("metric %q is not declared", name)
-			}
-		}
-		for i := 1; i < len(m.Percentiles); i++ {
-			a, b := m.Percentiles[i-1], m.Percentiles[i]
-			if !(a.P < b.P && a.LatencyUs <= b.LatencyUs) {
-				t.Fatalf("spectrum not ascending at %v, %v", a, b)
-			}
-		}
+		checkFuzzed(t, m, sysbenchMetrics, 1e300)
 	})
 }

@@ -14,11 +14,6 @@ import (
 	"github.com/benchbook/benchbook/notebook"
 )
 
-func needWrk(t testing.TB) {
-	t.Helper()
-	needTool(t, "wrk", "wrk")
-}
-
 func wrkValues(kv ...any) notebook.Values {
 	return toolValues(ToolWrk, notebook.Values{"duration": "1s", "threads": int64(1), "connections": int64(4)}, kv...)
 }
@@ -27,7 +22,7 @@ func wrkValues(kv ...any) notebook.Values {
 // together, keep-alive on and off, and a notebook's script that changes
 // what is requested.
 func TestWrkRun(t *testing.T) {
-	needWrk(t)
+	needTool(t, "wrk")
 	srv := servertest.Nginx(t)
 	nbDir := t.TempDir()
 	// The load asks for a page that does not exist; only the script makes
@@ -94,7 +89,7 @@ func checkWrk(t *testing.T, m Measurement) {
 }
 
 func TestWrkFails(t *testing.T) {
-	needWrk(t)
+	needTool(t, "wrk")
 	srv := servertest.Nginx(t)
 	nbDir := t.TempDir()
 	os.WriteFile(filepath.Join(nbDir, "syntax.lua"), []byte("wrk.method = = \"POST\"\n"), 0o644)
@@ -153,7 +148,7 @@ func TestWrkFails(t *testing.T) {
 // errors, one that stops answering gives no response at all; both fail,
 // and a run past its timeout is killed.
 func TestWrkServerTrouble(t *testing.T) {
-	needWrk(t)
+	needTool(t, "wrk")
 	t.Run("killed", func(t *testing.T) {
 		srv := servertest.Nginx(t)
 		time.AfterFunc(300*time.Millisecond, srv.Stop)
@@ -189,15 +184,6 @@ func TestWrkServerTrouble(t *testing.T) {
 	})
 }
 
-func wrkCapture(t testing.TB, name string) []byte {
-	t.Helper()
-	out, err := os.ReadFile(filepath.Join("testdata", "wrk", name+".out"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
-}
-
 // TestWrkParseCaptured reads the recorded runs (testdata/wrk/capture.sh)
 // as wrkRun reads a run: the summary, then its judgement.
 func TestWrkParseCaptured(t *testing.T) {
@@ -218,7 +204,8 @@ func TestWrkParseCaptured(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			out, err := parseWrk(wrkCapture(t, tt.name))
+			stdout, _ := captured(t, "wrk", tt.name)
+			out, err := parseWrk(stdout)
 			if err == nil && out.ScriptError != nil {
 				err = errorString("script: " + *out.ScriptError)
 			}
@@ -278,26 +265,13 @@ func FuzzWrk(f *testing.F) {
 		}
 		var m Measurement
 		out.fill(&m)
-		for name, v := range m.Metrics {
-			if v != v || v < 0 || v > 1e300 {
-				t.Fatalf("metric %s = %g", name, v)
-			}
-			if !slices.ContainsFunc(wrkMetrics, func(x notebook.Metric) bool { return x.Name == name }) {
-				t.Fatalf("metric %q is not declared", name)
-			}
-		}
-		for i := 1; i < len(m.Percentiles); i++ {
-			a, b := m.Percentiles[i-1], m.Percentiles[i]
-			if !(a.P < b.P && a.LatencyUs <= b.LatencyUs) {
-				t.Fatalf("spectrum not ascending at %v, %v", a, b)
-			}
-		}
+		checkFuzzed(t, m, wrkMetrics, 1e300)
 	})
 }
 
 func TestWrkIperf3Available(t *testing.T) {
-	needWrk(t)
-	needIperf3(t)
+	needTool(t, "wrk")
+	needTool(t, "iperf3")
 	for tool, want := range map[string]string{ToolWrk: "debian/4.1.0-3+b2", ToolIperf3: "3.12"} {
 		if v, err := Available(tool); err != nil || v != want {
 			t.Errorf("Available(%s) = %q, %v; want %q", tool, v, err, want)
