@@ -690,10 +690,10 @@ func (p *parser) checkRefs(nb *Notebook, path []string, v any, k *Key) {
 		if k.NoParam {
 			return
 		}
-		key := path[len(path)-1]
 		if name, ok := wholeRef(x); ok {
 			if param, ok := nb.Params[name]; ok && !fitsType(param.Value, k.Type) {
-				p.errVal(path, "%s = \"{%s}\": param %s is %s, but %s must be %s", key, name, name, typeName(param.Value), key, k.Type)
+				key, want := elementName(path, k)
+				p.errVal(path, "%s = \"{%s}\": param %s is %s, but %s must be %s", key, name, name, typeName(param.Value), key, want)
 			}
 		}
 		for _, name := range refs(x) {
@@ -712,6 +712,28 @@ func (p *parser) checkRefs(nb *Notebook, path []string, v any, k *Key) {
 			p.checkRefs(nb, append(slices.Clone(path), name), x[name], k)
 		}
 	}
+}
+
+// elementName is how an error names the value at path of key k, and what
+// it must be: the key itself ("dir", "a duration"), or an element of an
+// array or a map key ("command[1]", "env.HOME", "a string").
+func elementName(path []string, k *Key) (string, string) {
+	j := len(path) - 1
+	for j >= 0 && path[j] != k.Name {
+		j--
+	}
+	if j < 0 || j == len(path)-1 {
+		return path[len(path)-1], k.Type.String()
+	}
+	name := k.Name
+	for _, e := range path[j+1:] {
+		if _, err := strconv.Atoi(e); err == nil {
+			name += "[" + e + "]"
+		} else {
+			name += "." + e
+		}
+	}
+	return name, "a string"
 }
 
 // finite is false for TOML's nan and inf, which no run can use and JSON

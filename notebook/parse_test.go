@@ -122,6 +122,11 @@ func TestParseErrors(t *testing.T) {
 			want: []string{`x.toml:9:11: clients = "{ratio}": param ratio is a string, but clients must be an integer`},
 		},
 		{
+			name: "param of the wrong type in an array",
+			src:  strings.Replace(base, `"--port", "{port}"]`, `"--port", "{clients}"]`, 1) + benchCell,
+			want: []string{`x.toml:7:38: command[2] = "{clients}": param clients is an integer, but command[2] must be a string`},
+		},
+		{
 			name: "bad enum",
 			src:  base + "tool = \"memtire\"\n" + benchCell,
 			want: []string{`x.toml:10:8: tool = "memtire": want one of "builtin", "redis-benchmark", `},
