@@ -24,6 +24,9 @@ func TestBuildReportsStalePages(t *testing.T) {
 	}
 	for i, wantBuilt := range []int{3, 0} {
 		rep := build(t, dir, out)
+		if len(rep.Failed) > 0 {
+			t.Fatalf("build %d: failed pages %v", i+1, rep.Failed)
+		}
 		if rep.Built != wantBuilt || !reflect.DeepEqual(rep.Stale, want) {
 			t.Errorf("build %d: built %d, stale %q; want %d, %q", i+1, rep.Built, rep.Stale, wantBuilt, want)
 		}
