@@ -199,7 +199,7 @@ func sweepEach(env *cmdEnv, where []string, removedFmt string, clean func(string
 
 // scratchPrefixes name the temporary folders tagged with their owner's pid
 // (internal/tmpdir) that doctor sweeps.
-var scratchPrefixes = []string{verify.ScratchPrefix, site.TempPrefix, guest.ScratchPrefix}
+var scratchPrefixes = append([]string{verify.ScratchPrefix, site.TempPrefix, guest.ScratchPrefix}, guest.RunDirPrefixes...)
 
 // cleanScratch removes the scratch folders of benchbook processes that are
 // gone.

@@ -104,7 +104,9 @@ func TestDoctorCleanStaging(t *testing.T) {
 	scratch := filepath.Join(tmp, fmt.Sprintf("benchbook-verify-%d-1", dead.Process.Pid))
 	preview := filepath.Join(tmp, fmt.Sprintf("benchbook-serve-%d-2", dead.Process.Pid))
 	guestDir := filepath.Join(tmp, fmt.Sprintf("benchbook-scratch-%d-3", dead.Process.Pid))
-	for _, d := range []string{scratch, preview, guestDir} {
+	qemuDir := filepath.Join(tmp, fmt.Sprintf("bb-qemu-%d-4", dead.Process.Pid))
+	libvirtDir := filepath.Join(tmp, fmt.Sprintf("bb-libvirt-run-%d-5", dead.Process.Pid))
+	for _, d := range []string{scratch, preview, guestDir, qemuDir, libvirtDir} {
 		if err := os.MkdirAll(filepath.Join(d, "x"), 0o755); err != nil {
 			t.Fatal(err)
 		}
@@ -120,12 +122,14 @@ func TestDoctorCleanStaging(t *testing.T) {
 		"removed scratch folder " + scratch + " (its process is gone)\n",
 		"removed scratch folder " + preview + " (its process is gone)\n",
 		"removed scratch folder " + guestDir + " (its process is gone)\n",
+		"removed scratch folder " + qemuDir + " (its process is gone)\n",
+		"removed scratch folder " + libvirtDir + " (its process is gone)\n",
 	} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("doctor --clean did not say %q:\n%s", want, out.String())
 		}
 	}
-	for _, p := range []string{leftover, scratch, preview, guestDir} {
+	for _, p := range []string{leftover, scratch, preview, guestDir, qemuDir, libvirtDir} {
 		if _, err := os.Stat(p); !os.IsNotExist(err) {
 			t.Errorf("%s still there", p)
 		}

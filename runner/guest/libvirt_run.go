@@ -9,6 +9,7 @@ import (
 
 	"github.com/digitalocean/go-libvirt"
 
+	"github.com/benchbook/benchbook/internal/tmpdir"
 	"github.com/benchbook/benchbook/runner/guestexec"
 )
 
@@ -26,7 +27,7 @@ func (g *Libvirt) makeRunDir(context.Context) error {
 	if g.conn.remote {
 		return nil // the scratch disks are volumes on the hypervisor
 	}
-	dir, err := os.MkdirTemp("", "bb-libvirt-run-")
+	dir, err := tmpdir.New(libvirtRunPrefix)
 	if err != nil {
 		return fmt.Errorf("run folder: %w", err)
 	}

@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/benchbook/benchbook/runner/guestexec"
 	"os"
 	"time"
+
+	"github.com/benchbook/benchbook/internal/tmpdir"
+	"github.com/benchbook/benchbook/runner/guestexec"
 )
 
 // Start boots the guest and waits for it to pass its ready check: for
@@ -70,7 +72,7 @@ func (q *Qemu) pickPort(context.Context) error {
 func (q *Qemu) runDir(context.Context) error {
 	dir := q.cfg.RunDir
 	if dir == "" {
-		d, err := os.MkdirTemp("", "bb-qemu-")
+		d, err := tmpdir.New(qemuRunPrefix)
 		if err != nil {
 			return err
 		}

@@ -24,6 +24,17 @@ import (
 // convention, which doctor --clean sweeps by).
 const ScratchPrefix = "benchbook-scratch"
 
+// RunDirPrefixes start the names of the run folders of VM guests (a qemu
+// guest's QMP and exec sockets; a local libvirt guest's scratch files and
+// exec socket), PREFIX-PID-RANDOM like scratch folders, so doctor --clean
+// removes those a killed benchbook left.
+var RunDirPrefixes = []string{qemuRunPrefix, libvirtRunPrefix}
+
+const (
+	qemuRunPrefix    = "bb-qemu"
+	libvirtRunPrefix = "bb-libvirt-run"
+)
+
 // scratchVar is how a notebook names the scratch folder.
 const scratchVar = "{dir}"
 
