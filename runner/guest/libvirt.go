@@ -102,8 +102,12 @@ func NewLibvirt(cfg LibvirtConfig) (*Libvirt, error) {
 	}
 	switch cfg.Net.Mode {
 	case "network", "bridge", "user":
+	case "direct":
+		if !staticAddress(cfg.Boot) {
+			return nil, fmt.Errorf("guest %s: network direct:%s: a macvtap guest has no DHCP of benchbook's to learn its address from; use a flavor that takes its address on the command line (linux, osv, rumprun) or network:NAME", cfg.Name, cfg.Net.Name)
+		}
 	default:
-		return nil, fmt.Errorf("guest %s: network mode %q: want network, bridge or user", cfg.Name, cfg.Net.Mode)
+		return nil, fmt.Errorf("guest %s: network mode %q: want network, bridge, direct or user", cfg.Name, cfg.Net.Mode)
 	}
 	if err := forwardedTCP(cfg.Name, cfg.Ready, cfg.Net.Mode); err != nil {
 		return nil, err

@@ -318,7 +318,7 @@ func (g *Libvirt) address(ctx context.Context) error {
 	switch {
 	case g.ip.IsValid():
 		return nil
-	case g.cfg.Net.Mode == "bridge" && staticAddress(g.boot):
+	case (g.cfg.Net.Mode == "bridge" || g.cfg.Net.Mode == "direct") && staticAddress(g.boot):
 		g.ip = netip.MustParseAddr(GuestIP)
 		return nil
 	}

@@ -15,11 +15,13 @@ import (
 // LibvirtNet is how a libvirt guest is connected.
 type LibvirtNet struct {
 	// Mode is "network" (a libvirt network, e.g. the NAT network "default"
-	// behind virbr0), "bridge" (an existing host bridge) or "user" (qemu's
+	// behind virbr0), "bridge" (an existing host bridge), "direct" (a
+	// macvtap on a host device, in bridge mode: the guest's NIC sits on
+	// that device's wire, with no bridge on the host) or "user" (qemu's
 	// user networking with a TCP port forward, passed to qemu on its
 	// command line: libvirt 9.0 has no port forward for user networking).
 	Mode string
-	// Name is the libvirt network or the bridge.
+	// Name is the libvirt network, the bridge or the device.
 	Name string
 	// HostAddr and HostPort are the hypervisor host's side of the user
 	// mode port forward; HostAddr "" listens on all its addresses (remote
@@ -56,8 +58,10 @@ func ParseLibvirtNet(s string, remote bool) (LibvirtNet, error) {
 		return LibvirtNet{Mode: "network", Name: strings.TrimPrefix(s, "network:")}, nil
 	case strings.HasPrefix(s, "bridge:") && len(s) > len("bridge:"):
 		return LibvirtNet{Mode: "bridge", Name: strings.TrimPrefix(s, "bridge:")}, nil
+	case strings.HasPrefix(s, "direct:") && len(s) > len("direct:"):
+		return LibvirtNet{Mode: "direct", Name: strings.TrimPrefix(s, "direct:")}, nil
 	}
-	return LibvirtNet{}, fmt.Errorf("network %q: want network:NAME (e.g. network:default), bridge:NAME or user", s)
+	return LibvirtNet{}, fmt.Errorf("network %q: want network:NAME (e.g. network:default), bridge:NAME, direct:DEVICE or user", s)
 }
 
 // DomainOptions is what a domain needs besides the flavor's Boot.
@@ -301,21 +305,27 @@ func domainNet(dev *libvirtxml.DomainDeviceList, b Boot, o DomainOptions, addr f
 			return []string{"-net", "nic,model=virtio", "-net", "user," + fwd}, nil
 		}
 		return []string{"-netdev", "user,id=bbnet0," + fwd, "-device", b.NIC + ",netdev=bbnet0"}, nil
-	case "network", "bridge":
+	case "network", "bridge", "direct":
 		ifc := libvirtxml.DomainInterface{
 			MAC:     &libvirtxml.DomainInterfaceMAC{Address: o.MAC},
 			Model:   &libvirtxml.DomainInterfaceModel{Type: "virtio"},
 			Address: addr(),
 		}
-		if o.Net.Mode == "network" {
+		switch o.Net.Mode {
+		case "network":
 			ifc.Source = &libvirtxml.DomainInterfaceSource{Network: &libvirtxml.DomainInterfaceSourceNetwork{Network: o.Net.Name}}
-		} else {
+		case "bridge":
 			ifc.Source = &libvirtxml.DomainInterfaceSource{Bridge: &libvirtxml.DomainInterfaceSourceBridge{Bridge: o.Net.Name}}
+		default:
+			// Bridge mode: guests on one device reach each other, and
+			// the wire beyond it; the host reaches them from another
+			// device on that wire, never through the device itself.
+			ifc.Source = &libvirtxml.DomainInterfaceSource{Direct: &libvirtxml.DomainInterfaceSourceDirect{Dev: o.Net.Name, Mode: "bridge"}}
 		}
 		dev.Interfaces = append(dev.Interfaces, ifc)
 		return nil, nil
 	}
-	return nil, fmt.Errorf("network mode %q: want network, bridge or user", o.Net.Mode)
+	return nil, fmt.Errorf("network mode %q: want network, bridge, direct or user", o.Net.Mode)
 }
 
 // marshalDomain is the XML benchbook sends, indented for the record.

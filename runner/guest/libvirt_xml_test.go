@@ -96,6 +96,8 @@ func TestParseLibvirtNet(t *testing.T) {
 		{"user", true, LibvirtNet{Mode: "user"}, false},
 		{"network:default", false, LibvirtNet{Mode: "network", Name: "default"}, false},
 		{"bridge:virbr0", true, LibvirtNet{Mode: "bridge", Name: "virbr0"}, false},
+		{"direct:eth0", false, LibvirtNet{Mode: "direct", Name: "eth0"}, false},
+		{"direct:", false, LibvirtNet{}, true},
 		{"network:", false, LibvirtNet{}, true},
 		{"tap", false, LibvirtNet{}, true},
 	}
