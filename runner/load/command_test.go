@@ -1,7 +1,6 @@
 package load
 
 import (
-	"context"
 	"math"
 	"os"
 	"path/filepath"
@@ -92,10 +91,7 @@ func TestCommandRun(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := t.TempDir()
-			m, err := Run(context.Background(), Target{Dir: dir}, tt.values)
-			if err != nil {
-				t.Fatal(err)
-			}
+			m := mustRun(t, Target{Dir: dir}, tt.values)
 			if m.Tool != ToolCommand || m.ToolVersion == "" || len(m.Command) == 0 {
 				t.Errorf("tool %q, version %q, command %q", m.Tool, m.ToolVersion, m.Command)
 			}
@@ -122,10 +118,7 @@ func TestCommandSteps(t *testing.T) {
 		"prepare", []any{"sh", "-c", "echo prepare >> " + log},
 		"cleanup", []any{"sh", "-c", "echo cleanup in $(pwd) >> " + log},
 	)
-	m, err := Run(context.Background(), Target{Dir: dir, NotebookDir: nbDir}, v)
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := mustRun(t, Target{Dir: dir, NotebookDir: nbDir}, v)
 	got, _ := os.ReadFile(log)
 	want := "prepare\nrun\nprepare\nrun\nprepare\nrun\ncleanup in " + dir + "\n"
 	if string(got) != want {
@@ -136,9 +129,7 @@ func TestCommandSteps(t *testing.T) {
 	}
 	// A relative dir is in the notebook's folder.
 	v = commandValues([]any{"sh", "-c", "pwd > {dir}/where"}, "dir", ".")
-	if _, err := Run(context.Background(), Target{Dir: dir, NotebookDir: nbDir}, v); err != nil {
-		t.Fatal(err)
-	}
+	mustRun(t, Target{Dir: dir, NotebookDir: nbDir}, v)
 	if got, _ := os.ReadFile(filepath.Join(dir, "where")); strings.TrimSpace(string(got)) != nbDir {
 		t.Errorf("ran in %q, want the notebook's folder %s", got, nbDir)
 	}
@@ -270,7 +261,5 @@ func FuzzCommandMetrics(f *testing.F) {
 func TestCommandEnv(t *testing.T) {
 	t.Setenv("LC_ALL", "fr_FR.UTF-8")
 	v := commandValues([]any{"sh", "-c", `test "$LC_ALL" = C && test "$(env | grep -c '^LC_ALL=')" = 1 && test -z "$(cat)"`})
-	if _, err := Run(context.Background(), Target{Dir: t.TempDir()}, v); err != nil {
-		t.Fatal(err)
-	}
+	mustRun(t, Target{Dir: t.TempDir()}, v)
 }

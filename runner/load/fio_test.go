@@ -1,7 +1,6 @@
 package load
 
 import (
-	"context"
 	"math"
 	"os"
 	"path/filepath"
@@ -37,10 +36,7 @@ func TestFioRun(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := t.TempDir()
-			m, err := Run(context.Background(), Target{Dir: dir}, tt.values)
-			if err != nil {
-				t.Fatal(err)
-			}
+			m := mustRun(t, Target{Dir: dir}, tt.values)
 			checkFio(t, m, tt.dirs)
 			if files, _ := os.ReadDir(dir); len(files) == 0 {
 				t.Errorf("no file in the scratch folder %s: fio worked elsewhere", dir)
@@ -118,10 +114,7 @@ func TestFioJobFile(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(nbDir, "two.fio"), []byte(job), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	m, err := Run(context.Background(), Target{Dir: dir, NotebookDir: nbDir}, fioValues("job_file", "two.fio"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := mustRun(t, Target{Dir: dir, NotebookDir: nbDir}, fioValues("job_file", "two.fio"))
 	checkFio(t, m, []string{"read", "write"})
 	for _, f := range []string{"r.dat", "w.dat"} {
 		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
@@ -185,18 +178,9 @@ func TestFioFails(t *testing.T) {
 // process per job), and says so.
 func TestFioTimeout(t *testing.T) {
 	needTool(t, "fio")
-	start := time.Now()
 	dir := t.TempDir()
-	_, err := Run(context.Background(), Target{Dir: dir}, fioValues("size", "1M", "numjobs", int64(2), "runtime", "60s", "time_based", true, "timeout", "1s"))
-	if err == nil || !strings.Contains(err.Error(), "killed after its timeout of 1s") {
-		t.Fatalf("error %v: want a timeout", err)
-	}
-	if took := time.Since(start); took > 2500*time.Millisecond {
-		t.Errorf("took %s to stop: did a job outlive fio, holding its output open?", took)
-	}
-	if left := childrenNamed(t, "fio"); len(left) > 0 {
-		t.Errorf("children left: %v", left)
-	}
+	checkTimeout(t, Target{Dir: dir}, fioValues("size", "1M", "numjobs", int64(2), "runtime", "60s", "time_based", true, "timeout", "1s"),
+		2500*time.Millisecond, func() []int { return childrenNamed(t, "fio") })
 	if left := processesIn(t, dir); len(left) > 0 {
 		t.Errorf("processes still working in the scratch folder: %v", left)
 	}
@@ -252,14 +236,8 @@ func TestFioParseCaptured(t *testing.T) {
 			if err == nil {
 				err = out.judge(stderr)
 			}
-			if tt.want != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.want) {
-					t.Fatalf("error %v, want %q", err, tt.want)
-				}
+			if expectErr(t, err, tt.want) {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			var m Measurement
 			out.fill(&m)

@@ -180,6 +180,52 @@ func checkFuzzed(t *testing.T, m Measurement, declared []notebook.Metric, most f
 	}
 }
 
+// expectErr checks err against want, a fragment of the error a test case
+// expects, or "" for none; it reports whether the case expected an error,
+// so that the caller checks nothing more.
+func expectErr(t *testing.T, err error, want string) bool {
+	t.Helper()
+	if want != "" {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Fatalf("error %v, want %q", err, want)
+		}
+		return true
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return false
+}
+
+// mustRun runs the load values against target; the run must succeed.
+func mustRun(t *testing.T, target Target, values notebook.Values) Measurement {
+	t.Helper()
+	m, err := Run(context.Background(), target, values)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// checkTimeout runs the load values, whose timeout is 1s, against target:
+// the tool must be killed at its timeout and say so, stop within the time
+// given (no child of it holding its output open), and leave no process
+// that left finds.
+func checkTimeout(t *testing.T, target Target, values notebook.Values, within time.Duration, left func() []int) {
+	t.Helper()
+	start := time.Now()
+	_, err := Run(context.Background(), target, values)
+	if err == nil || !strings.Contains(err.Error(), "killed after its timeout of 1s") {
+		t.Fatalf("error %v, want a timeout", err)
+	}
+	if took := time.Since(start); took > within {
+		t.Errorf("took %s to stop, more than %s: did a child outlive the tool, holding its output open?", took, within)
+	}
+	if pids := left(); len(pids) > 0 {
+		t.Errorf("children left: %v", pids)
+	}
+}
+
 // captured reads a tool's output recorded by testdata/TOOL/capture.sh:
 // testdata/TOOL/NAME.out, and NAME.err where the script kept stderr too
 // (nil when it did not).

@@ -32,10 +32,7 @@ func TestIperf3Run(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			m, err := Run(context.Background(), Target{Addr: srv.Addr}, tt.values)
-			if err != nil {
-				t.Fatal(err)
-			}
+			m := mustRun(t, Target{Addr: srv.Addr}, tt.values)
 			checkIperf3(t, m, tt.udp)
 			recv := m.Metrics["received_bits_per_sec"]
 			if tt.udp {
@@ -167,17 +164,7 @@ func TestIperf3ServerTrouble(t *testing.T) {
 		if err := syscall.Kill(srv.Pid(), syscall.SIGSTOP); err != nil {
 			t.Fatal(err)
 		}
-		start := time.Now()
-		_, err := Run(context.Background(), Target{Addr: srv.Addr}, iperf3Values("timeout", "1s"))
-		if err == nil || !strings.Contains(err.Error(), "killed after its timeout of 1s") {
-			t.Fatalf("error %v, want a timeout", err)
-		}
-		if took := time.Since(start); took > 3*time.Second {
-			t.Errorf("took %s", took)
-		}
-		if left := clientsLeft(t, srv); len(left) > 0 {
-			t.Errorf("children left: %v", left)
-		}
+		checkTimeout(t, Target{Addr: srv.Addr}, iperf3Values("timeout", "1s"), 3*time.Second, func() []int { return clientsLeft(t, srv) })
 	})
 }
 
@@ -213,14 +200,8 @@ func TestIperf3ParseCaptured(t *testing.T) {
 			if err == nil {
 				err = out.judge(tt.spec)
 			}
-			if tt.want != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.want) {
-					t.Fatalf("error %v, want %q", err, tt.want)
-				}
+			if expectErr(t, err, tt.want) {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			m := Measurement{Tool: ToolIperf3, Command: []string{"iperf3"}}
 			out.fill(&m)

@@ -91,14 +91,8 @@ func TestParseMemtierRecorded(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			sample := readMemtierSample(t, dir, tt.name)
 			m, err := parseMemtierRun(sample.exitCode, sample.stderr, sample.json)
-			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("error %v, want it to contain %q", err, tt.wantErr)
-				}
+			if expectErr(t, err, tt.wantErr) {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			tot := m.Totals
 			if m.Sets.Ops+m.Gets.Ops != tot.Ops || tot.Ops == 0 || m.Duration <= 0 {

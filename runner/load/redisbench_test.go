@@ -38,14 +38,8 @@ func TestParseRedisBenchmarkRecorded(t *testing.T) {
 				t.Fatal(err)
 			}
 			got, err := parseRedisBenchmarkCSV(bytes.NewReader(out))
-			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("error %v, want it to contain %q", err, tt.wantErr)
-				}
+			if expectErr(t, err, tt.wantErr) {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			if fmt.Sprint(got) != fmt.Sprint(tt.want) {
 				t.Errorf("rows\n got %v\nwant %v", got, tt.want)

@@ -1,11 +1,9 @@
 package load
 
 import (
-	"context"
 	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 	"testing"
 
 	"github.com/benchbook/benchbook/notebook"
@@ -29,10 +27,7 @@ func TestSysbenchRun(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			dir := t.TempDir()
-			m, err := Run(context.Background(), Target{Dir: dir}, tt.values)
-			if err != nil {
-				t.Fatal(err)
-			}
+			m := mustRun(t, Target{Dir: dir}, tt.values)
 			checkSysbench(t, m, tt.extra)
 			if m.CPU <= 0 || m.Duration < 900e6 {
 				t.Errorf("cpu %s, duration %s", m.CPU, m.Duration)
@@ -134,14 +129,8 @@ func TestSysbenchParseCaptured(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			stdout, _ := captured(t, "sysbench", tt.name)
 			out, err := parseSysbench(stdout)
-			if tt.want != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.want) {
-					t.Fatalf("error %v, want %q", err, tt.want)
-				}
+			if expectErr(t, err, tt.want) {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			m := Measurement{Tool: ToolSysbench, Command: []string{"sysbench", "run"}}
 			out.fill(&m)
