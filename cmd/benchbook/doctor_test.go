@@ -57,11 +57,7 @@ func TestDoctorClean(t *testing.T) {
 func killedRun(t *testing.T, dir, notebook string) string {
 	t.Helper()
 	before := proctest.Children()
-	cmd := benchbookCmd(t, dir, "run", notebook)
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	cmd := start(t, benchbookCmd(t, dir, "run", notebook), nil, nil)
 	pids := waitForLog(t, dir, "Ready to accept connections")
 	cmd.Process.Kill()
 	waitExit(t, cmd, 20*time.Second)
@@ -87,11 +83,7 @@ func TestDoctorCleanStaging(t *testing.T) {
 	live := t.TempDir()
 	nbtest.File(t, filepath.Join(live, "nb.toml"), phase(redisCmd, `test_time = "60s"`, live))
 	before := proctest.Children()
-	liveRun := benchbookCmd(t, live, "run", "nb.toml")
-	if err := liveRun.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { liveRun.Process.Kill(); liveRun.Wait() })
+	liveRun := start(t, benchbookCmd(t, live, "run", "nb.toml"), nil, nil)
 	pids := waitForLog(t, live, "Ready to accept connections")
 	liveStaging, _ := filepath.Glob(filepath.Join(live, "nb.results", ".run-*"))
 

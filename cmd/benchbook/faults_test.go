@@ -100,13 +100,8 @@ func TestSignalFaults(t *testing.T) {
 				nbtest.File(t, filepath.Join(dir, "nb.toml"), phase(ph.cmd, ph.load, dir))
 				before := proctest.Children()
 
-				cmd := benchbookCmd(t, dir, "run", "nb.toml")
 				var stdout, stderr bytes.Buffer
-				cmd.Stdout, cmd.Stderr = &stdout, &stderr
-				if err := cmd.Start(); err != nil {
-					t.Fatal(err)
-				}
-				t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+				cmd := start(t, benchbookCmd(t, dir, "run", "nb.toml"), &stdout, &stderr)
 				pids := waitForLog(t, dir, ph.trigger)
 				time.Sleep(ph.after)
 				cmd.Process.Signal(sig)
@@ -138,13 +133,8 @@ func TestTwoRunsAtOnce(t *testing.T) {
 	nbtest.File(t, filepath.Join(dir, "nb.toml"), phase(redisCmd, `test_time = "60s"`, dir))
 	before := proctest.Children()
 
-	first := benchbookCmd(t, dir, "run", "nb.toml")
 	var out1 bytes.Buffer
-	first.Stdout, first.Stderr = &out1, &out1
-	if err := first.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { first.Process.Kill(); first.Wait() })
+	first := start(t, benchbookCmd(t, dir, "run", "nb.toml"), &out1, &out1)
 	pids := waitForLog(t, dir, "Ready to accept connections")
 
 	lock, err := os.ReadFile(filepath.Join(dir, "nb.results", ".lock"))
@@ -263,23 +253,7 @@ func seedResults(t *testing.T) string {
 func copyResults(t *testing.T, src, dir string) map[string][]byte {
 	t.Helper()
 	dst := filepath.Join(dir, "nb.results")
-	err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, p)
-		if d.IsDir() {
-			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
-		}
-		data, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(filepath.Join(dst, rel), data, 0o644)
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	testutil.CopyDir(t, src, dst)
 	return resultFiles(t, dst)
 }
 

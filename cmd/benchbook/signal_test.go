@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -20,6 +21,18 @@ func benchbookCmd(t *testing.T, dir string, args ...string) *exec.Cmd {
 	cmd := exec.Command(os.Args[0], args...)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "BENCHBOOK_AS_MAIN=1")
+	return cmd
+}
+
+// start starts cmd writing to stdout and stderr (nil: nowhere); the
+// test's cleanup kills and reaps it if it still runs.
+func start(t *testing.T, cmd *exec.Cmd, stdout, stderr io.Writer) *exec.Cmd {
+	t.Helper()
+	cmd.Stdout, cmd.Stderr = stdout, stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
 	return cmd
 }
 
@@ -53,13 +66,8 @@ func TestInterruptDuringLoad(t *testing.T) {
 			if err := os.WriteFile(filepath.Join(dir, "nb.toml"), []byte(longLoadNotebook), 0o644); err != nil {
 				t.Fatal(err)
 			}
-			cmd := benchbookCmd(t, dir, "run", "nb.toml")
 			var stdout, stderr bytes.Buffer
-			cmd.Stdout, cmd.Stderr = &stdout, &stderr
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+			cmd := start(t, benchbookCmd(t, dir, "run", "nb.toml"), &stdout, &stderr)
 
 			pid := waitForRedis(t, dir)
 			time.Sleep(300 * time.Millisecond) // well into the load

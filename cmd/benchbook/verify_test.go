@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/benchbook/benchbook/internal/testutil"
 	"github.com/benchbook/benchbook/internal/testutil/nbtest"
 	"github.com/benchbook/benchbook/internal/testutil/proctest"
 	"github.com/benchbook/benchbook/results"
@@ -24,34 +25,14 @@ import (
 // alpha, exits 1, and leaves the stored files byte-identical.
 func TestVerifyMoved(t *testing.T) {
 	needRedisServer(t)
-	dir := t.TempDir()
-	path := filepath.Join(dir, "nb.toml")
-	src := strings.Replace(phase(redisCmd, "requests = 300", dir), "repeat = 1", "repeat = 4", 1)
-	nbtest.File(t, path, src)
-	ctx := context.Background()
-	var stdout, stderr bytes.Buffer
-	if err := run(ctx, []string{"run", "-q", path}, &stdout, &stderr); err != nil {
-		t.Fatalf("run: %v\n%s", err, stderr.String())
-	}
-	store := results.ForNotebook(path)
-	f, err := store.Load("tp")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i := range f.Guests[0].Points[0].Repeats {
-		m := f.Guests[0].Points[0].Repeats[i].Metrics
+	path, store := runThenEdit(t, 4, func(m map[string]float64) {
 		m["ops_per_sec"] *= 1000
 		m["latency_avg"] /= 1000
-	}
-	f.Summarize()
-	if err := store.Save(f); err != nil {
-		t.Fatal(err)
-	}
+	})
 	before := snapshotDir(t, store.Dir)
 
-	stdout.Reset()
-	stderr.Reset()
-	err = run(ctx, []string{"verify", "-q", path}, &stdout, &stderr)
+	var stdout, stderr bytes.Buffer
+	err := run(context.Background(), []string{"verify", "-q", path}, &stdout, &stderr)
 	if code := exitCode(err, &stderr); code != 1 {
 		t.Fatalf("exit status %d, want 1\n%s\n%s", code, stdout.String(), stderr.String())
 	}
@@ -85,32 +66,13 @@ func TestVerifyInconclusive(t *testing.T) {
 		{"a rerun 70 % slower", 1 / 0.3},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			dir := t.TempDir()
-			path := filepath.Join(dir, "nb.toml")
-			nbtest.File(t, path, strings.Replace(phase(redisCmd, "requests = 300", dir), "repeat = 1", "repeat = 3", 1))
-			ctx := context.Background()
-			var stdout, stderr bytes.Buffer
-			if err := run(ctx, []string{"run", "-q", path}, &stdout, &stderr); err != nil {
-				t.Fatalf("run: %v\n%s", err, stderr.String())
-			}
-			store := results.ForNotebook(path)
-			f, err := store.Load("tp")
-			if err != nil {
-				t.Fatal(err)
-			}
-			for i := range f.Guests[0].Points[0].Repeats {
-				m := f.Guests[0].Points[0].Repeats[i].Metrics
+			path, _ := runThenEdit(t, 3, func(m map[string]float64) {
 				m["ops_per_sec"] *= tt.k
 				m["latency_avg"] /= tt.k
 				m["latency_p99"] /= tt.k
-			}
-			f.Summarize()
-			if err := store.Save(f); err != nil {
-				t.Fatal(err)
-			}
-			stdout.Reset()
-			stderr.Reset()
-			err = run(ctx, []string{"verify", "-q", path}, &stdout, &stderr)
+			})
+			var stdout, stderr bytes.Buffer
+			err := run(context.Background(), []string{"verify", "-q", path}, &stdout, &stderr)
 			out := stdout.String()
 			if code := exitCode(err, &stderr); code != 3 {
 				t.Fatalf("exit status %d, want 3\n%s\n%s", code, out, stderr.String())
@@ -128,6 +90,34 @@ func TestVerifyInconclusive(t *testing.T) {
 			}
 		})
 	}
+}
+
+// runThenEdit runs, in a fresh folder, the phase notebook's redis cell with
+// repeat repeats, then rewrites its stored figures: edit changes each
+// repeat's metrics, and the summary is made again. It returns the
+// notebook's path and its results store.
+func runThenEdit(t *testing.T, repeat int, edit func(metrics map[string]float64)) (string, results.Store) {
+	t.Helper()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "nb.toml")
+	nbtest.File(t, path, strings.Replace(phase(redisCmd, "requests = 300", dir), "repeat = 1", fmt.Sprintf("repeat = %d", repeat), 1))
+	var stdout, stderr bytes.Buffer
+	if err := run(context.Background(), []string{"run", "-q", path}, &stdout, &stderr); err != nil {
+		t.Fatalf("run: %v\n%s", err, stderr.String())
+	}
+	store := results.ForNotebook(path)
+	f, err := store.Load("tp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range f.Guests[0].Points[0].Repeats {
+		edit(r.Metrics)
+	}
+	f.Summarize()
+	if err := store.Save(f); err != nil {
+		t.Fatal(err)
+	}
+	return path, store
 }
 
 func snapshotDir(t *testing.T, dir string) map[string][]byte {
@@ -161,12 +151,7 @@ func verifyCmd(t *testing.T, dir string, out *bytes.Buffer, notebook string) *ex
 	t.Helper()
 	cmd := benchbookCmd(t, dir, "verify", "-q", notebook)
 	cmd.Env = append(cmd.Env, "TMPDIR="+filepath.Join(dir, "tmp"))
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	return cmd
+	return start(t, cmd, out, out)
 }
 
 // scratchFolders lists verify's scratch folders in dir/tmp.
@@ -271,7 +256,7 @@ func TestVerifyRemovesScratchOfKilled(t *testing.T) {
 	// A quick notebook with the same stored results verifies to the end
 	// beside the live one.
 	nbtest.File(t, filepath.Join(dir, "quick.toml"), quickNotebook(dir))
-	copyDir(t, filepath.Join(dir, "nb.results"), filepath.Join(dir, "quick.results"))
+	testutil.CopyDir(t, filepath.Join(dir, "nb.results"), filepath.Join(dir, "quick.results"))
 	var out bytes.Buffer
 	next := verifyCmd(t, dir, &out, "quick.toml")
 	// 0 holds, 1 moved, 3 inconclusive (one repeat each): all mean it ran to
@@ -298,25 +283,4 @@ func TestVerifyRemovesScratchOfKilled(t *testing.T) {
 		t.Errorf("scratch folders left: %v", left)
 	}
 	proctest.NoneLeft(t, before, dir, pids...)
-}
-
-func copyDir(t *testing.T, src, dst string) {
-	t.Helper()
-	err := filepath.WalkDir(src, func(p string, d os.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, p)
-		if d.IsDir() {
-			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
-		}
-		data, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(filepath.Join(dst, rel), data, 0o644)
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
 }

@@ -1,5 +1,6 @@
 // Package testutil holds what the tests of several packages share: a
-// buffer that goroutines may write to while a test reads it. Its
+// buffer that goroutines may write to while a test reads it, and a copy of
+// a folder. Its
 // sub-packages check golden files (golden, with the one -update flag),
 // start real services (redistest, libvirttest), find leftover processes
 // (proctest), check generated HTML (htmlcheck) and write notebooks into
@@ -8,7 +9,11 @@ package testutil
 
 import (
 	"bytes"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"sync"
+	"testing"
 )
 
 // SyncBuffer is a bytes.Buffer safe for concurrent writers and readers,
@@ -47,4 +52,32 @@ func (s *SyncBuffer) Bytes() []byte {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return bytes.Clone(s.b.Bytes())
+}
+
+// CopyDir copies the folder src to dst, regular files and folders (links
+// and other special files are left out), so that a test may change the
+// copy freely.
+func CopyDir(t testing.TB, src, dst string) {
+	t.Helper()
+	err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, p)
+		target := filepath.Join(dst, rel)
+		if d.IsDir() {
+			return os.MkdirAll(target, 0o755)
+		}
+		if !d.Type().IsRegular() {
+			return nil
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(target, data, 0o644)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
 }

@@ -2,7 +2,6 @@ package site
 
 import (
 	"context"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -10,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/benchbook/benchbook/internal/testutil"
 	"github.com/benchbook/benchbook/internal/testutil/nbtest"
 	"github.com/benchbook/benchbook/notebook"
 	"github.com/benchbook/benchbook/results"
@@ -20,32 +20,6 @@ func repoNotebooks(t *testing.T) string {
 	t.Helper()
 	_, file, _, _ := runtime.Caller(0)
 	return filepath.Join(filepath.Dir(file), "..", "..", "notebooks")
-}
-
-// copyTree copies a folder, so a test can change notebooks freely.
-func copyTree(t *testing.T, src, dst string) {
-	t.Helper()
-	err := filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(src, p)
-		target := filepath.Join(dst, rel)
-		if d.IsDir() {
-			return os.MkdirAll(target, 0o755)
-		}
-		if !d.Type().IsRegular() {
-			return nil
-		}
-		data, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(target, data, 0o644)
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
 }
 
 // seedNotebooks copies the repository's two seed notebooks (the unikernel
@@ -60,7 +34,7 @@ func seedNotebooks(t *testing.T, dir string) {
 	src := repoNotebooks(t)
 	for _, name := range []string{"unikernels-redis.toml", "unikernels-redis.results", "clsf-2014-day2.toml", "clsf-2014-day2.results"} {
 		if _, err := os.Stat(filepath.Join(src, name)); err == nil {
-			copyTree(t, filepath.Join(src, name), filepath.Join(dir, name))
+			testutil.CopyDir(t, filepath.Join(src, name), filepath.Join(dir, name))
 		}
 	}
 }
