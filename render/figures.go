@@ -261,6 +261,7 @@ func (r *report) barChart(c *notebook.Cell, f *results.File, title string) (plot
 	}
 	b.YLabel = metricLabel(info, unit)
 	b.ValueFormat = func(v float64) string { return plot.Compact(v) }
+	b.TipFormat = formatNumber
 	return b, guestNotes(f, r.only(c))
 }
 
@@ -339,7 +340,7 @@ func barLabel(params map[string]any) string {
 }
 
 func (r *report) lineChart(c *notebook.Cell, f *results.File, title string) (plot.Chart, []string) {
-	l := plot.Line{Title: title, XLabel: c.X}
+	l := plot.Line{Title: title, XLabel: c.X, TipFormat: formatNumber}
 	// x is a swept param, or else a metric (check allowed no other): each
 	// point then sits at that metric's median, as y does.
 	xMetric := false
@@ -404,7 +405,7 @@ func scaleSeries(info results.Metric, series []plot.Series) string {
 }
 
 func (r *report) percentileChart(c *notebook.Cell, f *results.File, title string) (plot.Chart, []string) {
-	pc := plot.Percentiles{Title: title}
+	pc := plot.Percentiles{Title: title, TipFormat: formatNumber}
 	for _, g := range r.guests(c, f) {
 		if g.Status != results.StatusOK || len(g.Points) == 0 {
 			continue

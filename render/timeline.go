@@ -15,7 +15,7 @@ import (
 // whiskers from the slowest to the fastest repeat. Only the first sweep
 // point is drawn; a sweep would give a line per point and guest.
 func (r *report) timelineChart(c *notebook.Cell, f *results.File, title string) (plot.Chart, []string) {
-	l := plot.Line{Title: title, XLabel: "Seconds into the measured phase", Dense: true}
+	l := plot.Line{Title: title, XLabel: "Seconds into the measured phase", Dense: true, TipFormat: formatNumber}
 	swept := false
 	for _, g := range r.guests(c, f) {
 		if g.Status != results.StatusOK || len(g.Points) == 0 {

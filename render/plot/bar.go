@@ -53,6 +53,10 @@ type Bar struct {
 	Values [][]Value
 	// ValueFormat formats the labels above bars; nil means Compact.
 	ValueFormat func(float64) string
+	// TipFormat formats the figures of the SVG's tooltips (a bar's
+	// median and whisker ends), as the report's tables write them; nil
+	// means the alt text's format.
+	TipFormat func(float64) string
 }
 
 const (
@@ -238,20 +242,22 @@ func (bs bars) Plot(c draw.Canvas, p *gplot.Plot) {
 			}
 			r := vg.Rectangle{Min: vg.Point{X: x - half, Y: base}, Max: vg.Point{X: x + half, Y: trY(v.Median)}}
 			fill := tint(clr, groupTint(g, len(b.Values)))
-			if r.Max.Y > r.Min.Y {
-				c.SetColor(fill)
-				c.Fill(r.Path())
-				outline(c, r, darken(clr))
-			}
-			labelY := r.Max.Y
-			if hasSpread(v) && v.High > v.Low {
-				lo, hi := trY(math.Max(v.Low, 0)), trY(v.High)
-				c.StrokeLine2(errStyle, x, lo, x, hi)
-				c.StrokeLine2(errStyle, x-capW/2, lo, x+capW/2, lo)
-				c.StrokeLine2(errStyle, x-capW/2, hi, x+capW/2, hi)
-				labelY = max(labelY, hi)
-			}
-			c.FillText(label, vg.Point{X: x, Y: labelY + labelGap}, b.format()(v.Median))
+			tip(c, b.tip(ci, g), func() {
+				if r.Max.Y > r.Min.Y {
+					c.SetColor(fill)
+					c.Fill(r.Path())
+					outline(c, r, darken(clr))
+				}
+				labelY := r.Max.Y
+				if hasSpread(v) && v.High > v.Low {
+					lo, hi := trY(math.Max(v.Low, 0)), trY(v.High)
+					c.StrokeLine2(errStyle, x, lo, x, hi)
+					c.StrokeLine2(errStyle, x-capW/2, lo, x+capW/2, lo)
+					c.StrokeLine2(errStyle, x-capW/2, hi, x+capW/2, hi)
+					labelY = max(labelY, hi)
+				}
+				c.FillText(label, vg.Point{X: x, Y: labelY + labelGap}, b.format()(v.Median))
+			})
 		}
 	}
 }
@@ -308,6 +314,29 @@ func drawNote(c draw.Canvas, sty text.Style, x, base, slot vg.Length, s string) 
 	c.FillText(sty, vg.Point{X: x, Y: base + 5}, s)
 }
 
+// figure is a bar's figure in words, its numbers formatted by num: "42.5
+// µs (40 to 45)", or the note of a missing value.
+func figure(v Value, num func(float64) string, unit string) string {
+	if v.Missing {
+		return note(v)
+	}
+	out := withUnit(num(v.Median), unit)
+	if hasSpread(v) && v.High > v.Low {
+		out += fmt.Sprintf(" (%s to %s)", num(v.Low), num(v.High))
+	}
+	return out
+}
+
+// tip is the tooltip of the bar of group g in category ci: "osv, gets:
+// 61,234 ops/s (60,112 to 62,001)".
+func (b Bar) tip(ci, g int) string {
+	name := b.Categories[ci]
+	if len(b.Groups) > 0 {
+		name += ", " + b.Groups[g]
+	}
+	return name + ": " + figure(b.Values[g][ci], tipFormat(b.TipFormat), unitOf(b.YLabel))
+}
+
 // Alt describes the chart: its title, the figure and every category's
 // median with its spread, and the note of every missing value.
 func (b Bar) Alt() string {
@@ -321,16 +350,6 @@ func (b Bar) Alt() string {
 		}
 		s.WriteString(":")
 	}
-	figure := func(v Value) string {
-		if v.Missing {
-			return note(v)
-		}
-		out := withUnit(plainNumber(v.Median), unit)
-		if hasSpread(v) && v.High > v.Low {
-			out += fmt.Sprintf(" (%s to %s)", plainNumber(v.Low), plainNumber(v.High))
-		}
-		return out
-	}
 	for ci, name := range b.Categories {
 		if ci > 0 {
 			s.WriteString(";")
@@ -338,7 +357,7 @@ func (b Bar) Alt() string {
 		fmt.Fprintf(&s, " %s", name)
 		if len(b.Groups) == 0 {
 			if len(b.Values) > 0 && ci < len(b.Values[0]) {
-				fmt.Fprintf(&s, " %s", figure(b.Values[0][ci]))
+				fmt.Fprintf(&s, " %s", figure(b.Values[0][ci], plainNumber, unit))
 			}
 			continue
 		}
@@ -353,7 +372,7 @@ func (b Bar) Alt() string {
 				if g == 0 {
 					sep = ""
 				}
-				fmt.Fprintf(&s, "%s %s %s", sep, group, figure(b.Values[g][ci]))
+				fmt.Fprintf(&s, "%s %s %s", sep, group, figure(b.Values[g][ci], plainNumber, unit))
 			}
 		}
 	}

@@ -28,6 +28,9 @@ type Line struct {
 	// Dense draws a series of many points, such as a run second by second,
 	// as a bare line: no dots, whiskers thin and uncapped.
 	Dense bool
+	// TipFormat formats the y figures of the SVG's tooltips, as the
+	// report's tables write them; nil means the alt text's format.
+	TipFormat func(float64) string
 }
 
 // Series is one line, typically one guest.
@@ -114,7 +117,7 @@ func (l Line) Draw(w io.Writer, format string) error {
 
 	lp := lines{}
 	for _, s := range l.Series {
-		lp = append(lp, line{name: s.Name, clr: seriesColor(s.Color), x: s.X, y: s.Y, low: s.Low, high: s.High, dense: l.Dense})
+		lp = append(lp, line{name: s.Name, clr: seriesColor(s.Color), x: s.X, y: s.Y, low: s.Low, high: s.High, dense: l.Dense, tips: l.tips(s)})
 	}
 	return wrap("line chart", l.Title, lp.draw(w, format, p, l.Title, l.Alt()))
 }
@@ -150,6 +153,7 @@ type line struct {
 	clr             color.NRGBA
 	x, y, low, high []float64
 	dense           bool
+	tips            []string // each point's tooltip
 }
 
 // lines is the gonum plotter for series: error bars, then the line, then
@@ -203,10 +207,12 @@ func (ls lines) Plot(c draw.Canvas, p *gplot.Plot) {
 		if len(pts) > 1 {
 			c.StrokeLines(draw.LineStyle{Color: l.clr, Width: vg.Points(lineWidth)}, pts)
 		}
-		for _, pt := range pts {
-			if !l.dense {
-				dot(c, pt, l.clr, dotRadius)
+		for i, pt := range pts {
+			if l.dense {
+				hit(c, pt, l.tips[i])
+				continue
 			}
+			tip(c, l.tips[i], func() { dot(c, pt, l.clr, dotRadius) })
 		}
 	}
 }
@@ -230,6 +236,28 @@ func (ls lines) GlyphBoxes(p *gplot.Plot) []gplot.GlyphBox {
 		}
 	}
 	return boxes
+}
+
+// tips are the tooltips of a series' points: "host, Clients 16: 61,234
+// ops/s (60,112 to 62,001)".
+func (l Line) tips(s Series) []string {
+	x := l.XLabel
+	if unit := unitOf(x); unit != "" {
+		x = strings.TrimSpace(x[:strings.LastIndexByte(x, '(')])
+	}
+	if x != "" {
+		x += " "
+	}
+	num, unit := tipFormat(l.TipFormat), unitOf(l.YLabel)
+	out := make([]string, len(s.X))
+	for i := range s.X {
+		v := Value{Median: s.Y[i]}
+		if s.Low != nil {
+			v.Low, v.High = s.Low[i], s.High[i]
+		}
+		out[i] = fmt.Sprintf("%s, %s%s: %s", s.Name, x, withUnit(plainNumber(s.X[i]), unitOf(l.XLabel)), figure(v, num, unit))
+	}
+	return out
 }
 
 // Alt describes the chart: title, axes and every series' points.

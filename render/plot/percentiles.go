@@ -19,6 +19,9 @@ type Percentiles struct {
 	// the largest latency is over 100 times the smallest.
 	YLabel string
 	Series []Spectrum
+	// TipFormat formats the latencies of the SVG's tooltips, as the
+	// report's tables write them; nil means the alt text's format.
+	TipFormat func(float64) string
 }
 
 // Spectrum is one series of latency percentiles, typically one guest.
@@ -148,9 +151,21 @@ func (pc Percentiles) Draw(w io.Writer, format string) error {
 
 	lp := lines{}
 	for i, s := range pc.Series {
-		lp = append(lp, line{name: s.Name, clr: seriesColor(s.Color), x: xs[i], y: s.LatencyUs})
+		tips := make([]string, len(s.P))
+		for j := range s.P {
+			tips[j] = s.Name + ", " + percentileName(s.P[j]) + ": " + withUnit(tipFormat(pc.TipFormat)(s.LatencyUs[j]), unitOf(pc.yLabel()))
+		}
+		lp = append(lp, line{name: s.Name, clr: seriesColor(s.Color), x: xs[i], y: s.LatencyUs, tips: tips})
 	}
 	return wrap("percentile chart", pc.Title, lp.draw(w, format, p, pc.Title, pc.Alt()))
+}
+
+// percentileName is "p99.9", or "max" for 100.
+func percentileName(p float64) string {
+	if p == 100 {
+		return "max"
+	}
+	return "p" + strconv.FormatFloat(p, 'f', -1, 64)
 }
 
 // Alt describes the chart: title and every series' latency at each
@@ -162,11 +177,7 @@ func (pc Percentiles) Alt() string {
 	for i, sr := range pc.Series {
 		points := make([]string, min(len(sr.P), len(sr.LatencyUs)))
 		for j := range points {
-			name := "p" + strconv.FormatFloat(sr.P[j], 'f', -1, 64)
-			if sr.P[j] == 100 {
-				name = "max"
-			}
-			points[j] = name + " " + withUnit(plainNumber(sr.LatencyUs[j]), unit)
+			points[j] = percentileName(sr.P[j]) + " " + withUnit(plainNumber(sr.LatencyUs[j]), unit)
 		}
 		altSeries(&s, i, sr.Name, points)
 	}

@@ -111,7 +111,7 @@ func render(w io.Writer, format, title, alt string, paint func(draw.Canvas)) (er
 	}()
 	switch format {
 	case "svg":
-		c := vgsvg.NewWith(vgsvg.UseWH(Width, Height))
+		c := &tipCanvas{Canvas: vgsvg.NewWith(vgsvg.UseWH(Width, Height))}
 		dc := draw.New(c)
 		drawCard(dc, true)
 		paint(dc)
@@ -119,7 +119,7 @@ func render(w io.Writer, format, title, alt string, paint func(draw.Canvas)) (er
 		if _, err := c.WriteTo(&buf); err != nil {
 			return fmt.Errorf("writing svg: %w", err)
 		}
-		if _, err := w.Write(polishSVG(buf.Bytes(), title, alt)); err != nil {
+		if _, err := w.Write(polishSVG(tipSVG(buf.Bytes(), c.titles), title, alt)); err != nil {
 			return fmt.Errorf("writing svg: %w", err)
 		}
 	case "png":

@@ -22,6 +22,7 @@ import (
 type svgDoc struct {
 	title, desc string
 	texts       []string // every <text>, in drawing order
+	tips        []string // every mark's <title>, in drawing order
 }
 
 func parseSVG(t *testing.T, b []byte) svgDoc {
@@ -43,6 +44,9 @@ func parseSVG(t *testing.T, b []byte) svgDoc {
 			if tok.Name.Local == "text" {
 				doc.texts = append(doc.texts, "")
 			}
+			if tok.Name.Local == "title" && len(stack) > 2 {
+				doc.tips = append(doc.tips, "")
+			}
 		case xml.EndElement:
 			stack = stack[:len(stack)-1]
 		case xml.CharData:
@@ -53,7 +57,11 @@ func parseSVG(t *testing.T, b []byte) svgDoc {
 			case "text":
 				doc.texts[len(doc.texts)-1] += string(tok)
 			case "title":
-				doc.title += string(tok)
+				if len(stack) > 2 {
+					doc.tips[len(doc.tips)-1] += string(tok)
+				} else {
+					doc.title += string(tok)
+				}
 			case "desc":
 				doc.desc += string(tok)
 			}

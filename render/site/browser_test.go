@@ -1,10 +1,14 @@
 package site
 
 import (
+	"bytes"
 	"context"
+	"encoding/csv"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -155,6 +159,7 @@ func TestBrowser(t *testing.T) {
 			t.Errorf("plot %s: %gx%g, natural width %g", p.Src, p.W, p.H, p.Natural)
 		}
 	}
+	checkTips(t, tctx, out, strings.TrimSuffix(loc, "index.html")+plots[0].Src)
 	for _, e := range errs() {
 		t.Errorf("console: %s", e)
 	}
@@ -245,6 +250,59 @@ func waitFirstBuild(t *testing.T, s *Server, served <-chan error, ended *bool) {
 		case <-deadline:
 			t.Fatal("serve did not build within 30s")
 		case <-time.After(10 * time.Millisecond):
+		}
+	}
+}
+
+// checkTips opens a plot's SVG by itself, as a reader who follows it does
+// (an <img> shows no tooltips), and checks that Chromium reads it as SVG
+// with a <title> on every mark: one per figure of the plot's CSV, each
+// naming its row's guest.
+func checkTips(t *testing.T, ctx context.Context, out, svgURL string) {
+	t.Helper()
+	type doc struct {
+		Root   string
+		Errors int
+		Tips   []string
+	}
+	if err := chromedp.Do(ctx, chromedp.Navigate(svgURL)); err != nil {
+		t.Fatalf("open %s: %v", svgURL, err)
+	}
+	d, err := chromedp.Run(ctx, chromedp.Evaluate[doc](`({
+		Root: document.documentElement.localName,
+		Errors: document.getElementsByTagName("parsererror").length,
+		Tips: [...document.querySelectorAll("g > title")].map(t => t.textContent),
+	})`))
+	if err != nil {
+		t.Fatalf("open %s: %v", svgURL, err)
+	}
+	u, err := url.Parse(svgURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(filepath.Join(out, filepath.FromSlash(strings.TrimSuffix(u.Path, ".svg")+".csv")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs, err := csv.NewReader(bytes.NewReader(data)).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if recs[0][0] != "category" {
+		t.Fatalf("%s: the first plot of the page is no bar chart: %q", svgURL, recs[0])
+	}
+	var want []string
+	for _, r := range recs[1:] {
+		if r[len(r)-4] != "" { // a bar with a figure (a missing one has only its note)
+			want = append(want, r[0])
+		}
+	}
+	if d.Root != "svg" || d.Errors > 0 || len(d.Tips) != len(want) || len(want) == 0 {
+		t.Fatalf("%s in Chromium: root <%s>, %d parse errors, %d tips for %d figures: %q", svgURL, d.Root, d.Errors, len(d.Tips), len(want), d.Tips)
+	}
+	for i, tip := range d.Tips {
+		if !strings.HasPrefix(tip, want[i]+": ") {
+			t.Errorf("tip %d is %q, its CSV row is %s's", i, tip, want[i])
 		}
 	}
 }
