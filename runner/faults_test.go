@@ -5,7 +5,6 @@ import (
 	"cmp"
 	"context"
 	"errors"
-	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -15,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/benchbook/benchbook/internal/testutil"
 	"github.com/benchbook/benchbook/internal/testutil/nbtest"
 	"github.com/benchbook/benchbook/internal/testutil/proctest"
 	"github.com/benchbook/benchbook/results"
@@ -253,43 +253,14 @@ func seedRun(t *testing.T) string {
 func seedFaultResults(t *testing.T, seed, dir string) (results.Store, map[string][]byte) {
 	t.Helper()
 	store := results.ForNotebook(filepath.Join(dir, "nb.toml"))
-	err := filepath.WalkDir(seed, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(seed, p)
-		target := filepath.Join(store.Dir, rel)
-		if d.IsDir() {
-			return os.MkdirAll(target, 0o755)
-		}
-		data, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(target, data, 0o644)
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+	testutil.CopyDir(t, seed, store.Dir)
 	return store, snapshot(t, store.Dir)
 }
 
 // snapshot reads every file of a results folder but its lock.
 func snapshot(t *testing.T, dir string) map[string][]byte {
 	t.Helper()
-	files := map[string][]byte{}
-	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() || d.Name() == ".lock" {
-			return err
-		}
-		rel, _ := filepath.Rel(dir, p)
-		files[rel], err = os.ReadFile(p)
-		return err
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return files
+	return testutil.ReadFiles(t, dir, ".lock")
 }
 
 // checkUntouched asserts that every file of before is byte-identical, and

@@ -18,6 +18,7 @@ import (
 
 	"github.com/benchbook/benchbook/internal/testutil/nbtest"
 	"github.com/benchbook/benchbook/internal/testutil/proctest"
+	"github.com/benchbook/benchbook/internal/testutil/resptest"
 )
 
 // A guest is not trusted: whatever its server answers, `run` must end with
@@ -164,21 +165,15 @@ func serveHostile(conn net.Conn, hostile []string, reply string) {
 	defer conn.Close()
 	r := bufio.NewReader(conn)
 	for {
-		args, err := readCommand(r)
+		args, err := resptest.ReadCommand(r)
 		if err != nil {
 			return
 		}
 		name := strings.ToUpper(args[0])
 		if slices.Contains(hostile, name) {
 			if reply == "+" {
-				// A status line that never ends, sent until the client hangs up.
-				conn.Write([]byte("+"))
-				chunk := bytes.Repeat([]byte("x"), 64<<10)
-				for {
-					if _, err := conn.Write(chunk); err != nil {
-						return
-					}
-				}
+				resptest.EndlessStatus(conn)
+				return
 			}
 			conn.Write([]byte(reply))
 			continue
@@ -201,43 +196,4 @@ func serveHostile(conn net.Conn, hostile []string, reply string) {
 			return
 		}
 	}
-}
-
-// readCommand reads one request as clients send them: an array of bulk
-// strings, small.
-func readCommand(r *bufio.Reader) ([]string, error) {
-	header := func(prefix byte) (int, error) {
-		line, err := r.ReadString('\n')
-		if err != nil {
-			return 0, err
-		}
-		if len(line) < 4 || line[0] != prefix || !strings.HasSuffix(line, "\r\n") {
-			return 0, fmt.Errorf("bad request line %q", line)
-		}
-		n, err := strconv.Atoi(line[1 : len(line)-2])
-		if err != nil || n < 0 || n > 1<<20 {
-			return 0, fmt.Errorf("bad request length %q", line)
-		}
-		return n, nil
-	}
-	argc, err := header('*')
-	if err != nil {
-		return nil, err
-	}
-	if argc == 0 || argc > 16 {
-		return nil, fmt.Errorf("%d arguments", argc)
-	}
-	args := make([]string, argc)
-	for i := range args {
-		n, err := header('$')
-		if err != nil {
-			return nil, err
-		}
-		b := make([]byte, n+2)
-		if _, err := io.ReadFull(r, b); err != nil {
-			return nil, err
-		}
-		args[i] = string(b[:n])
-	}
-	return args, nil
 }

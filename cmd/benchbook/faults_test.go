@@ -254,28 +254,14 @@ func copyResults(t *testing.T, src, dir string) map[string][]byte {
 	t.Helper()
 	dst := filepath.Join(dir, "nb.results")
 	testutil.CopyDir(t, src, dst)
-	return resultFiles(t, dst)
-}
-
-func resultFiles(t *testing.T, dir string) map[string][]byte {
-	t.Helper()
-	files := map[string][]byte{}
-	filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() || d.Name() == ".lock" {
-			return err
-		}
-		rel, _ := filepath.Rel(dir, p)
-		files[rel], _ = os.ReadFile(p)
-		return nil
-	})
-	return files
+	return testutil.ReadFiles(t, dst, ".lock")
 }
 
 // checkResults asserts that the results folder holds exactly the files it
 // held before, byte for byte: an interrupted run writes nothing.
 func checkResults(t *testing.T, dir string, before map[string][]byte) {
 	t.Helper()
-	now := resultFiles(t, filepath.Join(dir, "nb.results"))
+	now := testutil.ReadFiles(t, filepath.Join(dir, "nb.results"), ".lock")
 	for name, data := range before {
 		if !bytes.Equal(now[name], data) {
 			t.Errorf("%s changed", name)

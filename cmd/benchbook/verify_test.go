@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -29,7 +30,7 @@ func TestVerifyMoved(t *testing.T) {
 		m["ops_per_sec"] *= 1000
 		m["latency_avg"] /= 1000
 	})
-	before := snapshotDir(t, store.Dir)
+	before := testutil.ReadFiles(t, store.Dir)
 
 	var stdout, stderr bytes.Buffer
 	err := run(context.Background(), []string{"verify", "-q", path}, &stdout, &stderr)
@@ -47,7 +48,7 @@ func TestVerifyMoved(t *testing.T) {
 			t.Errorf("output lacks %s:\n%s", re, out)
 		}
 	}
-	if after := snapshotDir(t, store.Dir); !equalFiles(before, after) {
+	if after := testutil.ReadFiles(t, store.Dir); !maps.EqualFunc(before, after, bytes.Equal) {
 		t.Error("verify changed the stored results")
 	}
 }
@@ -120,31 +121,6 @@ func runThenEdit(t *testing.T, repeat int, edit func(metrics map[string]float64)
 	return path, store
 }
 
-func snapshotDir(t *testing.T, dir string) map[string][]byte {
-	t.Helper()
-	files := map[string][]byte{}
-	filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
-		if err == nil && !d.IsDir() {
-			rel, _ := filepath.Rel(dir, p)
-			files[rel], _ = os.ReadFile(p)
-		}
-		return nil
-	})
-	return files
-}
-
-func equalFiles(a, b map[string][]byte) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for k, v := range a {
-		if !bytes.Equal(b[k], v) {
-			return false
-		}
-	}
-	return true
-}
-
 // verifyCmd starts the real binary's verify of dir/nb.toml with its
 // temporary folder in dir/tmp.
 func verifyCmd(t *testing.T, dir string, out *bytes.Buffer, notebook string) *exec.Cmd {
@@ -204,7 +180,7 @@ func TestVerifySignalsRemoveScratch(t *testing.T) {
 		t.Run(sig.String(), func(t *testing.T) {
 			dir := t.TempDir()
 			seedVerify(t, dir)
-			stored := resultFiles(t, filepath.Join(dir, "nb.results"))
+			stored := testutil.ReadFiles(t, filepath.Join(dir, "nb.results"), ".lock")
 			before := proctest.Children()
 			var out bytes.Buffer
 			cmd := verifyCmd(t, dir, &out, "nb.toml")

@@ -14,6 +14,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/benchbook/benchbook/internal/testutil/resptest"
 )
 
 // Replies as redis 7 writes them; the fuzz corpus holds them whole
@@ -159,32 +161,18 @@ func TestPingHostileServer(t *testing.T) {
 // the connection open.
 func hostileServer(t *testing.T, reply string) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close() })
-	go func() {
+	return resptest.Listen(t, func(conn net.Conn) {
+		defer conn.Close()
+		buf := make([]byte, 4096)
 		for {
-			conn, err := l.Accept()
-			if err != nil {
+			if _, err := conn.Read(buf); err != nil {
 				return
 			}
-			go func() {
-				defer conn.Close()
-				buf := make([]byte, 4096)
-				for {
-					if _, err := conn.Read(buf); err != nil {
-						return
-					}
-					if _, err := io.WriteString(conn, reply); err != nil {
-						return
-					}
-				}
-			}()
+			if _, err := io.WriteString(conn, reply); err != nil {
+				return
+			}
 		}
-	}()
-	return l.Addr().String()
+	})
 }
 
 // FuzzRead reads replies until an error, through a 16-byte buffer (bufio's

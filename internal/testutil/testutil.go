@@ -1,6 +1,6 @@
 // Package testutil holds what the tests of several packages share: a
 // buffer that goroutines may write to while a test reads it, and a copy of
-// a folder. Its
+// a folder, and the files of one. Its
 // sub-packages check golden files (golden, with the one -update flag),
 // start real services (redistest, libvirttest), find leftover processes
 // (proctest), check generated HTML (htmlcheck) and write notebooks into
@@ -12,6 +12,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sync"
 	"testing"
 )
@@ -80,4 +81,23 @@ func CopyDir(t testing.TB, src, dst string) {
 	if err != nil {
 		t.Fatal(err)
 	}
+}
+
+// ReadFiles reads every file below dir, keyed by its path relative to dir,
+// but those named one of skip (a results folder's .lock, say).
+func ReadFiles(t testing.TB, dir string, skip ...string) map[string][]byte {
+	t.Helper()
+	files := map[string][]byte{}
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || slices.Contains(skip, d.Name()) {
+			return err
+		}
+		rel, _ := filepath.Rel(dir, p)
+		files[rel], err = os.ReadFile(p)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return files
 }

@@ -4,15 +4,14 @@ import (
 	"bufio"
 	"context"
 	"errors"
-	"fmt"
 	"io"
 	"net"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/benchbook/benchbook/internal/resp"
+	"github.com/benchbook/benchbook/internal/testutil/resptest"
 )
 
 // A guest's server is not trusted. Against a server that answers SET or
@@ -76,80 +75,24 @@ func TestBuiltinHostileServer(t *testing.T) {
 // up. It stands for a broken or hostile guest, not for redis.
 func fakeServer(t *testing.T, reply func(cmd string) string) string {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { l.Close() })
-	go func() {
-		for {
-			conn, err := l.Accept()
-			if err != nil {
-				return
-			}
-			go serveFake(conn, reply)
-		}
-	}()
-	return l.Addr().String()
+	return resptest.Listen(t, func(conn net.Conn) { serveFake(conn, reply) })
 }
 
 func serveFake(conn net.Conn, reply func(string) string) {
 	defer conn.Close()
 	r := bufio.NewReader(conn)
 	for {
-		cmd, err := readRequest(r)
+		args, err := resptest.ReadCommand(r)
 		if err != nil {
 			return
 		}
-		out := reply(strings.ToUpper(cmd))
+		out := reply(strings.ToUpper(args[0]))
 		if out == "+" {
-			chunk := "+" + strings.Repeat("x", 64<<10)
-			for {
-				if _, err := io.WriteString(conn, chunk); err != nil {
-					return
-				}
-			}
+			resptest.EndlessStatus(conn)
+			return
 		}
 		if _, err := io.WriteString(conn, out); err != nil {
 			return
 		}
 	}
-}
-
-// readRequest reads one request (an array of bulk strings) and returns its
-// command name.
-func readRequest(r *bufio.Reader) (string, error) {
-	length := func(prefix byte) (int, error) {
-		line, err := r.ReadString('\n')
-		if err != nil {
-			return 0, err
-		}
-		if len(line) < 4 || line[0] != prefix || !strings.HasSuffix(line, "\r\n") {
-			return 0, fmt.Errorf("bad request line %q", line)
-		}
-		n, err := strconv.Atoi(line[1 : len(line)-2])
-		if err != nil || n < 0 || n > 1<<20 {
-			return 0, fmt.Errorf("bad request length %q", line)
-		}
-		return n, nil
-	}
-	argc, err := length('*')
-	if err != nil {
-		return "", err
-	}
-	var name string
-	for i := range argc {
-		n, err := length('$')
-		if err != nil {
-			return "", err
-		}
-		b := make([]byte, n+2)
-		if _, err := io.ReadFull(r, b); err != nil {
-			return "", err
-		}
-		if i == 0 {
-			name = string(b[:n])
-		}
-	}
-	return name, nil
 }
