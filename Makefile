@@ -8,7 +8,7 @@ BIN      := bin/benchbook
 OUT      ?= public
 
 # Debian packages the tests and the demo use: real programs, never mocks.
-DEB_PACKAGES := redis-server redis-tools qemu-system-x86 qemu-utils linux-image-cloud-amd64 iproute2 cpio lz4 libvirt-daemon-system dnsmasq-base hugo jekyll chromium fio sysbench hyperfine wrk iperf3 nginx-light memcached zstd xz-utils time xfsprogs btrfs-progs e2fsprogs passt
+DEB_PACKAGES := redis-server redis-tools qemu-system-x86 qemu-utils linux-image-cloud-amd64 iproute2 cpio lz4 libvirt-daemon-system dnsmasq-base hugo jekyll chromium fio sysbench hyperfine wrk iperf3 nginx-light memcached zstd xz-utils time xfsprogs btrfs-progs e2fsprogs passt shellcheck
 
 export PATH := $(PATH):/usr/local/go/bin
 
