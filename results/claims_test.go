@@ -7,15 +7,33 @@ import (
 	"github.com/benchbook/benchbook/notebook"
 )
 
+// point is a sweep point at params whose repeats measured metric at xs.
+func point(params map[string]any, metric string, xs ...float64) Point {
+	p := Point{Params: params}
+	for i, x := range xs {
+		p.Repeats = append(p.Repeats, Repeat{Index: i, Metrics: map[string]float64{metric: x}})
+	}
+	return p
+}
+
+// judge parses claim and judges it on f: its status must be status and its
+// detail hold detail.
+func judge(t *testing.T, f *File, claim, status, detail string) ClaimResult {
+	t.Helper()
+	c, err := notebook.ParseClaim(claim)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := EvalClaim(c, f)
+	if r.Status() != status || !strings.Contains(r.Detail, detail) {
+		t.Errorf("%s: %s (%s), want %s (%s)", claim, r.Status(), r.Detail, status, detail)
+	}
+	return r
+}
+
 func claimFile() *File {
 	g := func(name, status string, ops ...float64) Guest {
-		gg := Guest{Name: name, Kind: "process", Status: status}
-		var p Point
-		for i, x := range ops {
-			p.Repeats = append(p.Repeats, Repeat{Index: i, Metrics: map[string]float64{"ops_per_sec": x}})
-		}
-		gg.Points = []Point{p}
-		return gg
+		return Guest{Name: name, Kind: "process", Status: status, Points: []Point{point(nil, "ops_per_sec", ops...)}}
 	}
 	f := &File{Cell: "tp", Guests: []Guest{
 		g("host", StatusOK, 100, 101, 102, 99, 100, 101, 100),
@@ -43,15 +61,7 @@ func TestEvalClaim(t *testing.T) {
 		{"(host.ops_per_sec - osv.ops_per_sec) / host.ops_per_sec >= 0.3", "pass", ""},
 	}
 	for _, tt := range tests {
-		c, err := notebook.ParseClaim(tt.claim)
-		if err != nil {
-			t.Fatal(err)
-		}
-		r := EvalClaim(c, f)
-		if r.Status() != tt.status || !strings.Contains(r.Detail, tt.detail) {
-			t.Errorf("%s: %s (%s), want %s (%s)", tt.claim, r.Status(), r.Detail, tt.status, tt.detail)
-		}
-		if r.Failed() != (tt.status == "fail") {
+		if r := judge(t, f, tt.claim, tt.status, tt.detail); r.Failed() != (tt.status == "fail") {
 			t.Errorf("%s: Failed() = %v", tt.claim, r.Failed())
 		}
 	}
@@ -62,11 +72,7 @@ func TestEvalClaim(t *testing.T) {
 // significant when the intervals are apart, whichever way is better.
 func TestEvalClaimLowerIsBetter(t *testing.T) {
 	g := func(name string, clat ...float64) Guest {
-		var p Point
-		for i, x := range clat {
-			p.Repeats = append(p.Repeats, Repeat{Index: i, Metrics: map[string]float64{"write_clat_p99": x}})
-		}
-		return Guest{Name: name, Kind: "host", Status: StatusOK, Points: []Point{p}}
+		return Guest{Name: name, Kind: "host", Status: StatusOK, Points: []Point{point(nil, "write_clat_p99", clat...)}}
 	}
 	f := &File{Cell: "fs", Metrics: Declare([]notebook.Metric{{Name: "write_clat_p99", Unit: "µs", Better: notebook.BetterLower}}),
 		Guests: []Guest{
@@ -84,13 +90,7 @@ func TestEvalClaimLowerIsBetter(t *testing.T) {
 		{"btrfs.write_clat_p99 <= xfs.write_clat_p99", "inconclusive", ""},
 	}
 	for _, tt := range tests {
-		c, err := notebook.ParseClaim(tt.claim)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if r := EvalClaim(c, f); r.Status() != tt.status || !strings.Contains(r.Detail, tt.detail) {
-			t.Errorf("%s: %s (%s), want %s (%s)", tt.claim, r.Status(), r.Detail, tt.status, tt.detail)
-		}
+		judge(t, f, tt.claim, tt.status, tt.detail)
 	}
 }
 
@@ -98,11 +98,7 @@ func TestEvalClaimLowerIsBetter(t *testing.T) {
 // without declarations has the catalogue's.
 func TestCompareUnits(t *testing.T) {
 	file := func(ms []Metric, name string, xs ...float64) *File {
-		var p Point
-		for i, x := range xs {
-			p.Repeats = append(p.Repeats, Repeat{Index: i, Metrics: map[string]float64{name: x}})
-		}
-		f := &File{Cell: "c", Metrics: ms, Guests: []Guest{{Name: "g", Status: StatusOK, Points: []Point{p}}}}
+		f := &File{Cell: "c", Metrics: ms, Guests: []Guest{{Name: "g", Status: StatusOK, Points: []Point{point(nil, name, xs...)}}}}
 		f.Summarize()
 		return f
 	}
@@ -131,11 +127,7 @@ func TestEvalClaimFewRepeats(t *testing.T) {
 	file := func(floor float64, guests map[string][]float64) *File {
 		f := &File{Cell: "tp"}
 		for _, name := range []string{"a", "b"} {
-			var p Point
-			for i, x := range guests[name] {
-				p.Repeats = append(p.Repeats, Repeat{Index: i, Metrics: map[string]float64{"ops_per_sec": x}})
-			}
-			f.Guests = append(f.Guests, Guest{Name: name, Status: StatusOK, Points: []Point{p}})
+			f.Guests = append(f.Guests, Guest{Name: name, Status: StatusOK, Points: []Point{point(nil, "ops_per_sec", guests[name]...)}})
 		}
 		f.Summarize()
 		if floor > 0 {
@@ -166,17 +158,11 @@ func TestEvalClaimFewRepeats(t *testing.T) {
 		{"the same without the floor", file(0, map[string][]float64{"a": {100, 101, 102, 99, 100, 101, 100}, "b": {96, 95, 97, 96, 95, 96, 97}}),
 			"a.ops_per_sec > b.ops_per_sec", "pass", ""},
 	} {
-		c, err := notebook.ParseClaim(tt.claim)
-		if err != nil {
-			t.Fatal(err)
-		}
-		r := EvalClaim(c, tt.f)
-		if r.Status() != tt.status || !strings.Contains(r.Detail, tt.detail) {
-			t.Errorf("%s: %s: %s (%s), want %s (%s)", tt.name, tt.claim, r.Status(), r.Detail, tt.status, tt.detail)
-		}
-		if r.Failed() != (tt.status == "fail") {
-			t.Errorf("%s: Failed() = %v", tt.name, r.Failed())
-		}
+		t.Run(tt.name, func(t *testing.T) {
+			if r := judge(t, tt.f, tt.claim, tt.status, tt.detail); r.Failed() != (tt.status == "fail") {
+				t.Errorf("Failed() = %v", r.Failed())
+			}
+		})
 	}
 }
 
@@ -184,11 +170,7 @@ func TestEvalClaimFewRepeats(t *testing.T) {
 // inconclusive if it is at one, else passes.
 func TestEvalClaimPoints(t *testing.T) {
 	pt := func(clients int64, xs ...float64) Point {
-		p := Point{Params: map[string]any{"clients": clients}}
-		for i, x := range xs {
-			p.Repeats = append(p.Repeats, Repeat{Index: i, Metrics: map[string]float64{"ops_per_sec": x}})
-		}
-		return p
+		return point(map[string]any{"clients": clients}, "ops_per_sec", xs...)
 	}
 	f := &File{Cell: "tp", Guests: []Guest{
 		{Name: "a", Status: StatusOK, Points: []Point{pt(1, 200, 201, 199), pt(2, 100, 101, 99), pt(3, 50, 51, 49)}},
@@ -200,10 +182,7 @@ func TestEvalClaimPoints(t *testing.T) {
 		{"a.ops_per_sec > 0.48 * b.ops_per_sec", "inconclusive", "at clients=3"},
 		{"a.ops_per_sec > 0.1 * b.ops_per_sec", "pass", "at clients=1"},
 	} {
-		c, _ := notebook.ParseClaim(tt.claim)
-		if r := EvalClaim(c, f); r.Status() != tt.status || !strings.Contains(r.Detail, tt.detail) {
-			t.Errorf("%s: %s (%s), want %s (%s)", tt.claim, r.Status(), r.Detail, tt.status, tt.detail)
-		}
+		judge(t, f, tt.claim, tt.status, tt.detail)
 	}
 }
 
@@ -211,11 +190,7 @@ func TestEvalClaimPoints(t *testing.T) {
 // bare value, and free params are judged at every point.
 func TestEvalClaimNamedPoints(t *testing.T) {
 	pt := func(net string, clients int64, ops ...float64) Point {
-		p := Point{Params: map[string]any{"net": net, "clients": clients}}
-		for i, x := range ops {
-			p.Repeats = append(p.Repeats, Repeat{Index: i, Metrics: map[string]float64{"ops_per_sec": x}})
-		}
-		return p
+		return point(map[string]any{"net": net, "clients": clients}, "ops_per_sec", ops...)
 	}
 	f := &File{Cell: "path", Guests: []Guest{
 		{Name: "linux", Kind: "qemu", Status: StatusOK, Points: []Point{
@@ -243,14 +218,7 @@ func TestEvalClaimNamedPoints(t *testing.T) {
 		{"linux[net=vhost].ops_per_sec > 1", "unknown", "linux has no figures at [net=vhost]"},
 	}
 	for _, tt := range tests {
-		c, err := notebook.ParseClaim(tt.claim)
-		if err != nil {
-			t.Fatal(err)
-		}
-		r := EvalClaim(c, f)
-		if r.Status() != tt.status || !strings.Contains(r.Detail, tt.detail) {
-			t.Errorf("%s: %s (%s), want %s (%s)", tt.claim, r.Status(), r.Detail, tt.status, tt.detail)
-		}
+		judge(t, f, tt.claim, tt.status, tt.detail)
 	}
 	if i := FindPoint(f.Guests[0].Points, "loopback clients=4"); i != 3 {
 		t.Errorf("FindPoint = %d, want 3", i)

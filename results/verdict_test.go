@@ -9,11 +9,7 @@ import (
 // sample builds a results file of one guest whose repeats measured
 // ops_per_sec as xs.
 func sample(xs ...float64) *File {
-	var p Point
-	for i, x := range xs {
-		p.Repeats = append(p.Repeats, Repeat{Index: i, Metrics: map[string]float64{OpsPerSec: x}})
-	}
-	f := &File{Cell: "tp", Guests: []Guest{{Name: "host", Status: StatusOK, Points: []Point{p}}}}
+	f := &File{Cell: "tp", Guests: []Guest{{Name: "host", Status: StatusOK, Points: []Point{point(nil, OpsPerSec, xs...)}}}}
 	f.Summarize()
 	return f
 }
