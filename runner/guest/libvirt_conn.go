@@ -73,14 +73,11 @@ func transport(u *url.URL) string {
 
 // connectLibvirt dials uri and opens the hypervisor connection within ctx.
 func connectLibvirt(ctx context.Context, rawURI string) (*lvConn, error) {
-	if rawURI == "" {
-		rawURI = DefaultLibvirtURI
+	c, err := newLvConn(rawURI)
+	if err != nil {
+		return nil, err
 	}
-	u, err := url.Parse(rawURI)
-	if err != nil || u.Scheme == "" {
-		return nil, fmt.Errorf("libvirt uri %q: want e.g. qemu:///system or qemu+tcp://host/system", rawURI)
-	}
-	c := &lvConn{uri: u, remote: isRemoteURI(u)}
+	u := c.uri
 	dctx, cancel := context.WithTimeout(ctx, dialTimeout)
 	defer cancel()
 	c.l = libvirt.NewWithDialer(dialerFunc(func() (net.Conn, error) { return c.dial(dctx) }))
@@ -91,9 +88,22 @@ func connectLibvirt(ctx context.Context, rawURI string) (*lvConn, error) {
 		if transport(u) == "unix" {
 			hint = " (is libvirtd running? start it with `libvirtd -d`, or `make setup`)"
 		}
-		return nil, fmt.Errorf("libvirt %s: %w%s", rawURI, err, hint)
+		return nil, fmt.Errorf("libvirt %s: %w%s", u, err, hint)
 	}
 	return c, nil
+}
+
+// newLvConn is a connection to rawURI ("": DefaultLibvirtURI), not yet
+// dialled.
+func newLvConn(rawURI string) (*lvConn, error) {
+	if rawURI == "" {
+		rawURI = DefaultLibvirtURI
+	}
+	u, err := url.Parse(rawURI)
+	if err != nil || u.Scheme == "" {
+		return nil, fmt.Errorf("libvirt uri %q: want e.g. qemu:///system or qemu+tcp://host/system", rawURI)
+	}
+	return &lvConn{uri: u, remote: isRemoteURI(u)}, nil
 }
 
 type dialerFunc func() (net.Conn, error)

@@ -1,6 +1,7 @@
 package guest_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -473,8 +474,10 @@ func TestLibvirtScratchExec(t *testing.T) {
 
 // TestLibvirtRemoteScratch boots builtin:linux with a scratch disk on a
 // second libvirtd over qemu+tcp: the disk is a sparse volume of the
-// benchbook pool there, the guest formats it, and Stop deletes it. There
-// is no exec port (its socket would be on the other machine).
+// benchbook pool there, the guest formats it, programs run inside over the
+// exec port reached through libvirt's channel API (a 1 MiB request goes
+// in several stream packets), and Stop deletes the volume and closes the
+// channel.
 func TestLibvirtRemoteScratch(t *testing.T) {
 	libvirttest.Need(t)
 	im := execVM(t)
@@ -500,11 +503,35 @@ func TestLibvirtRemoteScratch(t *testing.T) {
 		ConsolePath: filepath.Join(t.TempDir(), "console.log"), ReadyTimeout: 2 * time.Minute,
 		Ready: guest.Ready{Check: guest.ReadyLog, Line: regexp.MustCompile(regexp.QuoteMeta(guestinit.Marker) + ".*" + regexp.QuoteMeta(guestinit.ReadyMarker))},
 	})
-	if ep.Exec != nil {
-		t.Error("an exec port on a remote hypervisor's guest")
+	if ep.Exec == nil || ep.Inside != "127.0.0.1:6379" {
+		t.Fatalf("endpoint %+v: want the exec port and the guest's loopback", ep)
 	}
+	if x := g.DomainXML(); !strings.Contains(x, `<source mode="bind"></source>`) || !strings.Contains(x, `name="`+guestexec.PortName+`"`) {
+		t.Errorf("the exec port is no channel whose socket libvirt places:\n%s", x)
+	}
+	ctx, cancel = context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	big := bytes.Repeat([]byte("benchbook"), 1<<20/9+1)[:1<<20]
+	rep, err := ep.Exec.Exec(ctx, guestexec.Request{Argv: []string{"mkfs.ext4", "-n", "-F", "/data/big"}, Files: map[string][]byte{"/data/big": big}, Remove: []string{"/data/big"}, StdoutLimit: 64 << 10, StderrTail: 4096})
+	if err != nil || !rep.Success() {
+		t.Fatalf("mkfs.ext4 -n inside, over the channel: %v %s %s", err, rep.ExitText(), rep.Stderr)
+	}
+	// mke2fs sizes the file system by the file: 1 MiB arrived whole.
+	if out := string(rep.Stdout); !strings.Contains(out, "1024 1k blocks") {
+		t.Errorf("mkfs.ext4 -n of the 1 MiB file said %q", out)
+	}
+	var trips []time.Duration
+	for i := range 20 {
+		t0 := time.Now()
+		if rep, err := ep.Exec.Exec(ctx, guestexec.Request{Argv: []string{"mkfs.ext4", "-V"}, StderrTail: 4096}); err != nil || !strings.Contains(string(rep.Stderr), "mke2fs") {
+			t.Fatalf("request %d over the channel: %v %q", i, err, rep.Stderr)
+		}
+		trips = append(trips, time.Since(t0))
+	}
+	slices.Sort(trips)
+	t.Logf("20 requests (mkfs.ext4 -V) over the libvirt channel: median %s, max %s", trips[10], trips[19])
 	facts := g.Facts()
-	if facts["scratch_fs"] != "ext4" || facts["scratch_size_bytes"] != "1073741824" || facts["exec_port"] == "" {
+	if facts["scratch_fs"] != "ext4" || facts["scratch_size_bytes"] != "1073741824" || !strings.Contains(facts["exec_port"], "libvirt channel") {
 		t.Errorf("facts %v", facts)
 	}
 	if !strings.Contains(g.DomainXML(), guest.LibvirtPoolDir+"/"+facts["domain"]+"-scratch0") {
@@ -518,5 +545,8 @@ func TestLibvirtRemoteScratch(t *testing.T) {
 	out, _ := exec.CommandContext(sctx, "virsh", "-c", r.URI, "vol-list", guest.LibvirtPool).CombinedOutput()
 	if strings.Contains(string(out), facts["domain"]) {
 		t.Errorf("volumes left on the remote:\n%s", out)
+	}
+	if _, err := ep.Exec.Exec(sctx, guestexec.Request{Argv: []string{"mkfs.ext4", "-V"}}); err == nil {
+		t.Error("the exec port still answers after Stop")
 	}
 }

@@ -77,14 +77,26 @@ func (g *Libvirt) scratchVolumes(ctx context.Context, ds []ScratchDisk) error {
 	return nil
 }
 
-// execPort connects to the exec port's socket, which libvirtd bound when it
-// made the domain; its undo closes it.
+// execPort connects to the exec port: the socket libvirtd bound here when
+// it made the domain, or, for a remote hypervisor, a stream libvirt opens
+// on the domain's channel (virDomainOpenChannel) over a connection of its
+// own to the daemon; its undo closes it.
 func (g *Libvirt) execPort(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	c, err := guestexec.Dial(ctx, execSocket(g.runDir))
-	if err != nil {
-		return fmt.Errorf("%w%s", err, g.LogTail())
+	var c *guestexec.Client
+	if g.conn.remote {
+		ch, err := openChannel(ctx, g.cfg.URI, g.dom, guestexec.PortName)
+		if err != nil {
+			return fmt.Errorf("exec port: %w%s", err, g.LogTail())
+		}
+		c = guestexec.NewClient(ch)
+		g.setFact("exec_port", "libvirt channel "+guestexec.PortName+" (virDomainOpenChannel over the libvirt connection)")
+	} else {
+		var err error
+		if c, err = guestexec.Dial(ctx, execSocket(g.runDir)); err != nil {
+			return fmt.Errorf("%w%s", err, g.LogTail())
+		}
 	}
 	g.life.push(func(context.Context) error { return c.Close() })
 	g.mu.Lock()

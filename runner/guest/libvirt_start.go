@@ -207,7 +207,7 @@ func (g *Libvirt) createOnce(ctx context.Context, owner string) error {
 	g.mu.Lock()
 	opts := DomainOptions{Name: g.cfg.Domain, Accel: g.cfg.Accel, Net: g.cfg.Net, MAC: g.mac, Owner: owner, CPUs: g.cfg.CPUs}
 	g.mu.Unlock()
-	if g.boot.Exec {
+	if g.boot.Exec && !g.conn.remote {
 		opts.ExecSocket = execSocket(g.runDir)
 	}
 	d, err := DomainXML(g.boot, opts)

@@ -79,7 +79,9 @@ type DomainOptions struct {
 	CPUs placement.Set
 	// ExecSocket is the unix socket of the exec port (Boot.Exec): a
 	// virtio channel named guestexec.PortName that libvirt binds there.
-	// "": no exec port.
+	// "": libvirt picks the path on its own machine (a remote
+	// hypervisor's), and benchbook reaches the port through libvirt's
+	// channel API.
 	ExecSocket string
 }
 
@@ -99,7 +101,7 @@ func DomainXML(b Boot, o DomainOptions) (*libvirtxml.Domain, error) {
 	domainConsole(d.Devices, b)
 	domainDisks(d.Devices, b, addr)
 	domainScratch(d.Devices, b, addr)
-	if b.Exec && o.ExecSocket != "" {
+	if b.Exec {
 		domainExec(d.Devices, o.ExecSocket, addr)
 	}
 	args, err := domainNet(d.Devices, b, o, addr)
@@ -277,7 +279,9 @@ func domainScratch(dev *libvirtxml.DomainDeviceList, b Boot, addr func() *libvir
 
 // domainExec gives the domain the exec port: a virtio-serial channel named
 // guestexec.PortName on a unix socket libvirt binds at sock, which
-// benchbook dials (the libvirt counterpart of execArgs). Under microvm the
+// benchbook dials (the libvirt counterpart of execArgs); with sock "",
+// where libvirt chooses, which benchbook reaches through
+// virDomainOpenChannel (it opens only unix channels). Under microvm the
 // virtio-serial controller sits on virtio-mmio, there being no PCI bus.
 func domainExec(dev *libvirtxml.DomainDeviceList, sock string, addr func() *libvirtxml.DomainAddress) {
 	zero := uint(0)

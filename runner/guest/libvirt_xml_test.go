@@ -50,6 +50,8 @@ func TestDomainXML(t *testing.T) {
 		// Scratch disks after the guest's own, and the exec port's channel.
 		{"linux-microvm-user-scratch-exec", scratch, user, "tcg", nil},
 		{"linux-pc-network-scratch-exec", scratchPC, def, "tcg", nil},
+		// On a remote hypervisor: the channel's socket is libvirt's to place.
+		{"linux-microvm-remote-user-scratch-exec", scratch, remoteUser, "tcg", nil},
 	}
 	var got strings.Builder
 	for _, tt := range tests {
@@ -63,14 +65,19 @@ func TestDomainXML(t *testing.T) {
 		if tt.net.Mode == "network" && staticAddress(b) {
 			b = readdress(b, netip.MustParseAddr("192.168.122.254"), netip.MustParseAddr("192.168.122.1"), 24)
 		}
+		name := "benchbook-nb-cell-" + tt.spec.Name + "-1"
+		remote := strings.Contains(tt.name, "remote")
 		for i := range b.Scratch {
 			b.Scratch[i].Path = "/tmp/bb-libvirt-run-1/" + b.Scratch[i].Serial + ".raw" // as the scratch step makes them
+			if remote {
+				b.Scratch[i].Path = LibvirtPoolDir + "/" + name + "-" + b.Scratch[i].Serial // the pool's volumes
+			}
 		}
 		sock := ""
-		if b.Exec {
+		if b.Exec && !remote {
 			sock = execSocket("/tmp/bb-libvirt-run-1")
 		}
-		d, err := DomainXML(b, DomainOptions{Name: "benchbook-nb-cell-" + tt.spec.Name + "-1", Accel: tt.accel, Net: tt.net, MAC: "52:54:00:bb:00:01", Owner: "4242@host", CPUs: tt.cpus, ExecSocket: sock})
+		d, err := DomainXML(b, DomainOptions{Name: name, Accel: tt.accel, Net: tt.net, MAC: "52:54:00:bb:00:01", Owner: "4242@host", CPUs: tt.cpus, ExecSocket: sock})
 		if err != nil {
 			t.Fatalf("%s: %v", tt.name, err)
 		}

@@ -3,6 +3,7 @@ package guestexec
 import (
 	"context"
 	"fmt"
+	"io"
 	"net"
 	"sync"
 	"time"
@@ -10,7 +11,7 @@ import (
 
 // Client is the host's end of a guest's exec port.
 type Client struct {
-	conn net.Conn
+	conn io.ReadWriteCloser
 	r    *lineReader
 
 	mu     sync.Mutex // one request at a time
@@ -36,9 +37,9 @@ func Dial(ctx context.Context, path string) (*Client, error) {
 	}
 }
 
-// NewClient speaks the protocol over conn (a test's pipe, a libvirt
-// channel's stream).
-func NewClient(conn net.Conn) *Client {
+// NewClient speaks the protocol over conn (a test's pipe, the stream
+// libvirt opens on a remote domain's channel). Close closes conn.
+func NewClient(conn io.ReadWriteCloser) *Client {
 	return &Client{conn: conn, r: newLineReader(conn)}
 }
 
