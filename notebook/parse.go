@@ -524,7 +524,9 @@ func pointHint(c, from *Cell) string {
 }
 
 // checkAtGuest: a load that says at = "guest" runs inside its guests, so
-// each must be a VM whose init runs it (image = "builtin:linux").
+// each must be a VM whose init runs it (image = "builtin:linux"), booted
+// by qemu or by libvirt (here, or on a remote host: the load's requests
+// and output then travel through libvirt's channel API).
 func (p *parser) checkAtGuest(nb *Notebook, c *Cell) {
 	if at, _ := nb.Loads[c.Load].Values["at"].(string); at != "guest" {
 		return
@@ -536,8 +538,8 @@ func (p *parser) checkAtGuest(nb *Notebook, c *Cell) {
 		}
 		kind, _ := g.Values["kind"].(string)
 		img, _ := g.Values["image"].(string)
-		if kind != "qemu" || img != "builtin:linux" {
-			p.errVal([]string{"loads", c.Load, "at"}, "at = \"guest\" runs the load inside the guest, but guest %q (cell %s) cannot run it: only a guest with kind = \"qemu\" and image = \"builtin:linux\" can (its init runs the load); give at = \"host\" to run it on this machine", name, c.ID)
+		if (kind != "qemu" && kind != "libvirt") || img != "builtin:linux" {
+			p.errVal([]string{"loads", c.Load, "at"}, "at = \"guest\" runs the load inside the guest, but guest %q (cell %s) cannot run it: only a guest with kind = \"qemu\" or \"libvirt\" and image = \"builtin:linux\" can (its init runs the load); give at = \"host\" to run it on this machine", name, c.ID)
 			return
 		}
 	}

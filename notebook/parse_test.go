@@ -76,7 +76,11 @@ func TestParseErrors(t *testing.T) {
 		{
 			name: "a load inside a guest that cannot run it",
 			src:  "title = \"t\"\n[guests.host]\nkind = \"process\"\ncommand = [\"redis-server\", \"--port\", \"{port}\"]\n[loads.f]\ntool = \"fio\"\nat = \"guest\"\n[[cells]]\nkind = \"bench\"\nid = \"io\"\nguests = [\"host\"]\nload = \"f\"\n",
-			want: []string{`x.toml:7:6: at = "guest" runs the load inside the guest, but guest "host" (cell io) cannot run it: only a guest with kind = "qemu" and image = "builtin:linux" can`},
+			want: []string{`x.toml:7:6: at = "guest" runs the load inside the guest, but guest "host" (cell io) cannot run it: only a guest with kind = "qemu" or "libvirt" and image = "builtin:linux" can`},
+		},
+		{
+			name: "a load inside a remote libvirt guest",
+			src:  "title = \"t\"\n[guests.far]\nkind = \"libvirt\"\nuri = \"qemu+ssh://root@far.example/system\"\nimage = \"builtin:linux\"\nnetwork = \"user\"\nready = \"none\"\n[loads.c]\ntool = \"command\"\ncommand = [\"true\"]\nat = \"guest\"\n[[cells]]\nkind = \"bench\"\nid = \"in\"\nguests = [\"far\"]\nload = \"c\"\n",
 		},
 		{
 			name: "unknown key in cell",

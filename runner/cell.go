@@ -333,7 +333,7 @@ func loadInGuest(values notebook.Values, in *instance) (bool, error) {
 	case in.ep.Exec != nil:
 		return true, nil
 	case at == "guest":
-		return false, errors.New(`at = "guest": this guest cannot run loads inside it; only a VM guest with image = "builtin:linux" (kind = "qemu", or "libvirt" on this machine) can; give at = "host" to run the load on this machine`)
+		return false, errors.New(`at = "guest": this guest cannot run loads inside it; only a VM guest with image = "builtin:linux" (kind = "qemu" or "libvirt") can; give at = "host" to run the load on this machine`)
 	}
 	return false, nil
 }

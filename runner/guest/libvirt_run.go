@@ -97,6 +97,7 @@ func (g *Libvirt) execPort(ctx context.Context) error {
 		if c, err = guestexec.Dial(ctx, execSocket(g.runDir)); err != nil {
 			return fmt.Errorf("%w%s", err, g.LogTail())
 		}
+		g.setFact("exec_port", "libvirt channel "+guestexec.PortName+" (its unix socket, bound by libvirtd on this machine)")
 	}
 	g.life.push(func(context.Context) error { return c.Close() })
 	g.mu.Lock()
