@@ -3,7 +3,6 @@ package runner
 import (
 	"bytes"
 	"context"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -69,15 +68,7 @@ func remoteHost(t *testing.T) (*libvirttest.Remote, string) {
 		t.Skip("mkfs.ext4 not installed (apt-get install e2fsprogs)")
 	}
 	staticInit(t) // before TMPDIR moves: the init is shared by the package's tests
-	tmp, err := os.MkdirTemp("", "bb-lvtest-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(tmp) })
-	if err := os.Chmod(tmp, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	t.Setenv("TMPDIR", tmp)
+	tmp := libvirttest.EnterableTMPDIR(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	r, err := libvirttest.StartRemote(ctx)

@@ -188,17 +188,7 @@ func TestScratchDisksLibvirt(t *testing.T) {
 	needScratchVM(t)
 	libvirttest.Need(t)
 	initBin := staticInit(t) // before TMPDIR moves: the init is shared by the package's tests
-	// libvirtd's qemu (user libvirt-qemu) must enter the folders under
-	// TMPDIR, which t.TempDir's 0700 ones forbid.
-	tmp, err := os.MkdirTemp("", "bb-lvtest-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(tmp) })
-	if err := os.Chmod(tmp, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	t.Setenv("TMPDIR", tmp)
+	tmp := libvirttest.EnterableTMPDIR(t)
 	src := strings.Replace(scratchNotebook, "kind     = \"qemu\"", "kind     = \"libvirt\"\nnetwork  = \"user\"", 1)
 	src = strings.Replace(src, `guests = ["ext4", "xfs"]`, `guests = ["ext4"]`, 1)
 	var steps []string

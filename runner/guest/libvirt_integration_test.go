@@ -381,17 +381,7 @@ func execVM(t *testing.T) *image.Image {
 func TestLibvirtScratchExec(t *testing.T) {
 	libvirttest.Need(t)
 	im := execVM(t)
-	// The run folder under a TMPDIR of this test's: libvirtd's qemu (user
-	// libvirt-qemu) must enter it, which t.TempDir's 0700 folders forbid.
-	tmp, err := os.MkdirTemp("", "bb-lvtest-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(tmp) })
-	if err := os.Chmod(tmp, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	t.Setenv("TMPDIR", tmp)
+	tmp := libvirttest.EnterableTMPDIR(t)
 	b, err := guest.PlanBoot(guest.VMSpec{Name: "linux", Flavor: "linux", Kernel: im.Kernel, Initrd: im.Initrd, Memory: "512M", Exec: true,
 		Scratch: []guest.Scratch{{Size: "1G", FS: "ext4", Mount: "/data", Cache: "none", AIO: "native"}}})
 	if err != nil {

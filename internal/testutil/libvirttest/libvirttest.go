@@ -259,3 +259,22 @@ func waitFor(ctx context.Context, ok func() bool, what string) error {
 	}
 	return nil
 }
+
+// EnterableTMPDIR points TMPDIR, for tb, at a new folder other users may
+// enter (mode 0755), removed at the end: libvirtd's qemu (user
+// libvirt-qemu) opens the scratch files and binds the exec socket in run
+// folders under TMPDIR, which t.TempDir's 0700 folders forbid. It returns
+// the folder.
+func EnterableTMPDIR(tb testing.TB) string {
+	tb.Helper()
+	tmp, err := os.MkdirTemp("", "bb-lvtest-")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { os.RemoveAll(tmp) })
+	if err := os.Chmod(tmp, 0o755); err != nil {
+		tb.Fatal(err)
+	}
+	tb.Setenv("TMPDIR", tmp)
+	return tmp
+}
