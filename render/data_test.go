@@ -25,10 +25,7 @@ var figureRE = regexp.MustCompile(`^([0-9][0-9,]*(?:\.[0-9]+)?) (\S+)`)
 // page's figure.
 func TestTableCSVMatchesPage(t *testing.T) {
 	nb, store := withResults(t, resultsNotebook)
-	out := t.TempDir()
-	if err := Write(out, nb, Options{Results: store}); err != nil {
-		t.Fatal(err)
-	}
+	out := writeOut(t, nb, Options{Results: store})
 	md := readOut(t, out, "index.md")
 	name := "table-throughput-6.csv"
 	if !strings.Contains(md, "Data: [CSV]("+name+") · [results (JSON)](results-throughput.json)") {

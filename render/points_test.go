@@ -73,10 +73,7 @@ func renderPoints(t *testing.T, src string) string {
 	if err := store.Save(pointsFile(nb)); err != nil {
 		t.Fatal(err)
 	}
-	out := t.TempDir()
-	if err := Write(out, nb, Options{Results: store, Version: "test"}); err != nil {
-		t.Fatal(err)
-	}
+	out := writeOut(t, nb, Options{Results: store, Version: "test"})
 	return out
 }
 

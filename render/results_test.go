@@ -120,10 +120,7 @@ func withResults(t *testing.T, src string) (*notebook.Notebook, results.Store) {
 
 func TestRenderWithResults(t *testing.T) {
 	nb, store := withResults(t, resultsNotebook)
-	out := t.TempDir()
-	if err := Write(out, nb, Options{Results: store, Version: "test"}); err != nil {
-		t.Fatal(err)
-	}
+	out := writeOut(t, nb, Options{Results: store, Version: "test"})
 	page := readOut(t, out, "index.html")
 	md := readOut(t, out, "index.md")
 
@@ -185,6 +182,16 @@ func TestRenderWithResults(t *testing.T) {
 	if !strings.Contains(page, "noisy") {
 		t.Error("osv's 7% spread has no variance warning")
 	}
+}
+
+// writeOut writes nb's page into a fresh folder and returns the folder.
+func writeOut(t *testing.T, nb *notebook.Notebook, opt Options) string {
+	t.Helper()
+	out := t.TempDir()
+	if err := Write(out, nb, opt); err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
 
 func readOut(t *testing.T, dir, name string) string {

@@ -40,10 +40,7 @@ func TestRunNotes(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	out := t.TempDir()
-	if err := Write(out, nb, Options{Results: store, Version: "test"}); err != nil {
-		t.Fatal(err)
-	}
+	out := writeOut(t, nb, Options{Results: store, Version: "test"})
 	md, page := readOut(t, out, "index.md"), readOut(t, out, "index.html")
 	start := strings.Index(md, "**Benchmark `throughput`**")
 	end := start + strings.Index(md[start:], "\n![")

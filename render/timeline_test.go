@@ -31,10 +31,7 @@ func TestTimelineFlagsAndPlot(t *testing.T) {
 	if err := store.Save(f); err != nil {
 		t.Fatal(err)
 	}
-	out := t.TempDir()
-	if err := Write(out, nb, Options{Results: store, Version: "test"}); err != nil {
-		t.Fatal(err)
-	}
+	out := writeOut(t, nb, Options{Results: store, Version: "test"})
 	md, page := readOut(t, out, "index.md"), readOut(t, out, "index.html")
 	for _, want := range []string{
 		"> **Not steady:** host, repeat 2: throughput drifts (linear fit -",

@@ -48,10 +48,7 @@ func svgTips(t *testing.T, svg string) []string {
 // each guest.
 func TestPlotTipsMatchData(t *testing.T) {
 	nb, store := withResults(t, resultsNotebook)
-	out := t.TempDir()
-	if err := Write(out, nb, Options{Results: store}); err != nil {
-		t.Fatal(err)
-	}
+	out := writeOut(t, nb, Options{Results: store})
 	page := tableCells(readOut(t, out, "index.md"))
 	records := func(name string) [][]string {
 		recs, err := csv.NewReader(strings.NewReader(readOut(t, out, name))).ReadAll()

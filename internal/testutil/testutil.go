@@ -1,6 +1,6 @@
 // Package testutil holds what the tests of several packages share: a
 // buffer that goroutines may write to while a test reads it, and a copy of
-// a folder, and the files of one. Its
+// a folder, the files of one, and the error check of table tests. Its
 // sub-packages check golden files (golden, with the one -update flag),
 // start real services (redistest, libvirttest), find leftover processes
 // (proctest), check generated HTML (htmlcheck) and write notebooks into
@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 )
@@ -100,4 +101,21 @@ func ReadFiles(t testing.TB, dir string, skip ...string) map[string][]byte {
 		t.Fatal(err)
 	}
 	return files
+}
+
+// ExpectErr checks err against want, a fragment of the error a test case
+// expects, or "" for none; it reports whether the case expected an error,
+// so that the caller checks nothing more.
+func ExpectErr(t testing.TB, err error, want string) bool {
+	t.Helper()
+	if want != "" {
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Fatalf("error %v, want %q", err, want)
+		}
+		return true
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return false
 }

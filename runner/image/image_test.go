@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/benchbook/benchbook/internal/testutil"
 )
 
 func needRedis(t *testing.T) string {
@@ -123,14 +125,8 @@ func TestModuleOrder(t *testing.T) {
 	} {
 		t.Run(strings.Join(tc.names, ","), func(t *testing.T) {
 			files, err := m.resolve(tc.names)
-			if tc.err != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.err) {
-					t.Fatalf("err = %v, want %q", err, tc.err)
-				}
+			if testutil.ExpectErr(t, err, tc.err) {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			var got []string
 			for _, f := range files {

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/benchbook/benchbook/internal/testutil"
 )
 
 func TestLZ4Block(t *testing.T) {
@@ -34,14 +36,8 @@ func TestLZ4Block(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := lz4Block([]byte("previous block "), tc.src, 1<<20)
-			if tc.err != "" {
-				if err == nil || !strings.Contains(err.Error(), tc.err) {
-					t.Fatalf("err = %v, want %q", err, tc.err)
-				}
+			if testutil.ExpectErr(t, err, tc.err) {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			if string(got) != "previous block "+tc.want {
 				t.Errorf("got %q, want %q", got, tc.want)

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/benchbook/benchbook/internal/testutil"
 	"github.com/benchbook/benchbook/notebook"
 )
 
@@ -236,7 +237,7 @@ func TestFioParseCaptured(t *testing.T) {
 			if err == nil {
 				err = out.judge(stderr)
 			}
-			if expectErr(t, err, tt.want) {
+			if testutil.ExpectErr(t, err, tt.want) {
 				return
 			}
 			var m Measurement

@@ -180,23 +180,6 @@ func checkFuzzed(t *testing.T, m Measurement, declared []notebook.Metric, most f
 	}
 }
 
-// expectErr checks err against want, a fragment of the error a test case
-// expects, or "" for none; it reports whether the case expected an error,
-// so that the caller checks nothing more.
-func expectErr(t *testing.T, err error, want string) bool {
-	t.Helper()
-	if want != "" {
-		if err == nil || !strings.Contains(err.Error(), want) {
-			t.Fatalf("error %v, want %q", err, want)
-		}
-		return true
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	return false
-}
-
 // mustRun runs the load values against target; the run must succeed.
 func mustRun(t *testing.T, target Target, values notebook.Values) Measurement {
 	t.Helper()

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/benchbook/benchbook/internal/testutil"
 	"github.com/benchbook/benchbook/internal/testutil/servertest"
 	"github.com/benchbook/benchbook/notebook"
 )
@@ -200,7 +201,7 @@ func TestIperf3ParseCaptured(t *testing.T) {
 			if err == nil {
 				err = out.judge(tt.spec)
 			}
-			if expectErr(t, err, tt.want) {
+			if testutil.ExpectErr(t, err, tt.want) {
 				return
 			}
 			m := Measurement{Tool: ToolIperf3, Command: []string{"iperf3"}}

@@ -12,6 +12,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/benchbook/benchbook/internal/testutil"
 )
 
 // memtierSample is one recorded memtier run from shared/testdata.
@@ -91,7 +93,7 @@ func TestParseMemtierRecorded(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			sample := readMemtierSample(t, dir, tt.name)
 			m, err := parseMemtierRun(sample.exitCode, sample.stderr, sample.json)
-			if expectErr(t, err, tt.wantErr) {
+			if testutil.ExpectErr(t, err, tt.wantErr) {
 				return
 			}
 			tot := m.Totals

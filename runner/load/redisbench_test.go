@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/benchbook/benchbook/internal/testutil"
 )
 
 func TestParseRedisBenchmarkRecorded(t *testing.T) {
@@ -38,7 +40,7 @@ func TestParseRedisBenchmarkRecorded(t *testing.T) {
 				t.Fatal(err)
 			}
 			got, err := parseRedisBenchmarkCSV(bytes.NewReader(out))
-			if expectErr(t, err, tt.wantErr) {
+			if testutil.ExpectErr(t, err, tt.wantErr) {
 				return
 			}
 			if fmt.Sprint(got) != fmt.Sprint(tt.want) {

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/benchbook/benchbook/internal/testutil"
 	"github.com/benchbook/benchbook/notebook"
 )
 
@@ -129,7 +130,7 @@ func TestSysbenchParseCaptured(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			stdout, _ := captured(t, "sysbench", tt.name)
 			out, err := parseSysbench(stdout)
-			if expectErr(t, err, tt.want) {
+			if testutil.ExpectErr(t, err, tt.want) {
 				return
 			}
 			m := Measurement{Tool: ToolSysbench, Command: []string{"sysbench", "run"}}

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/benchbook/benchbook/internal/testutil"
 	"github.com/benchbook/benchbook/internal/testutil/servertest"
 	"github.com/benchbook/benchbook/notebook"
 )
@@ -199,7 +200,7 @@ func TestWrkParseCaptured(t *testing.T) {
 			if err == nil {
 				err = out.judge("ADDR")
 			}
-			if expectErr(t, err, tt.want) {
+			if testutil.ExpectErr(t, err, tt.want) {
 				return
 			}
 			m := Measurement{Tool: ToolWrk, ToolVersion: "debian/4.1.0-3+b2", CPU: 1}
