@@ -25,12 +25,12 @@ var loadToolsKey0 = []Key{
 }
 
 var loadToolsMetric1 = []Metric{
-	{Name: "ops_per_sec", Unit: "ops/s", Better: "higher", Doc: "requests per second"},
+	{Name: "ops_per_sec", Unit: "ops/s", Better: "higher", Doc: "requests per second", Timeline: true},
 	{Name: "kb_per_sec", Unit: "KB/s", Better: "higher", Doc: "kilobytes sent and received per second"},
 	{Name: "latency_avg", Unit: "µs", Better: "lower", Doc: "mean latency"},
 	{Name: "latency_p50", Unit: "µs", Better: "lower", Doc: "median latency"},
 	{Name: "latency_p90", Unit: "µs", Better: "lower", Doc: "90th percentile of latency"},
-	{Name: "latency_p99", Unit: "µs", Better: "lower", Doc: "99th percentile of latency"},
+	{Name: "latency_p99", Unit: "µs", Better: "lower", Doc: "99th percentile of latency", Timeline: true},
 	{Name: "latency_p999", Unit: "µs", Better: "lower", Doc: "99.9th percentile of latency"},
 	{Name: "latency_max", Unit: "µs", Better: "lower", Doc: "highest latency seen"},
 	{Name: "hits", Unit: "", Better: "higher", Doc: "GETs that found their key"},
@@ -79,21 +79,21 @@ var loadToolsKey2 = []Key{
 }
 
 var loadToolsMetric3 = []Metric{
-	{Name: "iops", Unit: "IO/s", Better: "higher", Doc: "I/Os per second, all directions"},
-	{Name: "read_iops", Unit: "IO/s", Better: "higher", Doc: "reads per second"},
-	{Name: "read_bw", Unit: "bytes/s", Better: "higher", Doc: "bytes read per second"},
+	{Name: "iops", Unit: "IO/s", Better: "higher", Doc: "I/Os per second, all directions", Timeline: true},
+	{Name: "read_iops", Unit: "IO/s", Better: "higher", Doc: "reads per second", Timeline: true},
+	{Name: "read_bw", Unit: "bytes/s", Better: "higher", Doc: "bytes read per second", Timeline: true},
 	{Name: "read_clat_mean", Unit: "µs", Better: "lower", Doc: "mean completion latency of reads"},
-	{Name: "read_clat_p50", Unit: "µs", Better: "lower", Doc: "median completion latency of reads"},
+	{Name: "read_clat_p50", Unit: "µs", Better: "lower", Doc: "median completion latency of reads", Timeline: true},
 	{Name: "read_clat_p90", Unit: "µs", Better: "lower", Doc: "90th percentile of completion latency of reads"},
-	{Name: "read_clat_p99", Unit: "µs", Better: "lower", Doc: "99th percentile of completion latency of reads"},
+	{Name: "read_clat_p99", Unit: "µs", Better: "lower", Doc: "99th percentile of completion latency of reads", Timeline: true},
 	{Name: "read_clat_p999", Unit: "µs", Better: "lower", Doc: "99.9th percentile of completion latency of reads"},
 	{Name: "read_clat_max", Unit: "µs", Better: "lower", Doc: "highest completion latency of reads"},
-	{Name: "write_iops", Unit: "IO/s", Better: "higher", Doc: "writes per second"},
-	{Name: "write_bw", Unit: "bytes/s", Better: "higher", Doc: "bytes written per second"},
+	{Name: "write_iops", Unit: "IO/s", Better: "higher", Doc: "writes per second", Timeline: true},
+	{Name: "write_bw", Unit: "bytes/s", Better: "higher", Doc: "bytes written per second", Timeline: true},
 	{Name: "write_clat_mean", Unit: "µs", Better: "lower", Doc: "mean completion latency of writes"},
-	{Name: "write_clat_p50", Unit: "µs", Better: "lower", Doc: "median completion latency of writes"},
+	{Name: "write_clat_p50", Unit: "µs", Better: "lower", Doc: "median completion latency of writes", Timeline: true},
 	{Name: "write_clat_p90", Unit: "µs", Better: "lower", Doc: "90th percentile of completion latency of writes"},
-	{Name: "write_clat_p99", Unit: "µs", Better: "lower", Doc: "99th percentile of completion latency of writes"},
+	{Name: "write_clat_p99", Unit: "µs", Better: "lower", Doc: "99th percentile of completion latency of writes", Timeline: true},
 	{Name: "write_clat_p999", Unit: "µs", Better: "lower", Doc: "99.9th percentile of completion latency of writes"},
 	{Name: "write_clat_max", Unit: "µs", Better: "lower", Doc: "highest completion latency of writes"},
 }

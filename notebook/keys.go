@@ -165,6 +165,9 @@ type Metric struct {
 	Unit   string // "ops/s", "µs", "bytes/s"; "" for a count
 	Better string // BetterHigher, BetterLower, or "" when neither is
 	Doc    string
+	// Timeline: the tool also records it second by second, for timeline
+	// plots (style = "timeline").
+	Timeline bool
 }
 
 // Directions a metric can be better in.

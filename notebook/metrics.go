@@ -180,3 +180,17 @@ func (nb *Notebook) UnknownMetric(c *Cell, name string) string {
 	return fmt.Sprintf("unknown metric %q%s; bench cell %s (%s %s) produces %s",
 		name, didYouMean(name, names), c.ID, noun, strings.Join(tools, ", "), strings.Join(names, ", "))
 }
+
+// timelineMetrics are the metrics bench cell c's tools record second by
+// second (Metric.Timeline), for timeline plots; nil when its tools are
+// unknown (reported elsewhere).
+func (nb *Notebook) timelineMetrics(c *Cell) []string {
+	ms, _ := nb.CellMetrics(c)
+	var out []string
+	for _, m := range ms {
+		if m.Timeline {
+			out = append(out, m.Name)
+		}
+	}
+	return out
+}

@@ -603,9 +603,11 @@ func (p *parser) checkMetrics(nb *Notebook, c, from *Cell, path []string) {
 			p.errVal(append(slices.Clone(path), "y"), "%s", msg)
 			return
 		}
-		if c.Style == "timeline" && !slices.Contains(timelineMetrics, c.Y) {
-			p.errVal(append(slices.Clone(path), "y"), "a timeline plot draws %s second by second; y = %q is not among them", strings.Join(timelineMetrics, " or "), c.Y)
-			return
+		if c.Style == "timeline" {
+			if names := nb.timelineMetrics(from); len(names) > 0 && !slices.Contains(names, c.Y) {
+				p.errVal(append(slices.Clone(path), "y"), "a timeline plot draws what bench cell %s records second by second, %s; y = %q is not among them", from.ID, strings.Join(names, ", "), c.Y)
+				return
+			}
 		}
 		base := strings.TrimPrefix(strings.TrimPrefix(c.Y, "sets."), "gets.")
 		if c.Group && nb.UnknownMetric(from, "sets."+base) != "" && nb.UnknownMetric(from, "gets."+base) != "" {
@@ -619,10 +621,6 @@ func (p *parser) checkMetrics(nb *Notebook, c, from *Cell, path []string) {
 		}
 	}
 }
-
-// timelineMetrics are the metrics a load records second by second
-// (results.TimelineMetrics, which notebook cannot import).
-var timelineMetrics = []string{"ops_per_sec", "latency_p99"}
 
 // checkTable checks keys and types of a guest, load or cell table, and its
 // {param} references.

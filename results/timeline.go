@@ -9,15 +9,18 @@ import (
 // cut into intervals of IntervalS seconds (1 for the builtin load), each
 // with the throughput and the p99 latency of the requests answered in it.
 // The last, partial interval of a run is left out. Two parallel arrays keep
-// a 60-second run to two short lines of JSON.
+// a 60-second run to two short lines of JSON. A tool other than the redis
+// ones keeps its series in Metrics, under its metrics' names (fio: iops,
+// read_bw, write_clat_p99...); its throughput is "iops".
 type Timeline struct {
-	IntervalS  float64   `json:"interval_s"`
-	OpsPerSec  []float64 `json:"ops_per_sec"`
-	LatencyP99 []float64 `json:"latency_p99"` // µs
+	IntervalS  float64              `json:"interval_s"`
+	OpsPerSec  []float64            `json:"ops_per_sec,omitempty"`
+	LatencyP99 []float64            `json:"latency_p99,omitempty"` // µs
+	Metrics    map[string][]float64 `json:"metrics,omitempty"`
 }
 
-// Series returns the timeline's figures of metric ("ops_per_sec" or
-// "latency_p99"), or nil when it has none.
+// Series returns the timeline's figures of metric, or nil when it has
+// none.
 func (t *Timeline) Series(metric string) []float64 {
 	if t == nil {
 		return nil
@@ -28,11 +31,17 @@ func (t *Timeline) Series(metric string) []float64 {
 	case "latency_p99":
 		return t.LatencyP99
 	}
-	return nil
+	return t.Metrics[metric]
 }
 
-// TimelineMetrics are the metrics a Timeline holds, for plots.
-var TimelineMetrics = []string{"ops_per_sec", "latency_p99"}
+// throughput is the series Behaviour judges and the unit it words it in:
+// requests per second, or fio's I/Os per second.
+func (t *Timeline) throughput() ([]float64, string) {
+	if len(t.OpsPerSec) > 0 {
+		return t.OpsPerSec, "ops/s"
+	}
+	return t.Metrics["iops"], "IO/s"
+}
 
 // The rules of Behaviour, documented in docs/results.md.
 const (
@@ -57,10 +66,13 @@ const (
 // intervals. The fit leaves out the warm-up part when one is
 // flagged, so that a slow start is not also called a drift.
 func (t *Timeline) Behaviour() []string {
-	if t == nil || len(t.OpsPerSec) < behaviourMinIntervals || t.IntervalS <= 0 {
+	if t == nil {
 		return nil
 	}
-	ops := t.OpsPerSec
+	ops, unit := t.throughput()
+	if len(ops) < behaviourMinIntervals || t.IntervalS <= 0 {
+		return nil
+	}
 	median := Summarize(ops).Median
 	if median <= 0 {
 		return nil
@@ -82,7 +94,7 @@ func (t *Timeline) Behaviour() []string {
 		if change > 0 {
 			way = "rises"
 		}
-		out = append(out, fmt.Sprintf("throughput drifts (linear fit %+.0f %% of the mean over the run): the median second %s from %.0f ops/s in the first third to %.0f in the last", 100*change, way, first, last))
+		out = append(out, fmt.Sprintf("throughput drifts (linear fit %+.0f %% of the mean over the run): the median second %s from %.0f %s in the first third to %.0f in the last", 100*change, way, first, unit, last))
 	}
 	return out
 }

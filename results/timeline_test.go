@@ -32,6 +32,14 @@ func TestTimelineBehaviour(t *testing.T) {
 			}
 		})
 	}
+	// fio's timeline is judged on its iops, in its unit.
+	fio := &Timeline{IntervalS: 1, Metrics: map[string][]float64{"iops": {100, 101, 99, 100, 102, 50, 49, 51, 50, 50}, "write_clat_p99": {1, 1, 1, 1, 1, 9, 9, 9, 9, 9}}}
+	if got := fio.Behaviour(); len(got) != 1 || !strings.Contains(got[0], "from 100 IO/s in the first third") {
+		t.Errorf("fio: %q", got)
+	}
+	if s := fio.Series("write_clat_p99"); len(s) != 10 || fio.Series("ops_per_sec") != nil {
+		t.Errorf("fio series %v", s)
+	}
 	var none *Timeline
 	if got := none.Behaviour(); got != nil {
 		t.Errorf("nil timeline: %q", got)

@@ -83,7 +83,11 @@ func writeDecls(b *bytes.Buffer, name string, decls []notebook.Decl) {
 		keys := list("Key", keysSource(d.Keys))
 		var ms strings.Builder
 		for _, m := range d.Metrics {
-			fmt.Fprintf(&ms, "{Name: %q, Unit: %q, Better: %q, Doc: %q},\n", m.Name, m.Unit, m.Better, m.Doc)
+			timeline := ""
+			if m.Timeline {
+				timeline = ", Timeline: true"
+			}
+			fmt.Fprintf(&ms, "{Name: %q, Unit: %q, Better: %q, Doc: %q%s},\n", m.Name, m.Unit, m.Better, m.Doc, timeline)
 		}
 		metrics := list("Metric", ms.String())
 		fmt.Fprintf(&body, "{Name: %q, Doc: %q, Keys: %s, Metrics: %s},\n", d.Name, d.Doc, keys, metrics)

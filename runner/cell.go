@@ -483,7 +483,7 @@ func timelineOf(t *load.Timeline) *results.Timeline {
 	if t == nil {
 		return nil
 	}
-	return &results.Timeline{IntervalS: t.Interval.Seconds(), OpsPerSec: t.OpsPerSec, LatencyP99: t.LatencyP99}
+	return &results.Timeline{IntervalS: t.Interval.Seconds(), OpsPerSec: t.OpsPerSec, LatencyP99: t.LatencyP99, Metrics: t.Metrics}
 }
 
 func firstLine(err error) string {

@@ -54,7 +54,8 @@ ioengine  = "libaio"
 iodepth   = 8
 direct    = true
 directory = "/data"
-runtime   = "2s"
+runtime   = "3s"
+time_based = true
 [[cells]]
 kind   = "bench"
 id     = "disks"
@@ -121,6 +122,12 @@ func TestScratchDisks(t *testing.T) {
 			t.Errorf("%s: load command %q", g.Name, cmd)
 		}
 		t.Logf("%s: fio inside: %.0f write IOPS, p99 %.0f µs", g.Name, r.Metrics["write_iops"], r.Metrics["write_clat_p99"])
+		// Its histogram logs came back over the exec port: a timeline.
+		if s := r.Timeline.Series("write_iops"); len(s) == 0 || s[0] <= 0 || len(r.Timeline.Series("write_clat_p99")) != len(s) {
+			t.Errorf("%s: timeline %+v", g.Name, r.Timeline)
+		} else {
+			t.Logf("%s: timeline write IOPS %.0f, p99 %.0f µs", g.Name, s, r.Timeline.Series("write_clat_p99"))
+		}
 	}
 	if !strings.Contains(f.Guests[1].Facts["scratch_mount_options"], "noatime") {
 		t.Errorf("xfs mount options %q lack noatime", f.Guests[1].Facts["scratch_mount_options"])

@@ -130,7 +130,47 @@ func Exec(req Request, cancel <-chan struct{}, wait WaitFunc) Reply {
 	if stderr != null {
 		rep.Stderr = readTail(stderr, req.StderrTail)
 	}
+	rep.Collected, err = Collect(req.Collect, req.CollectLimit)
+	if err != nil {
+		rep.CollectError = err.Error()
+	}
 	return rep
+}
+
+// Collect reads the files matching patterns, sorted by path, whole files
+// only, until limit bytes (0: DefaultCollectLimit); an error says what was
+// left out. The host side of a tool running on the host reads its logs
+// with it too.
+func Collect(patterns []string, limit int) (map[string][]byte, error) {
+	if limit <= 0 {
+		limit = DefaultCollectLimit
+	}
+	var out map[string][]byte
+	var errs []error
+	for _, pat := range patterns {
+		paths, err := filepath.Glob(pat)
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		for _, p := range paths {
+			b, err := os.ReadFile(p)
+			switch {
+			case err != nil:
+				errs = append(errs, err)
+				continue
+			case len(b) > limit:
+				errs = append(errs, fmt.Errorf("%s: %d bytes, over the %d left of the limit", p, len(b), limit))
+				continue
+			}
+			if out == nil {
+				out = map[string][]byte{}
+			}
+			out[p] = b
+			limit -= len(b)
+		}
+	}
+	return out, errors.Join(errs...)
 }
 
 // readHead is f's first limit bytes; readTail its last limit.

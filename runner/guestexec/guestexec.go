@@ -46,6 +46,11 @@ type Request struct {
 	Mkdir  []string          `json:"mkdir,omitempty"`
 	Files  map[string][]byte `json:"files,omitempty"`
 	Remove []string          `json:"remove,omitempty"`
+	// Collect are glob patterns (filepath.Match's) of files read back
+	// after the program ends, before Remove: a tool's logs. At most
+	// CollectLimit bytes of them come back, whole files only (0: 16 MiB).
+	Collect      []string `json:"collect,omitempty"`
+	CollectLimit int      `json:"collect_limit,omitempty"`
 	// Timeout kills the process group after this long (0: 10 minutes).
 	Timeout time.Duration `json:"timeout,omitempty"`
 	// StdoutLimit keeps the first bytes of stdout (0: none kept); stderr's
@@ -56,6 +61,10 @@ type Request struct {
 
 // DefaultTimeout bounds a request that gives none.
 const DefaultTimeout = 10 * time.Minute
+
+// DefaultCollectLimit bounds the files a request collects when it gives no
+// limit: a reply's line must stay under maxLine once in base64.
+const DefaultCollectLimit = 16 << 20
 
 // Reply is how a request ended.
 type Reply struct {
@@ -79,6 +88,10 @@ type Reply struct {
 	MaxRSS int64         `json:"max_rss"`
 	Stdout []byte        `json:"stdout,omitempty"`
 	Stderr []byte        `json:"stderr,omitempty"`
+	// Collected are the files Collect matched, path to content;
+	// CollectError says why some are missing (over the limit, unreadable).
+	Collected    map[string][]byte `json:"collected,omitempty"`
+	CollectError string            `json:"collect_error,omitempty"`
 }
 
 // Success reports whether the program ran and exited 0.

@@ -81,6 +81,22 @@ func TestExec(t *testing.T) {
 			},
 		},
 		{
+			name: "files the program wrote come back, whole ones within the limit, before removal",
+			req: Request{
+				Argv: []string{"sh", "-c", "printf 1234 > a_1.log; printf 12345678 > a_2.log; printf x > b.log"}, Dir: work,
+				Mkdir: []string{work}, Collect: []string{filepath.Join(work, "a_*.log")}, CollectLimit: 10,
+				Remove: []string{filepath.Join(dir, "work")},
+			},
+			check: func(t *testing.T, rep Reply) {
+				if !rep.Success() || len(rep.Collected) != 1 || string(rep.Collected[filepath.Join(work, "a_1.log")]) != "1234" {
+					t.Errorf("collected %q", rep.Collected)
+				}
+				if !strings.Contains(rep.CollectError, "a_2.log: 8 bytes, over the 6 left") {
+					t.Errorf("collect error %q", rep.CollectError)
+				}
+			},
+		},
+		{
 			name: "the environment has LC_ALL=C and the request's",
 			req:  Request{Argv: []string{"sh", "-c", "echo $LC_ALL $X"}, Env: []string{"X=y"}, StdoutLimit: 100},
 			check: func(t *testing.T, rep Reply) {

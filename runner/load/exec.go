@@ -22,6 +22,10 @@ type procResult struct {
 	stderr    []byte // its last stderrTail bytes
 	user, sys time.Duration
 	exitCode  int // -1 when it did not exit by itself
+	// files are the files collected after it ended (toolFiles.collect),
+	// collectErr why some are missing.
+	files      map[string][]byte
+	collectErr error
 }
 
 func (p procResult) cpu() time.Duration { return p.user + p.sys }
@@ -68,22 +72,38 @@ func runProc(ctx context.Context, argv []string, dir string, onStderr func(strin
 	return res, err
 }
 
+// toolFiles are the files around a tool's process: folders it needs made
+// first, files it needs written there first (a job file the guest cannot
+// read from the notebook's folder), and glob patterns of files it writes
+// that are read back after it ends (its logs).
+type toolFiles struct {
+	mkdir   []string
+	write   map[string][]byte
+	collect []string
+}
+
 // runTool runs a tool's process where the target says: inside the guest
-// over its exec port, or here in the target's namespace. mkdir are folders
-// it needs made first (here, or in the guest), files what it needs
-// written there (a job file the guest cannot read from the notebook's
-// folder).
-func runTool(ctx context.Context, t Target, argv []string, dir string, mkdir []string, files map[string][]byte) (procResult, error) {
+// over its exec port, or here in the target's namespace, with its files
+// (the collected ones in procResult.files, and why some are missing in
+// procResult.collectErr).
+func runTool(ctx context.Context, t Target, argv []string, dir string, tf toolFiles) (procResult, error) {
 	if t.Guest == nil {
-		for _, d := range mkdir {
+		for _, d := range tf.mkdir {
 			if err := os.MkdirAll(d, 0o755); err != nil {
 				return procResult{}, err
 			}
 		}
-		return runProc(ctx, t.wrap(argv), dir, nil)
+		res, err := runProc(ctx, t.wrap(argv), dir, nil)
+		if len(tf.collect) > 0 {
+			res.files, res.collectErr = guestexec.Collect(tf.collect, 0)
+		}
+		return res, err
 	}
-	rep, err := t.guestExec(ctx, guestexec.Request{Argv: argv, Dir: dir, Mkdir: mkdir, Files: files, StdoutLimit: stdoutLimit, StderrTail: stderrTail})
-	res := procResult{stdout: rep.Stdout, stderr: rep.Stderr, user: rep.User, sys: rep.Sys, exitCode: rep.Exit}
+	rep, err := t.guestExec(ctx, guestexec.Request{Argv: argv, Dir: dir, Mkdir: tf.mkdir, Files: tf.write, Collect: tf.collect, StdoutLimit: stdoutLimit, StderrTail: stderrTail})
+	res := procResult{stdout: rep.Stdout, stderr: rep.Stderr, user: rep.User, sys: rep.Sys, exitCode: rep.Exit, files: rep.Collected}
+	if rep.CollectError != "" {
+		res.collectErr = errors.New(rep.CollectError)
+	}
 	return res, err
 }
 

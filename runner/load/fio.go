@@ -59,16 +59,16 @@ var fioDirections = []string{"read", "write"}
 // the time from submission to completion), converted from fio's
 // nanoseconds to microseconds like every latency benchbook stores.
 var fioMetrics = func() []notebook.Metric {
-	out := []notebook.Metric{{Name: "iops", Unit: "IO/s", Better: notebook.BetterHigher, Doc: "I/Os per second, all directions"}}
+	out := []notebook.Metric{{Name: "iops", Unit: "IO/s", Better: notebook.BetterHigher, Doc: "I/Os per second, all directions", Timeline: true}}
 	for _, d := range fioDirections {
 		of := " of " + d + "s"
 		out = append(out,
-			notebook.Metric{Name: d + "_iops", Unit: "IO/s", Better: notebook.BetterHigher, Doc: d + "s per second"},
-			notebook.Metric{Name: d + "_bw", Unit: "bytes/s", Better: notebook.BetterHigher, Doc: "bytes " + map[string]string{"read": "read", "write": "written"}[d] + " per second"},
+			notebook.Metric{Name: d + "_iops", Unit: "IO/s", Better: notebook.BetterHigher, Doc: d + "s per second", Timeline: true},
+			notebook.Metric{Name: d + "_bw", Unit: "bytes/s", Better: notebook.BetterHigher, Doc: "bytes " + map[string]string{"read": "read", "write": "written"}[d] + " per second", Timeline: true},
 			notebook.Metric{Name: d + "_clat_mean", Unit: "µs", Better: notebook.BetterLower, Doc: "mean completion latency" + of},
-			notebook.Metric{Name: d + "_clat_p50", Unit: "µs", Better: notebook.BetterLower, Doc: "median completion latency" + of},
+			notebook.Metric{Name: d + "_clat_p50", Unit: "µs", Better: notebook.BetterLower, Doc: "median completion latency" + of, Timeline: true},
 			notebook.Metric{Name: d + "_clat_p90", Unit: "µs", Better: notebook.BetterLower, Doc: "90th percentile of completion latency" + of},
-			notebook.Metric{Name: d + "_clat_p99", Unit: "µs", Better: notebook.BetterLower, Doc: "99th percentile of completion latency" + of},
+			notebook.Metric{Name: d + "_clat_p99", Unit: "µs", Better: notebook.BetterLower, Doc: "99th percentile of completion latency" + of, Timeline: true},
 			notebook.Metric{Name: d + "_clat_p999", Unit: "µs", Better: notebook.BetterLower, Doc: "99.9th percentile of completion latency" + of},
 			notebook.Metric{Name: d + "_clat_max", Unit: "µs", Better: notebook.BetterLower, Doc: "highest completion latency" + of},
 		)
@@ -111,7 +111,12 @@ func fioRun(ctx context.Context, t Target, v notebook.Values) (Measurement, erro
 	if err != nil {
 		return fail(err)
 	}
-	var files map[string][]byte
+	tf := toolFiles{mkdir: mkdir}
+	if s.JobFile == "" {
+		// The job file runs as it is; the job of keys records a timeline.
+		argv = slices.Insert(argv, len(argv)-1, fioHistArgs(dir)...)
+		tf.collect = []string{fioHistGlob(dir)}
+	}
 	if t.Guest != nil && s.JobFile != "" {
 		// The guest cannot see the notebook's folder: the job file goes
 		// into the guest's scratch folder, where it runs.
@@ -121,13 +126,13 @@ func fioRun(ctx context.Context, t Target, v notebook.Values) (Measurement, erro
 			return fail(fmt.Errorf("job_file: %w", err))
 		}
 		argv[len(argv)-1] = dir + "/" + filepath.Base(job)
-		files = map[string][]byte{argv[len(argv)-1]: b}
+		tf.write = map[string][]byte{argv[len(argv)-1]: b}
 	}
 	m.Command = argv
 	timeout := s.timeout()
 	ctx, cancel := context.WithTimeoutCause(ctx, timeout, errTimeout)
 	defer cancel()
-	res, err := runTool(ctx, t, argv, dir, mkdir, files)
+	res, err := runTool(ctx, t, argv, dir, tf)
 	m.CPU = res.cpu()
 	if ctx.Err() != nil {
 		return fail(describeProcErr(ctx, err, timeout, res.stderr))
@@ -145,6 +150,9 @@ func fioRun(ctx context.Context, t Target, v notebook.Values) (Measurement, erro
 		return fail(fmt.Errorf("%w%s", perr, stderrHint(res.stderr)))
 	}
 	out.fill(&m)
+	if m.Timeline, err = fioTimelineOf(res, m.Duration); err != nil {
+		return fail(err)
+	}
 	if m.ToolVersion == "" {
 		m.ToolVersion, _ = fioVersion(ctx)
 	}

@@ -15,12 +15,12 @@ import (
 // microseconds.
 var redisMetrics = func() []notebook.Metric {
 	base := []notebook.Metric{
-		{Name: "ops_per_sec", Unit: "ops/s", Better: notebook.BetterHigher, Doc: "requests per second"},
+		{Name: "ops_per_sec", Unit: "ops/s", Better: notebook.BetterHigher, Doc: "requests per second", Timeline: true},
 		{Name: "kb_per_sec", Unit: "KB/s", Better: notebook.BetterHigher, Doc: "kilobytes sent and received per second"},
 		{Name: "latency_avg", Unit: "µs", Better: notebook.BetterLower, Doc: "mean latency"},
 		{Name: "latency_p50", Unit: "µs", Better: notebook.BetterLower, Doc: "median latency"},
 		{Name: "latency_p90", Unit: "µs", Better: notebook.BetterLower, Doc: "90th percentile of latency"},
-		{Name: "latency_p99", Unit: "µs", Better: notebook.BetterLower, Doc: "99th percentile of latency"},
+		{Name: "latency_p99", Unit: "µs", Better: notebook.BetterLower, Doc: "99th percentile of latency", Timeline: true},
 		{Name: "latency_p999", Unit: "µs", Better: notebook.BetterLower, Doc: "99.9th percentile of latency"},
 		{Name: "latency_max", Unit: "µs", Better: notebook.BetterLower, Doc: "highest latency seen"},
 		{Name: "hits", Better: notebook.BetterHigher, Doc: "GETs that found their key"},
@@ -37,6 +37,7 @@ var redisMetrics = func() []notebook.Metric {
 				m.Doc += ", " + map[string]string{"sets.": "SETs", "gets.": "GETs"}[prefix] + " only"
 			}
 			m.Name = prefix + m.Name
+			m.Timeline = false // the timeline is of all requests
 			out = append(out, m)
 		}
 	}

@@ -146,7 +146,7 @@ func (redisBenchmark) Run(ctx context.Context, t Target, s Spec) (Measurement, e
 	start := time.Now()
 	for _, run := range plan {
 		argv, _ := redisBenchmarkArgv(path, t, s, run)
-		res, err := runTool(ctx, t, argv, "", nil, nil)
+		res, err := runTool(ctx, t, argv, "", toolFiles{})
 		m.CPU += res.cpu()
 		if err != nil {
 			return fail(describeProcErr(ctx, err, s.Timeout, res.stderr))
@@ -181,7 +181,7 @@ func redisBenchmarkWarmup(ctx context.Context, path string, t Target, s Spec) er
 	errWarmupOver := errors.New("warmup over")
 	wctx, cancel := context.WithTimeoutCause(ctx, s.Warmup, errWarmupOver)
 	defer cancel()
-	res, err := runTool(wctx, t, argv, "", nil, nil)
+	res, err := runTool(wctx, t, argv, "", toolFiles{})
 	if errors.Is(err, errWarmupOver) {
 		return nil
 	}

@@ -110,7 +110,7 @@ func sysbenchMeasure(ctx context.Context, t Target, dir string, s SysbenchSpec, 
 	timeout := s.timeout()
 	ctx, cancel := context.WithTimeoutCause(ctx, timeout, errTimeout)
 	defer cancel()
-	res, err := runTool(ctx, t, m.Command, dir, nil, nil)
+	res, err := runTool(ctx, t, m.Command, dir, toolFiles{})
 	m.CPU = res.cpu()
 	if ctx.Err() != nil {
 		return fail(describeProcErr(ctx, err, timeout, res.stderr))
@@ -175,7 +175,7 @@ func sysbenchStep(ctx context.Context, t Target, dir string, argv []string) erro
 	timeout := defaultHostTimeout
 	ctx, cancel := context.WithTimeoutCause(ctx, timeout, errTimeout)
 	defer cancel()
-	res, err := runTool(ctx, t, argv, dir, nil, nil)
+	res, err := runTool(ctx, t, argv, dir, toolFiles{})
 	if err == nil {
 		if fatal := sysbenchFatal(res.stdout); fatal != "" {
 			err = errors.New("it failed")

@@ -13,11 +13,14 @@ const TimelineInterval = time.Second
 
 // Timeline is a run's measured phase interval by interval: the throughput
 // and p99 latency of the requests answered in each full interval (the last,
-// partial one is left out).
+// partial one is left out). The builtin load fills OpsPerSec and
+// LatencyP99; other tools fill Metrics, under the names of their metrics
+// (fio: "iops", "read_clat_p99"...).
 type Timeline struct {
-	Interval   time.Duration `json:"interval"`
-	OpsPerSec  []float64     `json:"ops_per_sec"`
-	LatencyP99 []float64     `json:"latency_p99_us"`
+	Interval   time.Duration        `json:"interval"`
+	OpsPerSec  []float64            `json:"ops_per_sec,omitempty"`
+	LatencyP99 []float64            `json:"latency_p99_us,omitempty"`
+	Metrics    map[string][]float64 `json:"metrics,omitempty"`
 }
 
 // timeline gathers the clients' intervals. Each client adds what it

@@ -14,6 +14,10 @@ job="--name=benchbook --ioengine=psync --direct=0 --group_reporting"
 run randread $job --rw=randread --bs=4k --size=8M --iodepth=1 --numjobs=1 --runtime=1000ms --time_based --directory="$w"
 # iodepth 4 with a synchronous engine: fio prints a note before its JSON.
 run randrw-2jobs $job --rw=randrw --bs=4k --size=4M --iodepth=4 --numjobs=2 --rwmixread=70 --runtime=1000ms --time_based --directory="$w"
+# With the histogram log of a timeline (benchbook's --write_hist_log): two
+# jobs, 2 s; the log of job 1 is kept as randrw-hist.log.
+run randrw-hist $job --rw=randrw --bs=4k --size=4M --iodepth=1 --numjobs=2 --rwmixread=70 --runtime=2000ms --time_based --directory="$w" --write_hist_log="$w/benchbook-timeline" --log_hist_msec=1000
+cp benchbook-timeline_clat_hist.1.log "$here/randrw-hist.log"
 run seqwrite-fsync $job --rw=write --bs=64k --size=8M --iodepth=1 --numjobs=1 --fsync=16 --directory="$w"
 
 # A job file with two jobs and no group_reporting: two entries to merge.
