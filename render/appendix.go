@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 
@@ -289,11 +288,7 @@ func netPaths(g results.Guest, facts map[string]string) []kv {
 }
 
 func sortedKV(m map[string]string) []kv {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
+	keys := slices.Sorted(maps.Keys(m))
 	out := make([]kv, len(keys))
 	for i, k := range keys {
 		out[i] = kv{k, m[k]}

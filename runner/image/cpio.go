@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"path"
 	"slices"
 	"strings"
@@ -90,12 +91,7 @@ func cleanName(name string) (string, error) {
 // names returns the entry names in archive order. Plain byte order puts
 // "a" before "a/b", so parents always come first.
 func (a *archive) names() []string {
-	names := make([]string, 0, len(a.entries))
-	for n := range a.entries {
-		names = append(names, n)
-	}
-	slices.Sort(names)
-	return names
+	return slices.Sorted(maps.Keys(a.entries))
 }
 
 // writeTo writes the whole archive to w as newc cpio.
