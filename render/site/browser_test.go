@@ -159,7 +159,13 @@ func TestBrowser(t *testing.T) {
 			t.Errorf("plot %s: %gx%g, natural width %g", p.Src, p.W, p.H, p.Natural)
 		}
 	}
-	checkTips(t, tctx, out, strings.TrimSuffix(loc, "index.html")+plots[0].Src)
+	// A click on a plot opens its SVG, whose marks carry their figures.
+	_, err = chromedp.Run(tctx, chromedp.WaitEvent(page.LoadEventFired, nil,
+		chromedp.Click(chromedp.CSS(`a[href="`+plots[0].Src+`"] img`))))
+	if err != nil {
+		t.Fatalf("click the plot %s: %v", plots[0].Src, err)
+	}
+	checkTips(t, tctx, out)
 	for _, e := range errs() {
 		t.Errorf("console: %s", e)
 	}
@@ -254,19 +260,20 @@ func waitFirstBuild(t *testing.T, s *Server, served <-chan error, ended *bool) {
 	}
 }
 
-// checkTips opens a plot's SVG by itself, as a reader who follows it does
-// (an <img> shows no tooltips), and checks that Chromium reads it as SVG
-// with a <title> on every mark: one per figure of the plot's CSV, each
-// naming its row's guest.
-func checkTips(t *testing.T, ctx context.Context, out, svgURL string) {
+// checkTips checks the plot's SVG the browser shows by itself (an <img>
+// shows no tooltips, so the page links it): Chromium reads it as SVG with
+// a <title> on every mark, one per figure of the plot's CSV, each naming
+// its row's guest.
+func checkTips(t *testing.T, ctx context.Context, out string) {
 	t.Helper()
 	type doc struct {
 		Root   string
 		Errors int
 		Tips   []string
 	}
-	if err := chromedp.Do(ctx, chromedp.Navigate(svgURL)); err != nil {
-		t.Fatalf("open %s: %v", svgURL, err)
+	svgURL, err := chromedp.Run(ctx, chromedp.Location())
+	if err != nil || !strings.HasSuffix(svgURL, ".svg") {
+		t.Fatalf("the browser shows %s, not the plot's SVG: %v", svgURL, err)
 	}
 	d, err := chromedp.Run(ctx, chromedp.Evaluate[doc](`({
 		Root: document.documentElement.localName,
