@@ -56,15 +56,7 @@ group = true
 		`x.toml:29:33: claim "xfs.write_clat_p99 < ext4.write_clat_99": unknown metric "write_clat_99" (did you mean "write_clat_p99"?); ` + fioMetrics,
 		`x.toml:34:9: group = true draws SETs and GETs apart, but bench cell fs has neither sets.write_iops nor gets.write_iops`,
 	}
-	got := Errors(err)
-	if len(got) != len(want) {
-		t.Fatalf("got %d errors, want %d:\n%v", len(got), len(want), err)
-	}
-	for i, w := range want {
-		if !strings.HasPrefix(got[i].Error(), w) {
-			t.Errorf("error %d:\n got %s\nwant %s...", i, got[i], w)
-		}
-	}
+	got := checkErrors(t, err, want)
 	if !strings.HasSuffix(got[0].Error(), ", write_clat_max, boot_ms") {
 		t.Errorf("the list ends %q; want every metric of fio, then boot_ms", got[0].Error()[len(got[0].Error())-40:])
 	}

@@ -28,6 +28,26 @@ guests = ["host"]
 load = "mt"
 `
 
+// checkErrors checks the problems err lists against want, in order: as
+// many, each beginning with its want; no want, no error at all. It returns
+// the problems.
+func checkErrors(t *testing.T, err error, want []string) []*Error {
+	t.Helper()
+	if len(want) == 0 && err != nil {
+		t.Fatalf("unexpected errors:\n%v", err)
+	}
+	got := Errors(err)
+	if len(got) != len(want) {
+		t.Fatalf("got %d errors, want %d:\n%v", len(got), len(want), err)
+	}
+	for i, w := range want {
+		if !strings.HasPrefix(got[i].Error(), w) {
+			t.Errorf("error %d:\n got %s\nwant %s...", i, got[i], w)
+		}
+	}
+	return got
+}
+
 func TestParseErrors(t *testing.T) {
 	tests := []struct {
 		name string
@@ -183,21 +203,7 @@ func TestParseErrors(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := Parse("x.toml", []byte(tt.src))
-			got := Errors(err)
-			if len(tt.want) == 0 {
-				if err != nil {
-					t.Fatalf("unexpected errors:\n%v", err)
-				}
-				return
-			}
-			if len(got) != len(tt.want) {
-				t.Fatalf("got %d errors, want %d:\n%v", len(got), len(tt.want), err)
-			}
-			for i, w := range tt.want {
-				if !strings.HasPrefix(got[i].Error(), w) {
-					t.Errorf("error %d:\n got %s\nwant %s...", i, got[i], w)
-				}
-			}
+			checkErrors(t, err, tt.want)
 		})
 	}
 }
@@ -435,15 +441,7 @@ claims = ["host.ops_per_sec > 2 * host.latency_p99", "hots.ops_per_sec > 1", "ho
 		`x.toml:19:113: claim "host.ops_per_sec >> 3": unexpected ">": want a number or GUEST.METRIC`,
 		`x.toml:19:142: claim "(host.ops_per_sec + 1 > 2": want ) to close the ( at 1`,
 	}
-	got := Errors(err)
-	if len(got) != len(want) {
-		t.Fatalf("got %d errors, want %d:\n%v", len(got), len(want), err)
-	}
-	for i, w := range want {
-		if !strings.HasPrefix(got[i].Error(), w) {
-			t.Errorf("error %d:\n got %s\nwant %s", i, got[i], w)
-		}
-	}
+	checkErrors(t, err, want)
 	c := nb.Cells[len(nb.Cells)-1]
 	if len(c.Claims) != 3 || c.Claims[0].Op != ">" || c.Claims[0].Right.String() != "(2 * host.latency_p99)" {
 		t.Errorf("claims %+v", c.Claims)
@@ -487,15 +485,7 @@ claims = ["host[clients=4].ops_per_sec > host[clients=1].ops_per_sec", "host[4].
 		`x.toml:22:194: claim "vm[1:11].ops_per_sec > 1": "1:11" is not a value bench cell sw sweeps (did you mean "1:1"?)`,
 		`x.toml:22:222: claim "host[clients=4,clients=1].ops_per_sec > 1": sweep point [clients=4,clients=1] names clients twice`,
 	}
-	got := Errors(err)
-	if len(got) != len(want) {
-		t.Fatalf("got %d errors, want %d:\n%v", len(got), len(want), err)
-	}
-	for i, w := range want {
-		if !strings.HasPrefix(got[i].Error(), w) {
-			t.Errorf("error %d:\n got %s\nwant %s", i, got[i], w)
-		}
-	}
+	checkErrors(t, err, want)
 	pins, msg := ResolvePoint(nb.Bench("sw"), "4")
 	if msg != "" || fmt.Sprint(pins) != "map[clients:4]" {
 		t.Errorf("ResolvePoint(4) = %v, %q", pins, msg)

@@ -1,7 +1,6 @@
 package notebook
 
 import (
-	"strings"
 	"testing"
 	"time"
 )
@@ -68,15 +67,7 @@ func TestRepeatKey(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			nb, err := Parse("x.toml", []byte(base+benchCell+tt.cell))
-			got := Errors(err)
-			if len(got) != len(tt.want) {
-				t.Fatalf("got %d errors, want %d:\n%v", len(got), len(tt.want), err)
-			}
-			for i, w := range tt.want {
-				if !strings.HasPrefix(got[i].Error(), w) {
-					t.Errorf("error %d:\n got %s\nwant %s...", i, got[i], w)
-				}
-			}
+			checkErrors(t, err, tt.want)
 			if tt.check != nil {
 				tt.check(t, nb.Bench("tp"))
 			}

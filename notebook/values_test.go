@@ -96,15 +96,7 @@ func TestParseValueRanges(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := Parse("x.toml", []byte(valuesSrc(tt.load, tt.sweep)))
-			got := Errors(err)
-			if len(got) != len(tt.want) {
-				t.Fatalf("got %d errors, want %d:\n%v", len(got), len(tt.want), err)
-			}
-			for i, w := range tt.want {
-				if !strings.HasPrefix(got[i].Error(), w) {
-					t.Errorf("error %d:\n got %s\nwant %s...", i, got[i], w)
-				}
-			}
+			checkErrors(t, err, tt.want)
 		})
 	}
 }
