@@ -9,6 +9,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/benchbook/benchbook/internal/testutil"
 )
 
 // specialFiles makes, in a fresh folder, what a hostile or careless user can
@@ -45,17 +47,10 @@ func TestParseFileSpecialFiles(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(filepath.Base(tt.path), func(t *testing.T) {
-			done := make(chan error, 1)
-			go func() {
+			err := testutil.Within(t, 10*time.Second, "ParseFile("+tt.path+")", func() error {
 				_, err := ParseFile(tt.path)
-				done <- err
-			}()
-			var err error
-			select {
-			case err = <-done:
-			case <-time.After(10 * time.Second):
-				t.Fatalf("ParseFile(%s) still blocked after 10s", tt.path)
-			}
+				return err
+			})
 			list := Errors(err)
 			if len(list) != 1 || list[0].File != tt.path || !strings.Contains(list[0].Error(), tt.want) {
 				t.Errorf("ParseFile error %v\nwant one problem containing %q", err, tt.want)

@@ -7,6 +7,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/benchbook/benchbook/internal/testutil"
 )
 
 // Load reads only a regular results file of at most MaxFileSize bytes and
@@ -35,17 +37,10 @@ func TestLoadSpecialFiles(t *testing.T) {
 			if err := tt.make(s.Path("tp")); err != nil {
 				t.Fatal(err)
 			}
-			done := make(chan error, 1)
-			go func() {
+			err := testutil.Within(t, 10*time.Second, "Load", func() error {
 				_, err := s.Load("tp")
-				done <- err
-			}()
-			var err error
-			select {
-			case err = <-done:
-			case <-time.After(10 * time.Second):
-				t.Fatal("Load still blocked after 10s")
-			}
+				return err
+			})
 			want := filepath.Join(s.Dir, "tp.json") + ": " + tt.want
 			if err == nil || !strings.Contains(err.Error(), want) {
 				t.Errorf("Load error %v\nwant one containing %q", err, want)

@@ -8,6 +8,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/benchbook/benchbook/internal/testutil"
 )
 
 func TestRead(t *testing.T) {
@@ -58,17 +60,10 @@ func TestRead(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			done := make(chan error, 1)
-			go func() {
+			err := testutil.Within(t, 10*time.Second, "Read("+tt.path+")", func() error {
 				_, err := Read(tt.path, tt.max, "a notebook")
-				done <- err
-			}()
-			var err error
-			select {
-			case err = <-done:
-			case <-time.After(10 * time.Second):
-				t.Fatalf("Read(%s) still blocked after 10s", tt.path)
-			}
+				return err
+			})
 			if tt.want == "" {
 				if err != nil {
 					t.Fatalf("Read: %v", err)

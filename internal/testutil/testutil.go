@@ -1,10 +1,12 @@
 // Package testutil holds what the tests of several packages share: a
-// buffer that goroutines may write to while a test reads it, and a copy of
-// a folder, the files of one, and the error check of table tests. Its
-// sub-packages check golden files (golden, with the one -update flag),
-// start real services (redistest, libvirttest), find leftover processes
-// (proctest), check generated HTML (htmlcheck) and write notebooks into
-// temporary folders (nbtest). Nothing here is part of the shipped program.
+// buffer that goroutines may write to while a test reads it, a copy of a
+// folder and a reading of its files, the error check of table tests, and a
+// call bounded in time. Its sub-packages check golden files (golden, with
+// the one -update flag), start real services (redistest, servertest,
+// libvirttest), play a hostile RESP server (resptest), find leftover
+// processes (proctest), check generated HTML (htmlcheck) and write
+// notebooks into temporary folders (nbtest). Nothing here is part of the
+// shipped program.
 package testutil
 
 import (
@@ -16,6 +18,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 )
 
 // SyncBuffer is a bytes.Buffer safe for concurrent writers and readers,
@@ -118,4 +121,20 @@ func ExpectErr(t testing.TB, err error, want string) bool {
 		t.Fatal(err)
 	}
 	return false
+}
+
+// Within calls f and returns its error; the test fails at once when f
+// has not returned after d (a read blocked on a FIFO, say), naming what
+// f does.
+func Within(t testing.TB, d time.Duration, what string, f func() error) error {
+	t.Helper()
+	done := make(chan error, 1)
+	go func() { done <- f() }()
+	select {
+	case err := <-done:
+		return err
+	case <-time.After(d):
+		t.Fatalf("%s still blocked after %s", what, d)
+		return nil
+	}
 }
