@@ -35,6 +35,9 @@ type cellRun struct {
 	staging   string        // folder for this run's logs until the outcome is known
 	began     time.Time     // when the first round started: an adaptive budget counts from here
 	failures  guestFailures // the guests the cell needs that were given up
+	// saidInside: the progress said once that a load runs inside its
+	// guest rather than on the placement's load CPUs.
+	saidInside bool
 }
 
 // cell runs one bench cell and stores its results, or its failure next to
@@ -302,6 +305,15 @@ func (cr *cellRun) measure(ctx context.Context, pi int, label string, in *instan
 		target.Guest, target.Dir, target.CPUs, target.Netns = in.ep.Exec, "", nil, ""
 		target.Addr = in.ep.Inside
 		in.facts["load_at"] = "guest"
+		if len(in.loadCPUs) > 0 {
+			// The placement's load CPUs go unused: the load shares the
+			// guest's vCPUs with what it measures.
+			in.facts["load_placement"] = "inside the guest, on its vCPUs"
+			if !cr.saidInside {
+				cr.saidInside = true
+				fmt.Fprintf(cr.opt.Progress, "%s: the load runs inside the guest, on its vCPUs: the placement's load CPUs (%s) stay idle\n", label, in.loadCPUs.Describe())
+			}
+		}
 	}
 	cr.trace("load-started")
 	m, err := load.Run(ctx, target, values)
