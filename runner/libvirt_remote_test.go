@@ -3,6 +3,7 @@ package runner
 import (
 	"bytes"
 	"context"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -16,46 +17,24 @@ import (
 	"github.com/benchbook/benchbook/runner/image"
 )
 
-// twoHostsNotebook runs one load inside two builtin:linux guests: "here"
-// on this machine's libvirtd, "far" on another host's (REMOTE_URI), each
-// writing 32 MiB to its scratch disk. The far guest's requests and output
-// travel through libvirt's channel API, not the guest's network.
-const twoHostsNotebook = `title = "two libvirt hosts"
-[guests.here]
-kind     = "libvirt"
-network  = "user"
-image    = "builtin:linux"
-programs = ["mkfs.ext4", "dd", "sleep"]
-ready_timeout = "5m"
-[[guests.here.scratch]]
-size  = "1G"
-fs    = "ext4"
-mount = "/data"
-cache = "none"
-[guests.far]
-kind     = "libvirt"
-uri      = "REMOTE_URI"
-network  = "user"
-image    = "builtin:linux"
-programs = ["mkfs.ext4", "dd", "sleep"]
-ready_timeout = "5m"
-[[guests.far.scratch]]
-size  = "1G"
-fs    = "ext4"
-mount = "/data"
-cache = "none"
-[loads.write]
-tool    = "command"
-command = ["dd", "if=/dev/zero", "of=/data/f", "bs=1M", "count=32", "oflag=direct"]
-dir     = "/data"
-at      = "guest"
-[[cells]]
-kind   = "bench"
-id     = "write"
-guests = ["here", "far"]
-load   = "write"
-repeat = 2
-`
+// twoHostsNotebook is docs/examples/two-libvirt-hosts.toml for the
+// second libvirtd at uri, with repeat = 2 and sleep in the images: one
+// load inside two builtin:linux guests, "here" on this machine's libvirtd
+// and "far" on the other host's, each writing 32 MiB to its scratch disk.
+// The far guest's requests and output travel through libvirt's channel
+// API, not the guest's network.
+func twoHostsNotebook(t *testing.T, uri string) string {
+	t.Helper()
+	b, err := os.ReadFile("../docs/examples/two-libvirt-hosts.toml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	src := strings.NewReplacer("qemu+tcp://10.231.0.2/system", uri, "repeat = 5", "repeat = 2", `"dd"]`, `"dd", "sleep"]`).Replace(string(b))
+	if !strings.Contains(src, uri) || !strings.Contains(src, "repeat = 2") || !strings.Contains(src, `"sleep"]`) {
+		t.Fatalf("docs/examples/two-libvirt-hosts.toml changed shape:\n%s", src)
+	}
+	return src
+}
 
 // remoteHost starts the second libvirtd (another machine, over qemu+tcp)
 // and points TMPDIR at a folder libvirtd's qemu may enter, for the local
@@ -89,7 +68,7 @@ func remoteHost(t *testing.T) (*libvirttest.Remote, string) {
 // is libvirt's channel, and neither host keeps a domain or volume.
 func TestRemoteLibvirtInside(t *testing.T) {
 	r, tmp := remoteHost(t)
-	src := strings.Replace(twoHostsNotebook, "REMOTE_URI", r.URI, 1)
+	src := twoHostsNotebook(t, r.URI)
 	store := runVM(t, src, staticInit(t), 15*time.Minute, nil)
 	f, err := store.Load("write")
 	if err != nil {
@@ -113,8 +92,8 @@ func TestRemoteLibvirtInside(t *testing.T) {
 		t.Logf("%s (%s): dd of 32 MiB inside, wall %v ms; exec port %q", name, g.Facts["uri"], walls, g.Facts["exec_port"])
 	}
 	far := f.Guest("far")
-	if far.Facts["uri"] != r.URI || !strings.Contains(far.Facts["exec_port"], "libvirt channel") {
-		t.Errorf("far: uri %q, exec_port %q", far.Facts["uri"], far.Facts["exec_port"])
+	if far.Facts["uri"] != r.URI || !strings.Contains(far.Facts["exec_port"], "libvirt channel") || far.Facts["hypervisor_uuid"] == "" {
+		t.Errorf("far: uri %q, exec_port %q, hypervisor_uuid %q", far.Facts["uri"], far.Facts["exec_port"], far.Facts["hypervisor_uuid"])
 	}
 	if !strings.Contains(far.Facts["domain_xml"], guest.LibvirtPoolDir+"/") {
 		t.Errorf("far: the scratch disk is no volume of the remote pool:\n%s", far.Facts["domain_xml"])
@@ -127,9 +106,12 @@ func TestRemoteLibvirtInside(t *testing.T) {
 // volume, qemu or connection of benchbook's.
 func TestCancelRemoteLibvirtLoad(t *testing.T) {
 	r, tmp := remoteHost(t)
-	src := strings.Replace(twoHostsNotebook, "REMOTE_URI", r.URI, 1)
-	src = strings.Replace(src, `guests = ["here", "far"]`, `guests = ["far"]`, 1)
-	src = strings.Replace(src, `command = ["dd", "if=/dev/zero", "of=/data/f", "bs=1M", "count=32", "oflag=direct"]`, `command = ["sleep", "120"]`, 1)
+	src := twoHostsNotebook(t, r.URI)
+	src = strings.NewReplacer(`guests = ["here", "far"]`, `guests = ["far"]`, `baseline = "here"`, "",
+		`command = ["dd", "if=/dev/zero", "of=/data/f", "bs=1M", "count=32", "oflag=direct"]`, `command = ["sleep", "120"]`).Replace(src)
+	if !strings.Contains(src, `["sleep", "120"]`) || !strings.Contains(src, `guests = ["far"]`) {
+		t.Fatalf("docs/examples/two-libvirt-hosts.toml changed shape:\n%s", src)
+	}
 	nb := nbtest.Write(t, t.TempDir(), src)
 	store := results.ForNotebook(nb.Path)
 	var out bytes.Buffer

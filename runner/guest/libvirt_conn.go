@@ -17,6 +17,7 @@ import (
 	"github.com/digitalocean/go-libvirt"
 	"github.com/digitalocean/go-libvirt/socket/dialers"
 	"golang.org/x/sys/unix"
+	"libvirt.org/go/libvirtxml"
 )
 
 // DefaultLibvirtURI is the hypervisor benchbook talks to unless the guest
@@ -263,6 +264,21 @@ func (c *lvConn) versions(ctx context.Context) (lib, hv string) {
 		hv = versionString(h)
 	}
 	return lib, hv
+}
+
+// hostUUID is the hypervisor machine's UUID, as libvirtd reports it (the
+// <host><uuid> of its capabilities: the SMBIOS system UUID, or what
+// host_uuid in libvirtd.conf sets), or "".
+func (c *lvConn) hostUUID(ctx context.Context) string {
+	var x string
+	if c.do(ctx, "capabilities", func() (err error) { x, err = c.l.ConnectGetCapabilities(); return }) != nil {
+		return ""
+	}
+	var caps libvirtxml.Caps
+	if caps.Unmarshal(x) != nil {
+		return ""
+	}
+	return caps.Host.UUID
 }
 
 // versionString turns libvirt's major*1e6+minor*1e3+micro into "9.0.0".

@@ -107,6 +107,7 @@ func (g *Libvirt) connect(ctx context.Context) error {
 	lib, hv := c.versions(ctx)
 	g.setFact("libvirt_version", lib)
 	g.setFact("qemu_version", hv)
+	g.setFact("hypervisor_uuid", c.hostUUID(ctx))
 	if c.remote {
 		return nil
 	}
