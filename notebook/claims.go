@@ -30,6 +30,12 @@ import (
 //
 // A reference without a point, or with a point that leaves some swept
 // params free, is judged at every point of the free params.
+//
+// A claim may end with "up to PARAM = VALUE": it is then judged only at
+// the points where the swept, numeric PARAM is at most VALUE, which is how
+// a sweep over an offered rate states its knee:
+//
+//	host.latency_p99 < 1000 up to rate = 30000
 
 // Check cell modes: an assertion's failure fails the build; a test's
 // verdict is only reported.
@@ -44,6 +50,46 @@ type Claim struct {
 	Op    string // >, <, >=, <=
 	Left  Expr
 	Right Expr
+	// UpTo, when set, limits the points the claim is judged at to those
+	// whose param UpTo.Param is at most UpTo.Value.
+	UpTo *UpTo
+}
+
+// UpTo is a claim's "up to PARAM = VALUE".
+type UpTo struct {
+	Param string
+	Value float64
+	At    int // byte offset of PARAM in the claim's text
+}
+
+// upToRE finds "up to" as words; upToTailRE reads what follows it.
+var (
+	upToRE     = regexp.MustCompile(`(^|\s)up\s+to(\s|$)`)
+	upToTailRE = regexp.MustCompile(`^\s*([A-Za-z_][A-Za-z0-9_-]*)\s*=\s*([0-9.eE+-]+)\s*$`)
+)
+
+// parseUpTo splits a claim's "up to PARAM = VALUE" off its end: the
+// comparison's text, and the limit (nil without one).
+func parseUpTo(s string) (string, *UpTo, error) {
+	loc := upToRE.FindStringIndex(s)
+	if loc == nil {
+		return s, nil, nil
+	}
+	start := loc[0]
+	if s[start] != 'u' {
+		start++ // the space before "up"
+	}
+	tail := s[loc[1]:]
+	m := upToTailRE.FindStringSubmatchIndex(tail)
+	at := loc[1] + len(tail) - len(strings.TrimLeft(tail, " \t"))
+	if m == nil {
+		return "", nil, &ClaimError{Offset: at, Msg: fmt.Sprintf("want a swept param and a number after \"up to\", like \"up to rate = 30000\"; got %q", strings.TrimSpace(tail))}
+	}
+	v, err := strconv.ParseFloat(tail[m[4]:m[5]], 64)
+	if err != nil {
+		return "", nil, &ClaimError{Offset: loc[1] + m[4], Msg: fmt.Sprintf("%q after \"up to %s =\" is not a number", tail[m[4]:m[5]], tail[m[2]:m[3]])}
+	}
+	return s[:start], &UpTo{Param: tail[m[2]:m[3]], Value: v, At: loc[1] + m[2]}, nil
 }
 
 // Expr is an arithmetic expression over guest figures.
@@ -106,7 +152,11 @@ func (e *ClaimError) Error() string { return e.Msg }
 
 // ParseClaim parses one claim.
 func ParseClaim(s string) (*Claim, error) {
-	p := &claimParser{s: s}
+	body, upTo, err := parseUpTo(s)
+	if err != nil {
+		return nil, err
+	}
+	p := &claimParser{s: body}
 	p.next()
 	left, err := p.sum()
 	if err != nil {
@@ -124,7 +174,7 @@ func ParseClaim(s string) (*Claim, error) {
 	if p.tok.kind != tokEOF {
 		return nil, p.errorf(p.tok.at, "unexpected %q after the comparison", p.tok.text)
 	}
-	return &Claim{Text: s, Op: op.text, Left: left, Right: right}, nil
+	return &Claim{Text: s, Op: op.text, Left: left, Right: right, UpTo: upTo}, nil
 }
 
 type tokKind int

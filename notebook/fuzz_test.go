@@ -92,6 +92,7 @@ func FuzzParseClaim(f *testing.F) {
 		"linux.latency_p99 <= 1.5 * (host.latency_p99 + 10)",
 		"a.b - c.d >= 1e3 / x-y.latency_avg",
 		"((", "1 >", ".5 < 1..2", "", "a.b > c.d e",
+		"host.latency_p99 < 1000 up to rate = 30000", "a.b < 1 up to", "up to x = 1",
 	} {
 		f.Add(s)
 	}
@@ -112,5 +113,8 @@ func FuzzParseClaim(f *testing.F) {
 		}
 		c.Refs()
 		_ = c.Left.String() + c.Right.String()
+		if u := c.UpTo; u != nil && (u.At < 0 || u.At+len(u.Param) > len(s) || s[u.At:u.At+len(u.Param)] != u.Param) {
+			t.Fatalf("ParseClaim(%q): up to %+v is not at its offset", s, u)
+		}
 	})
 }

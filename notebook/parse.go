@@ -574,7 +574,53 @@ func (p *parser) checkClaims(nb *Notebook, c, from *Cell, path []string) {
 				}
 			}
 		}
+		if cl.UpTo != nil {
+			at := pos
+			if at.IsValid() {
+				at.Col += 1 + cl.UpTo.At
+			}
+			if msg := checkUpTo(cl, from); msg != "" {
+				p.errAt(at, "claim %q: %s", text, msg)
+			}
+		}
 	}
+}
+
+// checkUpTo says what is wrong with a claim's "up to PARAM = VALUE" on
+// bench cell from: PARAM must be a numeric param it sweeps, with a value
+// at most VALUE, and no reference may pin it.
+func checkUpTo(cl *Claim, from *Cell) string {
+	u := cl.UpTo
+	i := slices.IndexFunc(from.Sweep, func(a SweepAxis) bool { return a.Param == u.Param })
+	if i < 0 {
+		var params []string
+		for _, a := range from.Sweep {
+			params = append(params, a.Param)
+		}
+		if len(params) == 0 {
+			return fmt.Sprintf("\"up to %s = ...\" limits the sweep points it is judged at, but bench cell %s has no sweep", u.Param, from.ID)
+		}
+		return fmt.Sprintf("\"up to %s\": bench cell %s does not sweep %s%s (%s)", u.Param, from.ID, u.Param, didYouMean(u.Param, params), sweepList(from))
+	}
+	below := 0
+	for _, v := range axisValues(from.Sweep[i]) {
+		x, err := strconv.ParseFloat(v, 64)
+		if err != nil {
+			return fmt.Sprintf("\"up to %s\" needs numbers, but bench cell %s sweeps %s over %q", u.Param, from.ID, u.Param, v)
+		}
+		if x <= u.Value {
+			below++
+		}
+	}
+	if below == 0 {
+		return fmt.Sprintf("no point of bench cell %s has %s at most %g (%s)", from.ID, u.Param, u.Value, sweepList(from))
+	}
+	for _, r := range cl.Refs() {
+		if pins, _ := ResolvePoint(from, r.Point); r.Point != "" && pins[u.Param] != "" {
+			return fmt.Sprintf("%s pins %s = %s, which \"up to %s = %g\" ranges over: drop one", r, u.Param, pins[u.Param], u.Param, u.Value)
+		}
+	}
+	return ""
 }
 
 // metricDefaults fills in the metrics a plot or table shows when it names

@@ -527,6 +527,63 @@ func TestParseClaim(t *testing.T) {
 	}
 }
 
+// "up to PARAM = VALUE" ends a claim: a knee.
+func TestParseClaimUpTo(t *testing.T) {
+	c, err := ParseClaim("host.latency_p99 < 1000 up to rate = 3e4")
+	if err != nil || c.Left.String() != "host.latency_p99" || c.Right.String() != "1000" || c.UpTo == nil || *c.UpTo != (UpTo{Param: "rate", Value: 30000, At: 30}) {
+		t.Fatalf("%+v %v", c, err)
+	}
+	if c, err := ParseClaim("setup.ops_per_sec > 1"); err != nil || c.UpTo != nil {
+		t.Errorf("a guest named setup: %+v %v", c, err)
+	}
+	for in, want := range map[string]string{
+		"host.latency_p99 < 1000 up to":             `want a swept param and a number after "up to", like "up to rate = 30000"; got ""`,
+		"host.latency_p99 < 1000 up to rate 30000":  `got "rate 30000"`,
+		"host.latency_p99 < 1000 up to rate = fast": `got "rate = fast"`,
+		"host.latency_p99 < 1000 up to rate = 1e":   `"1e" after "up to rate =" is not a number`,
+		"up to rate = 3":                            "ends too early",
+	} {
+		if _, err := ParseClaim(in); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: %v, want %q", in, err, want)
+		}
+	}
+}
+
+// An "up to" names a numeric swept param, with a point at most its value,
+// that no reference pins; each mistake is reported at the param.
+func TestClaimUpToChecked(t *testing.T) {
+	src := base + `[[cells]]
+kind = "bench"
+id = "sw"
+guests = ["host"]
+load = "mt"
+sweep = { clients = [1, 4], ratio = ["1:10", "1:1"] }
+[[cells]]
+kind = "check"
+from = "sw"
+claims = [
+  "host.latency_p99 < 1000 up to clients = 4",
+  "host.latency_p99 < 1000 up to client = 4",
+  "host.latency_p99 < 1000 up to ratio = 4",
+  "host.latency_p99 < 1000 up to clients = 0.5",
+  "host[clients=1].latency_p99 < 1000 up to clients = 4",
+]
+[[cells]]
+kind = "check"
+from = "tp"
+claims = ["host.latency_p99 < 1 up to clients = 4"]
+` + benchCell
+	_, err := Parse("x.toml", []byte(src))
+	want := []string{
+		`x.toml:21:34: claim "host.latency_p99 < 1000 up to client = 4": "up to client": bench cell sw does not sweep client (did you mean "clients"?) (it sweeps clients = [1, 4], ratio = [1:10, 1:1])`,
+		`x.toml:22:34: claim "host.latency_p99 < 1000 up to ratio = 4": "up to ratio" needs numbers, but bench cell sw sweeps ratio over "1:10"`,
+		`x.toml:23:34: claim "host.latency_p99 < 1000 up to clients = 0.5": no point of bench cell sw has clients at most 0.5`,
+		`x.toml:24:45: claim "host[clients=1].latency_p99 < 1000 up to clients = 4": host[clients=1].latency_p99 pins clients = 1, which "up to clients = 4" ranges over: drop one`,
+		`x.toml:29:39: claim "host.latency_p99 < 1 up to clients = 4": "up to clients = ..." limits the sweep points it is judged at, but bench cell tp has no sweep`,
+	}
+	checkErrors(t, err, want)
+}
+
 // One param switches VM guests between launchers; the input hash follows.
 func TestKindFromParam(t *testing.T) {
 	src := `title = "t"

@@ -109,7 +109,7 @@ var cellKeys = map[string][]Key{
 	}),
 	KindCheck: joinKeys(cellCommon, []Key{
 		{Name: "from", Type: TypeString, Required: true, NoParam: true, Doc: "the id of a bench cell"},
-		{Name: "claims", Type: TypeStrings, Required: true, NoParam: true, Doc: "comparisons (>, <, >=, <=) of expressions over GUEST.METRIC or GUEST[POINT].METRIC (a sweep point like [net=tap], or [tap] when only one swept param has that value), numbers, + - * / and parentheses"},
+		{Name: "claims", Type: TypeStrings, Required: true, NoParam: true, Doc: "comparisons (>, <, >=, <=) of expressions over GUEST.METRIC or GUEST[POINT].METRIC (a sweep point like [net=tap], or [tap] when only one swept param has that value), numbers, + - * / and parentheses; a claim may end with up to PARAM = VALUE (a knee: judged at the sweep points where PARAM is at most VALUE)"},
 		{Name: "mode", Type: TypeString, OneOf: []string{ModeAssert, ModeTest}, Default: ModeAssert, NoParam: true, Doc: "assert: a claim the data contradict fails check --claims and build; test: each claim is reported as supported, not supported or inconclusive, and never fails them"},
 		{Name: "title", Type: TypeString, NoParam: true, Doc: "heading of the list"},
 	}),

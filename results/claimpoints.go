@@ -3,6 +3,8 @@ package results
 import (
 	"fmt"
 	"maps"
+	"slices"
+	"strconv"
 
 	"github.com/benchbook/benchbook/notebook"
 )
@@ -129,4 +131,42 @@ func without(params map[string]any, drop map[string]bool) map[string]any {
 		}
 	}
 	return out
+}
+
+// upToPoints are the indexes of the points a claim is judged at: all of
+// them, or with u those whose param u.Param is at most u.Value; past is
+// the point with the smallest value above it (-1: none).
+func upToPoints(u *notebook.UpTo, f *File, points int) (judged []int, past int) {
+	past = -1
+	if u == nil {
+		for pi := range points {
+			judged = append(judged, pi)
+		}
+		return judged, past
+	}
+	pastAt := 0.0
+	for pi := range points {
+		v, ok := pointValue(f, pi, u.Param)
+		switch {
+		case !ok:
+		case v <= u.Value:
+			judged = append(judged, pi)
+		case past < 0 || v < pastAt:
+			past, pastAt = pi, v
+		}
+	}
+	return slices.Clip(judged), past
+}
+
+// pointValue is param's number at point pi of the guests' points.
+func pointValue(f *File, pi int, param string) (float64, bool) {
+	for _, g := range f.Guests {
+		if pi < len(g.Points) {
+			if pv, ok := g.Points[pi].Params[param]; ok {
+				v, err := strconv.ParseFloat(fmt.Sprint(pv), 64)
+				return v, err == nil
+			}
+		}
+	}
+	return 0, false
 }

@@ -81,9 +81,9 @@ type interval struct {
 	loose       bool
 }
 
-// EvalClaim judges c at every point of f: it fails if it fails at any
-// point, is inconclusive if it is at any other, and passes if it passes at
-// every one.
+// EvalClaim judges c at every point of f (with "up to", at every point
+// within it): it fails if it fails at any point, is inconclusive if it is
+// at any other, and passes if it passes at every one.
 func EvalClaim(c *notebook.Claim, f *File) ClaimResult {
 	res := ClaimResult{Claim: c}
 	points := 0
@@ -94,8 +94,13 @@ func EvalClaim(c *notebook.Claim, f *File) ClaimResult {
 		res.Detail = "no stored figures"
 		return res
 	}
+	judged, past := upToPoints(c.UpTo, f, points)
+	if len(judged) == 0 {
+		res.Detail = fmt.Sprintf("no stored point has %s at most %g", c.UpTo.Param, c.UpTo.Value)
+		return res
+	}
 	var first, weak *ClaimResult
-	for pi := 0; pi < points; pi++ {
+	for _, pi := range judged {
 		r := evalAt(c, f, pi)
 		switch {
 		case !r.Known || r.Failed():
@@ -106,10 +111,28 @@ func EvalClaim(c *notebook.Claim, f *File) ClaimResult {
 			first = &r
 		}
 	}
+	out := first
 	if weak != nil {
-		return *weak
+		out = weak
 	}
-	return *first
+	if c.UpTo != nil {
+		out.Detail += upToDetail(c, f, len(judged), past)
+	}
+	return *out
+}
+
+// upToDetail says over how many points an "up to" claim was judged, and
+// how it fares at the first point past its limit, which places the knee.
+func upToDetail(c *notebook.Claim, f *File, n, past int) string {
+	u := c.UpTo
+	d := fmt.Sprintf(" (judged at the %d points with %s <= %g", n, u.Param, u.Value)
+	if past < 0 {
+		return d + ")"
+	}
+	r := evalAt(&notebook.Claim{Text: c.Text, Op: c.Op, Left: c.Left, Right: c.Right}, f, past)
+	words := map[string]string{ClaimPass: "holds too", ClaimFail: "does not hold", ClaimInconclusive: "is inconclusive", ClaimUnknown: "is unknown"}[r.Status()]
+	at, _, _ := strings.Cut(r.Detail, ":")
+	return fmt.Sprintf("%s; past it, it %s: %s)", d, words, at)
 }
 
 func evalAt(c *notebook.Claim, f *File, pi int) ClaimResult {

@@ -227,3 +227,27 @@ func TestEvalClaimNamedPoints(t *testing.T) {
 		t.Errorf("FindPoint of a partial point = %d, want -1", i)
 	}
 }
+
+// A knee: "up to rate = V" judges only the points with rate at most V, and
+// says how the claim fares at the first point past it.
+func TestEvalClaimUpTo(t *testing.T) {
+	pt := func(rate int64, p99 ...float64) Point {
+		return point(map[string]any{"rate": rate}, "latency_p99", p99...)
+	}
+	f := &File{Cell: "knee", Guests: []Guest{{Name: "host", Status: StatusOK, Points: []Point{
+		pt(2000, 400, 410, 390, 400, 405, 395), pt(10000, 500, 510, 490, 500, 505, 495),
+		pt(20000, 900, 920, 880, 990, 800, 870), pt(40000, 5000, 5100, 4900, 5000, 5050, 4950),
+		pt(80000, 90000, 91000, 89000, 90000, 90500, 89500),
+	}}}}
+	f.Summarize()
+	for _, tt := range []struct{ claim, status, detail string }{
+		{"host.latency_p99 < 1000 up to rate = 20000", "pass", "(judged at the 3 points with rate <= 20000; past it, it does not hold: 5000 vs 1000 at rate=40000)"},
+		{"host.latency_p99 < 1000 up to rate = 25000", "pass", "at the 3 points"},
+		{"host.latency_p99 < 1000 up to rate = 40000", "fail", "5000 vs 1000 at rate=40000"},
+		{"host.latency_p99 < 100000 up to rate = 80000", "pass", "(judged at the 5 points with rate <= 80000)"},
+		{"host.latency_p99 < 950 up to rate = 20000", "inconclusive", "at rate=20000"},
+		{"host.latency_p99 < 1000 up to rate = 1000", "unknown", "no stored point has rate at most 1000"},
+	} {
+		judge(t, f, tt.claim, tt.status, tt.detail)
+	}
+}
