@@ -44,13 +44,16 @@ type HistoryOptions struct {
 }
 
 // HistoryReader gives a cell's kept runs, oldest first: results.Store.
+// Summaries gives them as History does, without their repeats and kept
+// figures, which trends and the history page do not show.
 type HistoryReader interface {
 	History(cell string) ([]results.Entry, error)
+	Summaries(cell string) ([]results.Entry, error)
 }
 
 // RenderHistory makes the history page of nb from store, or returns nil
 // when no bench cell has two runs yet: a trend needs two points. It reads
-// the histories only, and never executes anything.
+// the histories' summaries only, and never executes anything.
 func RenderHistory(nb *notebook.Notebook, store HistoryReader, opt HistoryOptions) (*History, error) {
 	if opt.MinChange == 0 {
 		opt.MinChange = results.DefaultMinChange
@@ -59,7 +62,7 @@ func RenderHistory(nb *notebook.Notebook, store HistoryReader, opt HistoryOption
 	h := &History{}
 	any2 := false
 	for _, c := range nb.BenchCells() {
-		entries, err := store.History(c.ID)
+		entries, err := store.Summaries(c.ID)
 		if err != nil {
 			// The report page says what is wrong with the results; the
 			// history page names it too, and shows the other cells.

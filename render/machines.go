@@ -66,6 +66,18 @@ func envDiffLines(newest map[string]*results.File, order []string) []string {
 	return out
 }
 
+// machineCount is how many machines with an id ran entries, as
+// machinesSideBySide counts them.
+func machineCount(entries []results.Entry) int {
+	seen := map[string]bool{}
+	for _, e := range entries {
+		if e.Run.Env.Machine != "" {
+			seen[e.Run.Env.Machine] = true
+		}
+	}
+	return len(seen)
+}
+
 // machinesSideBySide builds the side-by-side view of cell c from its
 // history, or returns nil when the history holds one machine (or none).
 // base is the cell's CELL.json, whose metric names the view keeps; hash is

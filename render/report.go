@@ -77,8 +77,12 @@ func newReport(nb *notebook.Notebook, opt Options) *report {
 		if hr, ok := opt.Results.(HistoryReader); ok && bd.file != nil {
 			// An unreadable history leaves the report to CELL.json; the
 			// history page and benchbook history say what is wrong.
-			if entries, err := hr.History(c.ID); err == nil {
-				bd.machines = machinesSideBySide(c, bd.file, entries, hash)
+			// The summaries say whether several machines ran the cell;
+			// only then are their newest runs read whole.
+			if entries, err := hr.Summaries(c.ID); err == nil && machineCount(entries) >= 2 {
+				if entries, err = hr.History(c.ID); err == nil {
+					bd.machines = machinesSideBySide(c, bd.file, entries, hash)
+				}
 			}
 		}
 		if bd.machines != nil {

@@ -61,10 +61,27 @@ func Read(path string, max int64, what string) ([]byte, error) {
 	if fi.Size() > max {
 		return nil, tooLarge(path, fi.Size(), max, what)
 	}
-	// The size is a hint: the file may grow while it is read.
-	data, err := io.ReadAll(io.LimitReader(f, max+1))
-	if err != nil {
-		return nil, &fs.PathError{Op: "read", Path: path, Err: err}
+	// The size is a hint: the file may grow while it is read. Reading
+	// into a buffer of that size (and one byte more, to see the end)
+	// spares io.ReadAll's doublings from 512 bytes: clearing and copying
+	// them was about 5 % of the CPU time of a cold site build of a
+	// thousand notebooks with 80 KB histories (sitebench, pprof).
+	data := make([]byte, 0, fi.Size()+1)
+	for {
+		n, err := f.Read(data[len(data):cap(data)])
+		data = data[:len(data)+n]
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, &fs.PathError{Op: "read", Path: path, Err: err}
+		}
+		if int64(len(data)) > max {
+			break
+		}
+		if len(data) == cap(data) {
+			data = append(data, 0)[:len(data)]
+		}
 	}
 	if int64(len(data)) > max {
 		return nil, tooLarge(path, int64(len(data)), max, what)

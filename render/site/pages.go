@@ -240,13 +240,21 @@ func emptyDir(dir string) (bool, error) {
 	return false, err
 }
 
-// historyMemo remembers the histories a page's render read, for its
-// history page.
+// historyMemo remembers what a page's render read of its results: the
+// report and the history page both load each cell's CELL.json and read its
+// history's summaries, and the summaries add CELL.json as the newest run
+// when the history lacks it. Each file is read once.
 type historyMemo struct {
 	render.Results
 	store render.HistoryReader
 	mu    sync.Mutex
-	read  map[string]historyRead
+	load  map[string]loaded
+	read  map[[2]string]historyRead // by kind ("history", "summaries") and cell
+}
+
+type loaded struct {
+	f   *results.File
+	err error
 }
 
 type historyRead struct {
@@ -254,23 +262,57 @@ type historyRead struct {
 	err     error
 }
 
-// memoHistory wraps res so that History reads each cell's history once;
-// res without histories is returned as it is.
+// summariesFrom is results.Store's: Summaries with CELL.json given.
+type summariesFrom interface {
+	SummariesFrom(cell string, load func(string) (*results.File, error)) ([]results.Entry, error)
+}
+
+// memoHistory wraps res so that each cell's results and history are read
+// once; res without histories is returned as it is.
 func memoHistory(res render.Results) render.Results {
 	hr, ok := res.(render.HistoryReader)
 	if !ok {
 		return res
 	}
-	return &historyMemo{Results: res, store: hr, read: map[string]historyRead{}}
+	return &historyMemo{Results: res, store: hr, load: map[string]loaded{}, read: map[[2]string]historyRead{}}
+}
+
+func (m *historyMemo) Load(cell string) (*results.File, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.loadLocked(cell)
+}
+
+func (m *historyMemo) loadLocked(cell string) (*results.File, error) {
+	if l, ok := m.load[cell]; ok {
+		return l.f, l.err
+	}
+	f, err := m.Results.Load(cell)
+	m.load[cell] = loaded{f, err}
+	return f, err
 }
 
 func (m *historyMemo) History(cell string) ([]results.Entry, error) {
+	return m.memo("history", cell, m.store.History)
+}
+
+func (m *historyMemo) Summaries(cell string) ([]results.Entry, error) {
+	read := m.store.Summaries
+	if sf, ok := m.store.(summariesFrom); ok {
+		// Called with m.mu held, by memo.
+		read = func(cell string) ([]results.Entry, error) { return sf.SummariesFrom(cell, m.loadLocked) }
+	}
+	return m.memo("summaries", cell, read)
+}
+
+func (m *historyMemo) memo(kind, cell string, read func(string) ([]results.Entry, error)) ([]results.Entry, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if r, ok := m.read[cell]; ok {
+	key := [2]string{kind, cell}
+	if r, ok := m.read[key]; ok {
 		return r.entries, r.err
 	}
-	entries, err := m.store.History(cell)
-	m.read[cell] = historyRead{entries, err}
+	entries, err := read(cell)
+	m.read[key] = historyRead{entries, err}
 	return entries, err
 }
