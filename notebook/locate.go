@@ -273,22 +273,24 @@ func (s *scanner) header() *node {
 	return n
 }
 
-func (s *scanner) keyValue(table *node) {
+// keyValue reads a `dotted.key = value` into the node below table, the
+// key's position with it, for a line of a table or an entry of an inline
+// table. What is not one is skipped to the end of its line, and keyValue
+// reports false.
+func (s *scanner) keyValue(table *node) bool {
 	at := s.here()
 	parts := s.dottedKey()
-	if len(parts) == 0 {
-		return
-	}
 	s.skipSpace(false)
-	if s.peek() != '=' {
+	if len(parts) == 0 || s.peek() != '=' {
 		s.skipLine()
-		return
+		return false
 	}
 	s.advance()
 	s.skipSpace(false)
 	n := keyNode(table, parts)
 	n.key = at
 	s.value(n)
+	return true
 }
 
 // keyNode returns the node of a dotted key below n, recording where the
@@ -430,18 +432,9 @@ func (s *scanner) value(n *node) {
 				s.advance()
 				return
 			}
-			at := s.here()
-			parts := s.dottedKey()
-			s.skipSpace(false)
-			if len(parts) == 0 || s.peek() != '=' {
-				s.skipLine()
+			if !s.keyValue(n) {
 				return
 			}
-			s.advance()
-			s.skipSpace(false)
-			sub := keyNode(n, parts)
-			sub.key = at
-			s.value(sub)
 			s.skipSpace(true)
 			if s.peek() == ',' {
 				s.advance()
