@@ -1,13 +1,11 @@
 package runner
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"net"
 	"os"
 	"slices"
@@ -157,43 +155,26 @@ func TestHostileGuest(t *testing.T) {
 		if err != nil {
 			os.Exit(1)
 		}
-		go serveHostile(conn, hostile, reply)
+		go resptest.Serve(conn, func(name string) string { return hostileReply(hostile, reply, name) })
 	}
 }
 
-func serveHostile(conn net.Conn, hostile []string, reply string) {
-	defer conn.Close()
-	r := bufio.NewReader(conn)
-	for {
-		args, err := resptest.ReadCommand(r)
-		if err != nil {
-			return
-		}
-		name := strings.ToUpper(args[0])
-		if slices.Contains(hostile, name) {
-			if reply == "+" {
-				resptest.EndlessStatus(conn)
-				return
-			}
-			conn.Write([]byte(reply))
-			continue
-		}
-		var out string
-		switch name {
-		case "PING":
-			out = "+PONG\r\n"
-		case "INFO":
-			info := "# Server\r\nredis_version:0.0.0-hostile\r\n"
-			out = fmt.Sprintf("$%d\r\n%s\r\n", len(info), info)
-		case "SET":
-			out = "+OK\r\n"
-		case "GET":
-			out = "$-1\r\n"
-		default:
-			out = "-ERR unknown command\r\n"
-		}
-		if _, err := io.WriteString(conn, out); err != nil {
-			return
-		}
+// hostileReply answers a command as redis would, but those named in
+// hostile with reply.
+func hostileReply(hostile []string, reply, name string) string {
+	if slices.Contains(hostile, name) {
+		return reply
 	}
+	switch name {
+	case "PING":
+		return "+PONG\r\n"
+	case "INFO":
+		info := "# Server\r\nredis_version:0.0.0-hostile\r\n"
+		return fmt.Sprintf("$%d\r\n%s\r\n", len(info), info)
+	case "SET":
+		return "+OK\r\n"
+	case "GET":
+		return "$-1\r\n"
+	}
+	return "-ERR unknown command\r\n"
 }

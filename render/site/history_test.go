@@ -52,21 +52,6 @@ func recordRuns(t *testing.T, path, machine string, start time.Time, ops ...floa
 	}
 }
 
-type regressionsDoc struct {
-	XMLName xml.Name `xml:"http://www.w3.org/2005/Atom feed"`
-	Title   string   `xml:"title"`
-	ID      string   `xml:"id"`
-	Updated string   `xml:"updated"`
-	Entries []struct {
-		Title   string `xml:"title"`
-		ID      string `xml:"id"`
-		Updated string `xml:"updated"`
-		Link    struct {
-			Href string `xml:"href,attr"`
-		} `xml:"link"`
-	} `xml:"entry"`
-}
-
 // Five runs, the fourth and fifth at half the throughput: the history page
 // draws the change point and links it to runs 3 and 4, the regressions
 // feed is Atom with the one regression, and a rebuild of the same inputs
@@ -100,7 +85,7 @@ func TestHistoryPageAndRegressionsFeed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var feed regressionsDoc
+	var feed atomDoc // the regressions feed is Atom
 	if err := xml.Unmarshal(data, &feed); err != nil {
 		t.Fatalf("the regressions feed is no Atom: %v\n%s", err, data)
 	}

@@ -1,10 +1,8 @@
 package load
 
 import (
-	"bufio"
 	"context"
 	"errors"
-	"io"
 	"net"
 	"strings"
 	"testing"
@@ -75,24 +73,5 @@ func TestBuiltinHostileServer(t *testing.T) {
 // up. It stands for a broken or hostile guest, not for redis.
 func fakeServer(t *testing.T, reply func(cmd string) string) string {
 	t.Helper()
-	return resptest.Listen(t, func(conn net.Conn) { serveFake(conn, reply) })
-}
-
-func serveFake(conn net.Conn, reply func(string) string) {
-	defer conn.Close()
-	r := bufio.NewReader(conn)
-	for {
-		args, err := resptest.ReadCommand(r)
-		if err != nil {
-			return
-		}
-		out := reply(strings.ToUpper(args[0]))
-		if out == "+" {
-			resptest.EndlessStatus(conn)
-			return
-		}
-		if _, err := io.WriteString(conn, out); err != nil {
-			return
-		}
-	}
+	return resptest.Listen(t, func(conn net.Conn) { resptest.Serve(conn, reply) })
 }

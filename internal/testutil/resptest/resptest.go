@@ -1,6 +1,7 @@
 // Package resptest plays the server side of RESP for tests: a listener on
 // 127.0.0.1 that serves each connection it accepts, the reader of the
-// requests clients send, and the endless status line of a hostile server.
+// requests clients send, a server loop that answers each by its command's
+// name, and the endless status line of a hostile server.
 // It stands for a broken or hostile guest, never for redis.
 package resptest
 
@@ -74,6 +75,28 @@ func ReadCommand(r *bufio.Reader) ([]string, error) {
 		args[i] = string(b[:n])
 	}
 	return args, nil
+}
+
+// Serve answers each request read from conn with reply(its command name,
+// upper-cased) until the client hangs up or sends what ReadCommand
+// refuses; a reply of "+" alone is EndlessStatus. It closes conn.
+func Serve(conn net.Conn, reply func(name string) string) {
+	defer conn.Close()
+	r := bufio.NewReader(conn)
+	for {
+		args, err := ReadCommand(r)
+		if err != nil {
+			return
+		}
+		out := reply(strings.ToUpper(args[0]))
+		if out == "+" {
+			EndlessStatus(conn)
+			return
+		}
+		if _, err := io.WriteString(conn, out); err != nil {
+			return
+		}
+	}
 }
 
 // EndlessStatus writes a status line that never ends, "+" then bytes
