@@ -252,10 +252,7 @@ func TestRedisBenchmarkInside(t *testing.T) {
 	for _, tt := range []struct {
 		cell, guest, at, host string
 	}{{"net", "vm", "", ""}, {"inside", "vm", "guest", "-h 127.0.0.1 -p 6379 "}, {"loop", "loop", "guest", "-h 127.0.0.1 -p 6379 "}} {
-		f, err := store.Load(tt.cell)
-		if err != nil {
-			t.Fatal(err)
-		}
+		f := mustLoad(t, store, tt.cell)
 		g := f.Guest(tt.guest)
 		ops := g.Points[0].Repeats[0].Metrics["ops_per_sec"]
 		cmd := g.Commands[len(g.Commands)-1]

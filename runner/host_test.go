@@ -98,10 +98,7 @@ metrics = { bytes = { regex = "([0-9]+)", unit = "bytes" } }`,
 			if _, err := Run(context.Background(), nb, store, opt); err != nil {
 				t.Fatalf("run: %v\n%s", err, out.String())
 			}
-			f, err := store.Load("tp")
-			if err != nil {
-				t.Fatal(err)
-			}
+			f := mustLoad(t, store, "tp")
 			g := f.Guest("box")
 			if g == nil || g.Status != results.StatusOK || len(g.Points[0].Repeats) != 2 {
 				t.Fatalf("stored guest %+v", g)
@@ -193,10 +190,7 @@ repeat = 2
 	if _, err := Run(context.Background(), nb, store, runOpts(&out)); err != nil {
 		t.Fatalf("run: %v\n%s", err, out.String())
 	}
-	f, err := store.Load("tp")
-	if err != nil {
-		t.Fatal(err)
-	}
+	f := mustLoad(t, store, "tp")
 	g := f.Guest("web")
 	for _, r := range g.Points[0].Repeats {
 		if r.Metrics["wall_ms"] <= 0 || r.Metrics["boot_ms"] <= 0 {

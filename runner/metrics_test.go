@@ -44,10 +44,7 @@ metrics = { rate = { json = "/rate", unit = "files/s", better = "higher", doc = 
 			if _, err := Run(context.Background(), nb, store, runOpts(&progress)); err != nil {
 				t.Fatalf("%v\n%s", err, progress.String())
 			}
-			f, err := store.Load("tp")
-			if err != nil {
-				t.Fatal(err)
-			}
+			f := mustLoad(t, store, "tp")
 			declared := map[string]results.Metric{}
 			for _, m := range f.Metrics {
 				declared[m.Name] = m

@@ -189,10 +189,7 @@ func TestPlacementProcessGuest(t *testing.T) {
 func checkPlacementRecorded(t *testing.T, store results.Store, spec, sut, load string) {
 	t.Helper()
 	for _, cell := range []string{"tp", "cpus"} {
-		f, err := store.Load(cell)
-		if err != nil {
-			t.Fatal(err)
-		}
+		f := mustLoad(t, store, cell)
 		p, g := f.Env.Placement, f.Guest("host")
 		if p == nil {
 			t.Fatalf("%s: no placement recorded", cell)
@@ -253,10 +250,7 @@ func TestPlacementOneCore(t *testing.T) {
 	if !strings.Contains(out.String(), "tp: placement auto: placement: not possible on 1 core\n") {
 		t.Errorf("progress does not say placement is not possible:\n%s", out.String())
 	}
-	f, err := store.Load("tp")
-	if err != nil {
-		t.Fatal(err)
-	}
+	f := mustLoad(t, store, "tp")
 	want := &results.Placement{Mode: "auto", Allowed: cpu, Note: "placement: not possible on 1 core"}
 	if !reflect.DeepEqual(f.Env.Placement, want) {
 		t.Errorf("placement %+v, want %+v", f.Env.Placement, want)
@@ -320,10 +314,7 @@ func TestPlacementMicroVM(t *testing.T) {
 	if !allOn(bench, ld.String()) {
 		t.Errorf("benchbook's threads during the load: %v, want all on %s", bench, ld)
 	}
-	f, err := store.Load("tp")
-	if err != nil {
-		t.Fatal(err)
-	}
+	f := mustLoad(t, store, "tp")
 	g := f.Guest("linux")
 	if want := fmt.Sprintf("vCPU 0 on CPU %s, qemu's other threads on %s", one, sut.Describe()); g.Facts["placement"] != want {
 		t.Errorf("fact placement %q, want %q", g.Facts["placement"], want)
@@ -404,10 +395,7 @@ func TestBusyRepeatFlagged(t *testing.T) {
 	}
 	syscall.Kill(pid, syscall.SIGKILL)
 	t.Log(out.String())
-	f, err := store.Load("tp")
-	if err != nil {
-		t.Fatal(err)
-	}
+	f := mustLoad(t, store, "tp")
 	for i, r := range f.Guest("host").Points[0].Repeats {
 		if r.Noise == nil || r.Noise.Busy == "" || r.Noise.OthersPct < 20 {
 			t.Errorf("repeat %d beside a busy loop: noise %+v, want it flagged busy", i+1, r.Noise)

@@ -125,10 +125,7 @@ func adaptiveRun(t *testing.T, rule string) (*results.Stop, string, *results.Fil
 	if _, err := Run(context.Background(), nb, store, runOpts(&out)); err != nil {
 		t.Fatalf("run: %v\n%s", err, out.String())
 	}
-	f, err := store.Load("tp")
-	if err != nil {
-		t.Fatal(err)
-	}
+	f := mustLoad(t, store, "tp")
 	p := f.Guest("host").Points[0]
 	if p.Stop == nil {
 		t.Fatalf("no stop recorded:\n%s", out.String())

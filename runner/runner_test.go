@@ -58,10 +58,7 @@ func TestRunStoresAndSkipsFresh(t *testing.T) {
 	if len(outcomes) != 1 || outcomes[0].Status != Ran {
 		t.Fatalf("outcomes %+v", outcomes)
 	}
-	f, err := store.Load("tp")
-	if err != nil {
-		t.Fatal(err)
-	}
+	f := mustLoad(t, store, "tp")
 	g := f.Guest("host")
 	if g == nil || g.Status != results.StatusOK || len(g.Points) != 1 || len(g.Points[0].Repeats) != 2 {
 		t.Fatalf("stored guest: %+v", g)
@@ -356,4 +353,14 @@ func TestShellQuote(t *testing.T) {
 	if got != want {
 		t.Errorf("got %s, want %s", got, want)
 	}
+}
+
+// mustLoad loads the stored results of cell, which must be there.
+func mustLoad(t *testing.T, store results.Store, cell string) *results.File {
+	t.Helper()
+	f, err := store.Load(cell)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return f
 }

@@ -14,7 +14,6 @@ import (
 	"github.com/benchbook/benchbook/internal/testutil/libvirttest"
 	"github.com/benchbook/benchbook/internal/testutil/nbtest"
 	"github.com/benchbook/benchbook/results"
-	"github.com/benchbook/benchbook/runner/guest"
 	"github.com/benchbook/benchbook/runner/image"
 )
 
@@ -91,10 +90,7 @@ func TestScratchDisks(t *testing.T) {
 	tmp := t.TempDir()
 	t.Setenv("TMPDIR", tmp)
 	store := runVM(t, scratchNotebook, initBin, 12*time.Minute, nil)
-	f, err := store.Load("disks")
-	if err != nil {
-		t.Fatal(err)
-	}
+	f := mustLoad(t, store, "disks")
 	want := map[string]map[string]string{
 		"ext4": {"scratch_fs": "ext4", "scratch_cache": "none", "scratch_aio": "threads", "scratch_scheduler": "mq-deadline", "scratch_size_bytes": "2147483648", "scratch_mkfs_options": "-m 0", "accel": "tcg"},
 		"xfs":  {"scratch_fs": "xfs", "scratch_cache": "writeback", "scratch_scheduler": "bfq", "scratch_size_bytes": "2147483648"},
@@ -164,17 +160,7 @@ func TestCancelScratchBoot(t *testing.T) {
 			time.AfterFunc(300*time.Millisecond, cancel)
 		}
 	}
-	done := make(chan error, 1)
-	go func() { _, err := Run(ctx, nb, store, opt); done <- err }()
-	var err error
-	select {
-	case err = <-done:
-	case <-time.After(5 * time.Minute):
-		t.Fatal("Run did not return after cancel")
-	}
-	if err == nil || !strings.Contains(err.Error(), "interrupted") {
-		t.Fatalf("err = %v\n%s", err, out.String())
-	}
+	runCancelled(ctx, t, nb, store, opt, 5*time.Minute)
 	select {
 	case saw := <-sawFile:
 		if !saw {
@@ -209,10 +195,7 @@ func TestScratchDisksLibvirt(t *testing.T) {
 			steps = append(steps, s)
 		}
 	})
-	f, err := store.Load("disks")
-	if err != nil {
-		t.Fatal(err)
-	}
+	f := mustLoad(t, store, "disks")
 	g := f.Guest("ext4")
 	for k, v := range map[string]string{"kind": "libvirt", "scratch_fs": "ext4", "scratch_cache": "none", "scratch_aio": "threads", "scratch_scheduler": "mq-deadline", "scratch_size_bytes": "2147483648", "scratch_mkfs_options": "-m 0", "load_at": "guest"} {
 		if g.Facts[k] != v {
@@ -239,9 +222,7 @@ func TestScratchDisksLibvirt(t *testing.T) {
 		t.Errorf("left behind: %v", left)
 	}
 	// nbtest.Write names the notebook nb.toml: its domains are named after "nb".
-	if b, _ := exec.Command("virsh", "list", "--all", "--name").Output(); strings.Contains(string(b), strings.TrimSuffix(guest.DomainName("nb", "disks", "ext4", 0), "0")) {
-		t.Errorf("domains left behind:\n%s", b)
-	}
+	noDomainsLeft(t, "disks", "ext4")
 }
 
 // runVM runs notebook src (booting builtin images with the test init

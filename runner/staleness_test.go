@@ -35,10 +35,7 @@ func TestStatusEnvironment(t *testing.T) {
 		}
 	}
 
-	f, err := store.Load("tp")
-	if err != nil {
-		t.Fatal(err)
-	}
+	f := mustLoad(t, store, "tp")
 	redis := f.Guest("host").Facts["redis_version"]
 	f.Guest("host").Facts["redis_version"] = "6.0.0"
 	kernel := f.Env.Kernel
@@ -221,10 +218,7 @@ func TestStatusMicroVM(t *testing.T) {
 	if st := Status(context.Background(), nb, store, sopt); st[0].Kind != KindFresh || st[0].Detail() != "" {
 		t.Fatalf("right after the run: %s %q", st[0].Kind, st[0].Detail())
 	}
-	f, err := store.Load("tp")
-	if err != nil {
-		t.Fatal(err)
-	}
+	f := mustLoad(t, store, "tp")
 	g := f.Guest("linux")
 	digest, kernel := g.Facts["image_digest"], g.Facts["kernel_version"]
 	g.Facts["image_digest"] = "sha256:0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"

@@ -73,22 +73,10 @@ repeat = 2
 			if _, err := Run(ctx, nb, store, runOpts(&out)); err != nil {
 				t.Fatalf("%v\n%s", err, out.String())
 			}
-			f, err := store.Load("tp")
-			if err != nil {
-				t.Fatal(err)
-			}
-			g := f.Guest("uk")
-			if g.Status != results.StatusOK {
-				t.Fatalf("guest: %+v", g)
-			}
+			g := bootedTwice(t, store, "uk")
 			s := g.Points[0].Summary
-			if s["boot_ms"].N != 2 || s["boot_ms"].Median <= 0 || s["ops_per_sec"].Median <= 0 {
-				t.Errorf("summary: boot %+v ops %+v", s["boot_ms"], s["ops_per_sec"])
-			}
 			t.Logf("%s: boot %.0f ms, %.0f ops/s, accel %s, network %s", tc.name, s["boot_ms"].Median, s["ops_per_sec"].Median, g.Facts["accel"], g.Facts["network"])
-			if b, _ := exec.Command("virsh", "list", "--all", "--name").Output(); strings.Contains(string(b), strings.TrimSuffix(guest.DomainName("nb", "tp", "uk", 0), "0")) {
-				t.Errorf("domains left behind:\n%s", b)
-			}
+			noDomainsLeft(t, "tp", "uk")
 			// The image path is on qemu's command line: no qemu may keep it.
 			for _, p := range []string{osvDisk, rrKernel} {
 				if p == "" {

@@ -63,10 +63,7 @@ func TestMicroVMReadyChecks(t *testing.T) {
 			if strings.Join(steps, " ") != strings.Join(tt.steps, " ") {
 				t.Errorf("steps after qemu: %q, want %q", steps, tt.steps)
 			}
-			f, err := store.Load("tp")
-			if err != nil {
-				t.Fatal(err)
-			}
+			f := mustLoad(t, store, "tp")
 			g := f.Guest("linux")
 			if r := g.Points[0].Repeats[0]; r.Metrics["boot_ms"] <= 0 || r.Metrics["ops_per_sec"] <= 0 {
 				t.Errorf("metrics %v", r.Metrics)

@@ -16,6 +16,7 @@ import (
 	"github.com/benchbook/benchbook/internal/netns"
 	"github.com/benchbook/benchbook/internal/testutil/libvirttest"
 	"github.com/benchbook/benchbook/internal/testutil/nbtest"
+	"github.com/benchbook/benchbook/notebook"
 	"github.com/benchbook/benchbook/results"
 	"github.com/benchbook/benchbook/runner/guest"
 	"github.com/benchbook/benchbook/runner/image"
@@ -81,6 +82,49 @@ load   = "quick"
 repeat = 2
 `
 
+// runCancelled runs nb with a context the test cancels meanwhile (from
+// opt.Trace, say): Run must return within limit, interrupted.
+// opt.Progress is a *bytes.Buffer (runOpts), shown when it fails.
+func runCancelled(ctx context.Context, t *testing.T, nb *notebook.Notebook, store results.Store, opt Options, limit time.Duration) {
+	t.Helper()
+	done := make(chan error, 1)
+	go func() { _, err := Run(ctx, nb, store, opt); done <- err }()
+	var err error
+	select {
+	case err = <-done:
+	case <-time.After(limit):
+		t.Fatal("Run did not return after cancel")
+	}
+	if err == nil || !strings.Contains(err.Error(), "interrupted") {
+		t.Fatalf("err = %v\n%s", err, opt.Progress)
+	}
+}
+
+// bootedTwice is the stored guest name of cell tp, which must have run:
+// both its repeats booted (boot_ms) and measured ops_per_sec.
+func bootedTwice(t *testing.T, store results.Store, name string) *results.Guest {
+	t.Helper()
+	g := mustLoad(t, store, "tp").Guest(name)
+	if g.Status != results.StatusOK {
+		t.Fatalf("guest: %+v", g)
+	}
+	s := g.Points[0].Summary
+	if s["boot_ms"].N != 2 || s["boot_ms"].Median <= 0 || s["ops_per_sec"].Median <= 0 {
+		t.Errorf("summary: boot %+v ops %+v", s["boot_ms"], s["ops_per_sec"])
+	}
+	return g
+}
+
+// noDomainsLeft fails when libvirt still lists a domain of guest name of
+// a cell of a notebook nb.toml. Only this test's domains: other packages'
+// tests may run beside it.
+func noDomainsLeft(t *testing.T, cell, name string) {
+	t.Helper()
+	if b, _ := exec.Command("virsh", "list", "--all", "--name").Output(); strings.Contains(string(b), strings.TrimSuffix(guest.DomainName("nb", cell, name, 0), "0")) {
+		t.Errorf("domains left behind:\n%s", b)
+	}
+}
+
 // CI boots the built-in micro-VM under TCG and loads it: the stored results
 // carry boot_ms and accel tcg, and nothing is left behind.
 func TestRunMicroVM(t *testing.T) {
@@ -117,18 +161,7 @@ func TestRunMicroVM(t *testing.T) {
 	if got := strings.Join(steps, "\n"); got != strings.Join(append(want, want...), "\n") {
 		t.Errorf("steps of two boots:\n%s\nwant twice:\n%s", got, strings.Join(want, "\n"))
 	}
-	f, err := store.Load("tp")
-	if err != nil {
-		t.Fatal(err)
-	}
-	g := f.Guest("linux")
-	if g.Status != results.StatusOK {
-		t.Fatalf("guest: %+v", g)
-	}
-	s := g.Points[0].Summary
-	if s["boot_ms"].N != 2 || s["boot_ms"].Median <= 0 || s["ops_per_sec"].Median <= 0 {
-		t.Errorf("summary: boot %+v ops %+v", s["boot_ms"], s["ops_per_sec"])
-	}
+	g := bootedTwice(t, store, "linux")
 	for k, want := range map[string]string{"accel": "tcg", "flavor": "linux", "kind": "qemu"} {
 		if g.Facts[k] != want {
 			t.Errorf("fact %s = %q, want %q (facts %v)", k, g.Facts[k], want, g.Facts)
@@ -185,17 +218,7 @@ func TestCancelVM(t *testing.T) {
 					time.AfterFunc(300*time.Millisecond, cancel)
 				}
 			}
-			done := make(chan error, 1)
-			go func() { _, err := Run(ctx, nb, store, opt); done <- err }()
-			var err error
-			select {
-			case err = <-done:
-			case <-time.After(3 * time.Minute):
-				t.Fatal("Run did not return after cancel")
-			}
-			if err == nil || !strings.Contains(err.Error(), "interrupted") {
-				t.Fatalf("err = %v\n%s", err, out.String())
-			}
+			runCancelled(ctx, t, nb, store, opt, 3*time.Minute)
 			if _, err := store.Load("tp"); err == nil {
 				t.Error("an interrupted run stored results")
 			}
@@ -221,17 +244,11 @@ network = "user"`, 1)
 	if _, err := Run(context.Background(), nb, store, opt); err != nil {
 		t.Fatalf("%v\n%s", err, out.String())
 	}
-	f, err := store.Load("tp")
-	if err != nil {
-		t.Fatal(err)
-	}
+	f := mustLoad(t, store, "tp")
 	g := f.Guest("linux")
 	if g.Status != results.StatusOK || g.Facts["uri"] != guest.DefaultLibvirtURI || !strings.Contains(g.Facts["domain_xml"], "<domain") || g.Facts["libvirt_version"] == "" {
 		t.Fatalf("guest %+v", g)
 	}
-	// Only this test's domains: other packages' tests may run beside it.
-	if b, _ := exec.Command("virsh", "list", "--all", "--name").Output(); strings.Contains(string(b), strings.TrimSuffix(guest.DomainName("nb", "tp", "linux", 0), "0")) {
-		t.Errorf("domains left behind:\n%s", b)
-	}
+	noDomainsLeft(t, "tp", "linux")
 	assertNothingLeft(t, cache)
 }
