@@ -509,7 +509,10 @@ func (d Decl) whenProblem(k *Key, values map[string]any, at func(key, msg string
 			ov = other.defaultValue()
 		}
 	}
-	s, _ := ov.(string)
+	s, ok := ov.(string)
+	if !ok && ov != nil {
+		s = fmt.Sprint(ov) // a bool or a number, as the declaration writes it
+	}
 	if allowed := strings.Split(want, "|"); !slices.Contains(allowed, s) {
 		at(k.Name, fmt.Sprintf("%s applies to %s = %s only, and this table has %s = %q", k.Name, name, quoteList(allowed), name, s))
 	}

@@ -113,3 +113,27 @@ func TestParseMetricTable(t *testing.T) {
 		t.Errorf("a good metrics table: %v", err)
 	}
 }
+
+// TestWhenBool: a key limited to one value of a bool key (iperf3's
+// congestion, TCP only) is judged on that bool, given or by its default.
+func TestWhenBool(t *testing.T) {
+	d := Decl{Keys: []Key{
+		{Name: "udp", Type: TypeBool, Default: "false"},
+		{Name: "congestion", Type: TypeString, When: "udp=false"},
+	}}
+	tests := []struct {
+		values map[string]any
+		want   string
+	}{
+		{map[string]any{"congestion": "bbr"}, ""},
+		{map[string]any{"congestion": "bbr", "udp": false}, ""},
+		{map[string]any{"congestion": "bbr", "udp": true}, `congestion: congestion applies to udp = "false" only, and this table has udp = "true"`},
+	}
+	for _, tt := range tests {
+		var got []string
+		d.ruleProblems(tt.values, func(key, msg string) { got = append(got, key+": "+msg) })
+		if strings.Join(got, "\n") != tt.want {
+			t.Errorf("%v: %q, want %q", tt.values, got, tt.want)
+		}
+	}
+}
