@@ -191,6 +191,7 @@ var loadToolsKey10 = []Key{
 	{Name: "reverse", Type: TypeBool, Doc: "the server sends and the client receives (-R)", Default: "false"},
 	{Name: "length", Type: TypeString, Doc: "bytes of each write (-l); iperf3's default: 128K for TCP, the path's MTU payload for UDP", Pattern: "^[1-9][0-9]*[KMGkmg]?$", Help: "want a size like \"128K\" or \"1400\""},
 	{Name: "omit", Type: TypeDuration, Doc: "send this long first, in whole seconds, and leave it out of the figures (-O): past TCP's slow start", Default: "0s", Min: "0s", Step: "1s"},
+	{Name: "congestion", Type: TypeString, Doc: "TCP congestion control of the streams (-C), e.g. cubic or bbr; default: the sender's system default", Pattern: "^[a-z][a-z0-9_]*$", Help: "want a TCP congestion control's name like \"cubic\", \"reno\" or \"bbr\" (sysctl net.ipv4.tcp_available_congestion_control)", When: "udp=false"},
 	{Name: "timeout", Type: TypeDuration, Doc: "kill iperf3 after this long (default: omit + duration + 1m)", Min: "1s"},
 	{Name: "description", Type: TypeString, Doc: "shown in the report", NoParam: true},
 }

@@ -32,6 +32,9 @@ type Iperf3Spec struct {
 	Reverse  bool          `key:"reverse" default:"false" doc:"the server sends and the client receives (-R)"`
 	Length   string        `key:"length" pattern:"^[1-9][0-9]*[KMGkmg]?$" help:"want a size like \"128K\" or \"1400\"" doc:"bytes of each write (-l); iperf3's default: 128K for TCP, the path's MTU payload for UDP"`
 	Omit     time.Duration `key:"omit" default:"0s" min:"0s" step:"1s" doc:"send this long first, in whole seconds, and leave it out of the figures (-O): past TCP's slow start"`
+	// Congestion is checked against what the sender reports it used: a
+	// kernel without the module would otherwise measure its default.
+	Congestion string `key:"congestion" pattern:"^[a-z][a-z0-9_]*$" help:"want a TCP congestion control's name like \"cubic\", \"reno\" or \"bbr\" (sysctl net.ipv4.tcp_available_congestion_control)" when:"udp=false" doc:"TCP congestion control of the streams (-C), e.g. cubic or bbr; default: the sender's system default"`
 
 	Timeout     time.Duration `key:"timeout" min:"1s" doc:"kill iperf3 after this long (default: omit + duration + 1m)"`
 	Description string        `key:"description" noparam:"" doc:"shown in the report"`
@@ -174,6 +177,9 @@ func (s Iperf3Spec) argv(path, addr string) ([]string, error) {
 	if s.Reverse {
 		argv = append(argv, "--reverse")
 	}
+	if s.Congestion != "" {
+		argv = append(argv, "--congestion", s.Congestion)
+	}
 	return argv, nil
 }
 
@@ -193,7 +199,10 @@ type iperf3Output struct {
 		// Sum is UDP's, with the receiver's jitter and loss (as is
 		// SumReceived in iperf3 3.12).
 		Sum *iperf3Sum `json:"sum"`
-		CPU *struct {
+		// SenderCongestion is the TCP congestion control the sender
+		// used (TCP only).
+		SenderCongestion string `json:"sender_tcp_congestion"`
+		CPU              *struct {
 			HostTotal   float64 `json:"host_total"`
 			RemoteTotal float64 `json:"remote_total"`
 		} `json:"cpu_utilization_percent"`
@@ -272,6 +281,8 @@ func (o iperf3Output) judge(s Iperf3Spec) error {
 		return errors.New("nothing was received")
 	case s.UDP && o.udpReceiver() == nil:
 		return errors.New("its UDP test has no jitter or loss in end.sum_received or end.sum")
+	case s.Congestion != "" && o.End.SenderCongestion != s.Congestion:
+		return fmt.Errorf("its sender used TCP congestion control %q, not %q (is the module loaded? sysctl net.ipv4.tcp_available_congestion_control)", o.End.SenderCongestion, s.Congestion)
 	}
 	return nil
 }

@@ -29,6 +29,7 @@ func TestIperf3Run(t *testing.T) {
 	}{
 		{"tcp", iperf3Values(), false},
 		{"tcp reverse, 2 streams", iperf3Values("reverse", true, "parallel", int64(2), "length", "64K"), false},
+		{"tcp reno", iperf3Values("congestion", "reno"), false},
 		{"udp", iperf3Values("udp", true, "bitrate", "20M"), true},
 	}
 	for _, tt := range tests {
@@ -100,6 +101,8 @@ func TestIperf3Fails(t *testing.T) {
 		{"omit in fractions", iperf3Values("omit", "500ms"), srv.Addr, `omit = "500ms": want whole multiples of 1s (the tool counts no less), like "0s" or "1s"`},
 		{"a bitrate iperf3 would read as 0", iperf3Values("bitrate", "fast"), srv.Addr, `bitrate "fast": want bits per second like`},
 		{"too many streams", iperf3Values("parallel", int64(500)), srv.Addr, "parallel"},
+		{"congestion control of UDP", iperf3Values("udp", true, "congestion", "bbr"), srv.Addr, `congestion applies to udp = "false" only, and this table has udp = "true"`},
+		{"a congestion control the kernel lacks", iperf3Values("congestion", "nosuchcc"), srv.Addr, "iperf3: unable to set TCP_CONGESTION"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
