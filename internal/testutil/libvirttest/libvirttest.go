@@ -115,6 +115,7 @@ type Remote struct {
 	Host string // its address, reachable from the host
 	dir  string
 	pid  int
+	lock *os.File // held while the daemon runs: see lockRemote
 }
 
 // The second host's network: a /30 between the host and the namespace.
@@ -134,13 +135,18 @@ func StartRemote(ctx context.Context) (r *Remote, err error) {
 	if os.Geteuid() != 0 {
 		return nil, fmt.Errorf("a second libvirtd needs root")
 	}
+	lock, err := lockRemote(ctx)
+	if err != nil {
+		return nil, err
+	}
 	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
 	dir, err := os.MkdirTemp("", "bblibvirt-remote-")
 	if err != nil {
+		lock.Close()
 		return nil, err
 	}
-	r = &Remote{URI: "qemu+tcp://" + remoteHost + "/system", Host: remoteHost, dir: dir}
+	r = &Remote{URI: "qemu+tcp://" + remoteHost + "/system", Host: remoteHost, dir: dir, lock: lock}
 	defer func() {
 		if err != nil {
 			r.Stop()
@@ -229,7 +235,54 @@ func (r *Remote) Stop() error {
 		errs = append(errs, run(ctx, "ip", "netns", "delete", remoteNetns))
 	}
 	errs = append(errs, os.RemoveAll(r.dir))
+	if r.lock != nil {
+		r.lock.Close() // releases the flock
+		r.lock = nil
+	}
 	return errors.Join(errs...)
+}
+
+// remoteLock is the file whose flock one second libvirtd holds at a time.
+// There is one namespace, one veth pair and one set of mounts for it, and
+// go test runs packages in parallel: the guest and runner packages' remote
+// tests, started together, deleted each other's namespace as a leftover.
+// The kernel drops the lock when its holder dies, so a crash blocks no one.
+var remoteLock = "/run/lock/benchbook-libvirt-remote.lock"
+
+// lockWait bounds the wait for another package's second libvirtd: a
+// remote test holds it for one test, a minute or two under TCG.
+const lockWait = 15 * time.Minute
+
+func lockRemote(ctx context.Context) (*os.File, error) {
+	os.MkdirAll(filepath.Dir(remoteLock), 0o755)
+	f, err := os.OpenFile(remoteLock, os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("lock for the second libvirtd: %w", err)
+	}
+	deadline := time.Now().Add(lockWait)
+	for {
+		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+		if err == nil {
+			f.Truncate(0)
+			fmt.Fprintf(f, "%d\n", os.Getpid())
+			return f, nil
+		}
+		if !errors.Is(err, syscall.EWOULDBLOCK) {
+			f.Close()
+			return nil, fmt.Errorf("lock %s: %w", remoteLock, err)
+		}
+		if time.Now().After(deadline) {
+			holder, _ := os.ReadFile(remoteLock)
+			f.Close()
+			return nil, fmt.Errorf("another second libvirtd (process %s) held %s for %v: stop it (libvirtd-up -remote?) and retry", strings.TrimSpace(string(holder)), remoteLock, lockWait)
+		}
+		select {
+		case <-ctx.Done():
+			f.Close()
+			return nil, fmt.Errorf("waiting for %s: %w", remoteLock, ctx.Err())
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
 }
 
 func run(ctx context.Context, name string, args ...string) error {
