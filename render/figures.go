@@ -3,6 +3,7 @@ package render
 import (
 	"bytes"
 	"fmt"
+	"html/template"
 	"maps"
 	"math"
 	"runtime"
@@ -35,6 +36,20 @@ type figure struct {
 }
 
 func (f *figure) SVGFile() string { return f.Name + ".svg" }
+
+// Inline is the SVG as markup for the HTML page: drawn in the page rather
+// than through an <img>, its <title> elements are tooltips on hover (a
+// browser shows none inside an image). Only the <svg> element is kept: an
+// XML declaration or comment before it has no place in HTML. The plot
+// package writes it, escaping every text it draws, and it holds no script,
+// no id and no link, so several on one page cannot clash.
+func (f *figure) Inline() template.HTML {
+	svg := f.SVG
+	if i := bytes.Index(svg, []byte("<svg")); i >= 0 {
+		svg = svg[i:]
+	}
+	return template.HTML(bytes.TrimSpace(svg))
+}
 func (f *figure) PNGFile() string { return f.Name + ".png" }
 func (f *figure) CSVFile() string { return f.Name + ".csv" }
 

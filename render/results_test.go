@@ -124,10 +124,16 @@ func TestRenderWithResults(t *testing.T) {
 	page := readOut(t, out, "index.html")
 	md := readOut(t, out, "index.md")
 
-	// Both plots are written as SVG (for the page) and PNG (for the Markdown).
+	// Both plots are written as SVG (drawn inline in the page, where its
+	// titles are tooltips, and linked) and PNG (for the Markdown).
 	for _, name := range []string{"plot-throughput-3", "plot-throughput-4"} {
-		if !strings.Contains(page, `src="`+name+`.svg"`) {
-			t.Errorf("page does not show %s.svg", name)
+		svg := readOut(t, out, name+".svg")
+		inline := strings.TrimSpace(svg[strings.Index(svg, "<svg"):])
+		if !strings.Contains(page, `<div class="bb-plot">`+inline+`</div>`) {
+			t.Errorf("page does not draw %s.svg inline", name)
+		}
+		if !strings.Contains(page, `href="`+name+`.svg"`) {
+			t.Errorf("page does not link %s.svg", name)
 		}
 		if !strings.Contains(md, "]("+name+".png)") {
 			t.Errorf("markdown does not show %s.png", name)

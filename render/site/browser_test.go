@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -133,37 +134,61 @@ func TestBrowser(t *testing.T) {
 		t.Fatalf("after the click: %s %v", loc, err)
 	}
 	type box struct {
-		Src           string
-		W, H, Natural float64
+		Src         string
+		W, H        float64
+		Tips        []string
+		HoverTitle  string // the title of the <g> under the first mark's centre
+		FirstMarkOf string // that mark's own title
 	}
-	// Plots load lazily: scroll each into view, as a reader does, and wait
-	// until it is decoded (or failed to).
-	plots, err := chromedp.Run(tctx, chromedp.Evaluate[[]box](`(async () => {
+	// Plots are drawn inline: scroll each into view, as a reader does, and
+	// ask what a pointer over its first titled mark would hover.
+	plots, err := chromedp.Run(tctx, chromedp.Evaluate[[]box](`(() => {
 		const out = [];
-		for (const img of document.querySelectorAll('img[src$=".svg"]')) {
-			img.scrollIntoView();
-			await img.decode().catch(() => {});
-			const r = img.getBoundingClientRect();
-			out.push({Src: img.getAttribute("src"), W: r.width, H: r.height, Natural: img.naturalWidth});
+		for (const fig of document.querySelectorAll('figure.bb-figure')) {
+			const svg = fig.querySelector('.bb-plot > svg');
+			const link = fig.querySelector('figcaption a[href$=".svg"]');
+			if (!svg || !link) { out.push({Src: link ? link.getAttribute("href") : "(no link)"}); continue; }
+			svg.scrollIntoView();
+			const r = svg.getBoundingClientRect();
+			const b = {Src: link.getAttribute("href"), W: r.width, H: r.height,
+				Tips: [...svg.querySelectorAll("g > title")].map(t => t.textContent)};
+			const g = svg.querySelector("g > title") && svg.querySelector("g > title").parentElement;
+			const mark = g && g.querySelector("path, rect, circle");
+			if (mark) {
+				const m = mark.getBoundingClientRect();
+				const el = document.elementFromPoint(m.left + m.width / 2, m.top + m.height / 2);
+				const hit = el && el.closest("g");
+				const t = hit && hit.querySelector(":scope > title");
+				b.HoverTitle = t ? t.textContent : "";
+				b.FirstMarkOf = g.querySelector(":scope > title").textContent;
+			}
+			out.push(b);
 		}
 		return out;
-	})()`, chromedp.EvalAwaitPromise))
+	})()`))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(plots) == 0 {
-		t.Fatalf("the page shows no SVG plot")
+		t.Fatalf("the page shows no plot")
 	}
 	for _, p := range plots {
-		if p.W <= 0 || p.H <= 0 || p.Natural <= 0 {
-			t.Errorf("plot %s: %gx%g, natural width %g", p.Src, p.W, p.H, p.Natural)
+		if p.W <= 0 || p.H <= 0 {
+			t.Errorf("plot %s: drawn %gx%g", p.Src, p.W, p.H)
 		}
 	}
-	// A click on a plot opens its SVG, whose marks carry their figures.
+	// The first plot is a bar chart: a tip per bar with a figure, each
+	// shown when the pointer is over its bar, on the page itself.
+	t.Logf("plot %s: %d tips; over its first bar: %q", plots[0].Src, len(plots[0].Tips), plots[0].HoverTitle)
+	tipsMatchCSV(t, out, plots[0].Src, plots[0].Tips)
+	if plots[0].HoverTitle == "" || plots[0].HoverTitle != plots[0].FirstMarkOf {
+		t.Errorf("plot %s: over its first bar the pointer hovers %q, want its tip %q", plots[0].Src, plots[0].HoverTitle, plots[0].FirstMarkOf)
+	}
+	// The link beside a plot opens its SVG, whose marks carry the same figures.
 	_, err = chromedp.Run(tctx, chromedp.WaitEvent(page.LoadEventFired, nil,
-		chromedp.Click(chromedp.CSS(`a[href="`+plots[0].Src+`"] img`))))
+		chromedp.Click(chromedp.CSS(`figcaption a[href="`+plots[0].Src+`"]`))))
 	if err != nil {
-		t.Fatalf("click the plot %s: %v", plots[0].Src, err)
+		t.Fatalf("open the plot %s: %v", plots[0].Src, err)
 	}
 	checkTips(t, tctx, out)
 	for _, e := range errs() {
@@ -283,11 +308,22 @@ func checkTips(t *testing.T, ctx context.Context, out string) {
 	if err != nil {
 		t.Fatalf("open %s: %v", svgURL, err)
 	}
+	if d.Root != "svg" || d.Errors > 0 {
+		t.Fatalf("%s in Chromium: root <%s>, %d parse errors", svgURL, d.Root, d.Errors)
+	}
 	u, err := url.Parse(svgURL)
 	if err != nil {
 		t.Fatal(err)
 	}
-	data, err := os.ReadFile(filepath.Join(out, filepath.FromSlash(strings.TrimSuffix(u.Path, ".svg")+".csv")))
+	tipsMatchCSV(t, out, path.Base(u.Path), d.Tips)
+}
+
+// tipsMatchCSV checks the tips of the bar chart svg (a file name in out)
+// against its CSV: one per bar with a figure, in order, each beginning with
+// its bar's category.
+func tipsMatchCSV(t *testing.T, out, svg string, tips []string) {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(out, "unikernels-redis", strings.TrimSuffix(svg, ".svg")+".csv"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -296,7 +332,7 @@ func checkTips(t *testing.T, ctx context.Context, out string) {
 		t.Fatal(err)
 	}
 	if recs[0][0] != "category" {
-		t.Fatalf("%s: the first plot of the page is no bar chart: %q", svgURL, recs[0])
+		t.Fatalf("%s: the first plot of the page is no bar chart: %q", svg, recs[0])
 	}
 	var want []string
 	for _, r := range recs[1:] {
@@ -304,12 +340,12 @@ func checkTips(t *testing.T, ctx context.Context, out string) {
 			want = append(want, r[0])
 		}
 	}
-	if d.Root != "svg" || d.Errors > 0 || len(d.Tips) != len(want) || len(want) == 0 {
-		t.Fatalf("%s in Chromium: root <%s>, %d parse errors, %d tips for %d figures: %q", svgURL, d.Root, d.Errors, len(d.Tips), len(want), d.Tips)
+	if len(tips) != len(want) || len(want) == 0 {
+		t.Fatalf("%s: %d tips for %d figures: %q", svg, len(tips), len(want), tips)
 	}
-	for i, tip := range d.Tips {
+	for i, tip := range tips {
 		if !strings.HasPrefix(tip, want[i]+": ") {
-			t.Errorf("tip %d is %q, its CSV row is %s's", i, tip, want[i])
+			t.Errorf("%s: tip %d is %q, its CSV row is %s's", svg, i, tip, want[i])
 		}
 	}
 }

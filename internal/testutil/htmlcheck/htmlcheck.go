@@ -50,6 +50,18 @@ func init() {
 	}
 }
 
+// allowedSVG are the elements of a plot drawn inline in a page. Inside
+// <svg> an HTML parser builds SVG elements, so a list of its own; and
+// <title> there holds markup, not raw text (an <img> in it breaks out into
+// HTML), so its content is checked like any other.
+var allowedSVG = map[string]bool{}
+
+func init() {
+	for _, t := range strings.Fields(`svg g path text tspan title desc rect circle ellipse line polyline polygon defs clippath`) {
+		allowedSVG[t] = true
+	}
+}
+
 // rawText elements hold text up to their end tag, never markup.
 var rawText = map[string]bool{"style": true, "script": true, "textarea": true, "title": true, "xmp": true, "iframe": true, "noscript": true}
 
@@ -61,6 +73,7 @@ var urlAttrs = map[string]bool{"href": true, "src": true, "action": true, "forma
 func HTML(page []byte) []string {
 	var probs []string
 	s := string(page)
+	inSVG := 0 // depth of <svg> elements around i
 	for i := 0; i < len(s); {
 		lt := strings.IndexByte(s[i:], '<')
 		if lt < 0 {
@@ -86,6 +99,9 @@ func HTML(page []byte) []string {
 			if end < 0 {
 				return append(probs, "unterminated end tag")
 			}
+			if inSVG > 0 && strings.EqualFold(strings.TrimSpace(rest[2:end]), "svg") {
+				inSVG--
+			}
 			i += end + 1
 		case len(rest) > 1 && isLetter(rest[1]):
 			name, attrs, n, ok := startTag(rest)
@@ -93,6 +109,16 @@ func HTML(page []byte) []string {
 				return append(probs, fmt.Sprintf("unterminated tag %.40q", rest))
 			}
 			i += n
+			if inSVG > 0 || name == "svg" {
+				if !allowedSVG[name] {
+					probs = append(probs, fmt.Sprintf("element <%s> in an inline <svg>", name))
+				}
+				probs = append(probs, checkElement(name, attrs, true)...)
+				if name == "svg" && !strings.HasSuffix(rest[:n], "/>") {
+					inSVG++
+				}
+				continue
+			}
 			probs = append(probs, checkElement(name, attrs, false)...)
 			if rawText[name] {
 				end := strings.Index(strings.ToLower(s[i:]), "</"+name)

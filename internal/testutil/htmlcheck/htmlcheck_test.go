@@ -25,6 +25,12 @@ func TestHTML(t *testing.T) {
 		{`<a href="data:text/html,<script>">x</a>`, true, "data URL"},
 		{`<p style="background:url(javascript:alert(1))">x</p>`, true, "style URL"},
 		{`<p title="x`, true, "unterminated"},
+		{`<figure><svg viewBox="0 0 1 1" role="img"><title>a &lt;b&gt;</title><g><title>3 ops/s</title><path d="M0 0"/></g></svg><p>after</p></figure>`, false, "inline plot"},
+		{`<svg><title><img src=x onerror=alert(1)></title></svg>`, true, "markup in an inline svg's title"},
+		{`<svg><foreignObject><p>x</p></foreignObject></svg>`, true, "foreignObject in an inline svg"},
+		{`<svg><style>*{}</style></svg>`, true, "style in an inline svg"},
+		{`<svg><a href="#x"><text>x</text></a></svg>`, true, "link in an inline svg"},
+		{`<svg></svg><script>alert(1)</script>`, true, "script after an inline svg"},
 	}
 	for _, tt := range tests {
 		probs := HTML([]byte(tt.in))
