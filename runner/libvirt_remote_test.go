@@ -48,17 +48,7 @@ func remoteHost(t *testing.T) (*libvirttest.Remote, string) {
 	}
 	staticInit(t) // before TMPDIR moves: the init is shared by the package's tests
 	tmp := libvirttest.EnterableTMPDIR(t)
-	// StartRemote bounds its own start, after waiting its turn: another
-	// package's test may hold the second libvirtd.
-	r, err := libvirttest.StartRemote(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := r.Stop(); err != nil {
-			t.Errorf("stop second libvirtd: %v", err)
-		}
-	})
+	r := libvirttest.NeedRemote(t)
 	return r, tmp
 }
 

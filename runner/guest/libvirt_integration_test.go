@@ -275,17 +275,7 @@ func TestLibvirtCancel(t *testing.T) {
 func TestLibvirtRemote(t *testing.T) {
 	libvirttest.Need(t)
 	im := microVM(t)
-	// StartRemote bounds its own start, after waiting its turn: another
-	// package's test may hold the second libvirtd.
-	r, err := libvirttest.StartRemote(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := r.Stop(); err != nil {
-			t.Errorf("stop second libvirtd: %v", err)
-		}
-	})
+	r := libvirttest.NeedRemote(t)
 	nw, _ := guest.ParseLibvirtNet("user", true)
 	g, ep := startLibvirt(t, guest.LibvirtConfig{
 		Name: "linux", Domain: domainName(t), URI: r.URI, Boot: linuxBoot(t, im), Net: nw,
@@ -472,17 +462,7 @@ func TestLibvirtScratchExec(t *testing.T) {
 func TestLibvirtRemoteScratch(t *testing.T) {
 	libvirttest.Need(t)
 	im := execVM(t)
-	// StartRemote bounds its own start, after waiting its turn: another
-	// package's test may hold the second libvirtd.
-	r, err := libvirttest.StartRemote(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := r.Stop(); err != nil {
-			t.Errorf("stop second libvirtd: %v", err)
-		}
-	})
+	r := libvirttest.NeedRemote(t)
 	b, err := guest.PlanBoot(guest.VMSpec{Name: "linux", Flavor: "linux", Kernel: im.Kernel, Initrd: im.Initrd, Memory: "512M", Exec: true,
 		Scratch: []guest.Scratch{{Size: "1G", FS: "ext4", Mount: "/data", Cache: "unsafe", AIO: "threads"}}})
 	if err != nil {

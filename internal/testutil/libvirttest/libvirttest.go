@@ -211,6 +211,23 @@ func StartRemote(ctx context.Context) (r *Remote, err error) {
 	return r, err
 }
 
+// NeedRemote starts the second daemon for tb (after Need), or fails tb,
+// and stops it when tb ends. The start is bounded by StartRemote, after
+// waiting its turn: another package's test may hold the second libvirtd.
+func NeedRemote(tb testing.TB) *Remote {
+	tb.Helper()
+	r, err := StartRemote(context.Background())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() {
+		if err := r.Stop(); err != nil {
+			tb.Errorf("stop second libvirtd: %v", err)
+		}
+	})
+	return r
+}
+
 // Stop ends the second daemon (its guests die with it), then removes its
 // network namespace, veth pair and files.
 func (r *Remote) Stop() error {
