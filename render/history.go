@@ -99,8 +99,11 @@ type historyCellView struct {
 	ID     string
 	Error  string // the history cannot be read
 	Charts []chartView
-	Runs   []runView
-	Envs   []string // how the machines' environments differ
+	// RunsTable lists the runs, written by runsTable: a history has
+	// hundreds of rows, which html/template's reflection made the larger
+	// part of the page's cost.
+	RunsTable template.HTML
+	Envs      []string // how the machines' environments differ
 }
 
 type chartView struct {
@@ -118,23 +121,42 @@ type changeView struct {
 	FromN, ToN                          int
 }
 
-type runView struct {
-	N                                    int
-	Anchor, ID, Started, Machine, Commit string
-	Benchbook, Compacted                 string
+// runsTable is the table of a cell's runs, one row each, escaped as
+// html/template escapes text and quoted attributes.
+func runsTable(cell string, entries []results.Entry) template.HTML {
+	if len(entries) == 0 {
+		return ""
+	}
+	var b strings.Builder
+	b.WriteString("<table class=\"runs\">\n<thead><tr><th>run</th><th>started</th><th>machine</th><th>commit</th><th>benchbook</th><th>id</th><th></th></tr></thead>\n<tbody>\n")
+	for i, e := range entries {
+		r := e.Run
+		compacted := ""
+		if e.Compacted {
+			compacted = "summaries only"
+		}
+		b.WriteString(`<tr id="`)
+		htmlText.WriteString(&b, runAnchor(cell, e.ID))
+		b.WriteString(`"><td>`)
+		b.WriteString(strconv.Itoa(i + 1))
+		for _, td := range [...]string{r.Started.UTC().Format("2006-01-02 15:04 UTC"), r.Env.Machine, shortText(r.Commit, 12), r.Env.Benchbook, e.ID, compacted} {
+			b.WriteString("</td><td>")
+			htmlText.WriteString(&b, td)
+		}
+		b.WriteString("</td></tr>\n")
+	}
+	b.WriteString("</tbody>\n</table>\n")
+	return template.HTML(b.String())
 }
+
+// htmlText escapes as html/template does in text and in a quoted
+// attribute (its htmlReplacementTable): NUL and + too, beyond
+// template.HTMLEscapeString.
+var htmlText = strings.NewReplacer("\x00", "\uFFFD", `"`, "&#34;", "&", "&amp;", "'", "&#39;", "+", "&#43;", "<", "&lt;", ">", "&gt;")
 
 // historyCell is one cell's part of the page.
 func historyCell(nb *notebook.Notebook, c *notebook.Cell, entries []results.Entry, opt HistoryOptions, h *History) historyCellView {
-	cv := historyCellView{ID: c.ID}
-	for i, e := range entries {
-		r := e.Run
-		rv := runView{N: i + 1, Anchor: runAnchor(c.ID, e.ID), ID: e.ID, Started: r.Started.UTC().Format("2006-01-02 15:04 UTC"), Machine: r.Env.Machine, Commit: shortText(r.Commit, 12), Benchbook: r.Env.Benchbook}
-		if e.Compacted {
-			rv.Compacted = "summaries only"
-		}
-		cv.Runs = append(cv.Runs, rv)
-	}
+	cv := historyCellView{ID: c.ID, RunsTable: runsTable(c.ID, entries)}
 	cv.Envs = machineDiffs(entries)
 	newest := entries[len(entries)-1].Run
 	for _, metric := range nb.DefaultMetrics(c) {
@@ -259,15 +281,37 @@ func trendSVG(cell string, n int, trends []*results.Trend, changes []changeView)
 				ch.ID, num(mid), padT, num(mid), svgH-padB, ch.What, template.HTMLEscapeString(ch.Trend), ch.FromN, ch.ToN, ch.Rel)
 		}
 	}
+	// A point per run and trend: written without fmt, which was most of
+	// a history page's drawing.
+	var nb []byte
 	for ti, t := range trends {
 		color := palette[ti%len(palette)]
-		var pts []string
-		for _, r := range t.Runs {
-			pts = append(pts, num(x(r.Entry))+","+num(y(r.Median)))
+		b.WriteString(`<polyline fill="none" stroke="` + color + `" stroke-width="2" points="`)
+		for i, r := range t.Runs {
+			if i > 0 {
+				b.WriteByte(' ')
+			}
+			nb = strconv.AppendFloat(nb[:0], x(r.Entry), 'f', 1, 64)
+			nb = append(nb, ',')
+			nb = strconv.AppendFloat(nb, y(r.Median), 'f', 1, 64)
+			b.Write(nb)
 		}
-		fmt.Fprintf(&b, `<polyline fill="none" stroke="%s" stroke-width="2" points="%s"/>`, color, strings.Join(pts, " "))
+		b.WriteString(`"/>`)
 		for _, r := range t.Runs {
-			fmt.Fprintf(&b, `<a href="#%s"><circle cx="%s" cy="%s" r="3" fill="%s"><title>run %d: %s</title></circle></a>`, runAnchor(cell, r.ID), num(x(r.Entry)), num(y(r.Median)), color, r.Entry+1, formatNumber(r.Median))
+			nb = append(nb[:0], `<a href="#`...)
+			nb = append(nb, runAnchor(cell, r.ID)...)
+			nb = append(nb, `"><circle cx="`...)
+			nb = strconv.AppendFloat(nb, x(r.Entry), 'f', 1, 64)
+			nb = append(nb, `" cy="`...)
+			nb = strconv.AppendFloat(nb, y(r.Median), 'f', 1, 64)
+			nb = append(nb, `" r="3" fill="`...)
+			nb = append(nb, color...)
+			nb = append(nb, `"><title>run `...)
+			nb = strconv.AppendInt(nb, int64(r.Entry+1), 10)
+			nb = append(nb, ": "...)
+			nb = append(nb, formatNumber(r.Median)...)
+			nb = append(nb, `</title></circle></a>`...)
+			b.Write(nb)
 		}
 	}
 	b.WriteString(`</svg>`)
@@ -320,13 +364,7 @@ var historyTemplate = template.Must(template.New("history").Parse(`<!DOCTYPE htm
 {{range .Changes}}<li id="{{.ID}}" class="change-point">{{.What}}: {{.Trend}}, {{.Before}} → {{.After}} ({{.Rel}}) between <a href="#{{.From}}">run {{.FromN}}</a> and <a href="#{{.To}}">run {{.ToN}}</a></li>
 {{end}}</ul>
 {{else}}<p>No change point in {{.Metric}}.</p>
-{{end}}{{end}}{{if .Runs}}<table class="runs">
-<thead><tr><th>run</th><th>started</th><th>machine</th><th>commit</th><th>benchbook</th><th>id</th><th></th></tr></thead>
-<tbody>
-{{range .Runs}}<tr id="{{.Anchor}}"><td>{{.N}}</td><td>{{.Started}}</td><td>{{.Machine}}</td><td>{{.Commit}}</td><td>{{.Benchbook}}</td><td>{{.ID}}</td><td>{{.Compacted}}</td></tr>
-{{end}}</tbody>
-</table>
-{{end}}</section>
+{{end}}{{end}}{{.RunsTable}}</section>
 {{end}}<footer><p>Made by benchbook {{.Version}}.</p></footer>
 </main>
 </body>
