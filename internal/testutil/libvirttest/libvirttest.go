@@ -14,9 +14,12 @@
 package libvirttest
 
 import (
+	"unsafe"
+
 	"context"
 	"errors"
 	"fmt"
+	"golang.org/x/sys/unix"
 	"net"
 	"os"
 	"os/exec"
@@ -91,7 +94,7 @@ func EnsureSystem(ctx context.Context) error {
 	if pid := readPid("/run/libvirtd.pid"); pid > 0 && syscall.Kill(pid, 0) != nil {
 		os.Remove("/run/libvirtd.pid")
 	}
-	if err := run(ctx, "ip", "netns", "exec", Netns, "libvirtd", "-d"); err != nil {
+	if err := notAdopted(func() error { return run(ctx, "ip", "netns", "exec", Netns, "libvirtd", "-d") }); err != nil {
 		return err
 	}
 	return waitFor(ctx, func() bool { return answers(Socket) }, "libvirtd socket "+Socket)
@@ -196,7 +199,9 @@ func StartRemote(ctx context.Context) (r *Remote, err error) {
 		"mount --bind " + etc + " /etc/libvirt",
 		"exec libvirtd -d -l -p " + pidFile,
 	}, "\n")
-	if err := run(ctx, "ip", "netns", "exec", remoteNetns, "unshare", "--mount", "--propagation", "private", "sh", "-c", script); err != nil {
+	if err := notAdopted(func() error {
+		return run(ctx, "ip", "netns", "exec", remoteNetns, "unshare", "--mount", "--propagation", "private", "sh", "-c", script)
+	}); err != nil {
 		return nil, err
 	}
 	err = waitFor(ctx, func() bool {
@@ -347,4 +352,23 @@ func EnterableTMPDIR(tb testing.TB) string {
 	}
 	tb.Setenv("TMPDIR", tmp)
 	return tmp
+}
+
+// notAdopted runs start with this process no subreaper, so that the
+// daemon start forks off goes to init, not to a test process that made
+// itself a subreaper (proctest.Adopt, in the runner package's fault
+// tests). Adopted, the second libvirtd and then the qemu it daemonizes
+// became children of the test process that nobody waited for: libvirtd's
+// connection failed ("step files: pool lookup: invalid argument") and its
+// exited zombie still answered kill(pid, 0) ("ignored SIGTERM").
+func notAdopted(start func() error) error {
+	var was int32
+	if err := unix.Prctl(unix.PR_GET_CHILD_SUBREAPER, uintptr(unsafe.Pointer(&was)), 0, 0, 0); err != nil || was == 0 {
+		return start()
+	}
+	if err := unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 0, 0, 0, 0); err != nil {
+		return err
+	}
+	defer unix.Prctl(unix.PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)
+	return start()
 }
