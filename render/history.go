@@ -100,8 +100,8 @@ type historyCellView struct {
 	Error  string // the history cannot be read
 	Charts []chartView
 	// RunsTable lists the runs, written by runsTable: a history has
-	// hundreds of rows, which html/template's reflection made the larger
-	// part of the page's cost.
+	// hundreds of rows, and html/template's reflection over them was a
+	// large part of the page's CPU time.
 	RunsTable template.HTML
 	Envs      []string // how the machines' environments differ
 }
