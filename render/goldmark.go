@@ -6,7 +6,6 @@ import (
 
 	"github.com/alecthomas/chroma/v2"
 	"github.com/alecthomas/chroma/v2/lexers"
-	"github.com/alecthomas/chroma/v2/styles"
 
 	chromahtml "github.com/alecthomas/chroma/v2/formatters/html"
 	"github.com/yuin/goldmark"
@@ -132,10 +131,12 @@ func renderHTMLBlockEscaped(w util.BufWriter, source []byte, node ast.Node, ente
 
 // One chroma formatter for every code block: it caches the CSS of its
 // styles, which a formatter per block (as goldmark-highlighting makes) would
-// compute again for each.
+// compute again for each. With classes, the style given to Format does not
+// show in its output (the stylesheet has the themes), so an empty one does
+// and chroma's styles package stays out of the program.
 var (
 	codeFormatter = chromahtml.New(chromaOptions...)
-	codeStyle     = styles.Get("github")
+	codeStyle     = chroma.MustNewStyle("benchbook", chroma.StyleEntries{})
 )
 
 // renderCodeBlock highlights a fenced code block with chroma when its

@@ -6,19 +6,16 @@ import (
 	"fmt"
 	"html/template"
 	"io"
-	"slices"
 	"strings"
 	"sync"
 
-	chromahtml "github.com/alecthomas/chroma/v2/formatters/html"
-	"github.com/alecthomas/chroma/v2/styles"
 	"github.com/benchbook/benchbook/notebook"
 	"github.com/yuin/goldmark/ast"
 	east "github.com/yuin/goldmark/extension/ast"
 	"github.com/yuin/goldmark/parser"
 )
 
-//go:embed theme/page.html.tmpl theme/style.css
+//go:embed theme/page.html.tmpl theme/style.css theme/code.css
 var theme embed.FS
 
 // Every notebook value reaches the page through html/template and is escaped
@@ -26,26 +23,20 @@ var theme embed.FS
 // built-in stylesheet.
 var templates = template.Must(template.New("page.html.tmpl").Funcs(template.FuncMap{"accelText": accelText}).ParseFS(theme, "theme/page.html.tmpl"))
 
-// stylesheet is the built-in CSS with both code themes, each under its own
-// media query so that neither leaks token colours into the other: chroma's
-// light theme on light screens and in print, its dark one on dark screens.
+// stylesheet is the built-in CSS followed by both code themes, each under
+// its own media query so that neither leaks token colours into the other:
+// chroma's light theme on light screens and in print, its dark one on dark
+// screens. theme/code.css is what chroma writes for them, made by
+// TestCodeCSS: chroma's styles package parses all its seventy styles when
+// a program starts, a fifth of the start-up of every benchbook command.
 var stylesheet = sync.OnceValue(func() template.CSS {
-	base, err := theme.ReadFile("theme/style.css")
-	if err != nil {
-		panic(err) // embedded: cannot happen
-	}
 	var b bytes.Buffer
-	b.Write(base)
-	f := chromahtml.New(slices.Concat(chromaOptions, []chromahtml.Option{chromahtml.WithCSSComments(false)})...)
-	for _, t := range []struct{ media, style string }{
-		{"print, (prefers-color-scheme: light)", "github"},
-		{"screen and (prefers-color-scheme: dark)", "github-dark"},
-	} {
-		fmt.Fprintf(&b, "@media %s {\n", t.media)
-		if err := f.WriteCSS(&b, styles.Get(t.style)); err != nil {
-			panic(err)
+	for _, name := range []string{"theme/style.css", "theme/code.css"} {
+		css, err := theme.ReadFile(name)
+		if err != nil {
+			panic(err) // embedded: cannot happen
 		}
-		b.WriteString("}\n")
+		b.Write(css)
 	}
 	return template.CSS(b.String())
 })
