@@ -7,16 +7,10 @@ import (
 )
 
 // fioBase is a notebook whose bench cell runs fio on two guests.
-const fioBase = `title = "t"
+var fioBase = `title = "t"
 [params]
 tool = "fio"
-[guests.xfs]
-kind = "process"
-command = ["redis-server", "--port", "{port}"]
-[guests.ext4]
-kind = "process"
-command = ["redis-server", "--port", "{port}"]
-[loads.w]
+` + redisProcesses("xfs", "ext4") + `[loads.w]
 tool = "{tool}"
 rw = "randwrite"
 [[cells]]

@@ -9,14 +9,11 @@ import (
 )
 
 // base is a minimal valid notebook that test cases extend.
-const base = `title = "t"
+var base = `title = "t"
 [params]
 clients = 50
 ratio = "1:10"
-[guests.host]
-kind = "process"
-command = ["redis-server", "--port", "{port}"]
-[loads.mt]
+` + redisProcesses("host") + `[loads.mt]
 clients = "{clients}"
 `
 
@@ -216,10 +213,7 @@ tags = ["redis"]
 unsafe_html = true
 [params]
 clients = 8
-[guests.host]
-kind = "process"
-command = ["redis-server", "--port", "{port}"]
-[loads.mt]
+` + redisProcesses("host") + `[loads.mt]
 tool = "builtin"
 clients = "{clients}"
 test_time = "2s"
@@ -626,10 +620,7 @@ func TestLinePlotXMetric(t *testing.T) {
 		return []byte(`title = "Knee"
 [params]
 rate = 1000
-[guests.host]
-kind = "process"
-command = ["redis-server", "--port", "{port}"]
-[loads.paced]
+` + redisProcesses("host") + `[loads.paced]
 tool = "builtin"
 rate = "{rate}"
 [[cells]]

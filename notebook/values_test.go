@@ -7,15 +7,12 @@ import (
 
 // A load table with one bench cell using it, for value checks: {load} is
 // replaced by the keys under test, {sweep} by the cell's sweep.
-const valuesBase = `title = "t"
+var valuesBase = `title = "t"
 [params]
 c = 10
 net = "tap"
 tool = "builtin"
-[guests.host]
-kind = "process"
-command = ["redis-server", "--port", "{port}"]
-[guests.vm]
+` + redisProcesses("host") + `[guests.vm]
 kind = "qemu"
 image = "builtin:linux-redis"
 network = "{net}"

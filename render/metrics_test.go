@@ -48,14 +48,8 @@ func storedRun(nb *notebook.Notebook, id string, figures map[string][]map[string
 	return f
 }
 
-const fioNotebook = `title = "xfs or ext4 under random writes"
-[guests.xfs]
-kind = "process"
-command = ["redis-server", "--port", "{port}"]
-[guests.ext4]
-kind = "process"
-command = ["redis-server", "--port", "{port}"]
-[loads.w]
+var fioNotebook = `title = "xfs or ext4 under random writes"
+` + redisProcesses("xfs", "ext4") + `[loads.w]
 tool = "fio"
 rw = "randwrite"
 bs = "4k"
@@ -145,16 +139,10 @@ func TestRenderFioMetrics(t *testing.T) {
 	}
 }
 
-const commandNotebook = `title = "gzip against zstd"
+var commandNotebook = `title = "gzip against zstd"
 [params]
 tool = "gzip"
-[guests.gzip]
-kind = "process"
-command = ["redis-server", "--port", "{port}"]
-[guests.zstd]
-kind = "process"
-command = ["redis-server", "--port", "{port}"]
-[loads.z]
+` + redisProcesses("gzip", "zstd") + `[loads.z]
 tool = "command"
 command = ["sh", "-c", "{tool} -c big.txt | wc -c"]
 runs = 5

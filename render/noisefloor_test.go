@@ -11,14 +11,8 @@ import (
 	"github.com/benchbook/benchbook/results"
 )
 
-const floorNotebook = `title = "host against a micro-VM"
-[guests.host]
-kind = "process"
-command = ["redis-server", "--port", "{port}"]
-[guests.vm]
-kind = "process"
-command = ["redis-server", "--port", "{port}"]
-[loads.quick]
+var floorNotebook = `title = "host against a micro-VM"
+` + redisProcesses("host", "vm") + `[loads.quick]
 tool = "builtin"
 [[cells]]
 kind = "bench"

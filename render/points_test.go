@@ -11,14 +11,11 @@ import (
 	"github.com/benchbook/benchbook/results"
 )
 
-const pointsNotebook = `title = "points"
+var pointsNotebook = `title = "points"
 [params]
 net = "tap"
 clients = 1
-[guests.linux]
-kind = "process"
-command = ["redis-server", "--port", "{port}"]
-[loads.l]
+` + redisProcesses("linux") + `[loads.l]
 clients = "{clients}"
 [[cells]]
 kind = "markdown"

@@ -30,16 +30,10 @@ func TestPlacementText(t *testing.T) {
 	}
 }
 
-const noiseNotebook = `title = "noise"
+var noiseNotebook = `title = "noise"
 [params]
 clients = 4
-[guests.host]
-kind = "process"
-command = ["redis-server", "--port", "{port}"]
-[guests.vm]
-kind = "process"
-command = ["redis-server", "--port", "{port}"]
-[loads.quick]
+` + redisProcesses("host", "vm") + `[loads.quick]
 tool = "builtin"
 clients = "{clients}"
 [[cells]]

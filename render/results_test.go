@@ -15,13 +15,10 @@ import (
 	"github.com/benchbook/benchbook/results"
 )
 
-const resultsNotebook = `title = "Redis on unikernels"
+var resultsNotebook = `title = "Redis on unikernels"
 [params]
 clients = 10
-[guests.host]
-kind = "process"
-command = ["redis-server", "--port", "{port}"]
-[guests.osv]
+` + redisProcesses("host") + `[guests.osv]
 kind = "qemu"
 flavor = "osv"
 disk = "osv.img"
