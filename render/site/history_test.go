@@ -5,6 +5,7 @@ import (
 	"encoding/xml"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -158,4 +159,51 @@ func snapshot(t *testing.T, dir string) string {
 		return nil
 	})
 	return b.String()
+}
+
+// While a results folder's stat key is the one the manifest recorded, a
+// rebuild takes the folder's file list from the manifest instead of reading
+// the folder; a file added to it changes the folder and is seen.
+func TestResultsFolderListCache(t *testing.T) {
+	defer func(s time.Duration) { statSlack = s }(statSlack)
+	statSlack = -time.Hour // every file and folder counts as old enough
+	dir := filepath.Join(t.TempDir(), "notebooks")
+	nbPath := filepath.Join(dir, "trends.toml")
+	nbtest.File(t, nbPath, historyNotebook)
+	t0 := time.Date(2026, 12, 1, 8, 0, 0, 0, time.UTC)
+	recordRuns(t, nbPath, "m1", t0, 60000, 61000)
+	out := filepath.Join(t.TempDir(), "public")
+	build(t, dir, out)
+	m := loadManifest(out, HTML)
+	e := m.Pages["trends.toml"]
+	if e.ResultsDir == "" || !slices.ContainsFunc(e.Inputs, func(in input) bool { return in.Name == "results/tp.history.jsonl" }) {
+		t.Fatalf("manifest entry %+v: no folder key or no history input", e)
+	}
+
+	// Trusted: drop the history from the recorded inputs, keeping the
+	// folder's key. The rebuild believes the list, so the page's inputs
+	// change (it is rendered again) and still lack the history.
+	e.Inputs = slices.DeleteFunc(e.Inputs, func(in input) bool { return in.Name == "results/tp.history.jsonl" })
+	if err := m.save(out); err != nil {
+		t.Fatal(err)
+	}
+	if rep := build(t, dir, out); rep.Built != 1 {
+		t.Fatalf("rebuild: %s", rep.Summary())
+	}
+	if slices.ContainsFunc(loadManifest(out, HTML).Pages["trends.toml"].Inputs, func(in input) bool { return in.Name == "results/tp.history.jsonl" }) {
+		t.Fatal("the results folder was read although its key matched")
+	}
+
+	// A file added to the folder changes its key: listed again.
+	if err := os.WriteFile(filepath.Join(results.ForNotebook(nbPath).Dir, "other.json"), []byte("{}"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	build(t, dir, out)
+	var names []string
+	for _, in := range loadManifest(out, HTML).Pages["trends.toml"].Inputs {
+		names = append(names, in.Name)
+	}
+	if !slices.Contains(names, "results/tp.history.jsonl") || !slices.Contains(names, "results/other.json") {
+		t.Fatalf("inputs after a file was added: %q", names)
+	}
 }

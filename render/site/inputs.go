@@ -41,18 +41,19 @@ var statSlack = 2 * time.Second
 // inputsOf hashes the files of one page: the notebook, the JSON files and
 // histories of its results folder (guest logs are not shown in the page) and the given
 // assets. Hashes of old inputs whose Stat still matches are reused. When it
-// reads the notebook it returns its bytes too.
-func (b *builder) inputsOf(nbPath string, assets []string, old []input) ([]input, []byte, error) {
-	cached := make(map[string]input, len(old))
-	for _, in := range old {
+// reads the notebook it returns its bytes too. It also returns the results
+// folder's stat key (see resultsFiles).
+func (b *builder) inputsOf(nbPath string, assets []string, old *entry) (ins []input, nbData []byte, dirKey string, err error) {
+	var oldIns []input
+	if old != nil {
+		oldIns = old.Inputs
+	}
+	cached := make(map[string]input, len(oldIns))
+	for _, in := range oldIns {
 		if in.Stat != "" {
 			cached[in.Name] = in
 		}
 	}
-	var (
-		ins    []input
-		nbData []byte
-	)
 	add := func(name, file string, keep bool) error {
 		in, data, err := b.hashInput(name, file, cached[name], keep)
 		ins = append(ins, in)
@@ -62,21 +63,16 @@ func (b *builder) inputsOf(nbPath string, assets []string, old []input) ([]input
 		return err
 	}
 	if err := add("notebook", nbPath, true); err != nil {
-		return nil, nil, fmt.Errorf("read notebook: %w", err)
+		return nil, nil, "", fmt.Errorf("read notebook: %w", err)
 	}
 	store := results.ForNotebook(nbPath)
-	entries, err := os.ReadDir(store.Dir)
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return nil, nil, fmt.Errorf("results of %s: %w", nbPath, err)
+	names, dirKey, err := b.resultsFiles(store.Dir, old)
+	if err != nil {
+		return nil, nil, "", fmt.Errorf("results of %s: %w", nbPath, err)
 	}
-	for _, e := range entries { // sorted by name
-		// CELL.json and the history (CELL.history.jsonl) are what the page
-		// and its history page show.
-		if !e.Type().IsRegular() || !strings.HasSuffix(e.Name(), ".json") && !strings.HasSuffix(e.Name(), ".history.jsonl") {
-			continue
-		}
-		if err := add("results/"+e.Name(), filepath.Join(store.Dir, e.Name()), false); err != nil {
-			return nil, nil, fmt.Errorf("results of %s: %w", nbPath, err)
+	for _, name := range names {
+		if err := add("results/"+name, filepath.Join(store.Dir, name), false); err != nil {
+			return nil, nil, "", fmt.Errorf("results of %s: %w", nbPath, err)
 		}
 	}
 	dir := filepath.Dir(nbPath)
@@ -85,7 +81,43 @@ func (b *builder) inputsOf(nbPath string, assets []string, old []input) ([]input
 		// again, and render reports the missing file with its position.
 		_ = add("asset/"+a, filepath.Join(dir, filepath.FromSlash(a)), false)
 	}
-	return ins, nbData, nil
+	return ins, nbData, dirKey, nil
+}
+
+// resultsFiles lists the files of a results folder that a page shows:
+// CELL.json and the history (CELL.history.jsonl), sorted. While the
+// folder's stat key is the one the last build recorded, no file was added,
+// removed or renamed in it since, and the list is the results inputs of
+// that build: a no-change rebuild of a thousand pages then stats each
+// folder instead of opening and reading it (a third of its system calls).
+// The files themselves are still each checked by hashInput.
+func (b *builder) resultsFiles(dir string, old *entry) (names []string, key string, err error) {
+	fi, err := os.Stat(dir)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, "", nil
+	}
+	if err != nil {
+		return nil, "", err
+	}
+	key = statKey(fi, b.started.Add(-statSlack))
+	if key != "" && old != nil && old.ResultsDir == key {
+		for _, in := range old.Inputs {
+			if name, ok := strings.CutPrefix(in.Name, "results/"); ok {
+				names = append(names, name)
+			}
+		}
+		return names, key, nil
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, "", err
+	}
+	for _, e := range entries { // sorted by name
+		if e.Type().IsRegular() && (strings.HasSuffix(e.Name(), ".json") || strings.HasSuffix(e.Name(), ".history.jsonl")) {
+			names = append(names, e.Name())
+		}
+	}
+	return names, key, nil
 }
 
 // hashInput hashes one file, or reuses the cached hash when the file's stat

@@ -117,7 +117,7 @@ func (b *builder) renderPage(j *job) {
 	}
 	files := slices.Concat(written.Assets, written.Plots, written.Data, history)
 	slices.Sort(files)
-	j.entry = &entry{Hash: hash, Page: j.page, Inputs: ins, Outputs: outputs, Files: slices.Compact(files), Checks: j.checks, Stale: written.Stale}
+	j.entry = &entry{Hash: hash, Page: j.page, Inputs: ins, ResultsDir: j.resultsDir, Outputs: outputs, Files: slices.Compact(files), Checks: j.checks, Stale: written.Stale}
 	j.nb, j.data = nil, nil // a thousand parsed notebooks need not stay in memory
 }
 

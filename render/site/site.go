@@ -268,6 +268,8 @@ type builder struct {
 	opt Options
 	old *manifest
 	fp  string // render fingerprint
+	// render is fp and the executable it was made by, for the manifest.
+	render fingerprintCache
 
 	claims []string // what the manifest claims while pages render (see claim)
 
@@ -284,6 +286,9 @@ type job struct {
 	nb     *notebook.Notebook
 	page   Page
 	inputs []input // what the hash was computed from
+	// resultsDir is the results folder's stat key when its files were
+	// listed (entry.ResultsDir).
+	resultsDir string
 	fresh  bool    // the old entry's hash matches
 	intact bool    // fresh, and the old page's files are all there
 	render bool    // must be rendered
@@ -296,7 +301,8 @@ type job struct {
 // to render, claim what it will write, render it, and finish (the new
 // manifest, stale outputs removed, the site files).
 func (b *builder) build(ctx context.Context, paths []string) (*Report, error) {
-	b.fp = renderFingerprint()
+	b.render = b.fingerprint()
+	b.fp = b.render.Fingerprint
 	jobs := make([]*job, len(paths))
 	for i, p := range paths {
 		src := filepath.ToSlash(mustRel(b.dir, p))
@@ -333,7 +339,7 @@ func (b *builder) plan(jobs []*job) (map[string]*job, []*job) {
 			continue
 		}
 		if !b.published(j.page) {
-			j.entry = &entry{Hash: j.hash, Page: j.page, Inputs: j.inputs, Checks: j.checks}
+			j.entry = &entry{Hash: j.hash, Page: j.page, Inputs: j.inputs, ResultsDir: j.resultsDir, Checks: j.checks}
 			if j.fresh && !j.old.Published() {
 				j.entry = j.old // a draft left out, as before
 			}
@@ -387,7 +393,7 @@ func (b *builder) renderAll(ctx context.Context, todo []*job) error {
 	if err == nil {
 		return nil
 	}
-	next := &manifest{Format: b.opt.Format, Pages: maps.Clone(b.old.Pages), Site: b.old.Site, Claimed: b.claimed()}
+	next := &manifest{Format: b.opt.Format, Pages: maps.Clone(b.old.Pages), Site: b.old.Site, Claimed: b.claimed(), Render: b.render}
 	for _, j := range todo {
 		if j.entry != nil {
 			next.Pages[j.source] = j.entry
@@ -432,7 +438,7 @@ func (b *builder) finish(jobs []*job, slugs map[string]*job) (*Report, error) {
 // nextManifest records what the build made, and counts it in a new report.
 func (b *builder) nextManifest(jobs []*job, slugs map[string]*job) (*Report, *manifest) {
 	rep := &Report{}
-	next := &manifest{Format: b.opt.Format, Pages: map[string]*entry{}, Site: b.old.Site}
+	next := &manifest{Format: b.opt.Format, Pages: map[string]*entry{}, Site: b.old.Site, Render: b.render}
 	for _, j := range jobs {
 		switch {
 		case j.err != nil:
@@ -568,16 +574,16 @@ func (b *builder) parallel(ctx context.Context, jobs []*job, done func(), fn fun
 // examine hashes a notebook's inputs and, unless the manifest says the page
 // is as it was, parses it.
 func (b *builder) examine(j *job) {
-	var old []input
+	var assets []string
 	if j.old != nil {
-		old = j.old.Inputs
+		assets = assetsOf(j.old.Inputs)
 	}
-	ins, data, err := b.inputsOf(j.path, assetsOf(old), old)
+	ins, data, dirKey, err := b.inputsOf(j.path, assets, j.old)
 	if err != nil {
 		j.err = err
 		return
 	}
-	j.inputs, j.data, j.hash = ins, data, b.pageHash(ins)
+	j.inputs, j.data, j.hash, j.resultsDir = ins, data, b.pageHash(ins), dirKey
 	if j.old != nil && j.old.Hash == j.hash && !b.opt.Force {
 		j.fresh = true
 		j.page = j.old.Page

@@ -488,6 +488,44 @@ func TestStatCache(t *testing.T) {
 	}
 }
 
+// A rebuild by the same executable, unchanged since the last build, takes
+// the render fingerprint the manifest recorded instead of rendering the
+// probe; another executable makes it again.
+func TestFingerprintCache(t *testing.T) {
+	dir, out := t.TempDir(), t.TempDir()
+	nbtest.File(t, filepath.Join(dir, "a.toml"), nb("Aaaa", "2020-01-01"))
+	defer func(s time.Duration) { statSlack = s }(statSlack)
+	statSlack = -time.Hour // the test binary counts as old enough
+	build(t, dir, out)
+	m := loadManifest(out, HTML)
+	if m.Render.Exe == "" || m.Render.Fingerprint != renderFingerprint() {
+		t.Fatalf("manifest records %+v, want this executable and %s", m.Render, renderFingerprint())
+	}
+	if rep := build(t, dir, out); rep.Built != 0 {
+		t.Fatalf("rebuild with the fingerprint recorded: %s", rep.Summary())
+	}
+
+	// Trusted: a recorded fingerprint is believed for the same executable,
+	// so the page's hash changes and it is rendered again.
+	m.Render.Fingerprint = "recorded"
+	if err := m.save(out); err != nil {
+		t.Fatal(err)
+	}
+	if rep := build(t, dir, out); rep.Built != 1 || loadManifest(out, HTML).Render.Fingerprint != "recorded" {
+		t.Fatalf("recorded fingerprint not used: %s", rep.Summary())
+	}
+
+	// Another executable (or this one, changed): made again.
+	m = loadManifest(out, HTML)
+	m.Render.Exe = "another"
+	if err := m.save(out); err != nil {
+		t.Fatal(err)
+	}
+	if rep := build(t, dir, out); rep.Built != 1 || loadManifest(out, HTML).Render.Fingerprint != renderFingerprint() {
+		t.Fatalf("fingerprint of another executable reused: %s", rep.Summary())
+	}
+}
+
 func TestCancelledBuildRecordsPages(t *testing.T) {
 	dir, out := t.TempDir(), t.TempDir()
 	for i := range 6 {
