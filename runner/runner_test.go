@@ -153,6 +153,18 @@ func seed(t *testing.T, dir string) (results.Store, []byte) {
 	return store, good
 }
 
+// checkGoodKept fails t unless cell tp's results are still good, the bytes
+// seed returned, and its history still holds only that one run.
+func checkGoodKept(t *testing.T, store results.Store, good []byte) {
+	t.Helper()
+	if now, _ := os.ReadFile(store.Path("tp")); !bytes.Equal(now, good) {
+		t.Error("a failed run changed the last good results")
+	}
+	if entries, err := store.History("tp"); err != nil || len(entries) != 1 {
+		t.Errorf("a failed run changed the history: %d runs, %v; want the good one", len(entries), err)
+	}
+}
+
 func TestGuestNeverReadyKeepsGoodResults(t *testing.T) {
 	needRedis(t)
 	dir := t.TempDir()
@@ -190,12 +202,7 @@ func TestGuestNeverReadyKeepsGoodResults(t *testing.T) {
 			t.Errorf("message names a staging folder: %s", msg)
 		}
 	}
-	if now, _ := os.ReadFile(store.Path("tp")); !bytes.Equal(now, good) {
-		t.Error("a failed run changed the last good results")
-	}
-	if entries, err := store.History("tp"); err != nil || len(entries) != 1 {
-		t.Errorf("a failed run changed the history: %d runs, %v; want the good one", len(entries), err)
-	}
+	checkGoodKept(t, store, good)
 }
 
 // Every good run is kept in the cell's history with the machine's id;
@@ -254,12 +261,7 @@ func TestServerKilledMidLoad(t *testing.T) {
 		t.Fatalf("failure record: %+v", failure)
 	}
 	t.Logf("failure message: %s", failure.Failure)
-	if now, _ := os.ReadFile(store.Path("tp")); !bytes.Equal(now, good) {
-		t.Error("a failed run changed the last good results")
-	}
-	if entries, err := store.History("tp"); err != nil || len(entries) != 1 {
-		t.Errorf("a failed run changed the history: %d runs, %v; want the good one", len(entries), err)
-	}
+	checkGoodKept(t, store, good)
 }
 
 func TestOptionalAndUnavailableGuests(t *testing.T) {

@@ -51,13 +51,16 @@ func TestDoctorClean(t *testing.T) {
 	}
 }
 
-// killedRun starts `benchbook run NOTEBOOK` in dir, kills it with SIGKILL
-// once its guest answers, kills the guest it leaves (nothing stops it), and
-// returns the staging folder the run could not remove.
-func killedRun(t *testing.T, dir, notebook string) string {
+// killedRun writes nb.toml, one guest under a 60 s load, into a new
+// folder, starts `benchbook run nb.toml` there, kills it with SIGKILL once
+// its guest answers, kills the guest it leaves (nothing stops it), and
+// returns the folder and the staging folder the run could not remove.
+func killedRun(t *testing.T) (dir, staging string) {
 	t.Helper()
+	dir = t.TempDir()
+	nbtest.File(t, filepath.Join(dir, "nb.toml"), phase(redisCmd, `test_time = "60s"`, dir))
 	before := proctest.Children()
-	cmd := start(t, benchbookCmd(t, dir, "run", notebook), nil, nil)
+	cmd := start(t, benchbookCmd(t, dir, "run", "nb.toml"), nil, nil)
 	pids := waitForLog(t, dir, "Ready to accept connections")
 	cmd.Process.Kill()
 	waitExit(t, cmd, 20*time.Second)
@@ -66,7 +69,7 @@ func killedRun(t *testing.T, dir, notebook string) string {
 	if len(left) != 1 {
 		t.Fatalf("after SIGKILL, staging folders %v, want the killed run's", left)
 	}
-	return left[0]
+	return dir, left[0]
 }
 
 // doctor --clean removes the staging folder of a run killed outright, and
@@ -75,9 +78,7 @@ func killedRun(t *testing.T, dir, notebook string) string {
 func TestDoctorCleanStaging(t *testing.T) {
 	needRedisServer(t)
 	proctest.Adopt(t)
-	dir := t.TempDir()
-	nbtest.File(t, filepath.Join(dir, "nb.toml"), phase(redisCmd, `test_time = "60s"`, dir))
-	leftover := killedRun(t, dir, "nb.toml")
+	dir, leftover := killedRun(t)
 
 	// A run in progress in another results folder of the same folder.
 	live := t.TempDir()
@@ -150,9 +151,7 @@ func TestDoctorCleanStaging(t *testing.T) {
 func TestRunRemovesStagingOfKilled(t *testing.T) {
 	needRedisServer(t)
 	proctest.Adopt(t)
-	dir := t.TempDir()
-	nbtest.File(t, filepath.Join(dir, "nb.toml"), phase(redisCmd, `test_time = "60s"`, dir))
-	leftover := killedRun(t, dir, "nb.toml")
+	dir, leftover := killedRun(t)
 
 	nbtest.File(t, filepath.Join(dir, "nb.toml"), quickNotebook(dir))
 	out, err := benchbookCmd(t, dir, "run", "nb.toml").CombinedOutput()

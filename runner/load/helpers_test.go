@@ -101,6 +101,18 @@ func childrenNamed(t testing.TB, name string) []int {
 	return pids
 }
 
+// runSane runs s with tool against addr within 20 s, fails t on an error,
+// and checks the measurement is sane for s.
+func runSane(t *testing.T, tool, addr string, s Spec) Measurement {
+	t.Helper()
+	m, err := runWithin(context.Background(), t, 20*time.Second, tool, addr, s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkSane(t, m, s)
+	return m
+}
+
 // runWithin runs l and fails the test if it takes longer than limit.
 func runWithin(ctx context.Context, t *testing.T, limit time.Duration, tool, addr string, s Spec) (Measurement, error) {
 	t.Helper()
