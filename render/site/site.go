@@ -289,12 +289,12 @@ type job struct {
 	// resultsDir is the results folder's stat key when its files were
 	// listed (entry.ResultsDir).
 	resultsDir string
-	fresh  bool    // the old entry's hash matches
-	intact bool    // fresh, and the old page's files are all there
-	render bool    // must be rendered
-	checks bool    // the notebook has check cells
-	err    error   // cannot be published
-	entry  *entry  // what the manifest records after the build
+	fresh      bool   // the old entry's hash matches
+	intact     bool   // fresh, and the old page's files are all there
+	render     bool   // must be rendered
+	checks     bool   // the notebook has check cells
+	err        error  // cannot be published
+	entry      *entry // what the manifest records after the build
 }
 
 // build runs a build's stages in order: examine every notebook, plan what
