@@ -103,8 +103,11 @@ const MaxFileSize = 64 << 20
 // (after following symlinks) of at most MaxFileSize bytes. A named pipe, a
 // device or a huge file is an error that names it, never a hang.
 func ReadFile(path string) ([]byte, error) {
-	return inputfile.Read(path, MaxFileSize, "a results file")
+	return inputfile.Read(path, MaxFileSize, FileKind)
 }
+
+// FileKind names a results file in the error for one over MaxFileSize.
+const FileKind = "a results file"
 
 // Save writes f as the last good result of its cell, atomically: a crash
 // leaves either the old file or the new one, never a mix. Once the new

@@ -1,6 +1,7 @@
 package inputfile
 
 import (
+	"bytes"
 	"errors"
 	"os"
 	"path/filepath"
@@ -58,22 +59,39 @@ func TestRead(t *testing.T) {
 		{"300 MiB", sparse, 64 << 20, "300 MiB, too large: a notebook may be at most 64 MiB", ErrTooLarge},
 		{"missing", filepath.Join(dir, "nope"), 1 << 10, "no such file", os.ErrNotExist},
 	}
+	// CopyLimited refuses what Read refuses, with the same errors, and
+	// gives the same bytes.
+	readers := map[string]func(path string, max int64) ([]byte, error){
+		"Read": func(path string, max int64) ([]byte, error) { return Read(path, max, "a notebook") },
+		"CopyLimited": func(path string, max int64) ([]byte, error) {
+			var b bytes.Buffer
+			err := CopyLimited(&b, path, max, "a notebook")
+			return b.Bytes(), err
+		},
+	}
 	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			err := testutil.Within(t, 10*time.Second, "Read("+tt.path+")", func() error {
-				_, err := Read(tt.path, tt.max, "a notebook")
-				return err
-			})
-			if tt.want == "" {
-				if err != nil {
-					t.Fatalf("Read: %v", err)
+		for name, read := range readers {
+			t.Run(name+"/"+tt.name, func(t *testing.T) {
+				var got []byte
+				err := testutil.Within(t, 10*time.Second, name+"("+tt.path+")", func() error {
+					var err error
+					got, err = read(tt.path, tt.max)
+					return err
+				})
+				if tt.want == "" {
+					if err != nil {
+						t.Fatalf("%s: %v", name, err)
+					}
+					if want, _ := os.ReadFile(tt.path); !bytes.Equal(got, want) {
+						t.Fatalf("%s gave %q, want %q", name, got, want)
+					}
+					return
 				}
-				return
-			}
-			if err == nil || !strings.Contains(err.Error(), tt.want) || !errors.Is(err, tt.is) {
-				t.Errorf("Read error %v\nwant one containing %q and wrapping %v", err, tt.want, tt.is)
-			}
-		})
+				if err == nil || !strings.Contains(err.Error(), tt.want) || !errors.Is(err, tt.is) {
+					t.Errorf("%s error %v\nwant one containing %q and wrapping %v", name, err, tt.want, tt.is)
+				}
+			})
+		}
 	}
 }
 

@@ -152,9 +152,7 @@ func readInput(name, file string, keep bool) (sum string, data []byte, err error
 		data, err = notebook.ReadFile(file)
 		h.Write(data)
 	case strings.HasPrefix(name, "results/"):
-		var b []byte
-		b, err = results.ReadFile(file)
-		h.Write(b)
+		err = inputfile.CopyLimited(h, file, results.MaxFileSize, results.FileKind)
 	default:
 		err = inputfile.Copy(h, file)
 	}
