@@ -1,7 +1,6 @@
 package results
 
 import (
-	"bufio"
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
@@ -12,6 +11,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -19,6 +19,7 @@ import (
 	"github.com/go-json-experiment/json/jsontext"
 
 	"github.com/benchbook/benchbook/internal/atomicfile"
+	"github.com/benchbook/benchbook/internal/inputfile"
 )
 
 // The history of a cell is every good run of it, oldest first, one JSON
@@ -244,18 +245,25 @@ func (s Store) readHistory(cell string) ([]Entry, error) {
 
 func (s Store) readHistoryOf(cell string, summaries bool) ([]Entry, error) {
 	path := s.HistoryPath(cell)
-	data, err := ReadFile(path)
+	// The decoders copy what they keep, so the file's bytes can go back
+	// to the pool: a site build reads a history a page.
+	buf := historyBuffers.Get().(*[]byte)
+	defer historyBuffers.Put(buf)
+	data, err := inputfile.ReadInto(*buf, path, MaxFileSize, FileKind)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil
 	}
 	if err != nil {
 		return nil, fmt.Errorf("history of cell %q: %w", cell, err)
 	}
+	*buf = data
 	if summaries {
 		return DecodeSummaries(path, data)
 	}
 	return DecodeHistory(path, data)
 }
+
+var historyBuffers = sync.Pool{New: func() any { return new([]byte) }}
 
 // DecodeHistory parses a history file; name is used in errors, which say
 // the line.
@@ -298,10 +306,12 @@ type historyLine struct {
 
 func decodeHistory(name string, data []byte, summaries bool) ([]Entry, error) {
 	var entries []Entry
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	sc.Buffer(nil, MaxFileSize)
-	for line := 1; sc.Scan(); line++ {
-		text := bytes.TrimSpace(sc.Bytes())
+	// Lines are cut from data in place: a scanner would copy each first.
+	rest := data
+	for line := 1; len(rest) > 0; line++ {
+		var text []byte
+		text, rest, _ = bytes.Cut(rest, []byte("\n"))
+		text = bytes.TrimSpace(text)
 		if len(text) == 0 {
 			continue
 		}
@@ -339,9 +349,6 @@ func decodeHistory(name string, data []byte, summaries bool) ([]Entry, error) {
 			raw.ID = RunID(f)
 		}
 		entries = append(entries, Entry{ID: raw.ID, Compacted: raw.Compacted, Run: f})
-	}
-	if err := sc.Err(); err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	return entries, nil
 }

@@ -161,3 +161,40 @@ func TestMergeHistory(t *testing.T) {
 		t.Errorf("machines in order %q, want m1 m2 m1", got)
 	}
 }
+
+// Histories are read into pooled buffers: what one read decoded must not
+// change when the next read reuses its buffer.
+func TestHistoriesShareNoBytes(t *testing.T) {
+	a, b := Store{Dir: t.TempDir()}, Store{Dir: t.TempDir()}
+	for i := range 3 {
+		if err := a.Record(runAt(time.Duration(i)*time.Hour, "machine-a")); err != nil {
+			t.Fatal(err)
+		}
+		if err := b.Record(runAt(time.Duration(i)*time.Hour, "machine-b")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, read := range []func(Store) ([]Entry, error){
+		func(s Store) ([]Entry, error) { return s.History("throughput") },
+		func(s Store) ([]Entry, error) { return s.Summaries("throughput") },
+	} {
+		first, err := read(a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids := make([]string, len(first))
+		for i, e := range first {
+			ids[i] = e.ID + " " + e.Run.Env.Machine + " " + e.Run.Guests[0].Name
+		}
+		for range 3 {
+			if _, err := read(b); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for i, e := range first {
+			if got := e.ID + " " + e.Run.Env.Machine + " " + e.Run.Guests[0].Name; got != ids[i] {
+				t.Errorf("entry %d changed to %q after other histories were read, was %q", i, got, ids[i])
+			}
+		}
+	}
+}
