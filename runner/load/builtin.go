@@ -347,11 +347,15 @@ func (r *builtinRun) measure(m *Measurement) {
 	for _, c := range r.clients {
 		for op := range c.stats {
 			perOp[op].add(&c.stats[op])
-			total.add(&c.stats[op])
 		}
 		if r.firstError == "" {
 			r.firstError = c.firstError
 		}
+	}
+	// The total from the two sums, not from every client again: merging
+	// is by bucket, so the counts are the same, for half the merges.
+	for op := range perOp {
+		total.add(&perOp[op])
 	}
 	m.Sets = perOp[opSet].stats(m.Duration)
 	m.Gets = perOp[opGet].stats(m.Duration)

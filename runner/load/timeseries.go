@@ -42,7 +42,6 @@ type clientTimeline struct {
 	idx     int       // current interval
 	prevOps int64
 	prev    []int64 // bucket counts at the last interval's end
-	cur     []int64
 }
 
 // begin starts the timeline of the measured phase at start.
@@ -80,27 +79,31 @@ func (c *client) endTimeline() {
 	}
 }
 
+// flushInterval adds the requests answered since the last flush to the
+// current interval. The histograms' counts are only to be had as a copy
+// (Export): the first op's copy is the sum the second's is added to, rather
+// than a copy of the copy.
 func (c *client) flushInterval() {
 	ct := &c.tl
 	var ops int64
-	ct.cur = ct.cur[:0]
+	var cur []int64
 	for op := range c.stats {
 		ops += c.stats[op].ops
 		counts := c.stats[op].hist.Export().Counts
-		if len(ct.cur) == 0 {
-			ct.cur = append(ct.cur, counts...)
+		if cur == nil {
+			cur = counts
 			continue
 		}
 		for i, n := range counts {
-			ct.cur[i] += n
+			cur[i] += n
 		}
 	}
-	if len(ct.prev) != len(ct.cur) {
-		ct.prev = make([]int64, len(ct.cur))
+	if len(ct.prev) != len(cur) {
+		ct.prev = make([]int64, len(cur))
 	}
-	ct.tl.add(ct.idx, ops-ct.prevOps, ct.cur, ct.prev)
+	ct.tl.add(ct.idx, ops-ct.prevOps, cur, ct.prev)
 	ct.prevOps = ops
-	ct.prev, ct.cur = ct.cur, ct.prev
+	ct.prev = cur
 }
 
 // add adds cur-prev to interval idx.

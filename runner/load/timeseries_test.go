@@ -94,3 +94,34 @@ func throttle(ctx context.Context, pid int, stop, run time.Duration) {
 		time.Sleep(run)
 	}
 }
+
+// BenchmarkBuiltinRunEnd measures what a run costs once its clients are
+// done: each client's last timeline interval and measure's merge of their
+// histograms, for 50 clients, as loadbench runs them.
+func BenchmarkBuiltinRunEnd(b *testing.B) {
+	s := Spec{Clients: 50, Pipeline: 16, Requests: 1}.WithDefaults()
+	r := newBuiltinRun(Target{}, s)
+	for i, c := range r.clients {
+		for op := range c.stats {
+			for us := int64(100); us < 5000; us += 37 {
+				c.stats[op].hist.RecordValues(us+int64(i), 3)
+				c.stats[op].ops += 3
+			}
+		}
+	}
+	start := time.Now()
+	for _, c := range r.clients {
+		c.tl.begin(start)
+	}
+	r.lastEnd = start.Add(2 * TimelineInterval)
+	r.measureStart = start
+	b.ReportAllocs()
+	for b.Loop() {
+		for _, c := range r.clients {
+			c.tl.on = true
+			c.endTimeline()
+		}
+		var m Measurement
+		r.measure(&m)
+	}
+}
