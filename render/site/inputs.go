@@ -39,15 +39,16 @@ type input struct {
 var statSlack = 2 * time.Second
 
 // inputsOf hashes the files of one page: the notebook, the JSON files and
-// histories of its results folder (guest logs are not shown in the page) and the given
-// assets. Hashes of old inputs whose Stat still matches are reused. When it
+// histories of its results folder (guest logs are not shown in the page) and the
+// assets the old entry's page copied. Hashes of old inputs whose Stat still matches are reused. When it
 // reads the notebook it returns its bytes too. It also returns the results
 // folder's stat key (see resultsFiles).
-func (b *builder) inputsOf(nbPath string, assets []string, old *entry) (ins []input, nbData []byte, dirKey string, err error) {
+func (b *builder) inputsOf(nbPath string, old *entry) (ins []input, nbData []byte, dirKey string, err error) {
 	var oldIns []input
 	if old != nil {
 		oldIns = old.Inputs
 	}
+	assets := assetsOf(oldIns)
 	cached := make(map[string]input, len(oldIns))
 	for _, in := range oldIns {
 		if in.Stat != "" {
@@ -183,7 +184,7 @@ func (b *builder) pageHash(ins []input) string {
 	field("site", fmt.Sprint(manifestVersion))
 	field("format", string(b.opt.Format))
 	field("version", b.opt.Version)
-	field("render", b.fp)
+	field("render", b.render.Fingerprint)
 	for _, in := range ins {
 		field(in.Name, in.Sum)
 	}

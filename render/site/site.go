@@ -267,8 +267,8 @@ type builder struct {
 	dir string
 	opt Options
 	old *manifest
-	fp  string // render fingerprint
-	// render is fp and the executable it was made by, for the manifest.
+	// render is the render fingerprint and the executable it was made
+	// by, for the manifest.
 	render fingerprintCache
 
 	claims []string // what the manifest claims while pages render (see claim)
@@ -302,7 +302,6 @@ type job struct {
 // manifest, stale outputs removed, the site files).
 func (b *builder) build(ctx context.Context, paths []string) (*Report, error) {
 	b.render = b.fingerprint()
-	b.fp = b.render.Fingerprint
 	jobs := make([]*job, len(paths))
 	for i, p := range paths {
 		src := filepath.ToSlash(mustRel(b.dir, p))
@@ -574,11 +573,7 @@ func (b *builder) parallel(ctx context.Context, jobs []*job, done func(), fn fun
 // examine hashes a notebook's inputs and, unless the manifest says the page
 // is as it was, parses it.
 func (b *builder) examine(j *job) {
-	var assets []string
-	if j.old != nil {
-		assets = assetsOf(j.old.Inputs)
-	}
-	ins, data, dirKey, err := b.inputsOf(j.path, assets, j.old)
+	ins, data, dirKey, err := b.inputsOf(j.path, j.old)
 	if err != nil {
 		j.err = err
 		return

@@ -473,7 +473,7 @@ func TestStatCache(t *testing.T) {
 	// while the stat matches, so nothing is read and nothing rendered.
 	e := m.Pages["a.toml"]
 	e.Inputs[0].Sum = "0000"
-	e.Hash = (&builder{opt: Options{Format: HTML, Version: "test"}, fp: renderFingerprint()}).pageHash(e.Inputs)
+	e.Hash = (&builder{opt: Options{Format: HTML, Version: "test"}, render: fingerprintCache{Fingerprint: renderFingerprint()}}).pageHash(e.Inputs)
 	if err := m.save(out); err != nil {
 		t.Fatal(err)
 	}
