@@ -30,6 +30,24 @@ type batchConn struct {
 	submitted bool
 	readFn    func(fd uintptr) bool // b.rawRead, made once
 	call      rawCall
+
+	// With a readyQueue (readyqueue_linux.go) a read that finds nothing
+	// waits for wake, not in the runtime's poller; done is closed when
+	// the queue is, after which (left) reads wait as plain ones do.
+	wake chan struct{}
+	done <-chan struct{}
+	left bool
+}
+
+// queued says b's reads wait for its ready queue.
+func (b *batchConn) queued() bool { return b.wake != nil && !b.left }
+
+// notify tells b its socket has bytes; a wake-up not yet taken stands.
+func (b *batchConn) notify() {
+	select {
+	case b.wake <- struct{}{}:
+	default:
+	}
 }
 
 func newBatchConn(conn net.Conn, size int) *batchConn {
@@ -82,12 +100,24 @@ func (b *batchConn) Read(p []byte) (int, error) {
 }
 
 func (b *batchConn) read(p []byte) (int, error) {
-	if !b.submitted {
+	if !b.submitted && !b.queued() {
 		return b.conn.Read(p)
 	}
+	b.call = rawCall{p: p, sent: !b.submitted}
 	b.submitted = false
-	b.call = rawCall{p: p}
 	err := b.rc.Read(b.readFn)
+	for err == nil && b.call.again {
+		b.call.again = false
+		select {
+		case <-b.wake:
+		case <-b.done:
+			// The run is over and the queue gone: what is left to
+			// read is waited for as a plain connection waits.
+			b.left, b.call = true, rawCall{}
+			return b.conn.Read(p)
+		}
+		err = b.rc.Read(b.readFn)
+	}
 	c := b.call
 	b.call = rawCall{}
 	if c.short {
@@ -117,6 +147,7 @@ type rawCall struct {
 	err   error
 	sent  bool // the batch was written
 	short bool // it was not, or in part: Read falls back on conn.Write
+	again bool // nothing to read yet: wait for the ready queue
 }
 
 // rawRead is RawConn.Read's callback: true when done, false to wait until
@@ -134,13 +165,19 @@ func (b *batchConn) rawRead(fd uintptr) bool {
 			return true
 		}
 		b.out = b.out[:0]
-		return false // the reply cannot be there yet: wait for it
+		// The reply cannot be there yet: wait for it.
+		c.again = b.queued()
+		return c.again
 	}
 	for {
 		c.n, c.err = syscall.Read(int(fd), c.p)
 		if c.err != syscall.EINTR {
 			break
 		}
+	}
+	if c.err == syscall.EAGAIN && b.queued() {
+		c.again, c.err = true, nil
+		return true
 	}
 	return c.err != syscall.EAGAIN
 }
