@@ -1,6 +1,7 @@
 package testutil
 
 import (
+	"context"
 	"errors"
 	"net"
 	"os/exec"
@@ -86,4 +87,16 @@ func FreePort() (int, error) {
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// GroupCommand is exec.CommandContext in a process group of its own,
+// which a cancelled ctx kills whole, so that neither a test nor a benchmark
+// harness leaves a child's children behind; Wait gives up on the output
+// pipes waitDelay after the process exits.
+func GroupCommand(ctx context.Context, waitDelay time.Duration, name string, args ...string) *exec.Cmd {
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	cmd.WaitDelay = waitDelay
+	return cmd
 }
