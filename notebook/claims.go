@@ -3,6 +3,7 @@ package notebook
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode"
@@ -305,33 +306,22 @@ func ParsePoint(s string) []PointParam {
 }
 
 // sum := product (('+'|'-') product)*
-func (p *claimParser) sum() (Expr, error) {
-	l, err := p.product()
-	if err != nil {
-		return nil, err
-	}
-	for p.tok.kind == tokOp && (p.tok.text == "+" || p.tok.text == "-") {
-		op := p.tok.text[0]
-		p.next()
-		r, err := p.product()
-		if err != nil {
-			return nil, err
-		}
-		l = Bin{Op: op, L: l, R: r}
-	}
-	return l, nil
-}
+func (p *claimParser) sum() (Expr, error) { return p.leftAssoc(p.product, "+", "-") }
 
 // product := atom (('*'|'/') atom)*
-func (p *claimParser) product() (Expr, error) {
-	l, err := p.atom()
+func (p *claimParser) product() (Expr, error) { return p.leftAssoc(p.atom, "*", "/") }
+
+// leftAssoc parses operand (op operand)* for one precedence level, the
+// operators grouping from the left: a - b - c is (a - b) - c.
+func (p *claimParser) leftAssoc(operand func() (Expr, error), ops ...string) (Expr, error) {
+	l, err := operand()
 	if err != nil {
 		return nil, err
 	}
-	for p.tok.kind == tokOp && (p.tok.text == "*" || p.tok.text == "/") {
+	for p.tok.kind == tokOp && slices.Contains(ops, p.tok.text) {
 		op := p.tok.text[0]
 		p.next()
-		r, err := p.atom()
+		r, err := operand()
 		if err != nil {
 			return nil, err
 		}

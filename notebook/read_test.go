@@ -3,10 +3,8 @@ package notebook
 import (
 	"errors"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -20,18 +18,9 @@ func specialFiles(t *testing.T, size int64) (fifo, zero, big string) {
 	t.Helper()
 	dir := t.TempDir()
 	fifo, zero, big = filepath.Join(dir, "pipe.toml"), filepath.Join(dir, "z.toml"), filepath.Join(dir, "big.toml")
-	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Symlink("/dev/zero", zero); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(big, nil, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Truncate(big, size); err != nil {
-		t.Fatal(err)
-	}
+	testutil.Fifo(t, fifo)
+	testutil.DevZero(t, zero)
+	testutil.Sparse(t, big, size)
 	return fifo, zero, big
 }
 

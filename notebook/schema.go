@@ -3,6 +3,7 @@ package notebook
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 )
@@ -27,39 +28,29 @@ var topKeys = []Key{
 }
 
 // GuestKinds are the kinds of guest a [guests.NAME] table may be.
-var GuestKinds = func() []string {
-	names := make([]string, len(guestKinds))
-	for i, d := range guestKinds {
-		names[i] = d.Name
-	}
-	return names
-}()
+var GuestKinds = declNames(guestKinds)
 
 // GuestKind returns the declaration of a guest kind, or nil.
-func GuestKind(name string) *Decl {
-	for i := range guestKinds {
-		if guestKinds[i].Name == name {
-			return &guestKinds[i]
-		}
-	}
-	return nil
-}
+func GuestKind(name string) *Decl { return declNamed(guestKinds, name) }
 
 // LoadTools are the load generators a load table may name.
-func LoadTools() []string {
-	names := make([]string, len(loadTools))
-	for i, d := range loadTools {
+func LoadTools() []string { return declNames(loadTools) }
+
+// LoadTool returns the declaration of a load tool, or nil.
+func LoadTool(name string) *Decl { return declNamed(loadTools, name) }
+
+func declNames(decls []Decl) []string {
+	names := make([]string, len(decls))
+	for i, d := range decls {
 		names[i] = d.Name
 	}
 	return names
 }
 
-// LoadTool returns the declaration of a load tool, or nil.
-func LoadTool(name string) *Decl {
-	for i := range loadTools {
-		if loadTools[i].Name == name {
-			return &loadTools[i]
-		}
+// declNamed points into decls, so a caller sees the declaration itself.
+func declNamed(decls []Decl, name string) *Decl {
+	if i := slices.IndexFunc(decls, func(d Decl) bool { return d.Name == name }); i >= 0 {
+		return &decls[i]
 	}
 	return nil
 }

@@ -12,29 +12,10 @@ import (
 
 	"github.com/benchbook/benchbook/internal/testutil/golden"
 	"github.com/benchbook/benchbook/internal/testutil/nbtest"
-	"github.com/benchbook/benchbook/notebook"
 	"github.com/yuin/goldmark/text"
 )
 
 const goldenNotebook = "testdata/golden/notebook.toml"
-
-func renderHTML(t testing.TB, nb *notebook.Notebook, opt Options) string {
-	t.Helper()
-	var b bytes.Buffer
-	if err := HTML(&b, nb, opt); err != nil {
-		t.Fatalf("HTML: %v", err)
-	}
-	return b.String()
-}
-
-func renderMarkdown(t testing.TB, nb *notebook.Notebook, opt Options) string {
-	t.Helper()
-	var b bytes.Buffer
-	if err := Markdown(&b, nb, opt); err != nil {
-		t.Fatalf("Markdown: %v", err)
-	}
-	return b.String()
-}
 
 func TestGolden(t *testing.T) {
 	nb := nbtest.ParseFile(t, goldenNotebook)

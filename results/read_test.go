@@ -1,10 +1,8 @@
 package results
 
 import (
-	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -17,26 +15,17 @@ import (
 func TestLoadSpecialFiles(t *testing.T) {
 	tests := []struct {
 		name string
-		make func(path string) error
+		make func(t testing.TB, path string)
 		want string
 	}{
-		{"named pipe", func(p string) error { return syscall.Mkfifo(p, 0o644) },
-			"a named pipe, not a regular file: benchbook reads only regular files"},
-		{"link to /dev/zero", func(p string) error { return os.Symlink("/dev/zero", p) },
-			"a link to /dev/zero, a character device, not a regular file"},
-		{"300 MiB", func(p string) error {
-			if err := os.WriteFile(p, nil, 0o644); err != nil {
-				return err
-			}
-			return os.Truncate(p, 300<<20) // sparse: no disk used
-		}, "300 MiB, too large: a results file may be at most 64 MiB"},
+		{"named pipe", testutil.Fifo, "a named pipe, not a regular file: benchbook reads only regular files"},
+		{"link to /dev/zero", testutil.DevZero, "a link to /dev/zero, a character device, not a regular file"},
+		{"300 MiB", func(t testing.TB, p string) { testutil.Sparse(t, p, 300<<20) }, "300 MiB, too large: a results file may be at most 64 MiB"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s := Store{Dir: t.TempDir()}
-			if err := tt.make(s.Path("tp")); err != nil {
-				t.Fatal(err)
-			}
+			tt.make(t, s.Path("tp"))
 			err := testutil.Within(t, 10*time.Second, "Load", func() error {
 				_, err := s.Load("tp")
 				return err

@@ -6,7 +6,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -23,20 +22,11 @@ func TestRead(t *testing.T) {
 		return p
 	}
 	fifo := filepath.Join(dir, "pipe.toml")
-	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	testutil.Fifo(t, fifo)
 	zero := filepath.Join(dir, "z.toml")
-	if err := os.Symlink("/dev/zero", zero); err != nil {
-		t.Fatal(err)
-	}
+	testutil.DevZero(t, zero)
 	sparse := filepath.Join(dir, "big.json")
-	if err := os.WriteFile(sparse, nil, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Truncate(sparse, 300<<20); err != nil { // 300 MiB, no disk used
-		t.Fatal(err)
-	}
+	testutil.Sparse(t, sparse, 300<<20)
 	good := write("good.toml", "title = \"t\"\n")
 	link := filepath.Join(dir, "link.toml")
 	if err := os.Symlink("good.toml", link); err != nil {

@@ -1,12 +1,13 @@
 // Package testutil holds what the tests of several packages share: a
 // buffer that goroutines may write to while a test reads it, a copy of a
-// folder and a reading of its files, the error check of table tests, and a
-// call bounded in time. Its sub-packages check golden files (golden, with
-// the one -update flag), start real services (redistest, servertest,
-// libvirttest), play a hostile RESP server (resptest), find leftover
-// processes (proctest), check generated HTML (htmlcheck) and write
-// notebooks into temporary folders (nbtest). Nothing here is part of the
-// shipped program.
+// folder and a reading of its files, the error check of table tests, a
+// call bounded in time, and a server process in a process group of its
+// own with a free port to serve on. Its sub-packages check golden files
+// (golden, with the one -update flag), start real services (redistest,
+// servertest, libvirttest), play a hostile RESP server (resptest), find
+// leftover processes (proctest), check generated HTML (htmlcheck) and
+// write notebooks into temporary folders (nbtest). Nothing here is part of
+// the shipped program.
 package testutil
 
 import (

@@ -1,8 +1,6 @@
 package site
 
 import (
-	"context"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -31,12 +29,7 @@ func templateNotebook(unsafe bool) string {
 // prose shows as text, and no iframe or script reaches the page; with it,
 // the shortcode runs (which shows the check would see it).
 func TestHugoShowsShortcodesAsText(t *testing.T) {
-	hugo, err := exec.LookPath("hugo")
-	if err != nil {
-		t.Skip("hugo not installed (Debian package hugo; make setup installs it)")
-	}
-	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
-	defer cancel()
+	hugo, ctx := siteTool(t, "hugo", 60*time.Second)
 	for _, unsafe := range []bool{false, true} {
 		dir := t.TempDir()
 		nbtest.File(t, filepath.Join(dir, "sc.toml"), templateNotebook(unsafe))
@@ -72,12 +65,7 @@ func TestHugoShowsShortcodesAsText(t *testing.T) {
 // The Jekyll export, built by real Jekyll: Liquid in prose shows as text,
 // even one that tries to end the raw block early.
 func TestJekyllShowsLiquidAsText(t *testing.T) {
-	jekyll, err := exec.LookPath("jekyll")
-	if err != nil {
-		t.Skip("jekyll not installed (Debian package jekyll; make setup installs it)")
-	}
-	ctx, cancel := context.WithTimeout(t.Context(), 120*time.Second)
-	defer cancel()
+	jekyll, ctx := siteTool(t, "jekyll", 120*time.Second)
 	dir, siteDir := t.TempDir(), t.TempDir()
 	nbtest.File(t, filepath.Join(dir, "sc.toml"), templateNotebook(false))
 	nbtest.File(t, filepath.Join(siteDir, "_config.yml"), "title: SECRET-SITE-TITLE\n")

@@ -1,8 +1,10 @@
 package site
 
 import (
+	"bytes"
 	"context"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -168,4 +170,31 @@ func mtime(t *testing.T, path string) time.Time {
 		t.Fatal(err)
 	}
 	return fi.ModTime()
+}
+
+// siteTool finds a site generator the test builds with, which make setup
+// installs from the Debian package of the same name; the test is skipped
+// where it is not installed. ctx bounds the test's runs of it.
+func siteTool(t *testing.T, name string, timeout time.Duration) (path string, ctx context.Context) {
+	t.Helper()
+	path, err := exec.LookPath(name)
+	if err != nil {
+		t.Skipf("%s not installed (Debian package %s; make setup installs it)", name, name)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), timeout)
+	t.Cleanup(cancel)
+	return path, ctx
+}
+
+// command runs a program to completion in its own process group, killed
+// with the group when ctx ends, so a test leaves nothing behind.
+func command(ctx context.Context, t *testing.T, name string, args ...string) string {
+	t.Helper()
+	cmd := testutil.GroupCommand(ctx, 5*time.Second, name, args...)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out.String())
+	}
+	return out.String()
 }

@@ -1,44 +1,19 @@
 package site
 
 import (
-	"bytes"
-	"context"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/benchbook/benchbook/internal/testutil/nbtest"
 )
 
-// command runs a program to completion in its own process group, killed
-// with the group when ctx ends, so a test leaves nothing behind.
-func command(ctx context.Context, t *testing.T, name string, args ...string) string {
-	t.Helper()
-	cmd := exec.CommandContext(ctx, name, args...)
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
-	cmd.WaitDelay = 5 * time.Second
-	if err := cmd.Run(); err != nil {
-		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out.String())
-	}
-	return out.String()
-}
-
 // The Hugo export is built by real Hugo: a stock site (hugo new site) with
 // the two layouts every Hugo site has, and the export as its content.
 func TestHugoBuildsExport(t *testing.T) {
-	hugo, err := exec.LookPath("hugo")
-	if err != nil {
-		t.Skip("hugo not installed (Debian package hugo; make setup installs it)")
-	}
-	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
-	defer cancel()
+	hugo, ctx := siteTool(t, "hugo", 60*time.Second)
 
 	dir := examples(t)
 	siteDir := filepath.Join(t.TempDir(), "site")

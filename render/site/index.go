@@ -329,16 +329,7 @@ func atomFeed(opt Options, pages []Page) ([]byte, error) {
 	if newest.IsZero() {
 		newest = time.Unix(0, 0)
 	}
-	root := opt.BaseURL
-	if root == "" {
-		root = "./"
-	}
-	f := &feeds.Feed{
-		Title:   opt.Title,
-		Link:    &feeds.Link{Href: root},
-		Author:  &feeds.Author{Name: opt.Title},
-		Updated: newest.UTC(),
-	}
+	f := siteFeed(opt, opt.Title, newest.UTC())
 	for _, p := range pages {
 		it := &feeds.Item{
 			Title: p.Title,
@@ -359,14 +350,36 @@ func atomFeed(opt Options, pages []Page) ([]byte, error) {
 		}
 		f.Add(it)
 	}
-	af := (&feeds.Atom{Feed: f}).AtomFeed()
-	af.Id = opt.BaseURL
-	if af.Id == "" {
-		af.Id = "urn:benchbook:site:" + notebook.Slugify(opt.Title)
+	id := opt.BaseURL
+	if id == "" {
+		id = "urn:benchbook:site:" + notebook.Slugify(opt.Title)
 	}
+	return atomXML(f, id, "feed")
+}
+
+// siteFeed is a feed of the site's: its link is the site's root, relative
+// without a base URL, its author the site.
+func siteFeed(opt Options, title string, updated time.Time) *feeds.Feed {
+	root := opt.BaseURL
+	if root == "" {
+		root = "./"
+	}
+	return &feeds.Feed{
+		Title:   title,
+		Link:    &feeds.Link{Href: root},
+		Author:  &feeds.Author{Name: opt.Title},
+		Updated: updated,
+	}
+}
+
+// atomXML is f as an Atom document known by id, with a final newline;
+// what names the feed in an error.
+func atomXML(f *feeds.Feed, id, what string) ([]byte, error) {
+	af := (&feeds.Atom{Feed: f}).AtomFeed()
+	af.Id = id
 	var b bytes.Buffer
 	if err := feeds.WriteXML(af, &b); err != nil {
-		return nil, fmt.Errorf("feed: %w", err)
+		return nil, fmt.Errorf("%s: %w", what, err)
 	}
 	b.WriteByte('\n')
 	return b.Bytes(), nil

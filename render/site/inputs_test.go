@@ -7,10 +7,10 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
+	"github.com/benchbook/benchbook/internal/testutil"
 	"github.com/benchbook/benchbook/internal/testutil/nbtest"
 	"github.com/benchbook/benchbook/notebook"
 )
@@ -23,18 +23,12 @@ func TestBuildSpecialFiles(t *testing.T) {
 	dir, out := t.TempDir(), t.TempDir()
 	nbtest.File(t, filepath.Join(dir, "good.toml"), nb("Good", "2020-01-01"))
 	nbtest.File(t, filepath.Join(dir, "results.toml"), benchNotebook)
-	if err := syscall.Mkfifo(filepath.Join(dir, "pipe.toml"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Symlink("/dev/zero", filepath.Join(dir, "z.toml")); err != nil {
-		t.Fatal(err)
-	}
+	testutil.Fifo(t, filepath.Join(dir, "pipe.toml"))
+	testutil.DevZero(t, filepath.Join(dir, "z.toml"))
 	if err := os.MkdirAll(filepath.Join(dir, "results.results"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.Symlink("/dev/zero", filepath.Join(dir, "results.results", "tp.json")); err != nil {
-		t.Fatal(err)
-	}
+	testutil.DevZero(t, filepath.Join(dir, "results.results", "tp.json"))
 
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()

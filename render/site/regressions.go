@@ -1,7 +1,6 @@
 package site
 
 import (
-	"bytes"
 	"cmp"
 	"fmt"
 	"html"
@@ -42,16 +41,7 @@ func regressionsFeed(opt Options, pages []Page) ([]byte, error) {
 	if len(regs) > 0 {
 		updated = regs[0].Started.UTC()
 	}
-	root := opt.BaseURL
-	if root == "" {
-		root = "./"
-	}
-	f := &feeds.Feed{
-		Title:   opt.Title + ": regressions",
-		Link:    &feeds.Link{Href: root},
-		Author:  &feeds.Author{Name: opt.Title},
-		Updated: updated,
-	}
+	f := siteFeed(opt, opt.Title+": regressions", updated)
 	for _, r := range regs {
 		href := pageURL(opt, r.page.Slug+"/"+render.HistoryDir+"/"+IndexFile+"#"+r.Anchor)
 		desc := fmt.Sprintf("%s of %s in cell %s: %s → %s %s (%+.1f %%), from run %s on.", r.Metric, r.Trend, r.Cell, trimFloat(r.Before), trimFloat(r.After), r.Unit, 100*r.Rel, r.Run)
@@ -63,17 +53,11 @@ func regressionsFeed(opt Options, pages []Page) ([]byte, error) {
 			Description: html.EscapeString(desc),
 		})
 	}
-	af := (&feeds.Atom{Feed: f}).AtomFeed()
-	af.Id = opt.BaseURL + RegressionsFile
+	id := opt.BaseURL + RegressionsFile
 	if opt.BaseURL == "" {
-		af.Id = "urn:benchbook:regressions:" + notebook.Slugify(opt.Title)
+		id = "urn:benchbook:regressions:" + notebook.Slugify(opt.Title)
 	}
-	var b bytes.Buffer
-	if err := feeds.WriteXML(af, &b); err != nil {
-		return nil, fmt.Errorf("regressions feed: %w", err)
-	}
-	b.WriteByte('\n')
-	return b.Bytes(), nil
+	return atomXML(f, id, "regressions feed")
 }
 
 func trimFloat(v float64) string { return fmt.Sprintf("%.4g", v) }

@@ -30,18 +30,17 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"runtime/pprof"
 	"slices"
 	"strconv"
 	"strings"
-	"syscall"
 	"text/tabwriter"
 	"time"
 
 	"github.com/benchbook/benchbook/internal/bench/benchmain"
+	"github.com/benchbook/benchbook/internal/testutil"
 	"github.com/benchbook/benchbook/internal/testutil/redistest"
 	"github.com/benchbook/benchbook/runner/load"
 )
@@ -379,10 +378,7 @@ func runOnce(ctx context.Context, tool, addr string, s load.Spec) (load.Measurem
 	if cpuProfile != "" {
 		args = append(args, "-cpuprofile", fmt.Sprintf("%s.p%d", cpuProfile, s.Pipeline))
 	}
-	cmd := exec.CommandContext(ctx, self, args...)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
-	cmd.WaitDelay = 2 * time.Second
+	cmd := testutil.GroupCommand(ctx, 2*time.Second, self, args...)
 	var out, errOut bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errOut
 	if err := cmd.Run(); err != nil {

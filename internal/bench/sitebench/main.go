@@ -34,6 +34,8 @@ import (
 	"syscall"
 	"text/tabwriter"
 	"time"
+
+	"github.com/benchbook/benchbook/internal/testutil"
 )
 
 func main() {
@@ -320,13 +322,10 @@ func median(s samples, of func(sample) time.Duration) time.Duration {
 // system); its output is shown only when it fails. Its process group is
 // killed when ctx ends.
 func command(ctx context.Context, dir, name string, args ...string) (time.Duration, error) {
-	cmd := exec.CommandContext(ctx, name, args...)
+	cmd := testutil.GroupCommand(ctx, 5*time.Second, name, args...)
 	cmd.Dir = dir
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
-	cmd.WaitDelay = 5 * time.Second
 	if err := cmd.Run(); err != nil {
 		return 0, fmt.Errorf("%s %s: %w\n%s", name, strings.Join(args, " "), err, out.String())
 	}

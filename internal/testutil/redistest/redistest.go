@@ -5,13 +5,12 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"os/exec"
 	"strconv"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -32,13 +31,13 @@ func Start(tb testing.TB) (addr string, stop func()) {
 	return s.Addr, s.Stop
 }
 
-// Server is a redis-server started by Launch.
+// Server is a redis-server started by Launch. Its Pid is its process
+// group's id too, for tests that pause it with SIGSTOP to play a hung
+// server; Stop kills the group and waits, and is safe to call more than
+// once and from several goroutines.
 type Server struct {
-	Addr   string
-	cmd    *exec.Cmd
-	exited chan struct{}
-	once   sync.Once
-	out    testutil.SyncBuffer
+	Addr string
+	*testutil.Proc
 }
 
 // Launch is Start for programs that are not tests (the load benchmark
@@ -61,59 +60,31 @@ func Launch(dir string) (*Server, error) {
 }
 
 func launch(path, dir string) (*Server, error) {
-	port, err := freePort()
+	port, err := testutil.FreePort()
 	if err != nil {
 		return nil, err
 	}
-	s := &Server{Addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), exited: make(chan struct{})}
-	s.cmd = exec.Command(path,
+	p, err := testutil.StartProc(path,
 		"--port", strconv.Itoa(port), "--bind", "127.0.0.1",
 		"--save", "", "--appendonly", "no",
 		"--dir", dir, "--daemonize", "no")
-	s.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	s.cmd.Stdout, s.cmd.Stderr = &s.out, &s.out
-	if err := s.cmd.Start(); err != nil {
+	if err != nil {
 		return nil, err
 	}
-	go func() { s.cmd.Wait(); close(s.exited) }()
-
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		if _, err := Do(context.Background(), s.Addr, "PING"); err == nil {
-			return s, nil
-		}
-		select {
-		case <-s.exited:
-			return nil, fmt.Errorf("redis-server exited before answering PING: %s", bytes.TrimSpace(s.out.Bytes()))
-		case <-time.After(20 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			s.Stop()
-			return nil, fmt.Errorf("redis-server at %s did not answer PING within 10s: %s", s.Addr, bytes.TrimSpace(s.out.Bytes()))
-		}
-	}
-}
-
-// Pid is the server's process id (its process group id too), for tests that
-// pause it with SIGSTOP to play a hung server.
-func (s *Server) Pid() int { return s.cmd.Process.Pid }
-
-// Stop kills the server's process group and waits for it. It is safe to call
-// more than once and from several goroutines.
-func (s *Server) Stop() {
-	s.once.Do(func() {
-		syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
-		<-s.exited
+	s := &Server{Addr: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), Proc: p}
+	err = s.WaitReady(func() error {
+		_, err := Do(context.Background(), s.Addr, "PING")
+		return err
 	})
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
+	switch {
+	case err == nil:
+		return s, nil
+	case errors.Is(err, testutil.ErrExited):
+		return nil, fmt.Errorf("redis-server exited before answering PING: %s", strings.TrimSpace(s.Output()))
+	default:
+		s.Stop()
+		return nil, fmt.Errorf("redis-server at %s did not answer PING within 10s: %s", s.Addr, strings.TrimSpace(s.Output()))
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
 // Do sends one command to addr and returns the first line of its reply

@@ -15,8 +15,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -28,11 +26,13 @@ type Server struct {
 	Addr string // 127.0.0.1:PORT
 	// Root is the folder nginx serves (empty for iperf3): a test may add
 	// files to it.
-	Root   string
-	cmd    *exec.Cmd
-	exited chan struct{}
-	once   sync.Once
-	out    testutil.SyncBuffer
+	Root string
+	// The process: Output is what it printed so far (nginx logs to
+	// error.log beside its configuration instead); Pid is its process
+	// group's id too, for tests that pause it with SIGSTOP to play a hung
+	// server; Stop kills the group and waits, and is safe to call more
+	// than once and from several goroutines.
+	*testutil.Proc
 }
 
 // Nginx starts nginx (Debian nginx-light) serving dir/www on a free port,
@@ -132,7 +132,7 @@ func LaunchIperf3() (*Server, error) {
 		}
 		// Not a probe connection: iperf3 would take it for a test.
 		return s, s.waitReady(func() error {
-			if !strings.Contains(s.out.String(), "Server listening on "+port) {
+			if !strings.Contains(s.Output(), "Server listening on "+port) {
 				return errors.New("not listening yet")
 			}
 			return nil
@@ -145,7 +145,7 @@ func LaunchIperf3() (*Server, error) {
 func retry(name string, launch func(addr string) (*Server, error)) (*Server, error) {
 	var lastErr error
 	for range 3 {
-		port, err := freePort()
+		port, err := testutil.FreePort()
 		if err != nil {
 			return nil, err
 		}
@@ -179,33 +179,21 @@ func fileExists(p string) bool {
 }
 
 func (s *Server) start(path string, args ...string) error {
-	s.exited = make(chan struct{})
-	s.cmd = exec.Command(path, args...)
-	s.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	s.cmd.Stdout, s.cmd.Stderr = &s.out, &s.out
-	if err := s.cmd.Start(); err != nil {
-		return err
-	}
-	go func() { s.cmd.Wait(); close(s.exited) }()
-	return nil
+	p, err := testutil.StartProc(path, args...)
+	s.Proc = p
+	return err
 }
 
 // waitReady polls ready for 10 s, or until the server exits.
 func (s *Server) waitReady(ready func() error) error {
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		err := ready()
-		if err == nil {
-			return nil
-		}
-		select {
-		case <-s.exited:
-			return fmt.Errorf("%s exited before it was ready: %s", filepath.Base(s.cmd.Path), strings.TrimSpace(s.Output()))
-		case <-time.After(20 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("%s at %s not ready within 10s: %v: %s", filepath.Base(s.cmd.Path), s.Addr, err, strings.TrimSpace(s.Output()))
-		}
+	err := s.WaitReady(ready)
+	switch {
+	case err == nil:
+		return nil
+	case errors.Is(err, testutil.ErrExited):
+		return fmt.Errorf("%s exited before it was ready: %s", filepath.Base(s.Path()), strings.TrimSpace(s.Output()))
+	default:
+		return fmt.Errorf("%s at %s not ready within 10s: %v: %s", filepath.Base(s.Path()), s.Addr, err, strings.TrimSpace(s.Output()))
 	}
 }
 
@@ -225,30 +213,4 @@ func httpOK(url string) error {
 		return fmt.Errorf("GET %s: %s", url, resp.Status)
 	}
 	return nil
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
-// Output is what the server printed so far (nginx logs to error.log
-// beside its configuration instead).
-func (s *Server) Output() string { return s.out.String() }
-
-// Pid is the server's process id (its process group id too), for tests
-// that pause it with SIGSTOP to play a hung server.
-func (s *Server) Pid() int { return s.cmd.Process.Pid }
-
-// Stop kills the server's process group and waits for it. It is safe to
-// call more than once and from several goroutines.
-func (s *Server) Stop() {
-	s.once.Do(func() {
-		syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
-		<-s.exited
-	})
 }
