@@ -90,7 +90,7 @@ var cellKeys = map[string][]Key{
 		{Name: "from", Type: TypeString, Required: true, NoParam: true, Doc: "the id of a bench cell"},
 		{Name: "y", Type: TypeString, NoParam: true, Doc: "the metric to draw, one the bench cell's load tool produces (default: the tool's primary metric: ops_per_sec for the redis tools, iops for fio, wall_ms for a command...)"},
 		{Name: "x", Type: TypeString, NoParam: true, Doc: "the x axis of a line plot: a swept param, or a metric of the cell (each point at its median, like x = \"ops_per_sec\" for the achieved rate of a sweep over rate)"},
-		{Name: "style", Type: TypeString, OneOf: []string{"bar", "line", "percentiles", "timeline"}, Default: "bar", NoParam: true, Doc: "bar; line, for sweeps; percentiles, latency by percentile; timeline, a metric second by second through the run (ops_per_sec or latency_p99 of the builtin load; iops, _iops, _bw, _clat_p50, _clat_p99 of fio)"},
+		{Name: "style", Type: TypeString, OneOf: []string{"bar", "line", "percentiles", "timeline"}, Default: "bar", NoParam: true, Doc: "bar; line, for sweeps; percentiles, latency by percentile; timeline, a metric second by second through the run (ops_per_sec or latency_p99 of the builtin load and memtier; iops, _iops, _bw, _clat_p50, _clat_p99 of fio)"},
 		{Name: "title", Type: TypeString, NoParam: true, Doc: "plot title"},
 		{Name: "caption", Type: TypeString, NoParam: true, Doc: "text under the plot"},
 		{Name: "group", Type: TypeBool, Default: "false", NoParam: true, Doc: "group bars by SETs, GETs and totals"},

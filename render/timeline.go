@@ -32,7 +32,7 @@ func (r *report) timelineChart(c *notebook.Cell, f *results.File, title string) 
 		notes = append(notes, "the first sweep point ("+results.PointLabel(f.Guests[0].Points[0].Params)+")")
 	}
 	if len(l.Series) == 0 {
-		return noChart{fmt.Errorf("bench cell %s stored no timeline (the builtin load records one per repeat; rerun the cell with it)", c.From)}, notes
+		return noChart{fmt.Errorf("bench cell %s stored no timeline (the builtin load, memtier and fio record one per repeat; rerun the cell with one of them)", c.From)}, notes
 	}
 	l.YLabel = scaleSeries(f.Metric(c.Y), l.Series)
 	return l, notes

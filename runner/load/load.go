@@ -370,7 +370,8 @@ type Measurement struct {
 	// Percentiles is the latency spectrum of all requests, ascending by P,
 	// for percentile plots (empty when the tool gives none).
 	Percentiles []Percentile `json:"percentiles,omitempty"`
-	// Timeline is the measured phase second by second (builtin only).
+	// Timeline is the measured phase second by second (builtin, fio and
+	// memtier; nil for the other tools).
 	Timeline *Timeline `json:"timeline,omitempty"`
 }
 

@@ -292,6 +292,41 @@ type mtStats struct {
 	MaxLatency  float64                    `json:"Max Latency"`
 	KBPerSec    float64                    `json:"KB/sec"`
 	Percentiles map[string]json.RawMessage `json:"Percentile Latencies"`
+	TimeSerie   map[string]mtSecond        `json:"Time-Serie"`
+}
+
+// mtSecond is one second of memtier's "Time-Serie": its latencies are
+// milliseconds, as elsewhere in the file.
+type mtSecond struct {
+	Count int64    `json:"Count"`
+	P99   *float64 `json:"p99.00"`
+}
+
+// timeline is s's "Time-Serie" as a Timeline: the requests answered in
+// each second and their p99. memtier's seconds count from the run's start
+// and its last one holds the run's tail (20 requests after 5 full
+// seconds in a recorded run), so the last is left out, as the builtin
+// load leaves out its last partial interval; nil when no full second is
+// left or the seconds are not 0, 1, 2...
+func (s mtStats) timeline() *Timeline {
+	n := len(s.TimeSerie) - 1
+	if n < 1 {
+		return nil
+	}
+	t := &Timeline{Interval: time.Second, OpsPerSec: make([]float64, n), LatencyP99: make([]float64, n)}
+	for i := range n {
+		sec, ok := s.TimeSerie[strconv.Itoa(i)]
+		if !ok {
+			return nil
+		}
+		t.OpsPerSec[i] = float64(sec.Count)
+		if sec.P99 == nil {
+			t.LatencyP99 = nil
+		} else if t.LatencyP99 != nil {
+			t.LatencyP99[i] = math.Round(*sec.P99 * 1000) // memtier prints whole µs
+		}
+	}
+	return t
 }
 
 // parseMemtierJSON reads memtier's --json-out-file (format version 2).
@@ -338,6 +373,7 @@ func parseMemtierJSON(data []byte) (Measurement, error) {
 		return m, fmt.Errorf("totals: %w", err)
 	}
 	m.Errors = sec.Totals.ConnErrors
+	m.Timeline = sec.Totals.timeline()
 	return m, nil
 }
 

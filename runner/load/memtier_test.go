@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/benchbook/benchbook/internal/testutil"
 )
@@ -194,5 +195,54 @@ func TestMemtierArgv(t *testing.T) {
 	want := "memtier_benchmark -s 127.0.0.1 -p 6399 --protocol=redis -t 2 -c 10 -n 2000 --ratio=1:10 -d 32 --pipeline=1 --key-pattern=R:R --key-maximum=10000000 --hide-histogram --print-percentiles=50,90,99,99.9,99.99,100 --json-out-file=out.json"
 	if got := strings.Join(argv, " "); got != want {
 		t.Errorf("argv\n got %s\nwant %s", got, want)
+	}
+}
+
+// memtier's per-second figures become the run's timeline, its last,
+// partial second left out; a run shorter than two seconds has none.
+func TestMemtierTimeline(t *testing.T) {
+	dir := sharedTestdata(t, "loadgen/memtier")
+	for _, tt := range []struct {
+		name    string
+		seconds int
+	}{
+		{"b1_testtime5", 5},
+		{"b2_testtime5_pipeline16", 5},
+		{"a_requests_ratio1-10", 0},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			sample := readMemtierSample(t, dir, tt.name)
+			m, err := parseMemtierRun(sample.exitCode, sample.stderr, sample.json)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tt.seconds == 0 {
+				if m.Timeline != nil {
+					t.Errorf("timeline %+v, want none", m.Timeline)
+				}
+				return
+			}
+			// The same seconds read generically from the file.
+			var raw struct {
+				All struct {
+					Totals struct {
+						Series map[string]map[string]float64 `json:"Time-Serie"`
+					}
+				} `json:"ALL STATS"`
+			}
+			if err := json.Unmarshal(sample.json, &raw); err != nil {
+				t.Fatal(err)
+			}
+			tl := m.Timeline
+			if tl == nil || tl.Interval != time.Second || len(tl.OpsPerSec) != tt.seconds || len(tl.LatencyP99) != tt.seconds {
+				t.Fatalf("timeline %+v, want %d seconds of ops and p99", tl, tt.seconds)
+			}
+			for i := range tt.seconds {
+				sec := raw.All.Totals.Series[strconv.Itoa(i)]
+				if tl.OpsPerSec[i] != sec["Count"] || math.Abs(tl.LatencyP99[i]-sec["p99.00"]*1000) > 1e-6 {
+					t.Errorf("second %d: %g ops, p99 %g µs; the file says %g requests, p99 %g ms", i, tl.OpsPerSec[i], tl.LatencyP99[i], sec["Count"], sec["p99.00"])
+				}
+			}
+		})
 	}
 }
