@@ -305,7 +305,15 @@ func (r *builtinRun) closeAll() {
 // startReadyQueue has the clients woken in the order their replies
 // arrive (readyqueue_linux.go). Where there is no such queue they wait
 // in the runtime's poller, as they would anyway.
+//
+// With no more clients than Ps there is no wave to put in order, and the
+// queue's hand-off would only add to every round trip (a single client at
+// pipeline 1 took 35-42 µs a request through it here, 30-33 µs without):
+// the clients then wait in the runtime's poller.
 func (r *builtinRun) startReadyQueue() error {
+	if len(r.clients) <= runtime.GOMAXPROCS(0) {
+		return nil
+	}
 	q, err := newReadyQueue(len(r.clients))
 	if errors.Is(err, errors.ErrUnsupported) {
 		return nil

@@ -29,7 +29,8 @@ type readyQueue struct {
 	rc      syscall.RawConn
 	waiters []*batchConn // by the index in each event's data
 	events  []syscall.EpollEvent
-	n       int // events from the last wait
+	n       int                // events from the last wait
+	waitFn  func(uintptr) bool // q.wait, made once: a method value allocates
 	done    chan struct{}
 	closed  sync.Once
 }
@@ -53,7 +54,9 @@ func newReadyQueue(size int) (*readyQueue, error) {
 		f.Close()
 		return nil, fmt.Errorf("epoll: %w", err)
 	}
-	return &readyQueue{epoll: f, rc: rc, events: make([]syscall.EpollEvent, max(size, 1)), done: make(chan struct{})}, nil
+	q := &readyQueue{epoll: f, rc: rc, events: make([]syscall.EpollEvent, max(size, 1)), done: make(chan struct{})}
+	q.waitFn = q.wait
+	return q, nil
 }
 
 // add puts b's socket in the set; b then waits for its replies on the queue.
@@ -85,7 +88,7 @@ func (q *readyQueue) run() {
 	// connections do.
 	defer q.close()
 	for {
-		if err := q.rc.Read(q.wait); err != nil {
+		if err := q.rc.Read(q.waitFn); err != nil {
 			return // closed, or the runtime cannot poll the set
 		}
 		ev := q.events[:q.n]
