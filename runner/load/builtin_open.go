@@ -103,5 +103,8 @@ func (c *client) batch(n int, since time.Time) error {
 		}
 		c.record(c.pending[i], kind, size, line, time.Since(since))
 	}
+	// As phase does after each batch: the warmup's last latencies must
+	// not fall into the measured phase, nor the last ones be left out.
+	c.same.flush(&c.stats)
 	return nil
 }
