@@ -43,6 +43,7 @@ import (
 	"github.com/benchbook/benchbook/internal/testutil"
 	"github.com/benchbook/benchbook/internal/testutil/redistest"
 	"github.com/benchbook/benchbook/runner/load"
+	"github.com/benchbook/benchbook/runner/placement"
 )
 
 func main() { benchmain.Main("loadbench", run) }
@@ -52,6 +53,8 @@ type options struct {
 	tools, pipelines                             string
 	child, addr, spec                            string
 	cpuProfile                                   string
+	place                                        bool
+	placed                                       string // what -place did, for the report
 }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -65,6 +68,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.IntVar(&o.repeat, "repeat", 5, "runs per tool and pipeline depth, alternating")
 	fs.StringVar(&o.tools, "tools", strings.Join([]string{load.ToolBuiltin, load.ToolRedisBenchmark, load.ToolMemtier}, ","), "redis tools to compare")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write builtin's CPU profile of its last run at each pipeline depth to `FILE`.pN")
+	fs.BoolVar(&o.place, "place", true, "run redis on the first allowed CPU and the generators on the second, as benchbook's placement = \"auto\" does (with at least two CPUs)")
 	// Hidden: the child side of a builtin run.
 	fs.StringVar(&o.child, "child", "", "internal: run this tool in-process and print its measurement as JSON")
 	fs.StringVar(&o.addr, "addr", "", "internal: redis address for -child")
@@ -157,6 +161,11 @@ func compare(ctx context.Context, o options, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer srv.Stop()
+	if o.place {
+		if o.placed, err = place(srv.Pid()); err != nil {
+			return err
+		}
+	}
 
 	spec := load.Spec{
 		Threads: o.threads, Clients: o.clients, Requests: o.requests / conns,
@@ -245,9 +254,33 @@ func measure(ctx context.Context, addr string, spec load.Spec, tools []string, r
 	return rows, nil
 }
 
+// place puts redis (pid) on the first allowed CPU and this process, so
+// every generator it starts, on the second: the split benchbook's
+// placement = "auto" makes between a system under test and its load.
+// Unplaced, the generator's threads and redis meet on either CPU, and a
+// generator with more threads (the Go runtime's) is the one that pays.
+func place(pid int) (string, error) {
+	allowed, err := placement.Allowed()
+	if err != nil || len(allowed) < 2 {
+		return "not placed (fewer than two CPUs allowed)", nil
+	}
+	sut, gen := allowed[:1], allowed[1:2]
+	if err := placement.PinTasks(pid, sut); err != nil {
+		return "", fmt.Errorf("place redis: %w", err)
+	}
+	if _, err := placement.PinProcess(gen); err != nil {
+		return "", fmt.Errorf("place the generators: %w", err)
+	}
+	return fmt.Sprintf("redis on CPU %s, the generators on CPU %s", sut, gen), nil
+}
+
 func report(w io.Writer, o options, spec load.Spec, all [][]row) {
 	fmt.Fprintf(w, "%d requests per run (SET:GET %s), %d thread(s) x %d clients, %d-byte values, one redis-server on loopback;\n",
 		spec.Threads*spec.Clients*spec.Requests, spec.Ratio, o.threads, o.clients, o.dataSize)
+	if o.placed == "" {
+		o.placed = "not placed (-place=false)"
+	}
+	fmt.Fprintf(w, "placement: %s;\n", o.placed)
 	fmt.Fprintf(w, "median of %d runs per tool, alternating (ABC CBA...); CPU is the generator process's user+system time (rusage);\n"+
 		"spread is (max - min) / median of the runs; ÷mt and ÷rb are ratios to memtier's and redis-benchmark's medians\n\n", o.repeat)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
