@@ -31,6 +31,7 @@ type readyQueue struct {
 	events  []syscall.EpollEvent
 	n       int                // events from the last wait
 	waitFn  func(uintptr) bool // q.wait, made once: a method value allocates
+	err     error              // of the last wait: the queue gives up
 	done    chan struct{}
 	closed  sync.Once
 }
@@ -65,13 +66,13 @@ func (q *readyQueue) add(b *batchConn) error {
 		return nil // no socket: b reads as a plain connection does
 	}
 	ev := syscall.EpollEvent{Events: syscall.EPOLLIN | syscall.EPOLLRDHUP | epollET, Fd: int32(len(q.waiters))}
-	var err error
-	cerr := b.rc.Control(func(fd uintptr) {
-		err = q.rc.Control(func(epfd uintptr) {
-			err = syscall.EpollCtl(int(epfd), syscall.EPOLL_CTL_ADD, int(fd), &ev)
+	var ctlErr, qErr error
+	connErr := b.rc.Control(func(fd uintptr) {
+		qErr = q.rc.Control(func(epfd uintptr) {
+			ctlErr = syscall.EpollCtl(int(epfd), syscall.EPOLL_CTL_ADD, int(fd), &ev)
 		})
 	})
-	if err = errors.Join(cerr, err); err != nil {
+	if err := errors.Join(connErr, qErr, ctlErr); err != nil {
 		return fmt.Errorf("epoll add: %w", err)
 	}
 	q.waiters = append(q.waiters, b)
@@ -88,8 +89,8 @@ func (q *readyQueue) run() {
 	// connections do.
 	defer q.close()
 	for {
-		if err := q.rc.Read(q.waitFn); err != nil {
-			return // closed, or the runtime cannot poll the set
+		if err := q.rc.Read(q.waitFn); err != nil || q.err != nil {
+			return // closed, the runtime cannot poll the set, or epoll failed
 		}
 		ev := q.events[:q.n]
 		// A wake-up goes to the runtime's "run next" slot, and each one
@@ -111,7 +112,7 @@ func (q *readyQueue) wait(epfd uintptr) bool {
 		if err == syscall.EINTR {
 			continue
 		}
-		q.n = max(n, 0)
+		q.n, q.err = max(n, 0), err
 		return n > 0 || err != nil
 	}
 }

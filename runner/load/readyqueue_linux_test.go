@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"slices"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -111,5 +112,15 @@ func TestReadyQueueClose(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("a client waiting on a closed queue was not woken")
+	}
+}
+
+// An epoll set that refuses a socket says so (here: the same socket twice,
+// EEXIST), instead of leaving its client to wait for wake-ups that cannot
+// come.
+func TestReadyQueueAddError(t *testing.T) {
+	q, clients, _ := waitingClients(t, 1)
+	if err := q.add(clients[0]); !errors.Is(err, syscall.EEXIST) {
+		t.Errorf("adding a socket twice: %v, want EEXIST", err)
 	}
 }
