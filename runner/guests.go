@@ -254,36 +254,93 @@ var libvirtN atomic.Int64
 
 // startLibvirt boots a guest through libvirt for one repeat.
 func (cr *cellRun) startLibvirt(ctx context.Context, spec guest.Spec, logPath string) (*instance, error) {
-	in, boot, err := cr.planInstance(ctx, spec)
-	if err != nil {
-		return nil, err
-	}
 	uri := cmp.Or(spec.URI, guest.DefaultLibvirtURI)
 	want := spec.Accel
 	if guest.IsRemoteLibvirt(uri) && want == "" {
 		// This machine's KVM says nothing about the remote one's.
 		want = "tcg"
 	}
+	var nw guest.LibvirtNet
+	var g *guest.Libvirt
+	in, err := cr.startVM(ctx, spec, logPath, want, func(*instance) (err error) {
+		nw, err = guest.ParseLibvirtNet(spec.Network, guest.IsRemoteLibvirt(uri))
+		return err
+	}, func(c guest.QemuConfig) (vmGuest, error) {
+		slug := strings.TrimSuffix(filepath.Base(cr.nb.Path), filepath.Ext(cr.nb.Path))
+		var err error
+		g, err = guest.NewLibvirt(guest.LibvirtConfig{
+			Name:         c.Name,
+			Domain:       guest.DomainName(slug, cr.cell.ID, spec.Name, int(libvirtN.Add(1))),
+			URI:          uri,
+			Boot:         c.Boot,
+			Accel:        c.Accel,
+			Net:          nw,
+			ConsolePath:  c.ConsolePath,
+			ReadyTimeout: c.ReadyTimeout,
+			Ready:        c.Ready,
+			Trace:        c.Trace,
+			CPUs:         c.CPUs,
+		})
+		return g, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	in.command = []string{"libvirt", uri, "domain", g.Facts()["domain"]}
+	in.facts["domain_xml"] = g.DomainXML()
+	return in, nil
+}
+
+// startQemu boots a qemu guest for one repeat.
+func (cr *cellRun) startQemu(ctx context.Context, spec guest.Spec, logPath string) (*instance, error) {
+	var nw guest.Network
+	var q *guest.Qemu
+	in, err := cr.startVM(ctx, spec, logPath, spec.Accel, func(in *instance) error {
+		var note string
+		nw, note = guest.PlanQemuNetwork(spec.Network)
+		if note != "" {
+			in.facts["network_note"] = note
+		}
+		return nil
+	}, func(c guest.QemuConfig) (vmGuest, error) {
+		c.Net = nw
+		var err error
+		q, err = guest.NewQemu(c)
+		return q, err
+	})
+	if err != nil {
+		return nil, err
+	}
+	in.command = q.Command()
+	return in, nil
+}
+
+// startVM is what starting either kind of VM guest does, in this order:
+// plan its boot, decide its accelerator (want, or what this machine has),
+// its network (network, the kind's own), its placement, then make the
+// guest with newVM and boot it. The config newVM gets is qemu's, without
+// its network: libvirt's has the same fields beside its own.
+func (cr *cellRun) startVM(ctx context.Context, spec guest.Spec, logPath, want string,
+	network func(*instance) error, newVM func(guest.QemuConfig) (vmGuest, error)) (*instance, error) {
+	in, boot, err := cr.planInstance(ctx, spec)
+	if err != nil {
+		return nil, err
+	}
 	accel, err := cr.vmAccel(ctx, in, want)
 	if err != nil {
 		return nil, err
 	}
-	nw, err := guest.ParseLibvirtNet(spec.Network, guest.IsRemoteLibvirt(uri))
-	if err != nil {
+	if err := network(in); err != nil {
 		return nil, err
 	}
 	cpus, err := cr.place(spec, in)
 	if err != nil {
 		return nil, err
 	}
-	slug := strings.TrimSuffix(filepath.Base(cr.nb.Path), filepath.Ext(cr.nb.Path))
-	g, err := guest.NewLibvirt(guest.LibvirtConfig{
+	g, err := newVM(guest.QemuConfig{
 		Name:         spec.Name,
-		Domain:       guest.DomainName(slug, cr.cell.ID, spec.Name, int(libvirtN.Add(1))),
-		URI:          uri,
 		Boot:         boot,
 		Accel:        accel,
-		Net:          nw,
 		ConsolePath:  logPath,
 		ReadyTimeout: spec.ReadyTimeout,
 		Ready:        in.ready,
@@ -296,47 +353,6 @@ func (cr *cellRun) startLibvirt(ctx context.Context, spec guest.Spec, logPath st
 	if err := in.bootVM(ctx, g); err != nil {
 		return nil, err
 	}
-	in.command = []string{"libvirt", uri, "domain", g.Facts()["domain"]}
-	in.facts["domain_xml"] = g.DomainXML()
-	return in, nil
-}
-
-// startQemu boots a qemu guest for one repeat.
-func (cr *cellRun) startQemu(ctx context.Context, spec guest.Spec, logPath string) (*instance, error) {
-	in, boot, err := cr.planInstance(ctx, spec)
-	if err != nil {
-		return nil, err
-	}
-	accel, err := cr.vmAccel(ctx, in, spec.Accel)
-	if err != nil {
-		return nil, err
-	}
-	nw, note := guest.PlanQemuNetwork(spec.Network)
-	if note != "" {
-		in.facts["network_note"] = note
-	}
-	cpus, err := cr.place(spec, in)
-	if err != nil {
-		return nil, err
-	}
-	q, err := guest.NewQemu(guest.QemuConfig{
-		Name:         spec.Name,
-		Boot:         boot,
-		Accel:        accel,
-		Net:          nw,
-		ConsolePath:  logPath,
-		ReadyTimeout: spec.ReadyTimeout,
-		Ready:        in.ready,
-		Trace:        cr.traceStep,
-		CPUs:         cpus,
-	})
-	if err != nil {
-		return nil, err
-	}
-	if err := in.bootVM(ctx, q); err != nil {
-		return nil, err
-	}
-	in.command = q.Command()
 	return in, nil
 }
 

@@ -82,8 +82,7 @@ metrics = { bytes = { regex = "([0-9]+)", unit = "bytes" } }`,
 		t.Run(tt.name, func(t *testing.T) {
 			needTool(t, tt.prog)
 			base := t.TempDir()
-			nb := nbtest.Write(t, t.TempDir(), hostGuest(base, tt.load))
-			store := results.ForNotebook(nb.Path)
+			nb, store := writeNotebook(t, t.TempDir(), hostGuest(base, tt.load))
 			var out bytes.Buffer
 			var dirs []string
 			opt := runOpts(&out)

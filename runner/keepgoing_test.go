@@ -54,8 +54,7 @@ func TestKeepGoingAfterAGuestFails(t *testing.T) {
 	proctest.Adopt(t)
 	dir := t.TempDir()
 	before := proctest.Children()
-	nb := nbtest.Write(t, dir, twoGuestsNotebook(plainRedis, "0"))
-	store := results.ForNotebook(nb.Path)
+	nb, store := writeNotebook(t, dir, twoGuestsNotebook(plainRedis, "0"))
 	if _, err := Run(context.Background(), nb, store, runOpts(&bytes.Buffer{})); err != nil {
 		t.Fatalf("seed run: %v", err)
 	}
@@ -160,8 +159,7 @@ func TestRetry(t *testing.T) {
 	dir := t.TempDir()
 	marker := filepath.Join(dir, "booted-once")
 	flaky := `["sh", "-c", "if [ -e ` + marker + ` ]; then exec redis-server --port {port} --bind 127.0.0.1 --save '' --appendonly no; fi; touch ` + marker + `; echo the first boot fails; exit 3"]`
-	nb := nbtest.Write(t, dir, twoGuestsNotebook(flaky, "2"))
-	store := results.ForNotebook(nb.Path)
+	nb, store := writeNotebook(t, dir, twoGuestsNotebook(flaky, "2"))
 	var out bytes.Buffer
 	if _, err := Run(context.Background(), nb, store, runOpts(&out)); err != nil {
 		t.Fatalf("run: %v\n%s", err, out.String())
@@ -184,8 +182,7 @@ func TestRetry(t *testing.T) {
 	}
 
 	t.Run("given up after its retries", func(t *testing.T) {
-		nb := nbtest.Write(t, t.TempDir(), twoGuestsNotebook(`["sh", "-c", "echo never; exit 3"]`, "1"))
-		store := results.ForNotebook(nb.Path)
+		nb, store := writeNotebook(t, t.TempDir(), twoGuestsNotebook(`["sh", "-c", "echo never; exit 3"]`, "1"))
 		if _, err := Run(context.Background(), nb, store, runOpts(&bytes.Buffer{})); !errors.Is(err, ErrFailed) {
 			t.Fatalf("err = %v", err)
 		}

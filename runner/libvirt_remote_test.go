@@ -11,10 +11,8 @@ import (
 	"time"
 
 	"github.com/benchbook/benchbook/internal/testutil/libvirttest"
-	"github.com/benchbook/benchbook/internal/testutil/nbtest"
 	"github.com/benchbook/benchbook/results"
 	"github.com/benchbook/benchbook/runner/guest"
-	"github.com/benchbook/benchbook/runner/image"
 )
 
 // twoHostsNotebook is docs/examples/two-libvirt-hosts.toml for the
@@ -102,11 +100,9 @@ func TestCancelRemoteLibvirtLoad(t *testing.T) {
 	if !strings.Contains(src, `["sleep", "120"]`) || !strings.Contains(src, `guests = ["far"]`) {
 		t.Fatalf("docs/examples/two-libvirt-hosts.toml changed shape:\n%s", src)
 	}
-	nb := nbtest.Write(t, t.TempDir(), src)
-	store := results.ForNotebook(nb.Path)
+	nb, store := writeNotebook(t, t.TempDir(), src)
 	var out bytes.Buffer
-	opt := runOpts(&out)
-	opt.Image = image.BuildOptions{CacheDir: t.TempDir(), InitBinary: staticInit(t)}
+	opt := vmOpts(t, &out, t.TempDir())
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	started := make(chan struct{}, 1)

@@ -8,7 +8,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/benchbook/benchbook/internal/testutil/nbtest"
 	"github.com/benchbook/benchbook/notebook"
 	"github.com/benchbook/benchbook/results"
 )
@@ -38,8 +37,7 @@ metrics = { rate = { json = "/rate", unit = "files/s", better = "higher", doc = 
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			src := strings.Replace(hostNotebook, "tool = \"builtin\"\nclients = \"{clients}\"\nrequests = 300", tt.load, 1)
-			nb := nbtest.Write(t, t.TempDir(), src)
-			store := results.ForNotebook(nb.Path)
+			nb, store := writeNotebook(t, t.TempDir(), src)
 			var progress bytes.Buffer
 			if _, err := Run(context.Background(), nb, store, runOpts(&progress)); err != nil {
 				t.Fatalf("%v\n%s", err, progress.String())

@@ -22,9 +22,8 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/benchbook/benchbook/internal/testutil/nbtest"
+	"github.com/benchbook/benchbook/internal/testutil/proctest"
 	"github.com/benchbook/benchbook/results"
-	"github.com/benchbook/benchbook/runner/image"
 	"github.com/benchbook/benchbook/runner/placement"
 )
 
@@ -82,28 +81,12 @@ func threadCPUs(t *testing.T, pid int) map[int]string {
 // name.
 func childNamed(name string) int {
 	best, bestStart := 0, uint64(0)
-	ents, _ := os.ReadDir("/proc")
-	for _, e := range ents {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		stat, err := os.ReadFile("/proc/" + e.Name() + "/stat")
-		if err != nil {
-			continue
-		}
-		s := string(stat)
-		open, closing := strings.IndexByte(s, '('), strings.LastIndexByte(s, ')')
-		if open < 0 || closing < open {
-			continue
-		}
-		f := strings.Fields(s[closing+1:])
+	children, _ := proctest.ListChildren()
+	for _, c := range children {
 		// The newest: a process orphaned by an earlier test is reparented
 		// to this one (proctest makes it a subreaper).
-		if len(f) > 19 && s[open+1:closing] == name && f[1] == strconv.Itoa(os.Getpid()) {
-			if start, _ := strconv.ParseUint(f[19], 10, 64); best == 0 || start >= bestStart {
-				best, bestStart = pid, start
-			}
+		if c.Comm == name && (best == 0 || c.Start >= bestStart) {
+			best, bestStart = c.Pid, c.Start
 		}
 	}
 	return best
@@ -148,8 +131,7 @@ func TestPlacementProcessGuest(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.spec, func(t *testing.T) {
-			nb := nbtest.Write(t, t.TempDir(), placementNotebook(tt.spec))
-			store := results.ForNotebook(nb.Path)
+			nb, store := writeNotebook(t, t.TempDir(), placementNotebook(tt.spec))
 			var out bytes.Buffer
 			opt := runOpts(&out)
 			var mu sync.Mutex
@@ -234,8 +216,7 @@ func TestPlacementOneCore(t *testing.T) {
 		return
 	}
 	cpu := os.Getenv("BENCHBOOK_PLACEMENT_CHILD")
-	nb := nbtest.Write(t, t.TempDir(), placementNotebook("auto"))
-	store := results.ForNotebook(nb.Path)
+	nb, store := writeNotebook(t, t.TempDir(), placementNotebook("auto"))
 	var out bytes.Buffer
 	opt := runOpts(&out)
 	var redis map[int]string
@@ -270,11 +251,9 @@ func TestPlacementMicroVM(t *testing.T) {
 	sut, ld := allowed[:(len(allowed)+1)/2], allowed[(len(allowed)+1)/2:]
 	src := strings.Replace(vmNotebook, "requests = 300", `test_time = "3s"`, 1)
 	src = strings.Replace(src, "repeat = 2", "repeat = 1", 1)
-	nb := nbtest.Write(t, t.TempDir(), src)
-	store := results.ForNotebook(nb.Path)
+	nb, store := writeNotebook(t, t.TempDir(), src)
 	var out bytes.Buffer
-	opt := runOpts(&out)
-	opt.Image = image.BuildOptions{CacheDir: t.TempDir(), InitBinary: staticInit(t)}
+	opt := vmOpts(t, &out, t.TempDir())
 	var mu sync.Mutex
 	var vcpu, qemu, bench map[int]string
 	opt.Trace = func(ev string) {
@@ -371,8 +350,7 @@ func testVCPUThreads(pid int) ([]int, error) {
 func TestBusyRepeatFlagged(t *testing.T) {
 	needRedis(t)
 	src := strings.Replace(hostNotebook, "requests = 300", `test_time = "1s"`, 1)
-	nb := nbtest.Write(t, t.TempDir(), src)
-	store := results.ForNotebook(nb.Path)
+	nb, store := writeNotebook(t, t.TempDir(), src)
 	// An orphan: its parent shell exits at once, so it is nobody's of ours
 	// -- unless this test process is a subreaper (proctest makes it one for
 	// other tests), which would adopt it: that is switched off meanwhile.

@@ -119,8 +119,7 @@ func TestBudgetShare(t *testing.T) {
 func adaptiveRun(t *testing.T, rule string) (*results.Stop, string, *results.File) {
 	t.Helper()
 	needRedis(t)
-	nb := nbtest.Write(t, t.TempDir(), strings.Replace(hostNotebook, "repeat = 2", "repeat = "+rule, 1))
-	store := results.ForNotebook(nb.Path)
+	nb, store := writeNotebook(t, t.TempDir(), strings.Replace(hostNotebook, "repeat = 2", "repeat = "+rule, 1))
 	var out bytes.Buffer
 	if _, err := Run(context.Background(), nb, store, runOpts(&out)); err != nil {
 		t.Fatalf("run: %v\n%s", err, out.String())

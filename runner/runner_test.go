@@ -45,11 +45,18 @@ func runOpts(buf *bytes.Buffer) Options {
 	return Options{Version: "test", Progress: buf}
 }
 
+// writeNotebook writes src as dir/nb.toml, as nbtest.Write does, and
+// returns it with its results store.
+func writeNotebook(t *testing.T, dir, src string) (*notebook.Notebook, results.Store) {
+	t.Helper()
+	nb := nbtest.Write(t, dir, src)
+	return nb, results.ForNotebook(nb.Path)
+}
+
 func TestRunStoresAndSkipsFresh(t *testing.T) {
 	needRedis(t)
 	dir := t.TempDir()
-	nb := nbtest.Write(t, dir, hostNotebook)
-	store := results.ForNotebook(nb.Path)
+	nb, store := writeNotebook(t, dir, hostNotebook)
 	var out bytes.Buffer
 	outcomes, err := Run(context.Background(), nb, store, runOpts(&out))
 	if err != nil {
@@ -140,8 +147,7 @@ command = ["redis-server", "--port", "{port}", "--bind", "127.0.0.1", "--save", 
 // seed runs hostNotebook once so a good result exists, and returns its bytes.
 func seed(t *testing.T, dir string) (results.Store, []byte) {
 	t.Helper()
-	nb := nbtest.Write(t, dir, hostNotebook)
-	store := results.ForNotebook(nb.Path)
+	nb, store := writeNotebook(t, dir, hostNotebook)
 	var out bytes.Buffer
 	if _, err := Run(context.Background(), nb, store, runOpts(&out)); err != nil {
 		t.Fatalf("seed run: %v\n%s", err, out.String())
@@ -210,8 +216,7 @@ func TestGuestNeverReadyKeepsGoodResults(t *testing.T) {
 func TestRunAppendsHistory(t *testing.T) {
 	needRedis(t)
 	dir := t.TempDir()
-	nb := nbtest.Write(t, dir, hostNotebook)
-	store := results.ForNotebook(nb.Path)
+	nb, store := writeNotebook(t, dir, hostNotebook)
 	var out bytes.Buffer
 	for range 2 {
 		opt := runOpts(&out)
@@ -277,8 +282,7 @@ optional = true
 command = ["no-such-redis-server", "--port", "{port}"]
 [loads.quick]`, 1)
 	src = strings.Replace(src, `guests = ["host"]`, `guests = ["host", "vm", "gone"]`, 1)
-	nb := nbtest.Write(t, t.TempDir(), src)
-	store := results.ForNotebook(nb.Path)
+	nb, store := writeNotebook(t, t.TempDir(), src)
 	var out bytes.Buffer
 	if _, err := Run(context.Background(), nb, store, runOpts(&out)); err != nil {
 		t.Fatalf("%v\n%s", err, out.String())

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/benchbook/benchbook/internal/testutil/libvirttest"
-	"github.com/benchbook/benchbook/internal/testutil/nbtest"
 	"github.com/benchbook/benchbook/results"
 	"github.com/benchbook/benchbook/runner/image"
 )
@@ -145,8 +144,7 @@ func TestCancelScratchBoot(t *testing.T) {
 	initBin := staticInit(t) // before TMPDIR moves: the init is shared by the package's tests
 	tmp := t.TempDir()
 	t.Setenv("TMPDIR", tmp)
-	nb := nbtest.Write(t, t.TempDir(), scratchNotebook)
-	store := results.ForNotebook(nb.Path)
+	nb, store := writeNotebook(t, t.TempDir(), scratchNotebook)
 	cache := t.TempDir()
 	var out bytes.Buffer
 	opt := runOpts(&out)
@@ -230,8 +228,7 @@ func TestScratchDisksLibvirt(t *testing.T) {
 // events when set, and returns its store.
 func runVM(t *testing.T, src, initBin string, timeout time.Duration, trace func(string)) results.Store {
 	t.Helper()
-	nb := nbtest.Write(t, t.TempDir(), src)
-	store := results.ForNotebook(nb.Path)
+	nb, store := writeNotebook(t, t.TempDir(), src)
 	var out bytes.Buffer
 	opt := runOpts(&out)
 	opt.Image = image.BuildOptions{CacheDir: t.TempDir(), InitBinary: initBin}

@@ -12,7 +12,6 @@ import (
 	"github.com/benchbook/benchbook/internal/machine"
 	"github.com/benchbook/benchbook/internal/testutil/nbtest"
 	"github.com/benchbook/benchbook/results"
-	"github.com/benchbook/benchbook/runner/image"
 	"github.com/benchbook/benchbook/runner/load"
 )
 
@@ -23,8 +22,7 @@ import (
 func TestStatusEnvironment(t *testing.T) {
 	needRedis(t)
 	dir := t.TempDir()
-	nb := nbtest.Write(t, dir, hostNotebook+strings.ReplaceAll(hostNotebook[strings.Index(hostNotebook, "[[cells]]"):], `"tp"`, `"other"`))
-	store := results.ForNotebook(nb.Path)
+	nb, store := writeNotebook(t, dir, hostNotebook+strings.ReplaceAll(hostNotebook[strings.Index(hostNotebook, "[[cells]]"):], `"tp"`, `"other"`))
 	var out bytes.Buffer
 	if _, err := Run(context.Background(), nb, store, runOpts(&out)); err != nil {
 		t.Fatalf("run: %v\n%s", err, out.String())
@@ -85,8 +83,7 @@ func TestStateKinds(t *testing.T) {
 		src += strings.ReplaceAll(hostNotebook[strings.Index(hostNotebook, "[[cells]]"):], `"tp"`, `"`+id+`"`)
 	}
 	dir := t.TempDir()
-	nb := nbtest.Write(t, dir, src)
-	store := results.ForNotebook(nb.Path)
+	nb, store := writeNotebook(t, dir, src)
 	at := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
 	file := func(id string, started time.Time, failure string) *results.File {
 		return &results.File{Notebook: "nb.toml", Cell: id, InputHash: nb.InputHash(nb.Bench(id), nil), Started: started, Finished: started, Failure: failure,
@@ -206,11 +203,9 @@ func TestProgramVersions(t *testing.T) {
 // changed image digest and guest kernel make it stale (environment).
 func TestStatusMicroVM(t *testing.T) {
 	needVM(t)
-	nb := nbtest.Write(t, t.TempDir(), strings.Replace(vmNotebook, "repeat = 2", "repeat = 1", 1))
-	store := results.ForNotebook(nb.Path)
+	nb, store := writeNotebook(t, t.TempDir(), strings.Replace(vmNotebook, "repeat = 2", "repeat = 1", 1))
 	var out bytes.Buffer
-	opt := runOpts(&out)
-	opt.Image = image.BuildOptions{CacheDir: t.TempDir(), InitBinary: staticInit(t)}
+	opt := vmOpts(t, &out, t.TempDir())
 	if _, err := Run(context.Background(), nb, store, opt); err != nil {
 		t.Fatalf("%v\n%s", err, out.String())
 	}

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/benchbook/benchbook/internal/testutil/libvirttest"
-	"github.com/benchbook/benchbook/internal/testutil/nbtest"
 	"github.com/benchbook/benchbook/notebook"
 	"github.com/benchbook/benchbook/results"
 	"github.com/benchbook/benchbook/runner/guest"
@@ -65,8 +64,7 @@ guests = ["uk"]
 load   = "quick"
 repeat = 2
 `
-			nb := nbtest.Write(t, t.TempDir(), src)
-			store := results.ForNotebook(nb.Path)
+			nb, store := writeNotebook(t, t.TempDir(), src)
 			var out bytes.Buffer
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 			defer cancel()
@@ -132,8 +130,7 @@ func TestUnikernelCellsInARow(t *testing.T) {
 	if d, ok := t.Deadline(); ok && time.Until(d) < time.Duration(cells)*3*time.Minute {
 		t.Skipf("%d cells need about %d minutes: run with -timeout %dm", cells, cells*2, cells*4+5)
 	}
-	nb := nbtest.Write(t, t.TempDir(), seedCell(env["BENCHBOOK_OSV_DISK"], env["BENCHBOOK_RUMPRUN_KERNEL"], env["BENCHBOOK_RUMPRUN_DISK"]))
-	store := results.ForNotebook(nb.Path)
+	nb, store := writeNotebook(t, t.TempDir(), seedCell(env["BENCHBOOK_OSV_DISK"], env["BENCHBOOK_RUMPRUN_KERNEL"], env["BENCHBOOK_RUMPRUN_DISK"]))
 	lost := 0
 	for i := range cells {
 		start := time.Now()

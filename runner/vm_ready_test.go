@@ -7,9 +7,6 @@ import (
 	"testing"
 
 	"github.com/benchbook/benchbook/internal/netns"
-	"github.com/benchbook/benchbook/internal/testutil/nbtest"
-	"github.com/benchbook/benchbook/results"
-	"github.com/benchbook/benchbook/runner/image"
 )
 
 // A VM's ready key: its console line alone (log), or a connection on a
@@ -36,10 +33,8 @@ func TestMicroVMReadyChecks(t *testing.T) {
 			}
 			src := strings.Replace(vmNotebook, `memory = "256M"`, `memory = "256M"`+"\n"+tt.keys, 1)
 			src = strings.Replace(src, "repeat = 2", "repeat = 1", 1)
-			nb := nbtest.Write(t, t.TempDir(), src)
-			store := results.ForNotebook(nb.Path)
-			opt := runOpts(&bytes.Buffer{})
-			opt.Image = image.BuildOptions{CacheDir: t.TempDir(), InitBinary: staticInit(t)}
+			nb, store := writeNotebook(t, t.TempDir(), src)
+			opt := vmOpts(t, &bytes.Buffer{}, t.TempDir())
 			var steps []string
 			qemu := false
 			opt.Trace = func(ev string) {

@@ -15,7 +15,6 @@ import (
 
 	"github.com/benchbook/benchbook/internal/netns"
 	"github.com/benchbook/benchbook/internal/testutil/libvirttest"
-	"github.com/benchbook/benchbook/internal/testutil/nbtest"
 	"github.com/benchbook/benchbook/notebook"
 	"github.com/benchbook/benchbook/results"
 	"github.com/benchbook/benchbook/runner/guest"
@@ -51,6 +50,15 @@ func staticInit(t *testing.T) string {
 		t.Fatalf("build the test init: %v\n%s", initErr, initPath)
 	}
 	return initPath
+}
+
+// vmOpts is runOpts for a notebook of builtin images, which are built
+// into cache with the static init.
+func vmOpts(t *testing.T, progress *bytes.Buffer, cache string) Options {
+	t.Helper()
+	opt := runOpts(progress)
+	opt.Image = image.BuildOptions{CacheDir: cache, InitBinary: staticInit(t)}
+	return opt
 }
 
 func needVM(t *testing.T) {
@@ -129,12 +137,10 @@ func noDomainsLeft(t *testing.T, cell, name string) {
 // carry boot_ms and accel tcg, and nothing is left behind.
 func TestRunMicroVM(t *testing.T) {
 	needVM(t)
-	nb := nbtest.Write(t, t.TempDir(), vmNotebook)
-	store := results.ForNotebook(nb.Path)
+	nb, store := writeNotebook(t, t.TempDir(), vmNotebook)
 	var out bytes.Buffer
-	opt := runOpts(&out)
 	cache := t.TempDir()
-	opt.Image = image.BuildOptions{CacheDir: cache, InitBinary: staticInit(t)}
+	opt := vmOpts(t, &out, cache)
 	var steps []string
 	opt.Trace = func(ev string) {
 		if strings.HasPrefix(ev, "guest-step ") || strings.HasPrefix(ev, "guest-undo ") {
@@ -201,14 +207,12 @@ func TestCancelVM(t *testing.T) {
 	for _, when := range []string{"boot", "load"} {
 		t.Run(when, func(t *testing.T) {
 			src := strings.Replace(vmNotebook, "requests = 300", `test_time = "60s"`, 1)
-			nb := nbtest.Write(t, t.TempDir(), src)
-			store := results.ForNotebook(nb.Path)
+			nb, store := writeNotebook(t, t.TempDir(), src)
 			cache := t.TempDir()
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
 			var out bytes.Buffer
-			opt := runOpts(&out)
-			opt.Image = image.BuildOptions{CacheDir: cache, InitBinary: staticInit(t)}
+			opt := vmOpts(t, &out, cache)
 			// Build the image first, so "boot" means qemu is booting.
 			if _, err := image.Build(ctx, opt.Image); err != nil {
 				t.Fatal(err)
@@ -235,12 +239,10 @@ func TestRunLibvirt(t *testing.T) {
 	src := strings.Replace(vmNotebook, `kind   = "qemu"`, `kind   = "libvirt"
 network = "user"`, 1)
 	src = strings.Replace(src, "repeat = 2", "repeat = 1", 1)
-	nb := nbtest.Write(t, t.TempDir(), src)
-	store := results.ForNotebook(nb.Path)
+	nb, store := writeNotebook(t, t.TempDir(), src)
 	var out bytes.Buffer
-	opt := runOpts(&out)
 	cache := t.TempDir()
-	opt.Image = image.BuildOptions{CacheDir: cache, InitBinary: staticInit(t)}
+	opt := vmOpts(t, &out, cache)
 	if _, err := Run(context.Background(), nb, store, opt); err != nil {
 		t.Fatalf("%v\n%s", err, out.String())
 	}

@@ -283,24 +283,14 @@ var redisPidRE = regexp.MustCompile(`Redis version=\S+, bits=\d+, commit=\S+, mo
 // and returns the pids redis printed there so far.
 func waitForLog(t *testing.T, dir, trigger string) []int {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for time.Now().Before(deadline) {
-		logs, _ := filepath.Glob(filepath.Join(dir, "nb.results", ".run-*", "logs", "*.log"))
-		for _, l := range logs {
-			data, _ := os.ReadFile(l)
-			if bytes.Contains(data, []byte(trigger)) {
-				var pids []int
-				for _, m := range redisPidRE.FindAllSubmatch(data, -1) {
-					pid, _ := strconv.Atoi(string(m[1]))
-					pids = append(pids, pid)
-				}
-				return pids
-			}
-		}
-		time.Sleep(10 * time.Millisecond)
+	_, data := waitForGuestLog(t, runLogs(dir), func(log []byte) bool { return bytes.Contains(log, []byte(trigger)) },
+		fmt.Sprintf("no guest log says %q", trigger))
+	var pids []int
+	for _, m := range redisPidRE.FindAllSubmatch(data, -1) {
+		pid, _ := strconv.Atoi(string(m[1]))
+		pids = append(pids, pid)
 	}
-	t.Fatalf("no guest log says %q within 20s", trigger)
-	return nil
+	return pids
 }
 
 // waitExit waits for cmd and returns its exit status and how long it took.

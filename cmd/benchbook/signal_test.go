@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"errors"
-	"fmt"
 	"io"
 	"os"
 	"os/exec"
@@ -101,18 +100,9 @@ func TestInterruptDuringLoad(t *testing.T) {
 // its pid, read from redis's own start-up line.
 func waitForRedis(t *testing.T, dir string) int {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for time.Now().Before(deadline) {
-		logs, _ := filepath.Glob(filepath.Join(dir, "nb.results", ".run-*", "logs", "*.log"))
-		for _, l := range logs {
-			data, _ := os.ReadFile(l)
-			if m := pidRE.FindSubmatch(data); m != nil && bytes.Contains(data, []byte("Ready to accept connections")) {
-				pid, _ := strconv.Atoi(string(m[1]))
-				return pid
-			}
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	t.Fatal(fmt.Errorf("redis never became ready"))
-	return 0
+	_, data := waitForGuestLog(t, runLogs(dir), func(log []byte) bool {
+		return pidRE.Match(log) && bytes.Contains(log, []byte("Ready to accept connections"))
+	}, "redis never became ready")
+	pid, _ := strconv.Atoi(string(pidRE.FindSubmatch(data)[1]))
+	return pid
 }

@@ -141,18 +141,9 @@ func scratchFolders(dir string) []string {
 func waitForVerifyGuest(t *testing.T, dir string, pid int) []int {
 	t.Helper()
 	pattern := filepath.Join(dir, "tmp", fmt.Sprintf("benchbook-verify-%d-*", pid), "results", ".run-*", "logs", "*.log")
-	deadline := time.Now().Add(20 * time.Second)
-	for time.Now().Before(deadline) {
-		logs, _ := filepath.Glob(pattern)
-		for _, l := range logs {
-			if data, _ := os.ReadFile(l); bytes.Contains(data, []byte("Ready to accept connections")) {
-				return proctest.RedisPids(filepath.Dir(l))
-			}
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	t.Fatalf("no rerun guest of verify pid %d answered within 20s", pid)
-	return nil
+	l, _ := waitForGuestLog(t, pattern, func(log []byte) bool { return bytes.Contains(log, []byte("Ready to accept connections")) },
+		fmt.Sprintf("no rerun guest of verify pid %d answered", pid))
+	return proctest.RedisPids(filepath.Dir(l))
 }
 
 // seedVerify stores quick results for dir/nb.toml, then makes its load a

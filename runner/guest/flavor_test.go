@@ -28,17 +28,25 @@ func TestQemuCommandLines(t *testing.T) {
 	}
 	var got strings.Builder
 	for _, tt := range tests {
-		b, err := PlanBoot(tt.spec)
-		if err != nil {
-			t.Fatalf("%s: %v", tt.name, err)
-		}
-		if len(b.AppendTCG) > 0 {
-			b.AppendTCG[0] = "tsc_early_khz=KHZ" // the host's, not the golden file's
-		}
+		b := goldenBoot(t, tt.name, tt.spec)
 		q := &Qemu{cfg: QemuConfig{Name: tt.spec.Name, Boot: b, Accel: "tcg", Net: tt.net, RunDir: "/run/bb"}}
 		got.WriteString("# " + tt.name + "\n" + shellLine(q.Command()) + "\n\n")
 	}
 	checkGolden(t, "qemu-command-lines.txt", got.String())
+}
+
+// goldenBoot is spec's boot as golden files show it: the TCG arguments
+// start with tsc_early_khz, which is the host's, and there say KHZ.
+func goldenBoot(t *testing.T, name string, spec VMSpec) Boot {
+	t.Helper()
+	b, err := PlanBoot(spec)
+	if err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	if len(b.AppendTCG) > 0 {
+		b.AppendTCG[0] = "tsc_early_khz=KHZ"
+	}
+	return b
 }
 
 // checkGolden compares got with testdata/name, or rewrites it with -update,

@@ -141,11 +141,7 @@ func (g *Libvirt) LogTail() string {
 	if l == nil {
 		return ""
 	}
-	t := strings.TrimSpace(strings.ReplaceAll(l.Tail(2048), "\r", ""))
-	if t == "" {
-		return "\n(the guest printed nothing)"
-	}
-	return "\nlast lines of " + g.cfg.ConsolePath + ":\n" + indent(lastLines(t, 15))
+	return formatTail(strings.ReplaceAll(l.Tail(2048), "\r", ""), g.cfg.ConsolePath)
 }
 
 // BootMs is the time from asking libvirt for the domain to its passing its

@@ -372,21 +372,9 @@ func TestLibvirtScratchExec(t *testing.T) {
 	libvirttest.Need(t)
 	im := execVM(t)
 	tmp := libvirttest.EnterableTMPDIR(t)
-	b, err := guest.PlanBoot(guest.VMSpec{Name: "linux", Flavor: "linux", Kernel: im.Kernel, Initrd: im.Initrd, Memory: "512M", Exec: true,
-		Scratch: []guest.Scratch{{Size: "1G", FS: "ext4", Mount: "/data", Cache: "none", AIO: "native"}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	nw, _ := guest.ParseLibvirtNet("user", false)
-	console := filepath.Join(t.TempDir(), "console.log")
-	g, ep := startLibvirt(t, guest.LibvirtConfig{
-		Name: "linux", Domain: domainName(t), Boot: b, Accel: "tcg", Net: nw,
-		ConsolePath: console, ReadyTimeout: 2 * time.Minute,
-		Ready: guest.Ready{Check: guest.ReadyLog, Line: regexp.MustCompile(regexp.QuoteMeta(guestinit.Marker) + ".*" + regexp.QuoteMeta(guestinit.ReadyMarker))},
-	})
-	if ep.Exec == nil || ep.Inside != "127.0.0.1:6379" {
-		t.Fatalf("endpoint %+v: want the exec port and the guest's loopback", ep)
-	}
+	cfg := scratchExecConfig(t, im, "", "none", "native")
+	cfg.Accel = "tcg"
+	g, ep := startScratchExec(t, cfg)
 	x := g.DomainXML()
 	for _, want := range []string{"<serial>scratch0</serial>", `cache="none" io="native"`, `name="` + guestexec.PortName + `"`} {
 		if !strings.Contains(x, want) {
@@ -463,20 +451,7 @@ func TestLibvirtRemoteScratch(t *testing.T) {
 	libvirttest.Need(t)
 	im := execVM(t)
 	r := libvirttest.NeedRemote(t)
-	b, err := guest.PlanBoot(guest.VMSpec{Name: "linux", Flavor: "linux", Kernel: im.Kernel, Initrd: im.Initrd, Memory: "512M", Exec: true,
-		Scratch: []guest.Scratch{{Size: "1G", FS: "ext4", Mount: "/data", Cache: "unsafe", AIO: "threads"}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	nw, _ := guest.ParseLibvirtNet("user", true)
-	g, ep := startLibvirt(t, guest.LibvirtConfig{
-		Name: "linux", Domain: domainName(t), URI: r.URI, Boot: b, Net: nw,
-		ConsolePath: filepath.Join(t.TempDir(), "console.log"), ReadyTimeout: 2 * time.Minute,
-		Ready: guest.Ready{Check: guest.ReadyLog, Line: regexp.MustCompile(regexp.QuoteMeta(guestinit.Marker) + ".*" + regexp.QuoteMeta(guestinit.ReadyMarker))},
-	})
-	if ep.Exec == nil || ep.Inside != "127.0.0.1:6379" {
-		t.Fatalf("endpoint %+v: want the exec port and the guest's loopback", ep)
-	}
+	g, ep := startScratchExec(t, scratchExecConfig(t, im, r.URI, "unsafe", "threads"))
 	if x := g.DomainXML(); !strings.Contains(x, `<source mode="bind"></source>`) || !strings.Contains(x, `name="`+guestexec.PortName+`"`) {
 		t.Errorf("the exec port is no channel whose socket libvirt places:\n%s", x)
 	}
@@ -511,6 +486,36 @@ func TestLibvirtRemoteScratch(t *testing.T) {
 	if _, err := ep.Exec.Exec(sctx, guestexec.Request{Argv: []string{"mkfs.ext4", "-V"}}); err == nil {
 		t.Error("the exec port still answers after Stop")
 	}
+}
+
+// scratchExecConfig boots im on the libvirt at uri ("": this machine's),
+// with user networking, one 1 GiB ext4 scratch disk at /data with the
+// given cache and aio, and the exec port; it is ready when im's init says
+// so.
+func scratchExecConfig(t *testing.T, im *image.Image, uri, cache, aio string) guest.LibvirtConfig {
+	t.Helper()
+	b, err := guest.PlanBoot(guest.VMSpec{Name: "linux", Flavor: "linux", Kernel: im.Kernel, Initrd: im.Initrd, Memory: "512M", Exec: true,
+		Scratch: []guest.Scratch{{Size: "1G", FS: "ext4", Mount: "/data", Cache: cache, AIO: aio}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	nw, _ := guest.ParseLibvirtNet("user", uri != "")
+	return guest.LibvirtConfig{
+		Name: "linux", Domain: domainName(t), URI: uri, Boot: b, Net: nw,
+		ConsolePath: filepath.Join(t.TempDir(), "console.log"), ReadyTimeout: 2 * time.Minute,
+		Ready: guest.Ready{Check: guest.ReadyLog, Line: regexp.MustCompile(regexp.QuoteMeta(guestinit.Marker) + ".*" + regexp.QuoteMeta(guestinit.ReadyMarker))},
+	}
+}
+
+// startScratchExec starts a guest of scratchExecConfig, which must offer
+// the exec port and the guest's own loopback.
+func startScratchExec(t *testing.T, cfg guest.LibvirtConfig) (*guest.Libvirt, guest.Endpoint) {
+	t.Helper()
+	g, ep := startLibvirt(t, cfg)
+	if ep.Exec == nil || ep.Inside != "127.0.0.1:6379" {
+		t.Fatalf("endpoint %+v: want the exec port and the guest's loopback", ep)
+	}
+	return g, ep
 }
 
 // execTrips times 20 requests (mkfs.ext4 -V, a program start in the guest

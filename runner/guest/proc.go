@@ -168,7 +168,24 @@ func (p *proc) waitLine(ctx context.Context) error {
 	}
 }
 
-func (p *proc) pid() int { return p.cmd.Process.Pid }
+// pid, exitedCh and tail take a guest's proc before it started too
+// (nil): what they say then is what a guest that never ran says.
+
+func (p *proc) pid() int {
+	if p == nil {
+		return 0
+	}
+	return p.cmd.Process.Pid
+}
+
+// exitedCh is closed when the process has ended; before it started, it is
+// a channel never closed.
+func (p *proc) exitedCh() <-chan struct{} {
+	if p == nil {
+		return make(chan struct{})
+	}
+	return p.exited
+}
 
 func (p *proc) exitErr() error {
 	p.mu.Lock()
@@ -231,10 +248,16 @@ func (p *proc) stop(ctx context.Context, grace time.Duration, gentle func()) err
 
 // tail formats the end of the log for an error message.
 func (p *proc) tail(logPath string) string {
-	if p.log == nil {
+	if p == nil || p.log == nil {
 		return ""
 	}
-	t := strings.TrimSpace(p.log.Tail(2048))
+	return formatTail(p.log.Tail(2048), logPath)
+}
+
+// formatTail formats t, the end of the guest's log at logPath, for an
+// error message.
+func formatTail(t, logPath string) string {
+	t = strings.TrimSpace(t)
 	if t == "" {
 		return "\n(the guest printed nothing)"
 	}

@@ -227,35 +227,20 @@ func (p *Process) info(ctx context.Context) error {
 }
 
 // LogTail is the end of the guest's log, formatted for an error message.
-func (p *Process) LogTail() string {
-	p.mu.Lock()
-	pr := p.proc
-	p.mu.Unlock()
-	if pr == nil {
-		return ""
-	}
-	return pr.tail(p.cfg.LogPath)
-}
+func (p *Process) LogTail() string { return p.started().tail(p.cfg.LogPath) }
 
 // Exited is closed when the process has ended, for callers that watch a
 // guest during a load.
-func (p *Process) Exited() <-chan struct{} {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.proc == nil {
-		return make(chan struct{})
-	}
-	return p.proc.exited
-}
+func (p *Process) Exited() <-chan struct{} { return p.started().exitedCh() }
 
 // Pid is the process's pid, or 0 before Start.
-func (p *Process) Pid() int {
+func (p *Process) Pid() int { return p.started().pid() }
+
+// started is the process once Start ran it, else nil.
+func (p *Process) started() *proc {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.proc == nil {
-		return 0
-	}
-	return p.proc.pid()
+	return p.proc
 }
 
 // Stop sends SIGTERM to the process group, SIGKILL after the grace period,
@@ -274,9 +259,7 @@ func (p *Process) Facts() map[string]string {
 
 // ExitError describes how the process ended, if it has.
 func (p *Process) ExitError() error {
-	p.mu.Lock()
-	pr := p.proc
-	p.mu.Unlock()
+	pr := p.started()
 	if pr == nil {
 		return nil
 	}

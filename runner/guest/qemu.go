@@ -384,24 +384,16 @@ func (q *Qemu) BootMs() float64 {
 }
 
 // Exited is closed when qemu has ended.
-func (q *Qemu) Exited() <-chan struct{} {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	if q.proc == nil {
-		return make(chan struct{})
-	}
-	return q.proc.exited
-}
+func (q *Qemu) Exited() <-chan struct{} { return q.started().exitedCh() }
 
 // LogTail is the end of the console, for error messages.
-func (q *Qemu) LogTail() string {
+func (q *Qemu) LogTail() string { return q.started().tail(q.cfg.ConsolePath) }
+
+// started is qemu's process once Start ran it, else nil.
+func (q *Qemu) started() *proc {
 	q.mu.Lock()
-	p := q.proc
-	q.mu.Unlock()
-	if p == nil {
-		return ""
-	}
-	return p.tail(q.cfg.ConsolePath)
+	defer q.mu.Unlock()
+	return q.proc
 }
 
 // Facts describe the guest.
@@ -473,11 +465,4 @@ func infoVia(ctx context.Context, ep Endpoint) (map[string]string, error) {
 }
 
 // PID is qemu's process id once it started, else 0.
-func (q *Qemu) PID() int {
-	q.mu.Lock()
-	defer q.mu.Unlock()
-	if q.proc == nil {
-		return 0
-	}
-	return q.proc.pid()
-}
+func (q *Qemu) PID() int { return q.started().pid() }

@@ -78,12 +78,8 @@ func needQemu(tb testing.TB) string {
 	if err != nil {
 		tb.Skip("qemu-system-x86_64 not installed (apt-get install qemu-system-x86)")
 	}
-	if _, err := NewestCloudKernel("/boot", "/lib/modules"); err != nil {
-		tb.Skipf("%v", err)
-	}
-	if _, err := exec.LookPath("redis-server"); err != nil {
-		tb.Skip("redis-server not installed (apt-get install redis-server)")
-	}
+	needCloudKernel(tb)
+	needRedis(tb)
 	return q
 }
 

@@ -16,13 +16,24 @@ import (
 	"github.com/benchbook/benchbook/internal/testutil"
 )
 
-func needRedis(t *testing.T) string {
-	t.Helper()
+func needRedis(tb testing.TB) string {
+	tb.Helper()
 	p, err := exec.LookPath("redis-server")
 	if err != nil {
-		t.Skip("redis-server not installed (apt-get install redis-server)")
+		tb.Skip("redis-server not installed (apt-get install redis-server)")
 	}
 	return p
+}
+
+// needCloudKernel skips when this machine has no cloud kernel to build an
+// image from, and returns its version.
+func needCloudKernel(tb testing.TB) string {
+	tb.Helper()
+	ver, err := NewestCloudKernel("/boot", "/lib/modules")
+	if err != nil {
+		tb.Skipf("%v", err)
+	}
+	return ver
 }
 
 func TestELFDepsRedis(t *testing.T) {
@@ -142,10 +153,7 @@ func TestModuleOrder(t *testing.T) {
 // TestModulesHost resolves the default modules against the installed cloud
 // kernel: every file exists and comes after its dependencies.
 func TestModulesHost(t *testing.T) {
-	ver, err := NewestCloudKernel("/boot", "/lib/modules")
-	if err != nil {
-		t.Skipf("%v", err)
-	}
+	ver := needCloudKernel(t)
 	dir := "/lib/modules/" + ver
 	mods, err := resolveModules(dir, dir, DefaultModules)
 	if err != nil {
@@ -210,9 +218,7 @@ func fileSum(t *testing.T, p string) [32]byte {
 // an input changes the digest.
 func TestBuildReproducible(t *testing.T) {
 	needRedis(t)
-	if _, err := NewestCloudKernel("/boot", "/lib/modules"); err != nil {
-		t.Skipf("%v", err)
-	}
+	needCloudKernel(t)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	opts := BuildOptions{CacheDir: t.TempDir(), InitBinary: testInit(t)}
@@ -335,9 +341,7 @@ func TestInitBeside(t *testing.T) {
 // of being refused.
 func TestBuildDynamicInit(t *testing.T) {
 	redis := needRedis(t)
-	if _, err := NewestCloudKernel("/boot", "/lib/modules"); err != nil {
-		t.Skipf("%v", err)
-	}
+	needCloudKernel(t)
 	im, err := Build(context.Background(), BuildOptions{CacheDir: t.TempDir(), InitBinary: redis})
 	if err != nil {
 		t.Fatalf("a dynamic init: %v", err)
@@ -363,9 +367,7 @@ func TestBuildDynamicInit(t *testing.T) {
 // and what each program needs (xfs for mkfs.xfs), and no redis unless
 // asked; the program list's order does not change the digest.
 func TestBuildLinuxPrograms(t *testing.T) {
-	if _, err := NewestCloudKernel("/boot", "/lib/modules"); err != nil {
-		t.Skipf("%v", err)
-	}
+	needCloudKernel(t)
 	for _, p := range []string{"fio", "mkfs.ext4", "mkfs.xfs"} {
 		if _, err := exec.LookPath(p); err != nil {
 			t.Skipf("%s not installed (apt-get install fio e2fsprogs xfsprogs)", p)

@@ -8,11 +8,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/benchbook/benchbook/internal/testutil/proctest"
 	"github.com/benchbook/benchbook/notebook"
 )
 
@@ -67,35 +67,14 @@ func closedAddr(t testing.TB) string {
 // whose command name starts with name.
 func childrenNamed(t testing.TB, name string) []int {
 	t.Helper()
-	me := os.Getpid()
-	entries, err := os.ReadDir("/proc")
+	children, err := proctest.ListChildren()
 	if err != nil {
 		t.Fatal(err)
 	}
 	var pids []int
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		stat, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
-		if err != nil {
-			continue
-		}
-		// pid (comm) state ppid ...
-		s := string(stat)
-		open, close := strings.IndexByte(s, '('), strings.LastIndexByte(s, ')')
-		if open < 0 || close < open {
-			continue
-		}
-		comm := s[open+1 : close]
-		fields := strings.Fields(s[close+1:])
-		if len(fields) < 2 {
-			continue
-		}
-		ppid, _ := strconv.Atoi(fields[1])
-		if ppid == me && strings.HasPrefix(comm, name) {
-			pids = append(pids, pid)
+	for _, c := range children {
+		if strings.HasPrefix(c.Comm, name) {
+			pids = append(pids, c.Pid)
 		}
 	}
 	return pids

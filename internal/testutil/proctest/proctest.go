@@ -170,23 +170,61 @@ func pids() []int {
 	return out
 }
 
-// stat reads the parent and state of pid from /proc/PID/stat, whose second
-// field (the command, in parentheses) may itself hold spaces and ")".
+// stat reads the parent and state of pid from /proc/PID/stat.
 func stat(pid int) (ppid int, state byte, ok bool) {
+	_, f, ok := procStat(pid)
+	if !ok || len(f) < 2 {
+		return 0, 0, false
+	}
+	ppid, err := strconv.Atoi(f[1])
+	return ppid, f[0][0], err == nil
+}
+
+// procStat reads /proc/PID/stat cut at its second field, the command name
+// in parentheses, which may itself hold spaces and ")": that name, and the
+// fields after it, from the state on.
+func procStat(pid int) (comm string, fields []string, ok bool) {
 	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
-		return 0, 0, false
+		return "", nil, false
 	}
-	i := bytes.LastIndexByte(data, ')')
-	if i < 0 || i+2 >= len(data) {
-		return 0, 0, false
+	s := string(data)
+	open, closing := strings.IndexByte(s, '('), strings.LastIndexByte(s, ')')
+	if open < 0 || closing < open {
+		return "", nil, false
 	}
-	f := strings.Fields(string(data[i+2:]))
-	if len(f) < 2 {
-		return 0, 0, false
+	return s[open+1 : closing], strings.Fields(s[closing+1:]), true
+}
+
+// Child is a child of this process, alive or a zombie.
+type Child struct {
+	Pid   int
+	Comm  string // its command name as the kernel keeps it: 15 bytes at most
+	Start uint64 // when it started, in clock ticks after boot
+}
+
+// ListChildren lists the children of this process, zombies included.
+func ListChildren() ([]Child, error) {
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return nil, err
 	}
-	ppid, err = strconv.Atoi(f[1])
-	return ppid, f[0][0], err == nil
+	me := strconv.Itoa(os.Getpid())
+	var out []Child
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		// state ppid ... starttime (the 22nd field of the line, the 20th here)
+		comm, f, ok := procStat(pid)
+		if !ok || len(f) < 20 || f[1] != me {
+			continue
+		}
+		start, _ := strconv.ParseUint(f[19], 10, 64)
+		out = append(out, Child{Pid: pid, Comm: comm, Start: start})
+	}
+	return out, nil
 }
 
 func cmdline(pid int) string {

@@ -5,6 +5,7 @@ import (
 	"os/exec"
 	"strings"
 	"testing"
+	"time"
 )
 
 // An orphan -- a process whose parent exited without stopping it -- is
@@ -44,3 +45,33 @@ func TestRedisPids(t *testing.T) {
 }
 
 func writeFile(path, s string) error { return os.WriteFile(path, []byte(s), 0o644) }
+
+// ListChildren finds a child by the kernel's name for it, even once it is a
+// zombie, and the later of two children started later.
+func TestListChildren(t *testing.T) {
+	first := exec.Command("sleep", "30")
+	if err := first.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer first.Wait()
+	defer first.Process.Kill()
+	time.Sleep(20 * time.Millisecond) // a clock tick apart
+	second := exec.Command("sh", "-c", "exit 0")
+	if err := second.Start(); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(100 * time.Millisecond) // second exits, unwaited for: a zombie
+	children, err := ListChildren()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[int]Child{}
+	for _, c := range children {
+		got[c.Pid] = c
+	}
+	a, b := got[first.Process.Pid], got[second.Process.Pid]
+	if a.Comm != "sleep" || b.Comm != "sh" || a.Start == 0 || b.Start < a.Start {
+		t.Errorf("children %+v, want sleep and then sh among them", children)
+	}
+	second.Wait()
+}
