@@ -122,8 +122,11 @@ func TestScratchDisks(t *testing.T) {
 			t.Errorf("%s: load command %q", g.Name, cmd)
 		}
 		t.Logf("%s: fio inside: %.0f write IOPS, p99 %.0f µs", g.Name, r.Metrics["write_iops"], r.Metrics["write_clat_p99"])
-		// Its histogram logs came back over the exec port: a timeline.
-		if s := r.Timeline.Series("write_iops"); len(s) == 0 || s[0] <= 0 || len(r.Timeline.Series("write_clat_p99")) != len(s) {
+		// Its histogram logs came back over the exec port: a timeline. On
+		// a busy host a TCG guest can complete nothing in some second (a
+		// CI run saw 16 IOPS in all), so only some second must show writes.
+		positive := func(v float64) bool { return v > 0 }
+		if s := r.Timeline.Series("write_iops"); !slices.ContainsFunc(s, positive) || len(r.Timeline.Series("write_clat_p99")) != len(s) {
 			t.Errorf("%s: timeline %+v", g.Name, r.Timeline)
 		} else {
 			t.Logf("%s: timeline write IOPS %.0f, p99 %.0f µs", g.Name, s, r.Timeline.Series("write_clat_p99"))
