@@ -258,6 +258,9 @@ func (s Store) readHistoryOf(cell string, summaries bool) ([]Entry, error) {
 	}
 	*buf = data
 	if summaries {
+		if entries, ok := s.readSummaries(cell, data); ok {
+			return entries, nil
+		}
 		return DecodeSummaries(path, data)
 	}
 	return DecodeHistory(path, data)
@@ -377,7 +380,9 @@ func EncodeHistory(entries []Entry) ([]byte, error) {
 }
 
 // writeHistory compacts entries and replaces the history file with them,
-// atomically: a crash leaves the old history or the new one.
+// atomically: a crash leaves the old history or the new one. Then it
+// writes the history's summaries file (writeSummaries), a cache whose
+// failure is no error.
 func (s Store) writeHistory(cell string, entries []Entry) error {
 	data, err := EncodeHistory(Compact(entries, s.keepRaw()))
 	if err != nil {
@@ -386,7 +391,11 @@ func (s Store) writeHistory(cell string, entries []Entry) error {
 	if err := os.MkdirAll(s.Dir, 0o755); err != nil {
 		return err
 	}
-	return atomicfile.Write(s.HistoryPath(cell), data, atomicfile.Durable())
+	if err := atomicfile.Write(s.HistoryPath(cell), data, atomicfile.Durable()); err != nil {
+		return err
+	}
+	s.writeSummaries(cell, data)
+	return nil
 }
 
 // lockHistory serialises writers of the store's histories (a run, a
