@@ -140,11 +140,32 @@ func (s Store) SummariesFrom(cell string, load func(cell string) (*File, error))
 	return s.history(cell, true, load)
 }
 
+// SummariesOf is SummariesFrom for a caller that has hashed cell's
+// history file already (a site build, for the page's hash): historySum is
+// the hex SHA-256 of its bytes. While the history's summaries file
+// (summaries.go) is of a history with that hash, the history itself is
+// not read.
+func (s Store) SummariesOf(cell, historySum string, load func(cell string) (*File, error)) ([]Entry, error) {
+	return s.historyOf(cell, true, historySum, load)
+}
+
 func (s Store) history(cell string, summaries bool, load func(string) (*File, error)) ([]Entry, error) {
+	return s.historyOf(cell, summaries, "", load)
+}
+
+func (s Store) historyOf(cell string, summaries bool, historySum string, load func(string) (*File, error)) ([]Entry, error) {
 	if err := checkID("cell", cell); err != nil {
 		return nil, err
 	}
-	entries, err := s.readHistoryOf(cell, summaries)
+	var entries []Entry
+	var err error
+	ok := false
+	if summaries && historySum != "" {
+		entries, ok = s.readSummariesOf(cell, ofHashed(historySum))
+	}
+	if !ok {
+		entries, err = s.readHistoryOf(cell, summaries)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"math"
@@ -119,6 +120,13 @@ func encodeSummaries(entries []Entry, history []byte) ([]byte, error) {
 // readSummaries gives the entries of cell's summaries file when it is
 // one of history, the bytes of cell's history file.
 func (s Store) readSummaries(cell string, history []byte) ([]Entry, bool) {
+	return s.readSummariesOf(cell, ofHistory(history))
+}
+
+// readSummariesOf gives the entries of cell's summaries file when of
+// says the history it was made from, by its size and SHA-256, is the one
+// the caller means.
+func (s Store) readSummariesOf(cell string, of func(size uint64, sum []byte) bool) ([]Entry, bool) {
 	buf := historyBuffers.Get().(*[]byte)
 	defer historyBuffers.Put(buf)
 	data, err := inputfile.ReadInto(*buf, s.summariesPath(cell), MaxFileSize, FileKind)
@@ -126,12 +134,31 @@ func (s Store) readSummaries(cell string, history []byte) ([]Entry, bool) {
 		return nil, false
 	}
 	*buf = data
-	return decodeSummariesFile(data, history)
+	return decodeSummariesOf(data, of)
+}
+
+// ofHistory matches the summaries of history's bytes.
+func ofHistory(history []byte) func(uint64, []byte) bool {
+	return func(size uint64, sum []byte) bool {
+		want := sha256.Sum256(history)
+		return size == uint64(len(history)) && bytes.Equal(sum, want[:])
+	}
+}
+
+// ofHashed matches the summaries of a history whose hex SHA-256 is sum.
+func ofHashed(sum string) func(uint64, []byte) bool {
+	return func(_ uint64, got []byte) bool {
+		return len(sum) == 2*sha256.Size && hex.EncodeToString(got) == sum
+	}
 }
 
 // decodeSummariesFile decodes a summaries file when it is intact, of this
 // format and these types, and made from history; it copies what it keeps.
 func decodeSummariesFile(data, history []byte) ([]Entry, bool) {
+	return decodeSummariesOf(data, ofHistory(history))
+}
+
+func decodeSummariesOf(data []byte, of func(size uint64, sum []byte) bool) ([]Entry, bool) {
 	const sumLen = sha256.Size
 	if len(data) < len(summariesMagic)+sumLen || string(data[:len(summariesMagic)]) != summariesMagic {
 		return nil, false
@@ -144,10 +171,8 @@ func decodeSummariesFile(data, history []byte) ([]Entry, bool) {
 	if d.uvarint() != summariesFormat || !bytes.Equal(d.bytes(len(summariesTypes)), summariesTypes[:]) {
 		return nil, false
 	}
-	if d.uvarint() != uint64(len(history)) || d.err != nil {
-		return nil, false
-	}
-	if want := sha256.Sum256(history); !bytes.Equal(d.bytes(sumLen), want[:]) {
+	size := d.uvarint()
+	if sum := d.bytes(sumLen); d.err != nil || !of(size, sum) {
 		return nil, false
 	}
 	n := d.count()

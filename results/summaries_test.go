@@ -3,6 +3,7 @@ package results
 import (
 	"bytes"
 	"crypto/sha256"
+	"encoding/hex"
 	"os"
 	"reflect"
 	"strconv"
@@ -249,5 +250,30 @@ func writeTestFile(t *testing.T, path string, data []byte) {
 	t.Helper()
 	if err := os.WriteFile(path, data, 0o644); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// SummariesOf takes the history's hash from its caller: a summaries file
+// of a history with that hash is read without the history; given the
+// hash of another, the history is read (and decoded, as the file is not
+// of it either).
+func TestSummariesOfHashedHistory(t *testing.T) {
+	s, history, _ := recordThree(t)
+	claimed := []byte("the history the caller hashed")
+	lie, err := encodeSummaries(summaries(t, s)[:1], claimed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeTestFile(t, s.summariesPath("throughput"), lie)
+	hash := func(b []byte) string { sum := sha256.Sum256(b); return hex.EncodeToString(sum[:]) }
+	got, err := s.SummariesOf("throughput", hash(claimed), s.Load)
+	if err != nil || len(got) != 2 { // its one run and CELL.json
+		t.Fatalf("summaries of the hashed history: %d runs, %v; want the file's", len(got), err)
+	}
+	for _, sum := range []string{hash(history), "", "not hex"} {
+		got, err := s.SummariesOf("throughput", sum, s.Load)
+		if err != nil || len(got) != 3 {
+			t.Errorf("summaries of hash %q: %d runs, %v; want the history's 3", sum, len(got), err)
+		}
 	}
 }
