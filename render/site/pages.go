@@ -137,7 +137,8 @@ func (b *builder) writeHistory(dir string, nb *notebook.Notebook, ropt render.Op
 	}
 	rel := render.HistoryDir + "/" + render.HTMLFile
 	path := filepath.Join(dir, filepath.FromSlash(rel))
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+	// dir is there: one mkdir, not MkdirAll's two stats more, a page.
+	if err := os.Mkdir(filepath.Dir(path), 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
 		return nil, nil, err
 	}
 	if err := os.WriteFile(path, h.HTML, 0o644); err != nil {
