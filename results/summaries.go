@@ -192,8 +192,11 @@ func decodeSummariesOf(data []byte, of func(size uint64, sum []byte) bool) ([]En
 		d.strings[i], all = all[:l], all[l:]
 	}
 	entries := make([]Entry, d.count())
+	// The runs, their guests and points are allocated together: a
+	// history page's runs are read and dropped together.
+	d.files = make([]File, len(entries))
 	for i := range entries {
-		entries[i] = d.entry()
+		entries[i] = d.entry(i)
 	}
 	if d.err != nil || d.pos != len(d.data) {
 		return nil, false
@@ -513,8 +516,40 @@ type summariesDecoder struct {
 	data    []byte
 	pos     int
 	strings []string
+	depth   int // of params within params
 	err     error
+
+	files  []File  // one for each entry
+	guests []Guest // what guestList hands out from
+	points []Point // what pointList hands out from
 }
+
+// arenaChunk is how many guests or points a decoder allocates at once.
+const arenaChunk = 64
+
+// guestList is n guests cut from the decoder's stock, with no room to
+// append into the next one's.
+func (d *summariesDecoder) guestList(n int) []Guest {
+	if n > cap(d.guests)-len(d.guests) {
+		d.guests = make([]Guest, 0, max(n, arenaChunk))
+	}
+	l := len(d.guests)
+	d.guests = d.guests[:l+n]
+	return d.guests[l : l+n : l+n]
+}
+
+func (d *summariesDecoder) pointList(n int) []Point {
+	if n > cap(d.points)-len(d.points) {
+		d.points = make([]Point, 0, max(n, arenaChunk))
+	}
+	l := len(d.points)
+	d.points = d.points[:l+n]
+	return d.points[l : l+n : l+n]
+}
+
+// maxParamDepth bounds how deep params nest, as JSON decoders bound
+// nesting: a file made to nest millions deep must not exhaust the stack.
+const maxParamDepth = 1000
 
 var errSummaries = errors.New("corrupt summaries")
 
@@ -639,16 +674,17 @@ func (d *summariesDecoder) stringMap() map[string]string {
 	return m
 }
 
-func (d *summariesDecoder) entry() Entry {
+func (d *summariesDecoder) entry(i int) Entry {
 	en := Entry{ID: d.string(), Compacted: d.bool()}
 	if d.bool() {
-		en.Run = d.file()
+		en.Run = &d.files[i]
+		d.file(en.Run)
 	}
 	return en
 }
 
-func (d *summariesDecoder) file() *File {
-	f := &File{Schema: d.int(), Notebook: d.string(), Cell: d.string(), InputHash: d.string(), Commit: d.string()}
+func (d *summariesDecoder) file(f *File) {
+	f.Schema, f.Notebook, f.Cell, f.InputHash, f.Commit = d.int(), d.string(), d.string(), d.string(), d.string()
 	f.Started = d.time()
 	f.Finished = d.time()
 	d.env(&f.Env)
@@ -663,14 +699,13 @@ func (d *summariesDecoder) file() *File {
 		}
 	}
 	if n, isNil := d.length(); !isNil {
-		f.Guests = make([]Guest, n)
+		f.Guests = d.guestList(n)
 		for i := range f.Guests {
 			d.guest(&f.Guests[i])
 		}
 	}
 	f.Failure = d.string()
 	f.Incomplete = d.string()
-	return f
 }
 
 func (d *summariesDecoder) env(v *Env) {
@@ -715,7 +750,7 @@ func (d *summariesDecoder) guest(g *Guest) {
 	g.Facts = d.stringMap()
 	g.Commands = d.strs()
 	if n, isNil := d.length(); !isNil {
-		g.Points = make([]Point, n)
+		g.Points = d.pointList(n)
 		for i := range g.Points {
 			d.point(&g.Points[i])
 		}
@@ -761,6 +796,11 @@ func (d *summariesDecoder) params() map[string]any {
 }
 
 func (d *summariesDecoder) value() any {
+	if d.depth++; d.depth > maxParamDepth {
+		d.fail()
+		return nil
+	}
+	defer func() { d.depth-- }()
 	switch d.byte() {
 	case anyNil:
 		return nil

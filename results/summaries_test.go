@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"os"
 	"reflect"
+	"slices"
 	"strconv"
 	"testing"
 	"time"
@@ -276,4 +277,95 @@ func TestSummariesOfHashedHistory(t *testing.T) {
 			t.Errorf("summaries of hash %q: %d runs, %v; want the history's 3", sum, len(got), err)
 		}
 	}
+}
+
+// Whatever the body of an intact summaries file holds, decoding it
+// returns or refuses, never panics or runs away.
+func FuzzSummariesFile(f *testing.F) {
+	history := []byte("history\n")
+	run := runAt(0, "m1")
+	jsonl, err := EncodeHistory(Compact([]Entry{{ID: RunID(run), Run: run}}, 0))
+	if err != nil {
+		f.Fatal(err)
+	}
+	entries, err := DecodeSummaries("x", jsonl)
+	if err != nil {
+		f.Fatal(err)
+	}
+	data, err := encodeSummaries(entries, history)
+	if err != nil {
+		f.Fatal(err)
+	}
+	header := len(summariesMagic) + 1 + len(summariesTypes) + 1 + sha256.Size
+	f.Add(data[header : len(data)-sha256.Size])
+	f.Fuzz(func(t *testing.T, body []byte) {
+		file := slices.Clone(data[:header])
+		file = append(file, body...)
+		sum := sha256.Sum256(file)
+		file = append(file, sum[:]...)
+		decodeSummariesFile(file, history)
+	})
+}
+
+// Params nested past maxParamDepth are refused, not followed down.
+func TestSummariesDeepParams(t *testing.T) {
+	deep := map[string]any{}
+	m := deep
+	for range maxParamDepth + 1 {
+		next := map[string]any{}
+		m["x"] = next
+		m = next
+	}
+	entries := []Entry{{ID: "deep", Run: &File{Params: deep}}}
+	data, err := encodeSummaries(entries, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := decodeSummariesFile(data, nil); ok {
+		t.Error("params nested too deep were decoded")
+	}
+}
+
+// BenchmarkSummaries compares decoding a history of 50 runs (20 with
+// their repeats, as benchbook run keeps them) with reading its summaries
+// file, hash of the history included.
+func BenchmarkSummaries(b *testing.B) {
+	var entries []Entry
+	for i := range 50 {
+		f := runAt(time.Duration(i)*time.Hour, "m1")
+		entries = append(entries, Entry{ID: RunID(f), Run: f})
+	}
+	history, err := EncodeHistory(Compact(entries, DefaultKeepRaw))
+	if err != nil {
+		b.Fatal(err)
+	}
+	sums, err := summariesFile("x", history)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Run("history", func(b *testing.B) {
+		for b.Loop() {
+			if _, err := DecodeSummaries("x", history); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Logf("history %d bytes, summaries file %d bytes", len(history), len(sums))
+	b.Run("summaries-file", func(b *testing.B) {
+		for b.Loop() {
+			if _, ok := decodeSummariesFile(sums, history); !ok {
+				b.Fatal("not read")
+			}
+		}
+	})
+	// As a site build reads it: with the history's hash known.
+	sum := sha256.Sum256(history)
+	hash := hex.EncodeToString(sum[:])
+	b.Run("summaries-file-hashed", func(b *testing.B) {
+		for b.Loop() {
+			if _, ok := decodeSummariesOf(sums, ofHashed(hash)); !ok {
+				b.Fatal("not read")
+			}
+		}
+	})
 }
