@@ -34,7 +34,9 @@ repeat = 5
 // generateHistory writes two copies of the prose corpus of nbDir whose
 // notebooks each have a bench cell: plainDir with one stored run per
 // notebook (CELL.json only), histDir with the same newest run and runs-1
-// older ones in its history, compacted as benchbook run keeps them.
+// older ones in its history, compacted as benchbook run keeps them, with
+// the summaries file this tree's results package writes beside each (an
+// older benchbook given with -baseline ignores it and decodes the history).
 func generateHistory(nbDir, plainDir, histDir string, n, runs int) error {
 	for _, d := range []string{plainDir, histDir} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
