@@ -166,7 +166,9 @@ func (s Store) historyOf(cell string, summaries bool, historySum string, load fu
 		entries, ok = s.readSummariesOf(cell, ofHashed(historySum))
 	}
 	if !ok {
-		entries, err = s.readHistoryOf(cell, summaries)
+		// A summaries file the hash did not match is of no other
+		// history either: readHistoryOf need not try it again.
+		entries, err = s.readHistoryOf(cell, summaries, historySum == "")
 	}
 	if err != nil {
 		return nil, err
@@ -263,10 +265,12 @@ func summariesOnly(f *File) *File {
 
 // readHistory decodes cell's history file; nil when there is none.
 func (s Store) readHistory(cell string) ([]Entry, error) {
-	return s.readHistoryOf(cell, false)
+	return s.readHistoryOf(cell, false, false)
 }
 
-func (s Store) readHistoryOf(cell string, summaries bool) ([]Entry, error) {
+// readHistoryOf decodes cell's history, or only its summaries; with
+// useFile, from the summaries file where it matches the history.
+func (s Store) readHistoryOf(cell string, summaries, useFile bool) ([]Entry, error) {
 	path := s.HistoryPath(cell)
 	// The decoders copy what they keep, so the file's bytes can go back
 	// to the pool: a site build reads a history a page.
@@ -281,8 +285,10 @@ func (s Store) readHistoryOf(cell string, summaries bool) ([]Entry, error) {
 	}
 	*buf = data
 	if summaries {
-		if entries, ok := s.readSummaries(cell, data); ok {
-			return entries, nil
+		if useFile {
+			if entries, ok := s.readSummaries(cell, data); ok {
+				return entries, nil
+			}
 		}
 		return DecodeSummaries(path, data)
 	}
