@@ -128,7 +128,9 @@ func (s Store) History(cell string) ([]Entry, error) {
 // change points and the history page are drawn from. It skips what it
 // leaves out instead of decoding it, which makes it about twice as fast
 // as History on the histories sitebench makes, and more on real ones,
-// whose repeats carry percentiles and timelines.
+// whose repeats carry percentiles and timelines. While the history's
+// summaries file matches it (summaries.go), it reads that instead,
+// another ten times faster, with the same result.
 func (s Store) Summaries(cell string) ([]Entry, error) {
 	return s.history(cell, true, s.Load)
 }
@@ -140,11 +142,34 @@ func (s Store) SummariesFrom(cell string, load func(cell string) (*File, error))
 	return s.history(cell, true, load)
 }
 
+// SummariesOf is SummariesFrom for a caller that has hashed cell's
+// history file already (a site build, for the page's hash): historySum is
+// the hex SHA-256 of its bytes. While the history's summaries file
+// (summaries.go) is of a history with that hash, the history itself is
+// not read.
+func (s Store) SummariesOf(cell, historySum string, load func(cell string) (*File, error)) ([]Entry, error) {
+	return s.historyOf(cell, true, historySum, load)
+}
+
 func (s Store) history(cell string, summaries bool, load func(string) (*File, error)) ([]Entry, error) {
+	return s.historyOf(cell, summaries, "", load)
+}
+
+func (s Store) historyOf(cell string, summaries bool, historySum string, load func(string) (*File, error)) ([]Entry, error) {
 	if err := checkID("cell", cell); err != nil {
 		return nil, err
 	}
-	entries, err := s.readHistoryOf(cell, summaries)
+	var entries []Entry
+	var err error
+	ok := false
+	if summaries && historySum != "" {
+		entries, ok = s.readSummariesOf(cell, ofHashed(historySum))
+	}
+	if !ok {
+		// A summaries file the hash did not match is of no other
+		// history either: readHistoryOf need not try it again.
+		entries, err = s.readHistoryOf(cell, summaries, historySum == "")
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -240,10 +265,12 @@ func summariesOnly(f *File) *File {
 
 // readHistory decodes cell's history file; nil when there is none.
 func (s Store) readHistory(cell string) ([]Entry, error) {
-	return s.readHistoryOf(cell, false)
+	return s.readHistoryOf(cell, false, false)
 }
 
-func (s Store) readHistoryOf(cell string, summaries bool) ([]Entry, error) {
+// readHistoryOf decodes cell's history, or only its summaries; with
+// useFile, from the summaries file where it matches the history.
+func (s Store) readHistoryOf(cell string, summaries, useFile bool) ([]Entry, error) {
 	path := s.HistoryPath(cell)
 	// The decoders copy what they keep, so the file's bytes can go back
 	// to the pool: a site build reads a history a page.
@@ -258,6 +285,11 @@ func (s Store) readHistoryOf(cell string, summaries bool) ([]Entry, error) {
 	}
 	*buf = data
 	if summaries {
+		if useFile {
+			if entries, ok := s.readSummaries(cell, data); ok {
+				return entries, nil
+			}
+		}
 		return DecodeSummaries(path, data)
 	}
 	return DecodeHistory(path, data)
@@ -377,7 +409,9 @@ func EncodeHistory(entries []Entry) ([]byte, error) {
 }
 
 // writeHistory compacts entries and replaces the history file with them,
-// atomically: a crash leaves the old history or the new one.
+// atomically: a crash leaves the old history or the new one. Then it
+// writes the history's summaries file (writeSummaries), a cache whose
+// failure is no error.
 func (s Store) writeHistory(cell string, entries []Entry) error {
 	data, err := EncodeHistory(Compact(entries, s.keepRaw()))
 	if err != nil {
@@ -386,7 +420,11 @@ func (s Store) writeHistory(cell string, entries []Entry) error {
 	if err := os.MkdirAll(s.Dir, 0o755); err != nil {
 		return err
 	}
-	return atomicfile.Write(s.HistoryPath(cell), data, atomicfile.Durable())
+	if err := atomicfile.Write(s.HistoryPath(cell), data, atomicfile.Durable()); err != nil {
+		return err
+	}
+	s.writeSummaries(cell, data)
+	return nil
 }
 
 // lockHistory serialises writers of the store's histories (a run, a

@@ -74,7 +74,8 @@ func Trends(entries []Entry, metric string) []*Trend {
 				key := [3]string{e.Run.Env.Machine, g.Name, PointLabel(p.Params)}
 				t := index[key]
 				if t == nil {
-					t = &Trend{Machine: key[0], Guest: key[1], Point: key[2], Metric: metric}
+					// Most trends have a run of every entry.
+					t = &Trend{Machine: key[0], Guest: key[1], Point: key[2], Metric: metric, Runs: make([]TrendRun, 0, len(entries)-ei)}
 					index[key] = t
 					trends = append(trends, t)
 				}

@@ -207,3 +207,53 @@ func TestResultsFolderListCache(t *testing.T) {
 		t.Fatalf("inputs after a file was added: %q", names)
 	}
 }
+
+// The history's summaries file (CELL.history.summaries, which benchbook
+// run writes) is a cache of the history: the site is the same byte for
+// byte with it, with it corrupt and without it, it is no input of the
+// page, and removing it rebuilds nothing.
+func TestHistorySummariesChangeNoByte(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "notebooks")
+	nbPath := filepath.Join(dir, "trends.toml")
+	nbtest.File(t, nbPath, historyNotebook)
+	recordRuns(t, nbPath, "m1", time.Date(2026, 12, 1, 8, 0, 0, 0, time.UTC), 60000, 61000, 59500, 30000, 30500)
+	sums := filepath.Join(results.ForNotebook(nbPath).Dir, "tp.history.summaries")
+	data, err := os.ReadFile(sums)
+	if err != nil {
+		t.Fatalf("benchbook run wrote no summaries file: %v", err)
+	}
+	out := filepath.Join(t.TempDir(), "public")
+	build(t, dir, out)
+	want := snapshot(t, out)
+	if !strings.Contains(want, "regression: host") {
+		t.Fatal("no change point on the history page")
+	}
+	for _, in := range loadManifest(out, HTML).Pages["trends.toml"].Inputs {
+		if strings.Contains(in.Name, "summaries") {
+			t.Errorf("the summaries file is an input: %+v", in)
+		}
+	}
+
+	corrupt := bytes.Clone(data)
+	corrupt[len(corrupt)/2] ^= 0xff
+	for _, c := range []struct {
+		name   string
+		change func() error
+	}{
+		{"corrupt", func() error { return os.WriteFile(sums, corrupt, 0o644) }},
+		{"cut", func() error { return os.WriteFile(sums, data[:len(data)/2], 0o644) }},
+		{"removed", func() error { return os.Remove(sums) }},
+	} {
+		if err := c.change(); err != nil {
+			t.Fatal(err)
+		}
+		cold := filepath.Join(t.TempDir(), "public")
+		build(t, dir, cold)
+		if snapshot(t, cold) != want {
+			t.Errorf("summaries file %s: the site differs", c.name)
+		}
+	}
+	if rep := build(t, dir, out); rep.Built != 0 || rep.SiteFiles != 0 {
+		t.Errorf("without the summaries file, a rebuild built %d pages and %d site files", rep.Built, rep.SiteFiles)
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 
 	"github.com/benchbook/benchbook/internal/atomicfile"
@@ -80,7 +81,7 @@ func (b *builder) renderPage(j *job) {
 	ropt := b.opt.Render(nb)
 	// The page and its history page both read the cells' histories: read
 	// each once.
-	ropt.Results = memoHistory(ropt.Results)
+	ropt.Results = memoHistory(ropt.Results, j.inputs)
 	ropt.Jekyll = b.opt.Format == Jekyll // Liquid, not Hugo's shortcodes, is what its Markdown must not run
 	written, err := render.WritePage(dir, nb, ropt)
 	if err != nil {
@@ -136,7 +137,8 @@ func (b *builder) writeHistory(dir string, nb *notebook.Notebook, ropt render.Op
 	}
 	rel := render.HistoryDir + "/" + render.HTMLFile
 	path := filepath.Join(dir, filepath.FromSlash(rel))
-	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+	// dir is there: one mkdir, not MkdirAll's two stats more, a page.
+	if err := os.Mkdir(filepath.Dir(path), 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
 		return nil, nil, err
 	}
 	if err := os.WriteFile(path, h.HTML, 0o644); err != nil {
@@ -247,9 +249,13 @@ func emptyDir(dir string) (bool, error) {
 type historyMemo struct {
 	render.Results
 	store render.HistoryReader
-	mu    sync.Mutex
-	load  map[string]loaded
-	read  map[[2]string]historyRead // by kind ("history", "summaries") and cell
+	// sums are the hashes of the histories among the page's inputs, by
+	// cell: a history's summaries file that matches one is read without
+	// reading the history again (results.Store.SummariesOf).
+	sums map[string]string
+	mu   sync.Mutex
+	load map[string]loaded
+	read map[[2]string]historyRead // by kind ("history", "summaries") and cell
 }
 
 type loaded struct {
@@ -262,19 +268,29 @@ type historyRead struct {
 	err     error
 }
 
-// summariesFrom is results.Store's: Summaries with CELL.json given.
+// summariesFrom is results.Store's: Summaries with CELL.json given, and
+// with the history's hash too.
 type summariesFrom interface {
 	SummariesFrom(cell string, load func(string) (*results.File, error)) ([]results.Entry, error)
+	SummariesOf(cell, historySum string, load func(string) (*results.File, error)) ([]results.Entry, error)
 }
 
 // memoHistory wraps res so that each cell's results and history are read
-// once; res without histories is returned as it is.
-func memoHistory(res render.Results) render.Results {
+// once; res without histories is returned as it is. ins are the page's
+// inputs, hashed.
+func memoHistory(res render.Results, ins []input) render.Results {
 	hr, ok := res.(render.HistoryReader)
 	if !ok {
 		return res
 	}
-	return &historyMemo{Results: res, store: hr, load: map[string]loaded{}, read: map[[2]string]historyRead{}}
+	sums := map[string]string{}
+	for _, in := range ins {
+		name, ok := strings.CutPrefix(in.Name, "results/")
+		if cell, hist := strings.CutSuffix(name, historyFileSuffix); ok && hist && in.Sum != "" {
+			sums[cell] = in.Sum
+		}
+	}
+	return &historyMemo{Results: res, store: hr, sums: sums, load: map[string]loaded{}, read: map[[2]string]historyRead{}}
 }
 
 func (m *historyMemo) Load(cell string) (*results.File, error) {
@@ -300,7 +316,12 @@ func (m *historyMemo) Summaries(cell string) ([]results.Entry, error) {
 	read := m.store.Summaries
 	if sf, ok := m.store.(summariesFrom); ok {
 		// Called with m.mu held, by memo.
-		read = func(cell string) ([]results.Entry, error) { return sf.SummariesFrom(cell, m.loadLocked) }
+		read = func(cell string) ([]results.Entry, error) {
+			if sum := m.sums[cell]; sum != "" {
+				return sf.SummariesOf(cell, sum, m.loadLocked)
+			}
+			return sf.SummariesFrom(cell, m.loadLocked)
+		}
 	}
 	return m.memo("summaries", cell, read)
 }

@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/benchbook/benchbook/results"
@@ -34,7 +35,9 @@ repeat = 5
 // generateHistory writes two copies of the prose corpus of nbDir whose
 // notebooks each have a bench cell: plainDir with one stored run per
 // notebook (CELL.json only), histDir with the same newest run and runs-1
-// older ones in its history, compacted as benchbook run keeps them.
+// older ones in its history, compacted as benchbook run keeps them, with
+// the summaries file this tree's results package writes beside each (an
+// older benchbook given with -baseline ignores it and decodes the history).
 func generateHistory(nbDir, plainDir, histDir string, n, runs int) error {
 	for _, d := range []string{plainDir, histDir} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
@@ -106,10 +109,17 @@ func (b *bench) measureHistory(ctx context.Context, h *historyBuilds, i int) err
 	build := func(dir, out string) func() (time.Duration, error) {
 		return func() (time.Duration, error) { return command(ctx, "", h.bin, "build", dir, "-o", out) }
 	}
-	plainOut := filepath.Join(b.work, fmt.Sprintf("plain-public-%d", i))
-	histOut := filepath.Join(b.work, fmt.Sprintf("history-public-%d", i))
-	defer os.RemoveAll(plainOut)
-	defer os.RemoveAll(histOut)
+	// Like the other cold builds, into folders never used before (or
+	// just emptied, with -rm), removed only when all runs are done:
+	// removing them here slowed the next benchbook's cold builds by up
+	// to half (see outDir).
+	plainTool, histTool := historyTools(slices.Index(b.histories, h))
+	plainOut, histOut := b.outDir(plainTool, i), b.outDir(histTool, i)
+	for _, tool := range []string{plainTool, histTool} {
+		if err := b.clean(tool, i); err != nil {
+			return err
+		}
+	}
 	d, err := timed(build(b.plainDir, plainOut))
 	if err != nil {
 		return err
@@ -126,6 +136,12 @@ func (b *bench) measureHistory(ctx context.Context, h *historyBuilds, i int) err
 	pages, _ := filepath.Glob(filepath.Join(histOut, "*", "history", "index.html"))
 	b.histPages = len(pages)
 	return nil
+}
+
+// historyTools name the output folders (outDir) of the history builds
+// of the benchbook b.histories[n].
+func historyTools(n int) (plain, history string) {
+	return fmt.Sprintf("plain%d", n), fmt.Sprintf("history%d", n)
 }
 
 // historyRows prints the history rows of the report for one benchbook:

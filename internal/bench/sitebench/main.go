@@ -178,6 +178,11 @@ func (b *bench) removeOutputs() {
 	for i := -1; i < b.runs; i++ {
 		os.RemoveAll(b.outDir("hugo", i))
 		os.RemoveAll(b.outDir("benchbook", i))
+		for n := range b.histories {
+			plain, hist := historyTools(n)
+			os.RemoveAll(b.outDir(plain, i))
+			os.RemoveAll(b.outDir(hist, i))
+		}
 	}
 }
 
