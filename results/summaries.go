@@ -191,12 +191,11 @@ func decodeSummariesOf(data []byte, of func(size uint64, sum []byte) bool) ([]En
 	for i, l := range lens {
 		d.strings[i], all = all[:l], all[l:]
 	}
-	entries := make([]Entry, d.count())
+	entries := make([]Entry, d.countOf(minEntryBytes))
 	// The runs, their guests and points are allocated together: a
 	// history page's runs are read and dropped together.
-	d.files = make([]File, len(entries))
 	for i := range entries {
-		entries[i] = d.entry(i)
+		entries[i] = d.entry(len(entries) - i)
 	}
 	if d.err != nil || d.pos != len(d.data) {
 		return nil, false
@@ -519,7 +518,7 @@ type summariesDecoder struct {
 	depth   int // of params within params
 	err     error
 
-	files  []File  // one for each entry
+	files  []File  // stock of runs, handed out by newFile
 	guests []Guest // what guestList hands out from
 	points []Point // what pointList hands out from
 }
@@ -584,9 +583,12 @@ func (d *summariesDecoder) int() int { return int(d.int64()) }
 
 // count is a length or an index: never more than the bytes left, which
 // bounds what a corrupt file can make the decoder allocate.
-func (d *summariesDecoder) count() int {
+func (d *summariesDecoder) count() int { return d.countOf(1) }
+
+// countOf is a count of things that take at least size bytes each.
+func (d *summariesDecoder) countOf(size int) int {
 	v := d.uvarint()
-	if v > uint64(len(d.data)-d.pos) {
+	if v > uint64((len(d.data)-d.pos)/size) {
 		d.fail()
 		return 0
 	}
@@ -674,13 +676,33 @@ func (d *summariesDecoder) stringMap() map[string]string {
 	return m
 }
 
-func (d *summariesDecoder) entry(i int) Entry {
+// entry decodes one entry; left counts it and those after it.
+func (d *summariesDecoder) entry(left int) Entry {
 	en := Entry{ID: d.string(), Compacted: d.bool()}
 	if d.bool() {
-		en.Run = &d.files[i]
+		en.Run = d.newFile(left)
 		d.file(en.Run)
 	}
 	return en
+}
+
+// Lower bounds of what an entry takes in the file, with and without its
+// run (TestSummariesMinimumSizes): they bound what a count the file
+// gives can make the decoder allocate to what the file could hold.
+const (
+	minEntryBytes = 3  // id, compacted, whether a run follows
+	minRunBytes   = 48 // a run of zero values takes 60
+)
+
+// newFile is the next run from the decoder's stock, which it refills
+// for the runs left, as many as the bytes left could hold at most: a
+// File is some 450 bytes in memory and tens in the file.
+func (d *summariesDecoder) newFile(left int) *File {
+	if len(d.files) == cap(d.files) {
+		d.files = make([]File, 0, max(1, min(left, (len(d.data)-d.pos)/minRunBytes)))
+	}
+	d.files = d.files[:len(d.files)+1]
+	return &d.files[len(d.files)-1]
 }
 
 func (d *summariesDecoder) file(f *File) {

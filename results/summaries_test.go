@@ -369,3 +369,23 @@ func BenchmarkSummaries(b *testing.B) {
 		}
 	})
 }
+
+// The decoder bounds the counts it allocates for by the least an entry
+// and a run take in the file; a smaller encoding would have it refuse
+// good files, so the bounds must stay below what the encoder writes for
+// zero values.
+func TestSummariesMinimumSizes(t *testing.T) {
+	size := func(en Entry) int {
+		e := summariesEncoder{strings: map[string]uint64{}}
+		e.entry(en)
+		if e.err != nil {
+			t.Fatal(e.err)
+		}
+		return len(e.buf)
+	}
+	bare, withRun := size(Entry{}), size(Entry{Run: &File{}})
+	if bare < minEntryBytes || withRun-bare < minRunBytes {
+		t.Errorf("an entry takes %d bytes, its run %d more; the decoder assumes at least %d and %d", bare, withRun-bare, minEntryBytes, minRunBytes)
+	}
+	t.Logf("entry %d bytes, run %d more", bare, withRun-bare)
+}
