@@ -241,7 +241,9 @@ func (r *builtinRun) run(parent context.Context) error {
 	if err := r.startReadyQueue(); err != nil {
 		return abandon(err)
 	}
-	defer r.queue.close()
+	if r.queue != nil {
+		defer r.queue.close()
+	}
 
 	now := time.Now()
 	r.measureStart = now.Add(s.Warmup)

@@ -211,3 +211,23 @@ func BenchmarkBuiltinLoop(b *testing.B) {
 		})
 	}
 }
+
+// With no more clients than Ps the run has no ready queue (startReadyQueue)
+// and its clients wait in the runtime's poller: the run must still count
+// every request, and end cleanly.
+func TestBuiltinOneClient(t *testing.T) {
+	addr, _ := redistest.Start(t)
+	for _, s := range []Spec{
+		{Clients: 1, Requests: 200},
+		{Clients: 1, Requests: 200, Pipeline: 16},
+		{Clients: 1, Requests: 200, Rate: 2000},
+	} {
+		m, err := builtin{}.Run(context.Background(), Target{Addr: addr}, s)
+		if err != nil {
+			t.Fatalf("%+v: %v", s, err)
+		}
+		if m.Totals.Ops != 200 {
+			t.Errorf("%+v: %d requests answered, want 200", s, m.Totals.Ops)
+		}
+	}
+}
