@@ -230,8 +230,11 @@ func (r *builtinRun) run(parent context.Context) error {
 		close(release)
 		r.closeAll()
 		finished.Wait()
-		if parent.Err() != nil {
+		switch {
+		case parent.Err() != nil:
 			return fmt.Errorf("cancelled while connecting: %w", context.Cause(parent))
+		case context.Cause(ctx) == errTimeout:
+			return fmt.Errorf("run did not start within its timeout of %s", s.Timeout)
 		}
 		return err
 	}
@@ -261,6 +264,8 @@ func (r *builtinRun) run(parent context.Context) error {
 		return fmt.Errorf("cancelled: %w", context.Cause(parent))
 	case context.Cause(ctx) == errTimeout:
 		return fmt.Errorf("run did not finish within its timeout of %s", s.Timeout)
+	case r.queue.failed() != nil:
+		return fmt.Errorf("the clients' ready queue failed during the run, so its latencies are not those of this generator's version: %w", r.queue.failed())
 	case r.connErrors > 0:
 		var bad *resp.ProtocolError
 		if errors.As(r.firstConnErr, &bad) {

@@ -153,14 +153,16 @@ func hotClient(tb testing.TB, s Spec, queued bool) *client {
 	c.attach(conn)
 	// Waiting for replies as a run of many clients does: on the ready
 	// queue, where there is one.
-	if q, err := newReadyQueue(1); err == nil && queued {
-		tb.Cleanup(q.close)
-		if err := q.add(c.w); err != nil {
+	if queued {
+		if q, err := newReadyQueue(1); err == nil {
+			tb.Cleanup(q.close)
+			if err := q.add(c.w); err != nil {
+				tb.Fatal(err)
+			}
+			go q.run()
+		} else if !errors.Is(err, errors.ErrUnsupported) {
 			tb.Fatal(err)
 		}
-		go q.run()
-	} else if err != nil && !errors.Is(err, errors.ErrUnsupported) {
-		tb.Fatal(err)
 	}
 	// Reach steady state: every key length template used, buffers grown.
 	if err := c.phase(time.Time{}, 2000); err != nil {

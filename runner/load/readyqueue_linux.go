@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"sync"
+	"sync/atomic"
 	"syscall"
 )
 
@@ -34,6 +35,7 @@ type readyQueue struct {
 	err     error              // of the last wait: the queue gives up
 	done    chan struct{}
 	closed  sync.Once
+	failure atomic.Pointer[error] // why run stopped before close, if it did
 }
 
 // epollET is syscall.EPOLLET, which the syscall package declares as a
@@ -89,8 +91,21 @@ func (q *readyQueue) run() {
 	// connections do.
 	defer q.close()
 	for {
-		if err := q.rc.Read(q.waitFn); err != nil || q.err != nil {
-			return // closed, the runtime cannot poll the set, or epoll failed
+		err := q.rc.Read(q.waitFn)
+		if err == nil {
+			err = q.err
+		}
+		if err != nil {
+			select {
+			case <-q.done: // closed: the run is over
+			default:
+				// The runtime cannot poll the set, or epoll failed: the
+				// clients go on in the runtime's poller, in the order
+				// this queue is there to avoid, so the run must say so.
+				failure := err // a copy: taking err's address would put every loop's err on the heap
+				q.failure.Store(&failure)
+			}
+			return
 		}
 		ev := q.events[:q.n]
 		// A wake-up goes to the runtime's "run next" slot, and each one
@@ -120,8 +135,23 @@ func (q *readyQueue) wait(epfd uintptr) bool {
 // close stops run and wakes every waiter for good: their reads then fail
 // on their closed connections.
 func (q *readyQueue) close() {
+	if q == nil {
+		return
+	}
 	q.closed.Do(func() {
 		close(q.done)
 		q.epoll.Close()
 	})
+}
+
+// failed is why the queue stopped waking its clients before the run
+// ended; nil when it did not.
+func (q *readyQueue) failed() error {
+	if q == nil {
+		return nil
+	}
+	if err := q.failure.Load(); err != nil {
+		return *err
+	}
+	return nil
 }

@@ -124,3 +124,31 @@ func TestReadyQueueAddError(t *testing.T) {
 		t.Errorf("adding a socket twice: %v, want EEXIST", err)
 	}
 }
+
+// A queue whose epoll set fails under it lets its clients go on in the
+// runtime's poller and keeps why, for the run to refuse its figures.
+func TestReadyQueueFailureIsKept(t *testing.T) {
+	q, clients, peers := waitingClients(t, 1)
+	got := make(chan error, 1)
+	go func() {
+		_, err := clients[0].Read(make([]byte, 8))
+		got <- err
+	}()
+	time.Sleep(50 * time.Millisecond)
+	q.epoll.Close() // not q.close: the set goes, the run does not end
+	time.Sleep(50 * time.Millisecond)
+	if _, err := peers[0].Write([]byte("+OK\r\n")); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-got:
+		if err != nil {
+			t.Errorf("read after the queue failed: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("a client of a failed queue was not woken")
+	}
+	if q.failed() == nil {
+		t.Error("the queue failed and does not say so")
+	}
+}

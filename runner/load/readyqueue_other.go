@@ -12,3 +12,4 @@ func newReadyQueue(int) (*readyQueue, error) { return nil, errors.ErrUnsupported
 func (*readyQueue) add(*batchConn) error     { return nil }
 func (*readyQueue) run()                     {}
 func (*readyQueue) close()                   {}
+func (*readyQueue) failed() error            { return nil }
