@@ -664,14 +664,20 @@ func (d *summariesDecoder) strs() []string {
 }
 
 func (d *summariesDecoder) stringMap() map[string]string {
+	return decodeMap(d, (*summariesDecoder).string)
+}
+
+// decodeMap reads a map of string keys; value reads one value (a method
+// expression, which unlike a method value allocates nothing).
+func decodeMap[V any](d *summariesDecoder, value func(*summariesDecoder) V) map[string]V {
 	n, isNil := d.length()
 	if isNil {
 		return nil
 	}
-	m := make(map[string]string, n)
+	m := make(map[string]V, n)
 	for range n {
 		k := d.string()
-		m[k] = d.string()
+		m[k] = value(d)
 	}
 	return m
 }
@@ -805,16 +811,7 @@ func (d *summariesDecoder) point(p *Point) {
 }
 
 func (d *summariesDecoder) params() map[string]any {
-	n, isNil := d.length()
-	if isNil {
-		return nil
-	}
-	m := make(map[string]any, n)
-	for range n {
-		k := d.string()
-		m[k] = d.value()
-	}
-	return m
+	return decodeMap(d, (*summariesDecoder).value)
 }
 
 func (d *summariesDecoder) value() any {
