@@ -197,6 +197,12 @@ func (r *builtinRun) run(parent context.Context) error {
 			if err == nil {
 				r.mu.Lock()
 				c.attach(conn)
+				// closeAll may have run between the dial and the lock:
+				// it runs once the context is done, so this closes
+				// what it could not.
+				if ctx.Err() != nil {
+					conn.Close()
+				}
 				r.mu.Unlock()
 			}
 			dialErrs[i] = err
