@@ -195,15 +195,7 @@ func (r *builtinRun) run(parent context.Context) error {
 			defer finished.Done()
 			conn, err := r.target.dial(ctx)
 			if err == nil {
-				r.mu.Lock()
-				c.attach(conn)
-				// closeAll may have run between the dial and the lock:
-				// it runs once the context is done, so this closes
-				// what it could not.
-				if ctx.Err() != nil {
-					conn.Close()
-				}
-				r.mu.Unlock()
+				r.attach(ctx, c, conn)
 			}
 			dialErrs[i] = err
 			dialed.Done()
@@ -280,6 +272,17 @@ func (r *builtinRun) run(parent context.Context) error {
 		return fmt.Errorf("connection to %s failed during the run, which was stopped: %w", r.target.Addr, r.firstConnErr)
 	}
 	return nil
+}
+
+// attach gives c its connection. closeAll may have run between the dial
+// and here: it runs once ctx is done, so this closes what it could not.
+func (r *builtinRun) attach(ctx context.Context, c *client, conn net.Conn) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	c.attach(conn)
+	if ctx.Err() != nil {
+		conn.Close()
+	}
 }
 
 func firstError(errs []error) error {
