@@ -33,7 +33,9 @@ import (
 // goes to CELL.failed.json, never touches it. Results folders from before
 // the history have none: History then gives CELL.json as the one run.
 
-const historySuffix = ".history.jsonl"
+// HistorySuffix ends the name of a cell's history file in its results
+// folder (HistoryPath).
+const HistorySuffix = ".history.jsonl"
 
 // DefaultKeepRaw is how many of a cell's newest runs keep their raw
 // repeats in the history when the store does not say (Store.KeepRaw).
@@ -58,7 +60,7 @@ func RunID(f *File) string {
 }
 
 // HistoryPath is the file of cell's history.
-func (s Store) HistoryPath(cell string) string { return filepath.Join(s.Dir, cell+historySuffix) }
+func (s Store) HistoryPath(cell string) string { return filepath.Join(s.Dir, cell+HistorySuffix) }
 
 // Record stores f, a good run of its cell, as Save does, and appends it to
 // the cell's history. A cell whose CELL.json predates the history has that
@@ -191,7 +193,7 @@ func (s Store) HistoryCells() ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	hist, err := s.list(historySuffix)
+	hist, err := s.list(HistorySuffix)
 	if err != nil {
 		return nil, err
 	}

@@ -114,16 +114,12 @@ func (b *builder) resultsFiles(dir string, old *entry) (names []string, key stri
 		return nil, "", err
 	}
 	for _, e := range entries { // sorted by name
-		if e.Type().IsRegular() && (strings.HasSuffix(e.Name(), ".json") || strings.HasSuffix(e.Name(), historyFileSuffix)) {
+		if e.Type().IsRegular() && (strings.HasSuffix(e.Name(), ".json") || strings.HasSuffix(e.Name(), results.HistorySuffix)) {
 			names = append(names, e.Name())
 		}
 	}
 	return names, key, nil
 }
-
-// historyFileSuffix ends the name of a cell's history in its results
-// folder (results.Store.HistoryPath).
-const historyFileSuffix = ".history.jsonl"
 
 // hashInput hashes one file, or reuses the cached hash when the file's stat
 // says it has not changed (then it does not read the file, and returns no

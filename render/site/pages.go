@@ -286,7 +286,7 @@ func memoHistory(res render.Results, ins []input) render.Results {
 	sums := map[string]string{}
 	for _, in := range ins {
 		name, ok := strings.CutPrefix(in.Name, "results/")
-		if cell, hist := strings.CutSuffix(name, historyFileSuffix); ok && hist && in.Sum != "" {
+		if cell, hist := strings.CutSuffix(name, results.HistorySuffix); ok && hist && in.Sum != "" {
 			sums[cell] = in.Sum
 		}
 	}
