@@ -137,16 +137,12 @@ func (s Store) Summaries(cell string) ([]Entry, error) {
 	return s.history(cell, true, s.Load)
 }
 
-// SummariesFrom is Summaries for a caller that reads CELL.json itself:
-// load is called for it instead of Store.Load (the run it returns is not
-// changed; the list holds a copy without its repeats and kept figures).
-func (s Store) SummariesFrom(cell string, load func(cell string) (*File, error)) ([]Entry, error) {
-	return s.history(cell, true, load)
-}
-
-// SummariesOf is SummariesFrom for a caller that has hashed cell's
-// history file already (a site build, for the page's hash): historySum is
-// the hex SHA-256 of its bytes. While the history's summaries file
+// SummariesOf is Summaries for a caller that reads CELL.json itself and
+// may have hashed cell's history file already (a site build, for the
+// page's hash). load is called for CELL.json instead of Store.Load (the
+// run it returns is not changed; the list holds a copy without its
+// repeats and kept figures). historySum, when not empty, is the hex
+// SHA-256 of the history's bytes: while the history's summaries file
 // (summaries.go) is of a history with that hash, the history itself is
 // not read.
 func (s Store) SummariesOf(cell, historySum string, load func(cell string) (*File, error)) ([]Entry, error) {

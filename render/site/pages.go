@@ -268,10 +268,9 @@ type historyRead struct {
 	err     error
 }
 
-// summariesFrom is results.Store's: Summaries with CELL.json given, and
-// with the history's hash too.
-type summariesFrom interface {
-	SummariesFrom(cell string, load func(string) (*results.File, error)) ([]results.Entry, error)
+// summariesOf is results.Store's: Summaries with CELL.json given, and
+// the history's hash when the page's inputs have it.
+type summariesOf interface {
 	SummariesOf(cell, historySum string, load func(string) (*results.File, error)) ([]results.Entry, error)
 }
 
@@ -314,14 +313,9 @@ func (m *historyMemo) History(cell string) ([]results.Entry, error) {
 
 func (m *historyMemo) Summaries(cell string) ([]results.Entry, error) {
 	read := m.store.Summaries
-	if sf, ok := m.store.(summariesFrom); ok {
+	if sf, ok := m.store.(summariesOf); ok {
 		// Called with m.mu held, by memo.
-		read = func(cell string) ([]results.Entry, error) {
-			if sum := m.sums[cell]; sum != "" {
-				return sf.SummariesOf(cell, sum, m.loadLocked)
-			}
-			return sf.SummariesFrom(cell, m.loadLocked)
-		}
+		read = func(cell string) ([]results.Entry, error) { return sf.SummariesOf(cell, m.sums[cell], m.loadLocked) }
 	}
 	return m.memo("summaries", cell, read)
 }
