@@ -254,3 +254,13 @@ network = "user"`, 1)
 	noDomainsLeft(t, "tp", "linux")
 	assertNothingLeft(t, cache)
 }
+
+// TestMain removes the static init staticInit built, which outlives any
+// one test: without it every run of this package left a folder in /tmp.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if initPath != "" && initErr == nil {
+		os.RemoveAll(filepath.Dir(initPath))
+	}
+	os.Exit(code)
+}
