@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"embed"
 	"encoding/hex"
-	"encoding/json"
 	"encoding/xml"
 	"fmt"
 	"html"
@@ -139,27 +138,11 @@ func siteTags(pages []Page) []*tag {
 	return tags
 }
 
-// siteInputs is everything the site-level files are made from; its hash in
-// the manifest lets a rebuild skip them when no listed page changed.
-type siteInputs struct {
-	Pages   []Page
-	BaseURL string
-	Title   string
-	Version string
-	Theme   string
-}
-
 // writeSiteFiles writes the index, tag pages, feed and sitemap when what
-// they show changed, and removes the tag pages of tags no longer used. It
-// returns the files it wrote or removed and the new state for the manifest.
-func writeSiteFiles(opt Options, pages []Page, old siteState) ([]string, siteState, error) {
-	in := siteInputs{Pages: pages, BaseURL: opt.BaseURL, Title: opt.Title, Version: opt.Version, Theme: themeHash()}
-	js, err := json.Marshal(in)
-	if err != nil {
-		return nil, old, fmt.Errorf("site files: %w", err)
-	}
-	sum := sha256.Sum256(js)
-	hash := hex.EncodeToString(sum[:])
+// they show changed (hash, from siteHash, is not the old one), and removes
+// the tag pages of tags no longer used. It returns the files it wrote or
+// removed and the new state for the manifest.
+func writeSiteFiles(opt Options, hash string, pages []Page, old siteState) ([]string, siteState, error) {
 	if hash == old.Hash && !opt.Force && allExist(opt.Out, old.Files) {
 		return nil, old, nil
 	}
@@ -250,7 +233,13 @@ func siteFileList(opt Options, pages []Page) []siteFile {
 }
 
 // siteFileNames lists the site-level files a build of pages writes.
-func siteFileNames(pages []Page) []string {
+func (b *builder) siteFileNames(pages []Page) []string {
+	// The same pages make the same files: the old manifest lists them, and
+	// listing them again (the tag pages) would be most of a no-change
+	// rebuild's work here.
+	if old := b.old.Site; old.Files != nil && siteHash(b.opt, b.render.Fingerprint, pages) == old.Hash {
+		return old.Files
+	}
 	var names []string
 	for _, f := range siteFileList(Options{}, pages) {
 		names = append(names, f.name)

@@ -101,7 +101,7 @@ func (b *builder) targets(jobs []*job, slugs map[string]*job, todo []*job) ([]st
 		}
 	}
 	if b.opt.Format == HTML {
-		targets = append(targets, siteFileNames(pages)...)
+		targets = append(targets, b.siteFileNames(pages)...)
 	}
 	for _, t := range targets {
 		keep[t] = true
