@@ -116,11 +116,6 @@ func read(t *testing.T, path string) string {
 	return string(b)
 }
 
-func exists(path string) bool {
-	_, err := os.Stat(path)
-	return err == nil
-}
-
 // nb is a small prose notebook.
 func nb(title, date string, tags ...string) string {
 	var b strings.Builder

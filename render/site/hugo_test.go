@@ -28,7 +28,7 @@ func TestHugoBuildsExport(t *testing.T) {
 	if rep.Built != 2 || len(rep.Failed) > 0 {
 		t.Fatalf("export: %s %v", rep.Summary(), rep.Failed)
 	}
-	if exists(filepath.Join(posts, "clsf-2014-day2", "index.html")) {
+	if fileExists(filepath.Join(posts, "clsf-2014-day2", "index.html")) {
 		t.Fatalf("a bundle holds index.html beside index.md")
 	}
 
@@ -53,7 +53,7 @@ func TestHugoBuildsExport(t *testing.T) {
 		if strings.Contains(m[1], "://") {
 			continue
 		}
-		if !exists(filepath.Join(public, "unikernels-redis", filepath.FromSlash(m[1]))) {
+		if !fileExists(filepath.Join(public, "unikernels-redis", filepath.FromSlash(m[1]))) {
 			t.Errorf("hugo page shows %s, which Hugo did not publish", m[1])
 		}
 		if strings.HasPrefix(m[1], "plot-") {
@@ -63,7 +63,7 @@ func TestHugoBuildsExport(t *testing.T) {
 	if plots == 0 {
 		t.Errorf("hugo page shows no plot image; images: %v", imgs)
 	}
-	if exists(filepath.Join(public, ManifestFile)) {
+	if fileExists(filepath.Join(public, ManifestFile)) {
 		t.Errorf("hugo published the build manifest")
 	}
 }

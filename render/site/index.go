@@ -184,7 +184,7 @@ func allExist(out string, files []string) bool {
 		return false
 	}
 	for _, f := range files {
-		if _, err := os.Stat(filepath.Join(out, filepath.FromSlash(f))); err != nil {
+		if !fileExists(filepath.Join(out, filepath.FromSlash(f))) {
 			return false
 		}
 	}

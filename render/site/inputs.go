@@ -93,14 +93,13 @@ func (b *builder) inputsOf(nbPath string, old *entry) (ins []input, nbData []byt
 // folder instead of opening and reading it (a third of its system calls).
 // The files themselves are still each checked by hashInput.
 func (b *builder) resultsFiles(dir string, old *entry) (names []string, key string, err error) {
-	fi, err := os.Stat(dir)
+	key, err = fileKey(dir, b.started.Add(-statSlack))
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, "", nil
 	}
 	if err != nil {
 		return nil, "", err
 	}
-	key = statKey(fi, b.started.Add(-statSlack))
 	if key != "" && old != nil && old.ResultsDir == key {
 		for _, in := range old.Inputs {
 			if name, ok := strings.CutPrefix(in.Name, "results/"); ok {
@@ -126,11 +125,10 @@ func (b *builder) resultsFiles(dir string, old *entry) (names []string, key stri
 // data even when keep is set).
 func (b *builder) hashInput(name, file string, cached input, keep bool) (input, []byte, error) {
 	in := input{Name: name}
-	fi, err := os.Stat(file)
+	stat, err := fileKey(file, b.started.Add(-statSlack))
 	if err != nil {
 		return in, nil, err
 	}
-	stat := statKey(fi, b.started.Add(-statSlack))
 	if stat != "" && stat == cached.Stat {
 		return cached, nil, nil
 	}

@@ -59,7 +59,7 @@ type manifest struct {
 
 // fingerprintCache remembers renderFingerprint for one executable.
 type fingerprintCache struct {
-	Exe         string // statKey of the executable; empty: not to be trusted
+	Exe         string // fileKey of the executable; empty: not to be trusted
 	Fingerprint string
 }
 
@@ -197,15 +197,13 @@ func safeOutput(o string) bool {
 }
 
 // fingerprint is renderFingerprint, or the one the last build recorded
-// when this is the same executable file, unchanged since (by statKey, as
+// when this is the same executable file, unchanged since (by fileKey, as
 // inputs are trusted): rendering the probe, with chroma compiling its Go
 // lexer, was a tenth of a no-change rebuild of a thousand pages.
 func (b *builder) fingerprint() fingerprintCache {
 	key := ""
 	if exe, err := os.Executable(); err == nil {
-		if fi, err := os.Stat(exe); err == nil {
-			key = statKey(fi, b.started.Add(-statSlack))
-		}
+		key, _ = fileKey(exe, b.started.Add(-statSlack))
 	}
 	if key != "" && key == b.old.Render.Exe && b.old.Render.Fingerprint != "" {
 		return b.old.Render

@@ -59,10 +59,10 @@ func TestClaimedOutputs(t *testing.T) {
 			if len(rep.Failed) > 0 || rep.Built != 1 {
 				t.Fatalf("build: %s %v", rep.Summary(), rep.Failed)
 			}
-			if exists(filepath.Join(out, "a", "half-written.html")) || !exists(filepath.Join(out, "a", "index.html")) {
+			if fileExists(filepath.Join(out, "a", "half-written.html")) || !fileExists(filepath.Join(out, "a", "index.html")) {
 				t.Errorf("the claimed folder a was not replaced by its page")
 			}
-			if exists(filepath.Join(out, "gone")) {
+			if fileExists(filepath.Join(out, "gone")) {
 				t.Errorf("the claimed folder gone, which no notebook makes, was kept")
 			}
 			if m := loadManifest(out, HTML); len(m.Claimed) != 0 || len(m.Pages) != 1 {
@@ -112,7 +112,7 @@ func TestForeignFileInPageFolder(t *testing.T) {
 	if _, err := Build(context.Background(), dir, Options{Out: out, Version: "test", ForceOverwrite: true}); err != nil {
 		t.Fatal(err)
 	}
-	if exists(filepath.Join(out, "a", "img", "mine.txt")) {
+	if fileExists(filepath.Join(out, "a", "img", "mine.txt")) {
 		t.Errorf("a forced build kept the file")
 	}
 	if _, err := os.Stat(filepath.Join(out, "a", "index.html")); err != nil {

@@ -31,8 +31,7 @@ func (b *builder) pageFile(p Page) string {
 }
 
 func (b *builder) pageExists(p Page) bool {
-	_, err := os.Stat(filepath.Join(b.opt.Out, filepath.FromSlash(b.pageFile(p))))
-	return err == nil
+	return fileExists(filepath.Join(b.opt.Out, filepath.FromSlash(b.pageFile(p))))
 }
 
 // jekyllPost is where Jekyll wants a post: a draft (exported only with

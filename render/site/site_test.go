@@ -98,7 +98,7 @@ func TestBuildExamples(t *testing.T) {
 			t.Errorf("index lacks %q", p.title)
 		}
 		for _, f := range []string{"index.html", "index.md"} {
-			if !exists(filepath.Join(out, p.slug, f)) {
+			if !fileExists(filepath.Join(out, p.slug, f)) {
 				t.Errorf("%s/%s missing", p.slug, f)
 			}
 		}
@@ -262,7 +262,7 @@ func TestFailingNotebooks(t *testing.T) {
 	}
 	// The last good page of a notebook that broke stays published.
 	index := read(t, filepath.Join(out, "index.html"))
-	if !strings.Contains(index, "later/index.html") || !exists(filepath.Join(out, "later", "index.html")) {
+	if !strings.Contains(index, "later/index.html") || !fileExists(filepath.Join(out, "later", "index.html")) {
 		t.Errorf("the broken notebook's last good page was taken down")
 	}
 	if strings.Contains(index, "syntax/") || strings.Contains(index, "invalid/") {
@@ -282,13 +282,13 @@ func TestRemovedRenamedAndDrafts(t *testing.T) {
 	nbtest.File(t, filepath.Join(dir, "a.toml"), nb("A", "2020-01-01", "only-a"))
 	nbtest.File(t, filepath.Join(dir, "b.toml"), nb("B", "2020-01-02"))
 	nbtest.File(t, filepath.Join(dir, "d.toml"), "draft = true\n"+nb("D", "2020-01-03"))
-	if rep := build(t, dir, out); counts(rep) != [3]int{2, 0, 0} || exists(filepath.Join(out, "d")) {
+	if rep := build(t, dir, out); counts(rep) != [3]int{2, 0, 0} || fileExists(filepath.Join(out, "d")) {
 		t.Fatalf("draft published by default: %s", rep.Summary())
 	}
-	if rep := build(t, dir, out, func(o *Options) { o.Drafts = true }); counts(rep) != [3]int{1, 2, 0} || !exists(filepath.Join(out, "d", "index.html")) {
+	if rep := build(t, dir, out, func(o *Options) { o.Drafts = true }); counts(rep) != [3]int{1, 2, 0} || !fileExists(filepath.Join(out, "d", "index.html")) {
 		t.Fatalf("--drafts: %s", rep.Summary())
 	}
-	if rep := build(t, dir, out); counts(rep) != [3]int{0, 2, 1} || exists(filepath.Join(out, "d")) {
+	if rep := build(t, dir, out); counts(rep) != [3]int{0, 2, 1} || fileExists(filepath.Join(out, "d")) {
 		t.Fatalf("draft not taken down: %s", rep.Summary())
 	}
 
@@ -297,8 +297,8 @@ func TestRemovedRenamedAndDrafts(t *testing.T) {
 		t.Fatal(err)
 	}
 	rep := build(t, dir, out)
-	if counts(rep) != [3]int{0, 1, 1} || exists(filepath.Join(out, "a")) || exists(filepath.Join(out, "tags", "only-a")) {
-		t.Fatalf("deleted notebook: %s, page there: %v", rep.Summary(), exists(filepath.Join(out, "a")))
+	if counts(rep) != [3]int{0, 1, 1} || fileExists(filepath.Join(out, "a")) || fileExists(filepath.Join(out, "tags", "only-a")) {
+		t.Fatalf("deleted notebook: %s, page there: %v", rep.Summary(), fileExists(filepath.Join(out, "a")))
 	}
 	if strings.Contains(read(t, filepath.Join(out, "index.html")), "a/index.html") {
 		t.Errorf("index still lists the deleted notebook")
@@ -307,7 +307,7 @@ func TestRemovedRenamedAndDrafts(t *testing.T) {
 	// A new slug moves the page.
 	nbtest.File(t, filepath.Join(dir, "b.toml"), "slug = \"bee\"\n"+nb("B", "2020-01-02"))
 	rep = build(t, dir, out)
-	if counts(rep) != [3]int{1, 0, 1} || exists(filepath.Join(out, "b")) || !exists(filepath.Join(out, "bee", "index.html")) {
+	if counts(rep) != [3]int{1, 0, 1} || fileExists(filepath.Join(out, "b")) || !fileExists(filepath.Join(out, "bee", "index.html")) {
 		t.Fatalf("slug change: %s", rep.Summary())
 	}
 }
@@ -335,7 +335,7 @@ func TestResultsAndAssets(t *testing.T) {
 	nbtest.File(t, path, nb("X", "2020-01-01")+"\n[[cells]]\nkind = \"markdown\"\ntext = \"![diagram](img/d.svg)\"\n")
 	nbtest.File(t, filepath.Join(dir, "img", "d.svg"), `<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"/>`)
 	build(t, dir, out)
-	if !exists(filepath.Join(out, "x", "img", "d.svg")) {
+	if !fileExists(filepath.Join(out, "x", "img", "d.svg")) {
 		t.Fatalf("asset not copied")
 	}
 	steps := []struct {
@@ -358,7 +358,7 @@ func TestResultsAndAssets(t *testing.T) {
 			t.Errorf("%s: built %d, want %d", s.name, rep.Built, s.built)
 		}
 	}
-	if exists(filepath.Join(out, "x", "img")) {
+	if fileExists(filepath.Join(out, "x", "img")) {
 		t.Errorf("an asset no longer linked stays in the page's folder")
 	}
 }
@@ -394,7 +394,7 @@ func TestManifestCannotEscape(t *testing.T) {
 		t.Fatal(err)
 	}
 	build(t, dir, out)
-	if !exists(filepath.Join(victim, "keep")) {
+	if !fileExists(filepath.Join(victim, "keep")) {
 		t.Fatalf("a build followed a manifest out of the output folder")
 	}
 }
@@ -413,21 +413,21 @@ func TestJekyll(t *testing.T) {
 	if !strings.HasPrefix(post, "---\ntitle: \"X\"\n") || !strings.Contains(post, "permalink: /x/\n---\n") || !strings.Contains(post, "](d.svg)") {
 		t.Errorf("post:\n%s", post)
 	}
-	if !exists(filepath.Join(out, "x", "d.svg")) || exists(filepath.Join(out, "x", "index.md")) || exists(filepath.Join(out, "y")) {
+	if !fileExists(filepath.Join(out, "x", "d.svg")) || fileExists(filepath.Join(out, "x", "index.md")) || fileExists(filepath.Join(out, "y")) {
 		t.Errorf("assets: %v", tree(t, out))
 	}
-	if exists(filepath.Join(out, "index.html")) || exists(filepath.Join(out, "feed.xml")) {
+	if fileExists(filepath.Join(out, "index.html")) || fileExists(filepath.Join(out, "feed.xml")) {
 		t.Errorf("jekyll export wrote site files")
 	}
 	// A draft goes to _drafts, where a date is not needed.
 	nbtest.File(t, filepath.Join(dir, "undated.toml"), "draft = true\n"+nb("U", ""))
-	if rep := build(t, dir, out, func(o *Options) { o.Format, o.Drafts = Jekyll, true }); len(rep.Failed) > 0 || !exists(filepath.Join(out, "_drafts", "undated.md")) {
+	if rep := build(t, dir, out, func(o *Options) { o.Format, o.Drafts = Jekyll, true }); len(rep.Failed) > 0 || !fileExists(filepath.Join(out, "_drafts", "undated.md")) {
 		t.Errorf("jekyll draft: %s", rep.Summary())
 	}
 	// A new date renames the post.
 	nbtest.File(t, filepath.Join(dir, "y.toml"), nb("Y", "2021-01-01"))
 	build(t, dir, out, func(o *Options) { o.Format = Jekyll })
-	if exists(filepath.Join(out, "_posts", "2020-03-05-y.md")) || !exists(filepath.Join(out, "_posts", "2021-01-01-y.md")) {
+	if fileExists(filepath.Join(out, "_posts", "2020-03-05-y.md")) || !fileExists(filepath.Join(out, "_posts", "2021-01-01-y.md")) {
 		t.Errorf("post not renamed: %v", tree(t, filepath.Join(out, "_posts")))
 	}
 }
@@ -442,7 +442,7 @@ func TestForce(t *testing.T) {
 	}
 	// --force renders everything and still knows what to remove.
 	rep := build(t, dir, out, func(o *Options) { o.Force = true })
-	if counts(rep) != [3]int{1, 0, 1} || exists(filepath.Join(out, "b")) {
+	if counts(rep) != [3]int{1, 0, 1} || fileExists(filepath.Join(out, "b")) {
 		t.Errorf("force: %s", rep.Summary())
 	}
 }

@@ -3,10 +3,18 @@
 package site
 
 import (
-	"io/fs"
+	"os"
 	"time"
 )
 
-// statKey is empty where the change time is not known: every build then
+// fileKey is empty where the change time is not known: every build then
 // reads and hashes every input.
-func statKey(fs.FileInfo, time.Time) string { return "" }
+func fileKey(path string, _ time.Time) (string, error) {
+	_, err := os.Stat(path)
+	return "", err
+}
+
+func fileExists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
+}
