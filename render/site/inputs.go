@@ -9,6 +9,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -125,13 +126,15 @@ func (b *builder) resultsFiles(dir string, old *entry) (names []string, key stri
 // data even when keep is set).
 func (b *builder) hashInput(name, file string, cached input, keep bool) (input, []byte, error) {
 	in := input{Name: name}
-	stat, err := fileKey(file, b.started.Add(-statSlack))
+	var buf [maxFileKey]byte
+	key, err := appendFileKey(buf[:0], file, b.started.Add(-statSlack))
 	if err != nil {
 		return in, nil, err
 	}
-	if stat != "" && stat == cached.Stat {
-		return cached, nil, nil
+	if len(key) > 0 && string(key) == cached.Stat {
+		return cached, nil, nil // unchanged: nothing allocated
 	}
+	stat := string(key)
 	sum, data, err := readInput(name, file, keep)
 	if err != nil {
 		return in, nil, err
@@ -168,26 +171,33 @@ func readInput(name, file string, keep bool) (sum string, data []byte, err error
 // page: the site and manifest version, the format, benchbook's version and
 // render's fingerprint.
 func (b *builder) pageHash(ins []input) string {
-	h := sha256.New()
+	// Length-prefixed fields: no two different lists hash the same. They
+	// go into one buffer and are hashed at once, as this runs for every
+	// notebook of a no-change rebuild.
+	var stack [1024]byte
+	buf := stack[:0]
 	field := func(name, value string) {
-		// Length-prefixed fields: no two different lists hash the same.
-		var n [8]byte
-		binary.BigEndian.PutUint64(n[:], uint64(len(name)))
-		h.Write(n[:])
-		h.Write([]byte(name))
-		binary.BigEndian.PutUint64(n[:], uint64(len(value)))
-		h.Write(n[:])
-		h.Write([]byte(value))
+		buf = binary.BigEndian.AppendUint64(buf, uint64(len(name)))
+		buf = append(buf, name...)
+		buf = binary.BigEndian.AppendUint64(buf, uint64(len(value)))
+		buf = append(buf, value...)
 	}
-	field("site", fmt.Sprint(manifestVersion))
+	field("site", manifestVersionText)
 	field("format", string(b.opt.Format))
 	field("version", b.opt.Version)
 	field("render", b.render.Fingerprint)
 	for _, in := range ins {
 		field(in.Name, in.Sum)
 	}
-	return "sha256:" + hex.EncodeToString(h.Sum(nil))
+	sum := sha256.Sum256(buf)
+	var text [len("sha256:") + 2*sha256.Size]byte
+	copy(text[:], "sha256:")
+	hex.Encode(text[len("sha256:"):], sum[:])
+	return string(text[:])
 }
+
+// manifestVersionText is manifestVersion as the page hash has it.
+var manifestVersionText = strconv.Itoa(manifestVersion)
 
 // assetsOf lists the assets among a page's inputs.
 func assetsOf(ins []input) []string {

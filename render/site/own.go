@@ -59,7 +59,7 @@ func (b *builder) claim(jobs []*job, slugs map[string]*job, todo []*job) error {
 // ownership maps every output the old manifest records to the entry that
 // owns it; site files and claims map to nil: they are benchbook's whole.
 func (b *builder) ownership() map[string]*entry {
-	own := map[string]*entry{}
+	own := make(map[string]*entry, len(b.old.Site.Files)+len(b.old.Claimed)+len(b.old.Pages))
 	for _, f := range b.old.Site.Files {
 		own[f] = nil
 	}
@@ -78,12 +78,12 @@ func (b *builder) ownership() map[string]*entry {
 // and, for a site, its site files; and the set of outputs that stay (the
 // targets and the pages kept as they are), which are not removed.
 func (b *builder) targets(jobs []*job, slugs map[string]*job, todo []*job) ([]string, map[string]bool) {
-	keep := map[string]bool{}
+	keep := make(map[string]bool, len(jobs)+len(b.old.Site.Files))
 	var targets []string
 	for _, j := range todo {
 		targets = append(targets, b.outputsOf(j.page)...)
 	}
-	var pages []Page
+	pages := make([]Page, 0, len(jobs))
 	for _, j := range jobs {
 		switch {
 		case j.render:

@@ -15,16 +15,26 @@ import (
 // stat(2), without the FileInfo os.Stat allocates, and the key is built
 // without fmt: together that was a tenth of such a rebuild's own work.
 func fileKey(path string, before time.Time) (string, error) {
+	var buf [maxFileKey]byte
+	k, err := appendFileKey(buf[:0], path, before)
+	return string(k), err
+}
+
+// maxFileKey is the longest a file key can be: five numbers and their
+// colons.
+const maxFileKey = 5 * 21
+
+// appendFileKey appends path's fileKey to dst.
+func appendFileKey(dst []byte, path string, before time.Time) ([]byte, error) {
 	var st syscall.Stat_t
 	if err := stat(path, &st); err != nil {
-		return "", err
+		return dst, err
 	}
 	ctime, mtime := time.Unix(st.Ctim.Unix()), time.Unix(st.Mtim.Unix())
 	if !ctime.Before(before) || !mtime.Before(before) {
-		return "", nil
+		return dst, nil
 	}
-	var b [5 * 21]byte
-	k := strconv.AppendInt(b[:0], st.Size, 10)
+	k := strconv.AppendInt(dst, st.Size, 10)
 	k = append(k, ':')
 	k = strconv.AppendInt(k, mtime.UnixNano(), 10)
 	k = append(k, ':')
@@ -33,7 +43,7 @@ func fileKey(path string, before time.Time) (string, error) {
 	k = strconv.AppendUint(k, st.Ino, 10)
 	k = append(k, ':')
 	k = strconv.AppendUint(k, st.Dev, 10)
-	return string(k), nil
+	return k, nil
 }
 
 // fileExists reports whether there is a file at path, following links as

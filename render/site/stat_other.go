@@ -14,6 +14,13 @@ func fileKey(path string, _ time.Time) (string, error) {
 	return "", err
 }
 
+const maxFileKey = 0
+
+func appendFileKey(dst []byte, path string, before time.Time) ([]byte, error) {
+	_, err := fileKey(path, before)
+	return dst, err
+}
+
 func fileExists(path string) bool {
 	_, err := os.Stat(path)
 	return err == nil
