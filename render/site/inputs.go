@@ -50,14 +50,9 @@ func (b *builder) inputsOf(nbPath string, old *entry) (ins []input, nbData []byt
 		oldIns = old.Inputs
 	}
 	assets := assetsOf(oldIns)
-	cached := make(map[string]input, len(oldIns))
-	for _, in := range oldIns {
-		if in.Stat != "" {
-			cached[in.Name] = in
-		}
-	}
+	ins = make([]input, 0, len(oldIns)+1)
 	add := func(name, file string, keep bool) error {
-		in, data, err := b.hashInput(name, file, cached[name], keep)
+		in, data, err := b.hashInput(name, file, cachedInput(oldIns, name), keep)
 		ins = append(ins, in)
 		if keep {
 			nbData = data
@@ -84,6 +79,18 @@ func (b *builder) inputsOf(nbPath string, old *entry) (ins []input, nbData []byt
 		_ = add("asset/"+a, filepath.Join(dir, filepath.FromSlash(a)), false)
 	}
 	return ins, nbData, dirKey, nil
+}
+
+// cachedInput is the old input of that name whose Stat can be trusted. A
+// page has a handful of inputs: a map of them, made for each page of a
+// no-change rebuild, cost more than looking.
+func cachedInput(old []input, name string) input {
+	for _, in := range old {
+		if in.Name == name && in.Stat != "" {
+			return in
+		}
+	}
+	return input{}
 }
 
 // resultsFiles lists the files of a results folder that a page shows:

@@ -20,9 +20,10 @@ import (
 )
 
 // ManifestFile is the manifest's name in the output folder. Its leading dot
-// keeps it out of Hugo's content and most hosts' listings. It is gob, not
-// JSON: a rebuild of a thousand pages decodes it five times faster, and a
-// no-change rebuild is mostly that.
+// keeps it out of Hugo's content and most hosts' listings. It is binary, not
+// JSON (see manifestcodec.go): a no-change rebuild of a thousand pages
+// starts by decoding it. The name is from when it was gob, which a build
+// still reads.
 const ManifestFile = ".benchbook-site.gob"
 
 // manifestVersion changes when the manifest's meaning changes; a manifest of
@@ -104,8 +105,7 @@ type entry struct {
 func (e *entry) Published() bool { return len(e.Outputs) > 0 }
 
 // manifestFile is the manifest as stored: entries in a slice sorted by
-// source, as gob writes maps in random order and the same build must write
-// the same bytes.
+// source, as the same build must write the same bytes.
 type manifestFile struct {
 	Version int
 	Format  Format
@@ -121,16 +121,8 @@ type manifestFile struct {
 // benchbook wrote: its outputs become claims.
 func loadManifest(out string, format Format) *manifest {
 	empty := &manifest{Version: manifestVersion, Format: format, Pages: map[string]*entry{}}
-	// Decoded from the file, not from its bytes read first: gob copies its
-	// one message into a buffer of its own, and a second copy of a
-	// thousand pages' manifest was a tenth of a no-change rebuild.
-	file, err := os.Open(filepath.Join(out, ManifestFile))
+	f, err := readManifest(filepath.Join(out, ManifestFile))
 	if err != nil {
-		return empty
-	}
-	defer file.Close()
-	var f manifestFile
-	if err := gob.NewDecoder(file).Decode(&f); err != nil {
 		return empty
 	}
 	if f.Version != manifestVersion || f.Format != format || slices.ContainsFunc(f.Entries, func(e *entry) bool { return e == nil || e.Source == "" }) {
@@ -142,6 +134,23 @@ func loadManifest(out string, format Format) *manifest {
 		m.Pages[e.Source] = e
 	}
 	return m
+}
+
+// readManifest reads a manifest file: benchbook's own encoding, or gob as
+// earlier versions wrote it.
+func readManifest(name string) (*manifestFile, error) {
+	data, err := os.ReadFile(name)
+	if err != nil {
+		return nil, err
+	}
+	if bytes.HasPrefix(data, []byte(manifestMagic)) {
+		return decodeManifest(data)
+	}
+	var f manifestFile
+	if err := gob.NewDecoder(bytes.NewReader(data)).Decode(&f); err != nil {
+		return nil, err
+	}
+	return &f, nil
 }
 
 // outputs lists every path f says a build wrote, sorted.
@@ -179,11 +188,7 @@ func (m *manifest) save(out string) error {
 		e.Source = src
 		f.Entries = append(f.Entries, e)
 	}
-	var data bytes.Buffer
-	if err := gob.NewEncoder(&data).Encode(&f); err != nil {
-		return fmt.Errorf("manifest: %w", err)
-	}
-	if _, err := atomicfile.WriteIfChanged(filepath.Join(out, ManifestFile), data.Bytes()); err != nil {
+	if _, err := atomicfile.WriteIfChanged(filepath.Join(out, ManifestFile), encodeManifest(&f)); err != nil {
 		return fmt.Errorf("manifest: %w", err)
 	}
 	return nil
