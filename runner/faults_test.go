@@ -32,7 +32,7 @@ import (
 // {load} for extra load keys; {marker} is replaced by the case's folder, set
 // as an environment variable of the guest so even a process that rewrote
 // its command line can be found.
-const faultNotebook = `title = "fault"
+var faultNotebook = `title = "fault"
 [guests.host]
 kind = "process"
 command = {cmd}
@@ -42,13 +42,7 @@ ready_timeout = "{ready}"
 tool = "{tool}"
 clients = 2
 {load}
-[[cells]]
-kind = "bench"
-id = "tp"
-guests = ["host"]
-load = "quick"
-repeat = 2
-`
+` + nbtest.BenchCell("tp", "quick", 2, "host")
 
 const redisArgs = `"--bind", "127.0.0.1", "--save", "", "--appendonly", "no"`
 

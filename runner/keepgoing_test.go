@@ -17,7 +17,7 @@ import (
 
 // twoGuests measures a good redis and guest "other", whose command is
 // {other}, two repeats each, retrying a failed repeat {retry} times.
-const twoGuests = `title = "keep going"
+var twoGuests = `title = "keep going"
 [guests.host]
 kind = "process"
 command = ["redis-server", "--port", "{port}", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
@@ -28,13 +28,7 @@ command = {other}
 tool = "builtin"
 clients = 2
 requests = 300
-[[cells]]
-kind = "bench"
-id = "tp"
-guests = ["host", "other"]
-load = "quick"
-repeat = 2
-retry = {retry}
+` + nbtest.BenchCell("tp", "quick", 2, "host", "other") + `retry = {retry}
 `
 
 func twoGuestsNotebook(other, retry string) string {

@@ -22,6 +22,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/benchbook/benchbook/internal/testutil/nbtest"
 	"github.com/benchbook/benchbook/internal/testutil/proctest"
 	"github.com/benchbook/benchbook/results"
 	"github.com/benchbook/benchbook/runner/placement"
@@ -43,20 +44,8 @@ test_time = "2s"
 tool = "command"
 command = ["nproc"]
 metrics = { cpus = { regex = "([0-9]+)" } }
-[[cells]]
-kind = "bench"
-id = "tp"
-guests = ["host"]
-load = "quick"
-repeat = 1
-placement = %[1]q
-[[cells]]
-kind = "bench"
-id = "cpus"
-guests = ["host"]
-load = "nproc"
-repeat = 1
-placement = %[1]q
+`+nbtest.BenchCell("tp", "quick", 1, "host")+`placement = %[1]q
+`+nbtest.BenchCell("cpus", "nproc", 1, "host")+`placement = %[1]q
 `, spec)
 }
 

@@ -23,7 +23,7 @@ func needRedis(t *testing.T) {
 	}
 }
 
-const hostNotebook = `title = "runner test"
+var hostNotebook = `title = "runner test"
 [params]
 clients = 2
 [guests.host]
@@ -33,13 +33,7 @@ command = ["redis-server", "--port", "{port}", "--bind", "127.0.0.1", "--save", 
 tool = "builtin"
 clients = "{clients}"
 requests = 300
-[[cells]]
-kind = "bench"
-id = "tp"
-guests = ["host"]
-load = "quick"
-repeat = 2
-`
+` + nbtest.BenchCell("tp", "quick", 2, "host")
 
 func runOpts(buf *bytes.Buffer) Options {
 	return Options{Version: "test", Progress: buf}

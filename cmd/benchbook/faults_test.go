@@ -33,7 +33,7 @@ import (
 
 // phaseNotebook is a one-guest notebook; {cmd} is the guest's command,
 // {load} the load's length, {marker} the test's folder.
-const phaseNotebook = `title = "signals"
+var phaseNotebook = `title = "signals"
 [guests.host]
 kind = "process"
 command = {cmd}
@@ -42,13 +42,7 @@ env = { BENCHBOOK_FAULT_MARKER = "{marker}" }
 tool = "builtin"
 clients = 2
 {load}
-[[cells]]
-kind = "bench"
-id = "tp"
-guests = ["host"]
-load = "l"
-repeat = 1
-`
+` + nbtest.BenchCell("tp", "l", 1, "host")
 
 const redisCmd = `["redis-server", "--port", "{port}", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]`
 

@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/benchbook/benchbook/internal/testutil/nbtest"
 )
 
 // benchbookCmd runs this test binary as the benchbook command.
@@ -35,7 +37,7 @@ func start(t *testing.T, cmd *exec.Cmd, stdout, stderr io.Writer) *exec.Cmd {
 	return cmd
 }
 
-const longLoadNotebook = `title = "interrupt me"
+var longLoadNotebook = `title = "interrupt me"
 [guests.host]
 kind = "process"
 command = ["redis-server", "--port", "{port}", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
@@ -43,13 +45,7 @@ command = ["redis-server", "--port", "{port}", "--bind", "127.0.0.1", "--save", 
 tool = "builtin"
 clients = 2
 test_time = "60s"
-[[cells]]
-kind = "bench"
-id = "tp"
-guests = ["host"]
-load = "long"
-repeat = 1
-`
+` + nbtest.BenchCell("tp", "long", 1, "host")
 
 var pidRE = regexp.MustCompile(`pid=(\d+)`)
 

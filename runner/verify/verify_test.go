@@ -14,7 +14,7 @@ import (
 	"github.com/benchbook/benchbook/runner"
 )
 
-const twoGuests = `title = "verify test"
+var twoGuests = `title = "verify test"
 [guests.a]
 kind = "process"
 command = ["redis-server", "--port", "{port}", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
@@ -25,13 +25,7 @@ command = {b}
 tool = "builtin"
 clients = 2
 requests = 300
-[[cells]]
-kind = "bench"
-id = "tp"
-guests = ["a", "b"]
-load = "quick"
-repeat = 4
-`
+` + nbtest.BenchCell("tp", "quick", 4, "a", "b")
 
 const redisCmd = `["redis-server", "--port", "{port}", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]`
 
