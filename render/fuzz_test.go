@@ -83,10 +83,7 @@ func permissive(t *testing.T, md []byte) []byte {
 var resultsNotebookFuzz = `title = "t"
 [params]
 clients = 2
-[guests.host]
-kind = "process"
-command = ["redis-server", "--port", "{port}"]
-[guests.vm]
+` + nbtest.ProcessGuest("host", nbtest.Redis) + `[guests.vm]
 kind = "qemu"
 image = "builtin:linux-redis"
 [loads.l]

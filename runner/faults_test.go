@@ -33,10 +33,7 @@ import (
 // as an environment variable of the guest so even a process that rewrote
 // its command line can be found.
 var faultNotebook = `title = "fault"
-[guests.host]
-kind = "process"
-command = {cmd}
-env = { BENCHBOOK_FAULT_MARKER = "{marker}" }
+` + nbtest.ProcessGuest("host", "{cmd}") + `env = { BENCHBOOK_FAULT_MARKER = "{marker}" }
 ready_timeout = "{ready}"
 [loads.quick]
 tool = "{tool}"

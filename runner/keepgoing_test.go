@@ -18,13 +18,7 @@ import (
 // twoGuests measures a good redis and guest "other", whose command is
 // {other}, two repeats each, retrying a failed repeat {retry} times.
 var twoGuests = `title = "keep going"
-[guests.host]
-kind = "process"
-command = ["redis-server", "--port", "{port}", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
-[guests.other]
-kind = "process"
-command = {other}
-[loads.quick]
+` + nbtest.ProcessGuest("host", nbtest.RedisNoDisk) + nbtest.ProcessGuest("other", "{other}") + `[loads.quick]
 tool = "builtin"
 clients = 2
 requests = 300

@@ -33,10 +33,7 @@ import (
 // use (cell cpus), both with the given placement.
 func placementNotebook(spec string) string {
 	return fmt.Sprintf(`title = "placement"
-[guests.host]
-kind = "process"
-command = ["redis-server", "--port", "{port}", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--io-threads", "2"]
-[loads.quick]
+`+nbtest.ProcessGuest("host", `["redis-server", "--port", "{port}", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--io-threads", "2"]`)+`[loads.quick]
 tool = "builtin"
 clients = 4
 test_time = "2s"

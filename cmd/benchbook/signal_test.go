@@ -38,10 +38,7 @@ func start(t *testing.T, cmd *exec.Cmd, stdout, stderr io.Writer) *exec.Cmd {
 }
 
 var longLoadNotebook = `title = "interrupt me"
-[guests.host]
-kind = "process"
-command = ["redis-server", "--port", "{port}", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
-[loads.long]
+` + nbtest.ProcessGuest("host", nbtest.RedisNoDisk) + `[loads.long]
 tool = "builtin"
 clients = 2
 test_time = "60s"

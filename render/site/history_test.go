@@ -16,10 +16,7 @@ import (
 
 var historyNotebook = `title = "Trends"
 date = 2026-12-01
-[guests.host]
-kind = "process"
-command = ["redis-server", "--port", "{port}"]
-[loads.quick]
+` + nbtest.ProcessGuest("host", nbtest.Redis) + `[loads.quick]
 tool = "builtin"
 requests = 100
 ` + nbtest.BenchCell("tp", "quick", 3, "host")

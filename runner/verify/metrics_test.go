@@ -18,10 +18,7 @@ import (
 // fioCell runs a short fio job on a scratch folder, with redis-server as a
 // guest standing by (any started guest will do: fio needs no server).
 var fioCell = `title = "verify fio"
-[guests.disk]
-kind = "process"
-command = ["redis-server", "--port", "{port}", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
-[loads.w]
+` + nbtest.ProcessGuest("disk", nbtest.RedisNoDisk) + `[loads.w]
 tool = "fio"
 rw = "randwrite"
 bs = "4k"

@@ -25,3 +25,9 @@ func BenchCell(id, load string, repeat int, guests ...string) string {
 	}
 	return s
 }
+
+// ProcessGuest is the TOML of process guest name started by command (a
+// TOML array, or a placeholder the test replaces later).
+func ProcessGuest(name, command string) string {
+	return fmt.Sprintf("[guests.%s]\nkind = \"process\"\ncommand = %s\n", name, command)
+}
