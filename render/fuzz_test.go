@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/benchbook/benchbook/internal/testutil/htmlcheck"
+	"github.com/benchbook/benchbook/internal/testutil/nbtest"
 	"github.com/benchbook/benchbook/notebook"
 	"github.com/benchbook/benchbook/results"
 )
@@ -79,13 +80,10 @@ func permissive(t *testing.T, md []byte) []byte {
 }
 
 // resultsNotebookFuzz has every kind of cell that shows stored results.
-const resultsNotebookFuzz = `title = "t"
+var resultsNotebookFuzz = `title = "t"
 [params]
 clients = 2
-[guests.host]
-kind = "process"
-command = ["redis-server", "--port", "{port}"]
-[guests.vm]
+` + nbtest.ProcessGuest("host", nbtest.Redis) + `[guests.vm]
 kind = "qemu"
 image = "builtin:linux-redis"
 [loads.l]
@@ -95,12 +93,7 @@ kind = "markdown"
 text = """
 {{ value "tp" "host" "ops_per_sec" }} and {{ ratio "tp" "vm" "host" "latency_p99" "clients=2" }}
 """
-[[cells]]
-kind = "bench"
-id = "tp"
-guests = ["host", "vm"]
-load = "l"
-sweep = { clients = [1, 2] }
+` + nbtest.BenchCell("tp", "l", 0, "host", "vm") + `sweep = { clients = [1, 2] }
 [[cells]]
 kind = "plot"
 from = "tp"

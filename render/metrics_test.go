@@ -54,13 +54,7 @@ tool = "fio"
 rw = "randwrite"
 bs = "4k"
 iodepth = 32
-[[cells]]
-kind = "bench"
-id = "fs"
-guests = ["xfs", "ext4"]
-load = "w"
-repeat = 3
-[[cells]]
+` + nbtest.BenchCell("fs", "w", 3, "xfs", "ext4") + `[[cells]]
 kind = "plot"
 from = "fs"
 y = "write_bw"
@@ -147,13 +141,7 @@ tool = "command"
 command = ["sh", "-c", "{tool} -c big.txt | wc -c"]
 runs = 5
 metrics = { compressed_bytes = { regex = "([0-9]+)", unit = "bytes", better = "lower", doc = "size of the compressed file" }, score = { json = "/score" } }
-[[cells]]
-kind = "bench"
-id = "zip"
-guests = ["gzip", "zstd"]
-load = "z"
-repeat = 3
-[[cells]]
+` + nbtest.BenchCell("zip", "z", 3, "gzip", "zstd") + `[[cells]]
 kind = "plot"
 from = "zip"
 y = "max_rss_bytes"

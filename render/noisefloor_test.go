@@ -14,13 +14,7 @@ import (
 var floorNotebook = `title = "host against a micro-VM"
 ` + redisProcesses("host", "vm") + `[loads.quick]
 tool = "builtin"
-[[cells]]
-kind = "bench"
-id = "tp"
-guests = ["host", "vm"]
-load = "quick"
-repeat = 5
-[[cells]]
+` + nbtest.BenchCell("tp", "quick", 5, "host", "vm") + `[[cells]]
 kind = "plot"
 from = "tp"
 y = "ops_per_sec"

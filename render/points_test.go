@@ -23,12 +23,7 @@ text = """
 tap: {{ value "path" "linux" "ops_per_sec" "tap clients=1" }};
 loopback: {{ value "path" "linux" "ops_per_sec" "net=loopback, clients=4" }}.
 """
-[[cells]]
-kind = "bench"
-id = "path"
-guests = ["linux"]
-load = "l"
-sweep = { net = ["tap", "loopback"], clients = [1, 4] }
+` + nbtest.BenchCell("path", "l", 0, "linux") + `sweep = { net = ["tap", "loopback"], clients = [1, 4] }
 [[cells]]
 kind = "check"
 from = "path"

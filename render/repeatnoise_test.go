@@ -36,13 +36,7 @@ clients = 4
 ` + redisProcesses("host", "vm") + `[loads.quick]
 tool = "builtin"
 clients = "{clients}"
-[[cells]]
-kind = "bench"
-id = "tp"
-guests = ["host", "vm"]
-load = "quick"
-repeat = 3
-sweep = { clients = [4, 8] }
+` + nbtest.BenchCell("tp", "quick", 3, "host", "vm") + `sweep = { clients = [4, 8] }
 `
 
 // The appendix of a run that recorded the machine's CPU settings, the

@@ -41,13 +41,7 @@ text = """
 OSv reached {{ ratio "throughput" "osv" "host" "ops_per_sec" }} of the host's
 {{ value "throughput" "host" "ops_per_sec" }}; write ` + "`{{ value ... }}`" + ` to quote.
 """
-[[cells]]
-kind = "bench"
-id = "throughput"
-guests = ["host", "osv", "rumprun", "linux"]
-load = "mt"
-repeat = 5
-[[cells]]
+` + nbtest.BenchCell("throughput", "mt", 5, "host", "osv", "rumprun", "linux") + `[[cells]]
 kind = "plot"
 from = "throughput"
 y = "ops_per_sec"

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/benchbook/benchbook/internal/testutil/nbtest"
 )
 
 // A cell measured with another redis and kernel than the notebook's newest
@@ -14,13 +16,7 @@ import (
 // nothing.
 func TestRenderEnvironmentAcrossCells(t *testing.T) {
 	src := resultsNotebook + `
-[[cells]]
-kind = "bench"
-id = "again"
-guests = ["host"]
-load = "mt"
-repeat = 5
-`
+` + nbtest.BenchCell("again", "mt", 5, "host")
 	nb, store := withResults(t, src)
 	newer := fixture(nb)
 	newer.Cell, newer.InputHash = "again", nb.InputHash(nb.Bench("again"), nil)

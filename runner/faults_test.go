@@ -32,23 +32,14 @@ import (
 // {load} for extra load keys; {marker} is replaced by the case's folder, set
 // as an environment variable of the guest so even a process that rewrote
 // its command line can be found.
-const faultNotebook = `title = "fault"
-[guests.host]
-kind = "process"
-command = {cmd}
-env = { BENCHBOOK_FAULT_MARKER = "{marker}" }
+var faultNotebook = `title = "fault"
+` + nbtest.ProcessGuest("host", "{cmd}") + `env = { BENCHBOOK_FAULT_MARKER = "{marker}" }
 ready_timeout = "{ready}"
 [loads.quick]
 tool = "{tool}"
 clients = 2
 {load}
-[[cells]]
-kind = "bench"
-id = "tp"
-guests = ["host"]
-load = "quick"
-repeat = 2
-`
+` + nbtest.BenchCell("tp", "quick", 2, "host")
 
 const redisArgs = `"--bind", "127.0.0.1", "--save", "", "--appendonly", "no"`
 

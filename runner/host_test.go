@@ -18,19 +18,13 @@ import (
 
 // hostGuestNotebook runs {load} against the machine itself, its scratch
 // folders made in {base}.
-const hostGuestNotebook = `title = "host loads"
+var hostGuestNotebook = `title = "host loads"
 [guests.box]
 kind = "host"
 dir_base = "{base}"
 [loads.l]
 {load}
-[[cells]]
-kind = "bench"
-id = "tp"
-guests = ["box"]
-load = "l"
-repeat = 2
-`
+` + nbtest.BenchCell("tp", "l", 2, "box")
 
 func hostGuest(base, load string) string {
 	return strings.NewReplacer("{base}", base, "{load}", load).Replace(hostGuestNotebook)
@@ -176,13 +170,7 @@ ready = "http:/health"
 tool = "command"
 command = ["curl", "-fsS", "-o", "{dir}/page", "http://127.0.0.1:{port}/"]
 runs = 5
-[[cells]]
-kind = "bench"
-id = "tp"
-guests = ["web"]
-load = "get"
-repeat = 2
-`)
+`+nbtest.BenchCell("tp", "get", 2, "web"))
 	before := proctest.Children()
 	store := results.ForNotebook(nb.Path)
 	var out bytes.Buffer

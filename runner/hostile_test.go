@@ -25,7 +25,7 @@ import (
 // answers PING, INFO, SET and GET as redis does, except the commands named
 // by BENCHBOOK_HOSTILE_AT, which get BENCHBOOK_HOSTILE_REPLY instead.
 
-const hostileNotebook = `title = "hostile"
+var hostileNotebook = `title = "hostile"
 [guests.host]
 kind = "process"
 command = [{exe}, "-test.run=^TestHostileGuest$", "--", "{port}"]
@@ -35,13 +35,7 @@ ready_timeout = "5s"   # a bad PING reply fails at once; 5 s lets the test binar
 tool = "builtin"
 clients = 2
 requests = 100
-[[cells]]
-kind = "bench"
-id = "tp"
-guests = ["host"]
-load = "quick"
-repeat = 2
-`
+` + nbtest.BenchCell("tp", "quick", 2, "host")
 
 func TestHostileReplies(t *testing.T) {
 	needRedis(t) // for the good result every case starts from

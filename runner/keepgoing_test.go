@@ -17,24 +17,12 @@ import (
 
 // twoGuests measures a good redis and guest "other", whose command is
 // {other}, two repeats each, retrying a failed repeat {retry} times.
-const twoGuests = `title = "keep going"
-[guests.host]
-kind = "process"
-command = ["redis-server", "--port", "{port}", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
-[guests.other]
-kind = "process"
-command = {other}
-[loads.quick]
+var twoGuests = `title = "keep going"
+` + nbtest.ProcessGuest("host", nbtest.RedisNoDisk) + nbtest.ProcessGuest("other", "{other}") + `[loads.quick]
 tool = "builtin"
 clients = 2
 requests = 300
-[[cells]]
-kind = "bench"
-id = "tp"
-guests = ["host", "other"]
-load = "quick"
-repeat = 2
-retry = {retry}
+` + nbtest.BenchCell("tp", "quick", 2, "host", "other") + `retry = {retry}
 `
 
 func twoGuestsNotebook(other, retry string) string {

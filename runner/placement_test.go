@@ -22,6 +22,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/benchbook/benchbook/internal/testutil/nbtest"
 	"github.com/benchbook/benchbook/internal/testutil/proctest"
 	"github.com/benchbook/benchbook/results"
 	"github.com/benchbook/benchbook/runner/placement"
@@ -32,10 +33,7 @@ import (
 // use (cell cpus), both with the given placement.
 func placementNotebook(spec string) string {
 	return fmt.Sprintf(`title = "placement"
-[guests.host]
-kind = "process"
-command = ["redis-server", "--port", "{port}", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--io-threads", "2"]
-[loads.quick]
+`+nbtest.ProcessGuest("host", `["redis-server", "--port", "{port}", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no", "--io-threads", "2"]`)+`[loads.quick]
 tool = "builtin"
 clients = 4
 test_time = "2s"
@@ -43,20 +41,8 @@ test_time = "2s"
 tool = "command"
 command = ["nproc"]
 metrics = { cpus = { regex = "([0-9]+)" } }
-[[cells]]
-kind = "bench"
-id = "tp"
-guests = ["host"]
-load = "quick"
-repeat = 1
-placement = %[1]q
-[[cells]]
-kind = "bench"
-id = "cpus"
-guests = ["host"]
-load = "nproc"
-repeat = 1
-placement = %[1]q
+`+nbtest.BenchCell("tp", "quick", 1, "host")+`placement = %[1]q
+`+nbtest.BenchCell("cpus", "nproc", 1, "host")+`placement = %[1]q
 `, spec)
 }
 

@@ -23,23 +23,14 @@ func needRedis(t *testing.T) {
 	}
 }
 
-const hostNotebook = `title = "runner test"
+var hostNotebook = `title = "runner test"
 [params]
 clients = 2
-[guests.host]
-kind = "process"
-command = ["redis-server", "--port", "{port}", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
-[loads.quick]
+` + nbtest.ProcessGuest("host", nbtest.RedisNoDisk) + `[loads.quick]
 tool = "builtin"
 clients = "{clients}"
 requests = 300
-[[cells]]
-kind = "bench"
-id = "tp"
-guests = ["host"]
-load = "quick"
-repeat = 2
-`
+` + nbtest.BenchCell("tp", "quick", 2, "host")
 
 func runOpts(buf *bytes.Buffer) Options {
 	return Options{Version: "test", Progress: buf}
@@ -118,10 +109,7 @@ func TestRunStoresAndSkipsFresh(t *testing.T) {
 // A sweep runs every point; guests take turns within each repeat.
 func TestRunSweepInterleaves(t *testing.T) {
 	needRedis(t)
-	src := strings.Replace(hostNotebook, "[loads.quick]", `[guests.other]
-kind = "process"
-command = ["redis-server", "--port", "{port}", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
-[loads.quick]`, 1)
+	src := strings.Replace(hostNotebook, "[loads.quick]", nbtest.ProcessGuest("other", nbtest.RedisNoDisk)+"[loads.quick]", 1)
 	src = strings.Replace(src, `guests = ["host"]`, `guests = ["host", "other"]`+"\nsweep = { clients = [1, 2] }", 1)
 	nb := nbtest.Write(t, t.TempDir(), src)
 	var out bytes.Buffer

@@ -136,12 +136,7 @@ flavor = "osv"
 disk = "osv.img"
 [loads.l]
 tool = "builtin"
-[[cells]]
-kind = "bench"
-id = "tp"
-guests = ["vm"]
-load = "l"
-`)
+`+nbtest.BenchCell("tp", "l", 0, "vm"))
 	img := filepath.Join(dir, "osv.img")
 	if err := os.WriteFile(img, []byte("version one"), 0o644); err != nil {
 		t.Fatal(err)

@@ -58,7 +58,7 @@ func TestDoctorClean(t *testing.T) {
 func killedRun(t *testing.T) (dir, staging string) {
 	t.Helper()
 	dir = t.TempDir()
-	nbtest.File(t, filepath.Join(dir, "nb.toml"), phase(redisCmd, `test_time = "60s"`, dir))
+	nbtest.File(t, filepath.Join(dir, "nb.toml"), phase(nbtest.RedisNoDisk, `test_time = "60s"`, dir))
 	before := proctest.Children()
 	cmd := start(t, benchbookCmd(t, dir, "run", "nb.toml"), nil, nil)
 	pids := waitForLog(t, dir, "Ready to accept connections")
@@ -82,7 +82,7 @@ func TestDoctorCleanStaging(t *testing.T) {
 
 	// A run in progress in another results folder of the same folder.
 	live := t.TempDir()
-	nbtest.File(t, filepath.Join(live, "nb.toml"), phase(redisCmd, `test_time = "60s"`, live))
+	nbtest.File(t, filepath.Join(live, "nb.toml"), phase(nbtest.RedisNoDisk, `test_time = "60s"`, live))
 	before := proctest.Children()
 	liveRun := start(t, benchbookCmd(t, live, "run", "nb.toml"), nil, nil)
 	pids := waitForLog(t, live, "Ready to accept connections")

@@ -33,31 +33,20 @@ import (
 
 // phaseNotebook is a one-guest notebook; {cmd} is the guest's command,
 // {load} the load's length, {marker} the test's folder.
-const phaseNotebook = `title = "signals"
-[guests.host]
-kind = "process"
-command = {cmd}
-env = { BENCHBOOK_FAULT_MARKER = "{marker}" }
+var phaseNotebook = `title = "signals"
+` + nbtest.ProcessGuest("host", "{cmd}") + `env = { BENCHBOOK_FAULT_MARKER = "{marker}" }
 [loads.l]
 tool = "builtin"
 clients = 2
 {load}
-[[cells]]
-kind = "bench"
-id = "tp"
-guests = ["host"]
-load = "l"
-repeat = 1
-`
-
-const redisCmd = `["redis-server", "--port", "{port}", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]`
+` + nbtest.BenchCell("tp", "l", 1, "host")
 
 func phase(cmd, load, marker string) string {
 	return strings.NewReplacer("{cmd}", cmd, "{load}", load, "{marker}", marker).Replace(phaseNotebook)
 }
 
 // quickNotebook measures briefly: the seed of every case.
-func quickNotebook(marker string) string { return phase(redisCmd, "requests = 200", marker) }
+func quickNotebook(marker string) string { return phase(nbtest.RedisNoDisk, "requests = 200", marker) }
 
 func TestSignalFaults(t *testing.T) {
 	needRedisServer(t)
@@ -77,7 +66,7 @@ func TestSignalFaults(t *testing.T) {
 		},
 		{
 			name:    "load",
-			cmd:     redisCmd,
+			cmd:     nbtest.RedisNoDisk,
 			load:    `test_time = "60s"`,
 			trigger: "Ready to accept connections",
 			after:   300 * time.Millisecond,
@@ -130,7 +119,7 @@ func TestTwoRunsAtOnce(t *testing.T) {
 	proctest.Adopt(t)
 	dir := t.TempDir()
 	good := copyResults(t, seedResults(t), dir)
-	nbtest.File(t, filepath.Join(dir, "nb.toml"), phase(redisCmd, `test_time = "60s"`, dir))
+	nbtest.File(t, filepath.Join(dir, "nb.toml"), phase(nbtest.RedisNoDisk, `test_time = "60s"`, dir))
 	before := proctest.Children()
 
 	var out1 bytes.Buffer

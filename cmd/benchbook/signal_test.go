@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/benchbook/benchbook/internal/testutil/nbtest"
 )
 
 // benchbookCmd runs this test binary as the benchbook command.
@@ -35,21 +37,12 @@ func start(t *testing.T, cmd *exec.Cmd, stdout, stderr io.Writer) *exec.Cmd {
 	return cmd
 }
 
-const longLoadNotebook = `title = "interrupt me"
-[guests.host]
-kind = "process"
-command = ["redis-server", "--port", "{port}", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
-[loads.long]
+var longLoadNotebook = `title = "interrupt me"
+` + nbtest.ProcessGuest("host", nbtest.RedisNoDisk) + `[loads.long]
 tool = "builtin"
 clients = 2
 test_time = "60s"
-[[cells]]
-kind = "bench"
-id = "tp"
-guests = ["host"]
-load = "long"
-repeat = 1
-`
+` + nbtest.BenchCell("tp", "long", 1, "host")
 
 var pidRE = regexp.MustCompile(`pid=(\d+)`)
 

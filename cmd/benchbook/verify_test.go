@@ -101,7 +101,7 @@ func runThenEdit(t *testing.T, repeat int, edit func(metrics map[string]float64)
 	t.Helper()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "nb.toml")
-	nbtest.File(t, path, strings.Replace(phase(redisCmd, "requests = 300", dir), "repeat = 1", fmt.Sprintf("repeat = %d", repeat), 1))
+	nbtest.File(t, path, strings.Replace(phase(nbtest.RedisNoDisk, "requests = 300", dir), "repeat = 1", fmt.Sprintf("repeat = %d", repeat), 1))
 	var stdout, stderr bytes.Buffer
 	if err := run(context.Background(), []string{"run", "-q", path}, &stdout, &stderr); err != nil {
 		t.Fatalf("run: %v\n%s", err, stderr.String())
@@ -155,7 +155,7 @@ func seedVerify(t *testing.T, dir string) {
 	if err := run(context.Background(), []string{"run", "-q", filepath.Join(dir, "nb.toml")}, &out, &out); err != nil {
 		t.Fatalf("seed run: %v\n%s", err, out.String())
 	}
-	nbtest.File(t, filepath.Join(dir, "nb.toml"), phase(redisCmd, `test_time = "60s"`, dir))
+	nbtest.File(t, filepath.Join(dir, "nb.toml"), phase(nbtest.RedisNoDisk, `test_time = "60s"`, dir))
 	if err := os.MkdirAll(filepath.Join(dir, "tmp"), 0o755); err != nil {
 		t.Fatal(err)
 	}

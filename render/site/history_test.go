@@ -14,21 +14,12 @@ import (
 	"github.com/benchbook/benchbook/results"
 )
 
-const historyNotebook = `title = "Trends"
+var historyNotebook = `title = "Trends"
 date = 2026-12-01
-[guests.host]
-kind = "process"
-command = ["redis-server", "--port", "{port}"]
-[loads.quick]
+` + nbtest.ProcessGuest("host", nbtest.Redis) + `[loads.quick]
 tool = "builtin"
 requests = 100
-[[cells]]
-kind = "bench"
-id = "tp"
-guests = ["host"]
-load = "quick"
-repeat = 3
-`
+` + nbtest.BenchCell("tp", "quick", 3, "host")
 
 // recordRuns stores runs of the notebook's cell tp, one per ops figure,
 // an hour apart, on machine m.

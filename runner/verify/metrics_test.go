@@ -17,11 +17,8 @@ import (
 
 // fioCell runs a short fio job on a scratch folder, with redis-server as a
 // guest standing by (any started guest will do: fio needs no server).
-const fioCell = `title = "verify fio"
-[guests.disk]
-kind = "process"
-command = ["redis-server", "--port", "{port}", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
-[loads.w]
+var fioCell = `title = "verify fio"
+` + nbtest.ProcessGuest("disk", nbtest.RedisNoDisk) + `[loads.w]
 tool = "fio"
 rw = "randwrite"
 bs = "4k"
@@ -29,18 +26,7 @@ size = "1M"
 runtime = "300ms"
 time_based = true
 directory = "{scratch}"
-[[cells]]
-kind = "bench"
-id = "fs"
-guests = ["disk"]
-load = "w"
-repeat = 3
-[[cells]]
-kind = "bench"
-id = "tp"
-guests = ["disk"]
-load = "quick"
-[loads.quick]
+` + nbtest.BenchCell("fs", "w", 3, "disk") + nbtest.BenchCell("tp", "quick", 0, "disk") + `[loads.quick]
 tool = "builtin"
 requests = 100
 `

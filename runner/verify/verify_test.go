@@ -14,26 +14,12 @@ import (
 	"github.com/benchbook/benchbook/runner"
 )
 
-const twoGuests = `title = "verify test"
-[guests.a]
-kind = "process"
-command = ["redis-server", "--port", "{port}", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
-[guests.b]
-kind = "process"
-command = {b}
-[loads.quick]
+var twoGuests = `title = "verify test"
+` + nbtest.ProcessGuest("a", nbtest.RedisNoDisk) + nbtest.ProcessGuest("b", "{b}") + `[loads.quick]
 tool = "builtin"
 clients = 2
 requests = 300
-[[cells]]
-kind = "bench"
-id = "tp"
-guests = ["a", "b"]
-load = "quick"
-repeat = 4
-`
-
-const redisCmd = `["redis-server", "--port", "{port}", "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]`
+` + nbtest.BenchCell("tp", "quick", 4, "a", "b")
 
 func writeNotebook(t *testing.T, dir, b string) *notebook.Notebook {
 	t.Helper()
@@ -47,7 +33,7 @@ func seed(t *testing.T, dir string) (*notebook.Notebook, []byte) {
 	if _, err := exec.LookPath("redis-server"); err != nil {
 		t.Skip("redis-server is not installed (make setup installs it)")
 	}
-	nb := writeNotebook(t, dir, redisCmd)
+	nb := writeNotebook(t, dir, nbtest.RedisNoDisk)
 	store := results.ForNotebook(nb.Path)
 	if _, err := runner.Run(context.Background(), nb, store, runner.Options{Version: "test"}); err != nil {
 		t.Fatal(err)
@@ -132,7 +118,7 @@ func TestRunRerunFailed(t *testing.T) {
 }
 
 func TestRunNothingToVerify(t *testing.T) {
-	nb := writeNotebook(t, t.TempDir(), redisCmd)
+	nb := writeNotebook(t, t.TempDir(), nbtest.RedisNoDisk)
 	var notes bytes.Buffer
 	_, err := Run(context.Background(), nb, Options{Rule: results.DefaultRule(), Metrics: []string{"ops_per_sec"}, Notes: &notes})
 	if err == nil || !strings.Contains(err.Error(), "nothing to verify") || !strings.Contains(notes.String(), "tp: no stored results to verify") {
