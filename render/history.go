@@ -6,6 +6,7 @@ import (
 	"html/template"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/benchbook/benchbook/notebook"
@@ -92,7 +93,7 @@ func RenderHistory(nb *notebook.Notebook, store HistoryReader, opt HistoryOption
 	}
 	var b bytes.Buffer
 	b.Grow(size)
-	if err := historyTemplate.Execute(&b, v); err != nil {
+	if err := historyTemplate().Execute(&b, v); err != nil {
 		return nil, fmt.Errorf("history page of %s: %w", nb.Path, err)
 	}
 	h.HTML = b.Bytes()
@@ -369,7 +370,13 @@ func shortText(s string, n int) string {
 	return s
 }
 
-var historyTemplate = template.Must(template.New("history").Parse(`<!DOCTYPE html>
+// historyTemplate is parsed when a history page is first rendered (see
+// templates).
+var historyTemplate = sync.OnceValue(func() *template.Template {
+	return template.Must(template.New("history").Parse(historyHTML))
+})
+
+const historyHTML = `<!DOCTYPE html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
@@ -400,4 +407,4 @@ var historyTemplate = template.Must(template.New("history").Parse(`<!DOCTYPE htm
 </main>
 </body>
 </html>
-`))
+`

@@ -21,7 +21,13 @@ var theme embed.FS
 // Every notebook value reaches the page through html/template and is escaped
 // by it; template.HTML is used only for goldmark's output and for the
 // built-in stylesheet.
-var templates = template.Must(template.New("page.html.tmpl").Funcs(template.FuncMap{"accelText": accelText}).ParseFS(theme, "theme/page.html.tmpl"))
+//
+// The templates are parsed when a page is first rendered, not when the
+// program starts: a no-change rebuild renders nothing, and most commands
+// render nothing either.
+var templates = sync.OnceValue(func() *template.Template {
+	return template.Must(template.New("page.html.tmpl").Funcs(template.FuncMap{"accelText": accelText}).ParseFS(theme, "theme/page.html.tmpl"))
+})
 
 // stylesheet is the built-in CSS followed by both code themes, each under
 // its own media query so that neither leaks token colours into the other:
@@ -90,7 +96,7 @@ func writeHTML(w io.Writer, rep *report) error {
 		name = "article"
 	}
 	var b bytes.Buffer
-	if err := templates.ExecuteTemplate(&b, name, page); err != nil {
+	if err := templates().ExecuteTemplate(&b, name, page); err != nil {
 		return fmt.Errorf("render %s: %w", nb.Path, err)
 	}
 	if _, err := w.Write(b.Bytes()); err != nil {

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/benchbook/benchbook/notebook"
 	"github.com/benchbook/benchbook/results"
@@ -199,7 +200,7 @@ func codeRanges(text string) [][2]int {
 		return nil
 	}
 	src := []byte(text)
-	doc := codeParser.Parser().Parse(gmtext.NewReader(src))
+	doc := codeParser().Parser().Parse(gmtext.NewReader(src))
 	var out [][2]int
 	_ = ast.Walk(doc, func(n ast.Node, entering bool) (ast.WalkStatus, error) {
 		if !entering {
@@ -225,7 +226,7 @@ func codeRanges(text string) [][2]int {
 	return out
 }
 
-var codeParser = goldmark.New()
+var codeParser = sync.OnceValue(func() goldmark.Markdown { return goldmark.New() })
 
 func inRanges(rs [][2]int, off int) bool {
 	for _, r := range rs {

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/benchbook/benchbook/internal/atomicfile"
@@ -101,7 +102,8 @@ func encodeSummaries(entries []Entry, history []byte) ([]byte, error) {
 	var b bytes.Buffer
 	b.WriteString(summariesMagic)
 	b.Write(binary.AppendUvarint(nil, summariesFormat))
-	b.Write(summariesTypes[:])
+	types := summariesTypes()
+	b.Write(types[:])
 	b.Write(binary.AppendUvarint(nil, uint64(len(history))))
 	b.Write(sum[:])
 	b.Write(binary.AppendUvarint(nil, uint64(len(e.table))))
@@ -168,7 +170,8 @@ func decodeSummariesOf(data []byte, of func(size uint64, sum []byte) bool) ([]En
 		return nil, false
 	}
 	d := summariesDecoder{data: body, pos: len(summariesMagic)}
-	if d.uvarint() != summariesFormat || !bytes.Equal(d.bytes(len(summariesTypes)), summariesTypes[:]) {
+	types := summariesTypes()
+	if d.uvarint() != summariesFormat || !bytes.Equal(d.bytes(len(types)), types[:]) {
 		return nil, false
 	}
 	size := d.uvarint()
@@ -206,8 +209,9 @@ func decodeSummariesOf(data []byte, of func(size uint64, sum []byte) bool) ([]En
 // summariesTypes is a hash of the Go types a summaries file holds, their
 // fields, types and JSON names: a file written by a benchbook whose types
 // differ is ignored even when the format number was not changed with
-// them.
-var summariesTypes = func() [8]byte {
+// them. It is worked out when first needed: most runs of benchbook read
+// no summaries file, and this was a tenth of the package's start.
+var summariesTypes = sync.OnceValue(func() [8]byte {
 	h := sha256.New()
 	seen := map[reflect.Type]bool{}
 	var walk func(t reflect.Type)
@@ -233,7 +237,7 @@ var summariesTypes = func() [8]byte {
 	}
 	walk(reflect.TypeFor[Entry]())
 	return [8]byte(h.Sum(nil))
-}()
+})
 
 // The encoding: unsigned and signed varints, float64 as 8 bytes little
 // endian, time.Time as its MarshalBinary (length first), strings as an

@@ -296,7 +296,7 @@ func FuzzSummariesFile(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	header := len(summariesMagic) + 1 + len(summariesTypes) + 1 + sha256.Size
+	header := len(summariesMagic) + 1 + len(summariesTypes()) + 1 + sha256.Size
 	f.Add(data[header : len(data)-sha256.Size])
 	f.Fuzz(func(t *testing.T, body []byte) {
 		file := slices.Clone(data[:header])
