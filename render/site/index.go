@@ -233,15 +233,19 @@ func siteFileList(opt Options, pages []Page) []siteFile {
 }
 
 // siteFileNames lists the site-level files a build of pages writes.
-func (b *builder) siteFileNames(pages []Page) []string {
+func (b *builder) siteFileNames(pages []*Page) []string {
 	// The same pages make the same files: the old manifest lists them, and
 	// listing them again (the tag pages) would be most of a no-change
 	// rebuild's work here.
 	if old := b.old.Site; old.Files != nil && siteHash(b.opt, b.render.Fingerprint, pages) == old.Hash {
 		return old.Files
 	}
+	list := make([]Page, len(pages))
+	for i, p := range pages {
+		list[i] = *p
+	}
 	var names []string
-	for _, f := range siteFileList(Options{}, pages) {
+	for _, f := range siteFileList(Options{}, list) {
 		names = append(names, f.name)
 	}
 	return names

@@ -83,18 +83,18 @@ func (b *builder) targets(jobs []*job, slugs map[string]*job, todo []*job) ([]st
 	for _, j := range todo {
 		targets = append(targets, b.outputsOf(j.page)...)
 	}
-	pages := make([]Page, 0, len(jobs))
+	pages := make([]*Page, 0, len(jobs))
 	for _, j := range jobs {
 		switch {
 		case j.render:
-			pages = append(pages, j.page)
+			pages = append(pages, &j.page)
 		case j.entry != nil && j.entry.Published():
-			pages = append(pages, j.entry.Page)
+			pages = append(pages, &j.entry.Page)
 			for _, o := range j.entry.Outputs {
 				keep[o] = true
 			}
 		case j.err != nil && j.old != nil && j.old.Published() && !slugTaken(slugs, j.old.Page.Slug, j):
-			pages = append(pages, j.old.Page) // a failing notebook keeps its last good page
+			pages = append(pages, &j.old.Page) // a failing notebook keeps its last good page
 			for _, o := range j.old.Outputs {
 				keep[o] = true
 			}

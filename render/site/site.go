@@ -429,7 +429,11 @@ func (b *builder) finish(jobs []*job, slugs map[string]*job) (*Report, error) {
 	}
 	rep.Pages = sortedPages(next)
 	if b.opt.Format == HTML {
-		hash := siteHash(b.opt, b.render.Fingerprint, rep.Pages)
+		ptrs := make([]*Page, len(rep.Pages))
+		for i := range rep.Pages {
+			ptrs[i] = &rep.Pages[i]
+		}
+		hash := siteHash(b.opt, b.render.Fingerprint, ptrs)
 		changed, site, err := writeSiteFiles(b.opt, hash, rep.Pages, b.old.Site)
 		if err != nil {
 			return nil, err

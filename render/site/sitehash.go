@@ -23,11 +23,11 @@ import (
 // order the pages come in does not count: the site files sort them
 // themselves (sortedPages), and one build knows them in notebook order,
 // the next in the manifest's.
-func siteHash(opt Options, fingerprint string, pages []Page) string {
+func siteHash(opt Options, fingerprint string, pages []*Page) string {
 	sums := make([][sha256.Size]byte, len(pages))
 	var d pageDigest
-	for i := range pages {
-		sums[i] = d.sum(&pages[i])
+	for i, p := range pages {
+		sums[i] = d.sum(p)
 	}
 	slices.SortFunc(sums, func(a, b [sha256.Size]byte) int { return bytes.Compare(a[:], b[:]) })
 	h := sha256.New()

@@ -60,7 +60,8 @@ func samplePage() Page {
 // old title, date or regression.
 func TestSiteHashSeesEveryField(t *testing.T) {
 	opt := Options{BaseURL: "https://example.org/", Title: "T", Version: "v1"}
-	base := siteHash(opt, "fp", []Page{samplePage()})
+	sp := samplePage()
+	base := siteHash(opt, "fp", []*Page{&sp})
 	n := 0
 	leaves(reflect.ValueOf(samplePage()), "Page", func(path string, _ reflect.Value) {
 		n++
@@ -72,7 +73,7 @@ func TestSiteHashSeesEveryField(t *testing.T) {
 				change(t, q, f)
 			}
 		})
-		if siteHash(opt, "fp", []Page{p}) == base {
+		if siteHash(opt, "fp", []*Page{&p}) == base {
 			t.Errorf("changing %s leaves the site hash as it was", path)
 		}
 	})
@@ -85,16 +86,16 @@ func TestSiteHashOptionsAndOrder(t *testing.T) {
 	a, b := samplePage(), samplePage()
 	b.Source, b.Slug = "b.toml", "b"
 	opt := Options{BaseURL: "https://example.org/", Title: "T", Version: "v1"}
-	base := siteHash(opt, "fp", []Page{a, b})
-	if got := siteHash(opt, "fp", []Page{b, a}); got != base {
+	base := siteHash(opt, "fp", []*Page{&a, &b})
+	if got := siteHash(opt, "fp", []*Page{&b, &a}); got != base {
 		t.Errorf("the order of the pages changes the hash")
 	}
 	for name, h := range map[string]string{
-		"base URL":    siteHash(Options{BaseURL: "https://other/", Title: "T", Version: "v1"}, "fp", []Page{a, b}),
-		"title":       siteHash(Options{BaseURL: opt.BaseURL, Title: "U", Version: "v1"}, "fp", []Page{a, b}),
-		"version":     siteHash(Options{BaseURL: opt.BaseURL, Title: "T", Version: "v2"}, "fp", []Page{a, b}),
-		"fingerprint": siteHash(opt, "fp2", []Page{a, b}),
-		"one page":    siteHash(opt, "fp", []Page{a}),
+		"base URL":    siteHash(Options{BaseURL: "https://other/", Title: "T", Version: "v1"}, "fp", []*Page{&a, &b}),
+		"title":       siteHash(Options{BaseURL: opt.BaseURL, Title: "U", Version: "v1"}, "fp", []*Page{&a, &b}),
+		"version":     siteHash(Options{BaseURL: opt.BaseURL, Title: "T", Version: "v2"}, "fp", []*Page{&a, &b}),
+		"fingerprint": siteHash(opt, "fp2", []*Page{&a, &b}),
+		"one page":    siteHash(opt, "fp", []*Page{&a}),
 		"no page":     siteHash(opt, "fp", nil),
 	} {
 		if h == base {
@@ -104,7 +105,7 @@ func TestSiteHashOptionsAndOrder(t *testing.T) {
 	// Two lists whose fields run together the same way must differ.
 	c, d := samplePage(), samplePage()
 	c.Tags, d.Tags = []string{"ab", "c"}, []string{"a", "bc"}
-	if siteHash(opt, "fp", []Page{c}) == siteHash(opt, "fp", []Page{d}) {
+	if siteHash(opt, "fp", []*Page{&c}) == siteHash(opt, "fp", []*Page{&d}) {
 		t.Errorf("tags ab,c and a,bc hash the same")
 	}
 }
