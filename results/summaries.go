@@ -17,6 +17,7 @@ import (
 
 	"github.com/benchbook/benchbook/internal/atomicfile"
 	"github.com/benchbook/benchbook/internal/inputfile"
+	"github.com/benchbook/benchbook/internal/varbin"
 )
 
 // The summaries of a history, CELL.history.summaries beside
@@ -169,38 +170,38 @@ func decodeSummariesOf(data []byte, of func(size uint64, sum []byte) bool) ([]En
 	if sha256.Sum256(body) != [sumLen]byte(check) {
 		return nil, false
 	}
-	d := summariesDecoder{data: body, pos: len(summariesMagic)}
+	d := summariesDecoder{Reader: varbin.NewReader(body, len(summariesMagic), errSummaries)}
 	types := summariesTypes()
-	if d.uvarint() != summariesFormat || !bytes.Equal(d.bytes(len(types)), types[:]) {
+	if d.Uvarint() != summariesFormat || !bytes.Equal(d.Bytes(len(types)), types[:]) {
 		return nil, false
 	}
-	size := d.uvarint()
-	if sum := d.bytes(sumLen); d.err != nil || !of(size, sum) {
+	size := d.Uvarint()
+	if sum := d.Bytes(sumLen); d.Err() != nil || !of(size, sum) {
 		return nil, false
 	}
-	n := d.count()
+	n := d.Count(1)
 	lens := make([]int, n)
 	total := 0
 	for i := range lens {
-		lens[i] = d.count()
+		lens[i] = d.Count(1)
 		total += lens[i]
 	}
 	// One string holds the table; each entry is a part of it.
-	all := string(d.bytes(total))
-	if d.err != nil {
+	all := string(d.Bytes(total))
+	if d.Err() != nil {
 		return nil, false
 	}
 	d.strings = make([]string, n)
 	for i, l := range lens {
 		d.strings[i], all = all[:l], all[l:]
 	}
-	entries := make([]Entry, d.countOf(minEntryBytes))
+	entries := make([]Entry, d.Count(minEntryBytes))
 	// The runs, their guests and points are allocated together: a
 	// history page's runs are read and dropped together.
 	for i := range entries {
 		entries[i] = d.entry(len(entries) - i)
 	}
-	if d.err != nil || d.pos != len(d.data) {
+	if !d.Done() {
 		return nil, false
 	}
 	return entries, true
@@ -516,11 +517,9 @@ func (e *summariesEncoder) value(v any) {
 // summariesDecoder reads what summariesEncoder wrote. Its first error
 // sticks; every read after it gives zero values.
 type summariesDecoder struct {
-	data    []byte
-	pos     int
+	*varbin.Reader
 	strings []string
 	depth   int // of params within params
-	err     error
 
 	files  []File  // stock of runs, handed out by newFile
 	guests []Guest // what guestList hands out from
@@ -556,82 +555,21 @@ const maxParamDepth = 1000
 
 var errSummaries = errors.New("corrupt summaries")
 
-func (d *summariesDecoder) fail() {
-	if d.err == nil {
-		d.err = errSummaries
-	}
-	d.pos = len(d.data)
-}
-
-func (d *summariesDecoder) uvarint() uint64 {
-	v, n := binary.Uvarint(d.data[d.pos:])
-	if n <= 0 {
-		d.fail()
-		return 0
-	}
-	d.pos += n
-	return v
-}
-
-func (d *summariesDecoder) int64() int64 {
-	v, n := binary.Varint(d.data[d.pos:])
-	if n <= 0 {
-		d.fail()
-		return 0
-	}
-	d.pos += n
-	return v
-}
-
-func (d *summariesDecoder) int() int { return int(d.int64()) }
-
-// count is a length or an index: never more than the bytes left, which
-// bounds what a corrupt file can make the decoder allocate.
-func (d *summariesDecoder) count() int { return d.countOf(1) }
-
-// countOf is a count of things that take at least size bytes each.
-func (d *summariesDecoder) countOf(size int) int {
-	v := d.uvarint()
-	if v > uint64((len(d.data)-d.pos)/size) {
-		d.fail()
-		return 0
-	}
-	return int(v)
-}
+func (d *summariesDecoder) int() int { return int(d.Varint()) }
 
 // length reads n+1 (0: nil).
 func (d *summariesDecoder) length() (n int, isNil bool) {
-	v := d.count()
+	v := d.Count(1)
 	if v == 0 {
 		return 0, true
 	}
 	return v - 1, false
 }
 
-func (d *summariesDecoder) bytes(n int) []byte {
-	if n > len(d.data)-d.pos {
-		d.fail()
-		return nil
-	}
-	b := d.data[d.pos : d.pos+n]
-	d.pos += n
-	return b
-}
-
-func (d *summariesDecoder) byte() byte {
-	if d.pos >= len(d.data) {
-		d.fail()
-		return 0
-	}
-	b := d.data[d.pos]
-	d.pos++
-	return b
-}
-
-func (d *summariesDecoder) bool() bool { return d.byte() != 0 }
+func (d *summariesDecoder) bool() bool { return d.Byte() != 0 }
 
 func (d *summariesDecoder) float() float64 {
-	b := d.bytes(8)
+	b := d.Bytes(8)
 	if b == nil {
 		return 0
 	}
@@ -639,9 +577,9 @@ func (d *summariesDecoder) float() float64 {
 }
 
 func (d *summariesDecoder) string() string {
-	i := d.uvarint()
+	i := d.Uvarint()
 	if i >= uint64(len(d.strings)) {
-		d.fail()
+		d.Fail()
 		return ""
 	}
 	return d.strings[i]
@@ -649,8 +587,8 @@ func (d *summariesDecoder) string() string {
 
 func (d *summariesDecoder) time() time.Time {
 	var t time.Time
-	if err := t.UnmarshalBinary(d.bytes(d.count())); err != nil {
-		d.fail()
+	if err := t.UnmarshalBinary(d.Bytes(d.Count(1))); err != nil {
+		d.Fail()
 	}
 	return t
 }
@@ -709,7 +647,7 @@ const (
 // File is some 450 bytes in memory and tens in the file.
 func (d *summariesDecoder) newFile(left int) *File {
 	if len(d.files) == cap(d.files) {
-		d.files = make([]File, 0, max(1, min(left, (len(d.data)-d.pos)/minRunBytes)))
+		d.files = make([]File, 0, max(1, min(left, d.Left()/minRunBytes)))
 	}
 	d.files = d.files[:len(d.files)+1]
 	return &d.files[len(d.files)-1]
@@ -743,7 +681,7 @@ func (d *summariesDecoder) file(f *File) {
 func (d *summariesDecoder) env(v *Env) {
 	v.Machine, v.CPUModel = d.string(), d.string()
 	v.Cores = d.int()
-	v.MemoryBytes = d.int64()
+	v.MemoryBytes = d.Varint()
 	v.Kernel, v.OS, v.Arch, v.GoVersion = d.string(), d.string(), d.string(), d.string()
 	v.Benchbook, v.Virtualization, v.Container = d.string(), d.string(), d.string()
 	v.Tools = d.stringMap()
@@ -820,11 +758,11 @@ func (d *summariesDecoder) params() map[string]any {
 
 func (d *summariesDecoder) value() any {
 	if d.depth++; d.depth > maxParamDepth {
-		d.fail()
+		d.Fail()
 		return nil
 	}
 	defer func() { d.depth-- }()
-	switch d.byte() {
+	switch d.Byte() {
 	case anyNil:
 		return nil
 	case anyFalse:
@@ -832,7 +770,7 @@ func (d *summariesDecoder) value() any {
 	case anyTrue:
 		return true
 	case anyInt:
-		return d.int64()
+		return d.Varint()
 	case anyFloat:
 		return d.float()
 	case anyString:
@@ -850,6 +788,6 @@ func (d *summariesDecoder) value() any {
 	case anyMap:
 		return d.params()
 	}
-	d.fail()
+	d.Fail()
 	return nil
 }

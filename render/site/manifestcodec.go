@@ -3,11 +3,11 @@ package site
 import (
 	"bytes"
 	"crypto/sha256"
-	"encoding/binary"
 	"errors"
 	"math"
 	"time"
 
+	"github.com/benchbook/benchbook/internal/varbin"
 	"github.com/benchbook/benchbook/render"
 )
 
@@ -38,95 +38,73 @@ var errManifest = errors.New("manifest: damaged or cut")
 
 // encodeManifest encodes f.
 func encodeManifest(f *manifestFile) []byte {
-	w := &codecWriter{buf: append(make([]byte, 0, 1024*(len(f.Entries)+1)), manifestMagic...)}
-	w.int(int64(f.Version))
-	w.str(string(f.Format))
-	w.str(f.Site.Hash)
-	w.strs(f.Site.Files)
-	w.strs(f.Claimed)
-	w.str(f.Render.Exe)
-	w.str(f.Render.Fingerprint)
-	w.uint(uint64(len(f.Entries)))
+	w := &varbin.Writer{Buf: append(make([]byte, 0, 1024*(len(f.Entries)+1)), manifestMagic...)}
+	w.Varint(int64(f.Version))
+	w.String(string(f.Format))
+	w.String(f.Site.Hash)
+	w.Strings(f.Site.Files)
+	w.Strings(f.Claimed)
+	w.String(f.Render.Exe)
+	w.String(f.Render.Fingerprint)
+	w.Uvarint(uint64(len(f.Entries)))
 	for _, e := range f.Entries {
-		w.entry(e)
+		w.String(e.Hash)
+		writePage(w, &e.Page)
+		w.Uvarint(uint64(len(e.Inputs)))
+		for _, in := range e.Inputs {
+			w.String(in.Name)
+			w.String(in.Sum)
+			w.String(in.Stat)
+		}
+		w.String(e.ResultsDir)
+		w.Strings(e.Outputs)
+		w.Strings(e.Files)
+		w.Bool(e.Checks)
+		w.Strings(e.Stale)
 	}
-	sum := sha256.Sum256(w.buf)
-	return append(w.buf, sum[:]...)
+	sum := sha256.Sum256(w.Buf)
+	return append(w.Buf, sum[:]...)
 }
 
-type codecWriter struct{ buf []byte }
-
-func (w *codecWriter) uint(n uint64) { w.buf = binary.AppendUvarint(w.buf, n) }
-func (w *codecWriter) int(n int64)   { w.buf = binary.AppendVarint(w.buf, n) }
-
-func (w *codecWriter) str(s string) {
-	w.uint(uint64(len(s)))
-	w.buf = append(w.buf, s...)
-}
-
-func (w *codecWriter) strs(ss []string) {
-	w.uint(uint64(len(ss)))
-	for _, s := range ss {
-		w.str(s)
+// writePage writes every field of a page: for the manifest, and for the
+// site hash (siteHash), which must see every field the site files show.
+// TestSiteHashSeesEveryField fails when Page or render.Regression gains a
+// field this leaves out.
+func writePage(w *varbin.Writer, p *Page) {
+	w.String(p.Source)
+	w.String(p.Slug)
+	w.String(p.Title)
+	writeTime(w, p.Date)
+	w.Strings(p.Authors)
+	w.Strings(p.Tags)
+	w.String(p.Summary)
+	w.Bool(p.Draft)
+	w.Bool(p.History)
+	w.Uvarint(uint64(len(p.Regressions)))
+	for i := range p.Regressions {
+		r := &p.Regressions[i]
+		w.String(r.Cell)
+		w.String(r.Metric)
+		w.String(r.Trend)
+		w.String(r.Anchor)
+		w.String(r.Run)
+		writeTime(w, r.Started)
+		w.Uvarint(math.Float64bits(r.Before))
+		w.Uvarint(math.Float64bits(r.After))
+		w.Uvarint(math.Float64bits(r.Rel))
+		w.String(r.Unit)
 	}
 }
 
-func (w *codecWriter) flag(b bool) {
-	if b {
-		w.buf = append(w.buf, 1)
-	} else {
-		w.buf = append(w.buf, 0)
-	}
-}
-
-func (w *codecWriter) time(t time.Time) {
-	// As gob stored it: the instant and the zone's offset; nothing for no
-	// time. An offset MarshalBinary cannot hold (not whole minutes) never
-	// comes from a parsed date; such a time is stored as none.
+// writeTime writes t as gob stored it: the instant and the zone's offset;
+// nothing for no time. An offset MarshalBinary cannot hold (not whole
+// minutes) never comes from a parsed date; such a time is written as none.
+func writeTime(w *varbin.Writer, t time.Time) {
 	var b []byte
 	if !t.IsZero() {
 		b, _ = t.MarshalBinary()
 	}
-	w.str(string(b))
-}
-
-func (w *codecWriter) entry(e *entry) {
-	w.str(e.Hash)
-	p := &e.Page
-	w.str(p.Source)
-	w.str(p.Slug)
-	w.str(p.Title)
-	w.time(p.Date)
-	w.strs(p.Authors)
-	w.strs(p.Tags)
-	w.str(p.Summary)
-	w.flag(p.Draft)
-	w.flag(p.History)
-	w.uint(uint64(len(p.Regressions)))
-	for i := range p.Regressions {
-		r := &p.Regressions[i]
-		w.str(r.Cell)
-		w.str(r.Metric)
-		w.str(r.Trend)
-		w.str(r.Anchor)
-		w.str(r.Run)
-		w.time(r.Started)
-		w.uint(math.Float64bits(r.Before))
-		w.uint(math.Float64bits(r.After))
-		w.uint(math.Float64bits(r.Rel))
-		w.str(r.Unit)
-	}
-	w.uint(uint64(len(e.Inputs)))
-	for _, in := range e.Inputs {
-		w.str(in.Name)
-		w.str(in.Sum)
-		w.str(in.Stat)
-	}
-	w.str(e.ResultsDir)
-	w.strs(e.Outputs)
-	w.strs(e.Files)
-	w.flag(e.Checks)
-	w.strs(e.Stale)
+	w.String(string(b))
 }
 
 // decodeManifest decodes what encodeManifest wrote, or fails with
@@ -139,15 +117,15 @@ func decodeManifest(data []byte) (*manifestFile, error) {
 	if s := sha256.Sum256(body); !bytes.Equal(s[:], sum) {
 		return nil, errManifest
 	}
-	r := &codecReader{data: body, text: string(body), off: len(manifestMagic)}
-	f := &manifestFile{Version: int(r.int())}
+	r := &codecReader{Reader: varbin.NewReader(body, len(manifestMagic), errManifest), text: string(body)}
+	f := &manifestFile{Version: int(r.Varint())}
 	f.Format = Format(r.str())
 	f.Site.Hash = r.str()
 	f.Site.Files = r.strs()
 	f.Claimed = r.strs()
 	f.Render.Exe = r.str()
 	f.Render.Fingerprint = r.str()
-	n := r.count(minEntryBytes)
+	n := r.Count(minEntryBytes)
 	f.Entries = make([]*entry, n)
 	var pool []entry // allocated a few at a time, as they are read
 	for i := range f.Entries {
@@ -157,76 +135,28 @@ func decodeManifest(data []byte) (*manifestFile, error) {
 		f.Entries[i], pool = &pool[0], pool[1:]
 		r.entry(f.Entries[i])
 	}
-	if r.err != nil || r.off != len(body) {
+	if !r.Done() {
 		return nil, errManifest
 	}
 	return f, nil
 }
 
-// codecReader reads fields from data; text is the same bytes as one
-// string, which the strings read are slices of. The first error stops
-// every later read, which then return zero values.
+// codecReader reads a manifest; text is its bytes as one string, which
+// the strings read are slices of.
 type codecReader struct {
-	data []byte
+	*varbin.Reader
 	text string
-	off  int
-	err  error
-}
-
-func (r *codecReader) fail() {
-	if r.err == nil {
-		r.err = errManifest
-	}
-	r.off = len(r.data)
-}
-
-func (r *codecReader) uint() uint64 {
-	n, k := binary.Uvarint(r.data[r.off:])
-	if k <= 0 {
-		r.fail()
-		return 0
-	}
-	r.off += k
-	return n
-}
-
-func (r *codecReader) int() int64 {
-	n, k := binary.Varint(r.data[r.off:])
-	if k <= 0 {
-		r.fail()
-		return 0
-	}
-	r.off += k
-	return n
-}
-
-// count reads a count of items of at least least bytes each, no more than
-// the bytes left could hold.
-func (r *codecReader) count(least int) int {
-	n := r.uint()
-	if n > uint64((len(r.data)-r.off)/least) {
-		r.fail()
-		return 0
-	}
-	return int(n)
-}
-
-func (r *codecReader) bytes() []byte {
-	n := r.count(1)
-	b := r.data[r.off : r.off+n]
-	r.off += n
-	return b
 }
 
 func (r *codecReader) str() string {
-	n := r.count(1)
-	s := r.text[r.off : r.off+n]
-	r.off += n
-	return s
+	n := r.Count(1)
+	at := r.Pos()
+	r.Bytes(n)
+	return r.text[at : at+n]
 }
 
 func (r *codecReader) strs() []string {
-	n := r.count(1)
+	n := r.Count(1)
 	if n == 0 {
 		return nil
 	}
@@ -238,18 +168,17 @@ func (r *codecReader) strs() []string {
 }
 
 func (r *codecReader) flag() bool {
-	if r.off >= len(r.data) || r.data[r.off] > 1 {
-		r.fail()
-		return false
+	b := r.Byte()
+	if b > 1 {
+		r.Fail()
 	}
-	r.off++
-	return r.data[r.off-1] == 1
+	return b == 1
 }
 
 func (r *codecReader) time() time.Time {
 	var t time.Time
-	if b := r.bytes(); len(b) > 0 && t.UnmarshalBinary(b) != nil {
-		r.fail()
+	if b := r.Bytes(r.Count(1)); len(b) > 0 && t.UnmarshalBinary(b) != nil {
+		r.Fail()
 	}
 	return t
 }
@@ -266,19 +195,19 @@ func (r *codecReader) entry(e *entry) {
 	p.Summary = r.str()
 	p.Draft = r.flag()
 	p.History = r.flag()
-	if n := r.count(minInputBytes); n > 0 {
+	if n := r.Count(minInputBytes); n > 0 {
 		p.Regressions = make([]render.Regression, n)
 		for i := range p.Regressions {
 			g := &p.Regressions[i]
 			g.Cell, g.Metric, g.Trend, g.Anchor, g.Run = r.str(), r.str(), r.str(), r.str(), r.str()
 			g.Started = r.time()
-			g.Before = math.Float64frombits(r.uint())
-			g.After = math.Float64frombits(r.uint())
-			g.Rel = math.Float64frombits(r.uint())
+			g.Before = math.Float64frombits(r.Uvarint())
+			g.After = math.Float64frombits(r.Uvarint())
+			g.Rel = math.Float64frombits(r.Uvarint())
 			g.Unit = r.str()
 		}
 	}
-	if n := r.count(minInputBytes); n > 0 {
+	if n := r.Count(minInputBytes); n > 0 {
 		e.Inputs = make([]input, n)
 		for i := range e.Inputs {
 			e.Inputs[i] = input{Name: r.str(), Sum: r.str(), Stat: r.str()}

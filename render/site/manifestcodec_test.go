@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/benchbook/benchbook/internal/testutil/nbtest"
+	"github.com/benchbook/benchbook/internal/varbin"
 )
 
 // fill gives every field of v a value of its own: strings and numbers
@@ -107,21 +108,16 @@ func TestManifestCodecRejects(t *testing.T) {
 		}
 	}
 	// A huge count under a checksum that matches.
-	w := &codecWriter{buf: []byte(manifestMagic)}
-	w.int(manifestVersion)
+	w := &varbin.Writer{Buf: []byte(manifestMagic)}
+	w.Varint(manifestVersion)
 	for range 6 {
-		w.str("")
+		w.String("")
 	}
-	w.uint(1 << 40)
-	if _, err := decodeManifest(w.withSum()); err == nil {
+	w.Uvarint(1 << 40)
+	s := sha256.Sum256(w.Buf)
+	if _, err := decodeManifest(append(w.Buf, s[:]...)); err == nil {
 		t.Fatal("a count of 2^40 entries in a few bytes decoded")
 	}
-}
-
-// withSum ends what w wrote with its checksum, as encodeManifest does.
-func (w *codecWriter) withSum() []byte {
-	s := sha256.Sum256(w.buf)
-	return append(w.buf, s[:]...)
 }
 
 // TestManifestGobStillRead: a manifest an earlier benchbook wrote with gob
