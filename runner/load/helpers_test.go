@@ -84,7 +84,13 @@ func childrenNamed(t testing.TB, name string) []int {
 // and checks the measurement is sane for s.
 func runSane(t *testing.T, tool, addr string, s Spec) Measurement {
 	t.Helper()
-	m, err := runWithin(context.Background(), t, 20*time.Second, tool, addr, s)
+	return runSaneWithin(t, 20*time.Second, tool, addr, s)
+}
+
+// runSaneWithin is runSane for runs that may take up to limit.
+func runSaneWithin(t *testing.T, limit time.Duration, tool, addr string, s Spec) Measurement {
+	t.Helper()
+	m, err := runWithin(context.Background(), t, limit, tool, addr, s)
 	if err != nil {
 		t.Fatal(err)
 	}
