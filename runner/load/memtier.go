@@ -49,11 +49,7 @@ const memtierPercentiles = "50,90,99,99.9,99.99,100"
 var memtierVersionRE = regexp.MustCompile(`v=(\S+)(?:\s+sha=([0-9a-f]+))?`)
 
 func memtierVersion(ctx context.Context) (string, error) {
-	line, err := toolVersion(ctx, memtierProg)
-	if err != nil {
-		return "", err
-	}
-	return parseMemtierVersion(line), nil
+	return toolVersion(ctx, memtierProg, parseMemtierVersion)
 }
 
 // parseMemtierVersion reads "memtier_benchmark v=2.1.0 sha=...". A build from

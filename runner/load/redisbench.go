@@ -40,15 +40,7 @@ var _ Load = redisBenchmark{}
 const redisBenchmarkProg = "redis-benchmark"
 
 func redisBenchmarkVersion(ctx context.Context) (string, error) {
-	line, err := toolVersion(ctx, redisBenchmarkProg)
-	if err != nil {
-		return "", err
-	}
-	// "redis-benchmark 7.0.15"
-	if f := strings.Fields(line); len(f) >= 2 {
-		return f[1], nil
-	}
-	return line, nil
+	return toolVersion(ctx, redisBenchmarkProg, secondField("")) // "redis-benchmark 7.0.15"
 }
 
 // rbRun is one redis-benchmark process of a plan.
