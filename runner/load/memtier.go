@@ -102,11 +102,10 @@ func memtierArgv(path string, t Target, s Spec, jsonFile string) ([]string, erro
 }
 
 func (memtier) Run(ctx context.Context, t Target, s Spec) (Measurement, error) {
-	s.Tool = ToolMemtier
-	s = s.WithDefaults()
 	m := Measurement{Tool: ToolMemtier}
 	fail := func(err error) (Measurement, error) { return m, fmt.Errorf("memtier: %w", err) }
-	if err := s.Validate(); err != nil {
+	s, err := s.forTool(ToolMemtier)
+	if err != nil {
 		return fail(err)
 	}
 	if s.TestTime%time.Second != 0 {

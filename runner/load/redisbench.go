@@ -87,11 +87,10 @@ func redisBenchmarkArgv(path string, t Target, s Spec, run rbRun) ([]string, err
 }
 
 func (redisBenchmark) Run(ctx context.Context, t Target, s Spec) (Measurement, error) {
-	s.Tool = ToolRedisBenchmark
-	s = s.WithDefaults()
 	m := Measurement{Tool: ToolRedisBenchmark}
 	fail := func(err error) (Measurement, error) { return m, fmt.Errorf("redis-benchmark: %w", err) }
-	if err := s.Validate(); err != nil {
+	s, err := s.forTool(ToolRedisBenchmark)
+	if err != nil {
 		return fail(err)
 	}
 	if s.TestTime > 0 {
