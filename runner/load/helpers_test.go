@@ -229,6 +229,17 @@ func needTool(t testing.TB, prog string) {
 	}
 }
 
+// checkArgv fails t on err, or when argv joined by spaces is not want.
+func checkArgv(t *testing.T, argv []string, err error, want string) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(argv, " "); got != want {
+		t.Errorf("argv\n got %s\nwant %s", got, want)
+	}
+}
+
 // toolValues is a load table of tool: defaults, then the key/value pairs
 // kv on top.
 func toolValues(tool string, defaults notebook.Values, kv ...any) notebook.Values {
