@@ -18,7 +18,7 @@ func point(params map[string]any, metric string, xs ...float64) Point {
 
 // judge parses claim and judges it on f: its status must be status and its
 // detail hold detail.
-func judge(t *testing.T, f *File, claim, status, detail string) ClaimResult {
+func judge(t *testing.T, f *File, claim, status, detail string) {
 	t.Helper()
 	c, err := notebook.ParseClaim(claim)
 	if err != nil {
@@ -28,7 +28,20 @@ func judge(t *testing.T, f *File, claim, status, detail string) ClaimResult {
 	if r.Status() != status || !strings.Contains(r.Detail, detail) {
 		t.Errorf("%s: %s (%s), want %s (%s)", claim, r.Status(), r.Detail, status, detail)
 	}
-	return r
+	if r.Failed() != (status == "fail") {
+		t.Errorf("%s: Failed() = %v", claim, r.Failed())
+	}
+}
+
+// claimCase is a claim and what judge wants of it over one file.
+type claimCase struct{ claim, status, detail string }
+
+// judgeAll judges every case over f.
+func judgeAll(t *testing.T, f *File, cases []claimCase) {
+	t.Helper()
+	for _, tt := range cases {
+		judge(t, f, tt.claim, tt.status, tt.detail)
+	}
 }
 
 func claimFile() *File {
@@ -47,9 +60,7 @@ func claimFile() *File {
 
 func TestEvalClaim(t *testing.T) {
 	f := claimFile()
-	tests := []struct {
-		claim, status, detail string
-	}{
+	judgeAll(t, f, []claimCase{
 		{"host.ops_per_sec > osv.ops_per_sec", "pass", "100 vs 60"},
 		{"host.ops_per_sec > 2 * osv.ops_per_sec", "fail", "100 vs 120"},
 		{"host.ops_per_sec < 2 * osv.ops_per_sec", "pass", ""},
@@ -59,12 +70,7 @@ func TestEvalClaim(t *testing.T) {
 		{"host.ops_per_sec / (osv.ops_per_sec - osv.ops_per_sec) > 1", "unknown", "division"},
 		{"(host.ops_per_sec - osv.ops_per_sec) / host.ops_per_sec >= 0.4", "inconclusive", "0.4 vs 0.4: the 95 % intervals overlap (0.363 to 0.444 vs 0.4 to 0.4)"},
 		{"(host.ops_per_sec - osv.ops_per_sec) / host.ops_per_sec >= 0.3", "pass", ""},
-	}
-	for _, tt := range tests {
-		if r := judge(t, f, tt.claim, tt.status, tt.detail); r.Failed() != (tt.status == "fail") {
-			t.Errorf("%s: Failed() = %v", tt.claim, r.Failed())
-		}
-	}
+	})
 }
 
 // A claim on a metric where lower is better (fio's completion latency) is
@@ -81,17 +87,14 @@ func TestEvalClaimLowerIsBetter(t *testing.T) {
 			g("btrfs", 415, 440, 395, 430, 402, 425, 398), // overlaps xfs
 		}}
 	f.Summarize()
-	tests := []struct{ claim, status, detail string }{
+	judgeAll(t, f, []claimCase{
 		{"xfs.write_clat_p99 < ext4.write_clat_p99", "pass", "412 vs 870"},
 		{"ext4.write_clat_p99 < xfs.write_clat_p99", "fail", "870 vs 412"},
 		{"ext4.write_clat_p99 > 2 * xfs.write_clat_p99", "pass", "870 vs 824"},
 		{"ext4.write_clat_p99 > 2.1 * xfs.write_clat_p99", "inconclusive", ""},
 		{"xfs.write_clat_p99 < btrfs.write_clat_p99", "inconclusive", ""},
 		{"btrfs.write_clat_p99 <= xfs.write_clat_p99", "inconclusive", ""},
-	}
-	for _, tt := range tests {
-		judge(t, f, tt.claim, tt.status, tt.detail)
-	}
+	})
 }
 
 // Compare says each figure's unit, as the files declare it; an old file
@@ -159,9 +162,7 @@ func TestEvalClaimFewRepeats(t *testing.T) {
 			"a.ops_per_sec > b.ops_per_sec", "pass", ""},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			if r := judge(t, tt.f, tt.claim, tt.status, tt.detail); r.Failed() != (tt.status == "fail") {
-				t.Errorf("Failed() = %v", r.Failed())
-			}
+			judge(t, tt.f, tt.claim, tt.status, tt.detail)
 		})
 	}
 }
@@ -177,13 +178,11 @@ func TestEvalClaimPoints(t *testing.T) {
 		{Name: "b", Status: StatusOK, Points: []Point{pt(1, 100, 101, 99), pt(2, 100, 99, 101), pt(3, 100, 101, 99)}},
 	}}
 	f.Summarize()
-	for _, tt := range []struct{ claim, status, detail string }{
+	judgeAll(t, f, []claimCase{
 		{"a.ops_per_sec > b.ops_per_sec", "fail", "at clients=3"},
 		{"a.ops_per_sec > 0.48 * b.ops_per_sec", "inconclusive", "at clients=3"},
 		{"a.ops_per_sec > 0.1 * b.ops_per_sec", "pass", "at clients=1"},
-	} {
-		judge(t, f, tt.claim, tt.status, tt.detail)
-	}
+	})
 }
 
 // Claims on sweep points: a reference names a point by its params or a
@@ -207,7 +206,7 @@ func TestEvalClaimNamedPoints(t *testing.T) {
 		}},
 	}}
 	f.Summarize()
-	tests := []struct{ claim, status, detail string }{
+	judgeAll(t, f, []claimCase{
 		// at clients=1: 50 < 80; at clients=4: 70 < 64 fails
 		{"linux[tap].ops_per_sec < 0.8 * linux[loopback].ops_per_sec", "fail", "70 vs 64 at clients=4"},
 		{"linux[net=tap].ops_per_sec < 0.95 * linux[net=loopback].ops_per_sec", "pass", ""},
@@ -216,10 +215,7 @@ func TestEvalClaimNamedPoints(t *testing.T) {
 		{"host.ops_per_sec > 2 * linux[loopback].ops_per_sec", "inconclusive", "200 vs 200 at clients=1 net=tap"},
 		{"linux[vhost].ops_per_sec > 1", "unknown", `no stored point has the value "vhost"`},
 		{"linux[net=vhost].ops_per_sec > 1", "unknown", "linux has no figures at [net=vhost]"},
-	}
-	for _, tt := range tests {
-		judge(t, f, tt.claim, tt.status, tt.detail)
-	}
+	})
 	if i := FindPoint(f.Guests[0].Points, "loopback clients=4"); i != 3 {
 		t.Errorf("FindPoint = %d, want 3", i)
 	}
@@ -240,14 +236,12 @@ func TestEvalClaimUpTo(t *testing.T) {
 		pt(80000, 90000, 91000, 89000, 90000, 90500, 89500),
 	}}}}
 	f.Summarize()
-	for _, tt := range []struct{ claim, status, detail string }{
+	judgeAll(t, f, []claimCase{
 		{"host.latency_p99 < 1000 up to rate = 20000", "pass", "(judged at the 3 points with rate <= 20000; past it, it does not hold: 5000 vs 1000 at rate=40000)"},
 		{"host.latency_p99 < 1000 up to rate = 25000", "pass", "at the 3 points"},
 		{"host.latency_p99 < 1000 up to rate = 40000", "fail", "5000 vs 1000 at rate=40000"},
 		{"host.latency_p99 < 100000 up to rate = 80000", "pass", "(judged at the 5 points with rate <= 80000)"},
 		{"host.latency_p99 < 950 up to rate = 20000", "inconclusive", "at rate=20000"},
 		{"host.latency_p99 < 1000 up to rate = 1000", "unknown", "no stored point has rate at most 1000"},
-	} {
-		judge(t, f, tt.claim, tt.status, tt.detail)
-	}
+	})
 }

@@ -1,7 +1,6 @@
 package guest_test
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"os/exec"
@@ -61,11 +60,7 @@ func TestLibvirtDirect(t *testing.T) {
 	if f := g.Facts()["network"]; !strings.HasPrefix(f, "direct:"+lower) {
 		t.Errorf("fact network = %q", f)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if err := g.Stop(ctx); err != nil {
-		t.Fatal(err)
-	}
+	stopped(t, g)
 	if left := leftovers(t, guest.DefaultLibvirtURI); len(left) > 0 {
 		t.Errorf("domains left after Stop: %v", left)
 	}

@@ -92,6 +92,18 @@ func domainName(t *testing.T) string {
 	return guest.DomainName("test"+strconv.Itoa(os.Getpid()), "libvirt", strings.ReplaceAll(t.Name(), "/", "-"), domainN.n)
 }
 
+// stopped stops g, failing t when it cannot within 30 s, and returns the
+// context of those 30 s for the checks after the stop.
+func stopped(t *testing.T, g *guest.Libvirt) context.Context {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	t.Cleanup(cancel)
+	if err := g.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return ctx
+}
+
 // leftovers lists the benchbook-* domains libvirt knows at uri.
 func leftovers(t *testing.T, uri string) []string {
 	t.Helper()
@@ -205,11 +217,7 @@ func TestLibvirtBoot(t *testing.T) {
 			if tt.net == "network:default" && !strings.HasPrefix(ep.Addr, "192.168.122.") {
 				t.Errorf("endpoint %s is not on the default network", ep.Addr)
 			}
-			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-			defer cancel()
-			if err := g.Stop(ctx); err != nil {
-				t.Fatal(err)
-			}
+			ctx := stopped(t, g)
 			select {
 			case <-g.Exited():
 			default:
@@ -289,11 +297,7 @@ func TestLibvirtRemote(t *testing.T) {
 	if !strings.Contains(g.DomainXML(), guest.LibvirtPoolDir) {
 		t.Errorf("the domain does not boot from uploaded volumes:\n%s", g.DomainXML())
 	}
-	sctx, scancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer scancel()
-	if err := g.Stop(sctx); err != nil {
-		t.Fatal(err)
-	}
+	sctx := stopped(t, g)
 	if left := leftovers(t, r.URI); len(left) > 0 {
 		t.Errorf("domains left on the remote: %v", left)
 	}
@@ -425,11 +429,7 @@ func TestLibvirtScratchExec(t *testing.T) {
 	}
 	t.Logf("libvirt: ready in %.0f ms; scratch %s on %s, mkfs %s ms (%s), mount options %s", g.BootMs(), facts["scratch_fs"], facts["scratch_device"], facts["scratch_mkfs_ms"], facts["scratch_mkfs"], facts["scratch_mount_options"])
 
-	sctx, scancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer scancel()
-	if err := g.Stop(sctx); err != nil {
-		t.Fatal(err)
-	}
+	sctx := stopped(t, g)
 	if left, _ := filepath.Glob(filepath.Join(tmp, "bb-libvirt-run-*")); len(left) > 0 {
 		t.Errorf("left after Stop: %v", left)
 	}
@@ -474,11 +474,7 @@ func TestLibvirtRemoteScratch(t *testing.T) {
 	if !strings.Contains(g.DomainXML(), guest.LibvirtPoolDir+"/"+facts["domain"]+"-scratch0") {
 		t.Errorf("the scratch disk is no volume of the pool:\n%s", g.DomainXML())
 	}
-	sctx, scancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer scancel()
-	if err := g.Stop(sctx); err != nil {
-		t.Fatal(err)
-	}
+	sctx := stopped(t, g)
 	out, _ := exec.CommandContext(sctx, "virsh", "-c", r.URI, "vol-list", guest.LibvirtPool).CombinedOutput()
 	if strings.Contains(string(out), facts["domain"]) {
 		t.Errorf("volumes left on the remote:\n%s", out)

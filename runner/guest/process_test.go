@@ -14,6 +14,16 @@ import (
 	"github.com/benchbook/benchbook/internal/resp"
 )
 
+// mustProcess is NewProcess for a config the test means to be valid.
+func mustProcess(t *testing.T, cfg ProcessConfig) *Process {
+	t.Helper()
+	g, err := NewProcess(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return g
+}
+
 func redisCommand(t *testing.T, port int) []string {
 	t.Helper()
 	return []string{"redis-server", "--port", fmt.Sprint(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"}
@@ -35,10 +45,7 @@ func TestProcessStartStop(t *testing.T) {
 		t.Fatal(err)
 	}
 	logPath := filepath.Join(t.TempDir(), "logs", "host.log")
-	g, err := NewProcess(ProcessConfig{Name: "host", Command: redisCommand(t, port), Port: port, LogPath: logPath})
-	if err != nil {
-		t.Fatal(err)
-	}
+	g := mustProcess(t, ProcessConfig{Name: "host", Command: redisCommand(t, port), Port: port, LogPath: logPath})
 	t.Cleanup(func() { g.Stop(context.Background()) })
 	ep, err := g.Start(context.Background())
 	if err != nil {
@@ -73,17 +80,14 @@ func TestProcessStartStop(t *testing.T) {
 
 func TestProcessNeverReady(t *testing.T) {
 	port, _ := FreePort()
-	g, err := NewProcess(ProcessConfig{
+	g := mustProcess(t, ProcessConfig{
 		Name:         "mute",
 		Command:      []string{"sh", "-c", "echo booting slowly; exec sleep 60"},
 		Port:         port,
 		ReadyTimeout: 300 * time.Millisecond,
 		LogPath:      filepath.Join(t.TempDir(), "mute.log"),
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, err = g.Start(context.Background())
+	_, err := g.Start(context.Background())
 	if !errors.Is(err, ErrNotReady) {
 		t.Fatalf("err = %v, want ErrNotReady", err)
 	}
@@ -97,17 +101,14 @@ func TestProcessNeverReady(t *testing.T) {
 
 func TestProcessExitsEarly(t *testing.T) {
 	port, _ := FreePort()
-	g, err := NewProcess(ProcessConfig{
+	g := mustProcess(t, ProcessConfig{
 		Name:    "crash",
 		Command: []string{"sh", "-c", "echo 'FATAL: bad config' >&2; exit 3"},
 		Port:    port,
 		LogPath: filepath.Join(t.TempDir(), "crash.log"),
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
 	start := time.Now()
-	_, err = g.Start(context.Background())
+	_, err := g.Start(context.Background())
 	if err == nil || !strings.Contains(err.Error(), "exited before answering PING") || !strings.Contains(err.Error(), "FATAL: bad config") {
 		t.Fatalf("err = %v", err)
 	}
@@ -129,10 +130,7 @@ func TestProcessStopKillsGroup(t *testing.T) {
 	port, _ := FreePort()
 	pidFile := filepath.Join(t.TempDir(), "child.pid")
 	script := fmt.Sprintf("redis-server --port %d --bind 127.0.0.1 --save '' --appendonly no & echo $! > %s; trap '' TERM; wait", port, pidFile)
-	g, err := NewProcess(ProcessConfig{Name: "wrapper", Command: []string{"sh", "-c", script}, Port: port, Grace: 200 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
+	g := mustProcess(t, ProcessConfig{Name: "wrapper", Command: []string{"sh", "-c", script}, Port: port, Grace: 200 * time.Millisecond})
 	if _, err := g.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
@@ -154,13 +152,10 @@ func TestProcessStopKillsGroup(t *testing.T) {
 
 func TestCancelDuringStart(t *testing.T) {
 	port, _ := FreePort()
-	g, err := NewProcess(ProcessConfig{Name: "slow", Command: []string{"sleep", "60"}, Port: port, ReadyTimeout: time.Minute})
-	if err != nil {
-		t.Fatal(err)
-	}
+	g := mustProcess(t, ProcessConfig{Name: "slow", Command: []string{"sleep", "60"}, Port: port, ReadyTimeout: time.Minute})
 	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
-	_, err = g.Start(ctx)
+	_, err := g.Start(ctx)
 	if !errors.Is(err, context.DeadlineExceeded) && !errors.Is(err, context.Canceled) {
 		t.Fatalf("err = %v", err)
 	}

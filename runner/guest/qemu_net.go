@@ -174,45 +174,53 @@ func (q *Qemu) namespace(ctx context.Context) error {
 // gateway is benchbook's gateway address with its prefix.
 var gateway = fmt.Sprintf("%s/%d", GatewayIP, PrefixLen)
 
+// addLink makes dev in the guest's namespace with add, and pushes its
+// removal as the undo.
+func (q *Qemu) addLink(ctx context.Context, dev string, add func(ns string) error) error {
+	ns := q.cfg.Net.Netns
+	if err := add(ns); err != nil {
+		return err
+	}
+	q.life.push(func(ctx context.Context) error { return netns.DelLink(ctx, ns, dev) })
+	return nil
+}
+
+// addTap makes the guest's tap, on bridge unless that is "", and records it
+// as the guest's.
+func (q *Qemu) addTap(ctx context.Context, bridge string) error {
+	if err := q.addLink(ctx, tapDev, func(ns string) error { return netns.AddTap(ctx, ns, tapDev, bridge) }); err != nil {
+		return err
+	}
+	q.mu.Lock()
+	q.cfg.Net.Tap = tapDev
+	q.mu.Unlock()
+	return nil
+}
+
 // addBridge makes the bridge holding the gateway (STP off, no forward
 // delay); its undo removes it.
 func (q *Qemu) addBridge(ctx context.Context) error {
-	ns := q.cfg.Net.Netns
-	if err := netns.AddBridge(ctx, ns, bridgeDev, gateway); err != nil {
+	if err := q.addLink(ctx, bridgeDev, func(ns string) error { return netns.AddBridge(ctx, ns, bridgeDev, gateway) }); err != nil {
 		return err
 	}
-	q.life.push(func(ctx context.Context) error { return netns.DelLink(ctx, ns, bridgeDev) })
 	q.setLink(bridgeDev, tapDev)
 	return nil
 }
 
 // bridgedTap makes the guest's tap on the bridge.
 func (q *Qemu) bridgedTap(ctx context.Context) error {
-	ns := q.cfg.Net.Netns
-	if err := netns.AddTap(ctx, ns, tapDev, bridgeDev); err != nil {
-		return err
-	}
-	q.life.push(func(ctx context.Context) error { return netns.DelLink(ctx, ns, tapDev) })
-	q.mu.Lock()
-	q.cfg.Net.Tap = tapDev
-	q.mu.Unlock()
-	return nil
+	return q.addTap(ctx, bridgeDev)
 }
 
 // routedTap makes a tap holding the gateway with a point-to-point route to
 // the guest: no bridge between the load and the tap.
 func (q *Qemu) routedTap(ctx context.Context) error {
-	ns := q.cfg.Net.Netns
-	if err := netns.AddTap(ctx, ns, tapDev, ""); err != nil {
+	if err := q.addTap(ctx, ""); err != nil {
 		return err
 	}
-	q.life.push(func(ctx context.Context) error { return netns.DelLink(ctx, ns, tapDev) })
-	if err := netns.IP(ctx, ns, "addr", "add", GatewayIP, "peer", GuestIP, "dev", tapDev); err != nil {
+	if err := netns.IP(ctx, q.cfg.Net.Netns, "addr", "add", GatewayIP, "peer", GuestIP, "dev", tapDev); err != nil {
 		return err
 	}
-	q.mu.Lock()
-	q.cfg.Net.Tap = tapDev
-	q.mu.Unlock()
 	q.setLink(tapDev, tapDev)
 	return nil
 }
@@ -220,11 +228,9 @@ func (q *Qemu) routedTap(ctx context.Context) error {
 // veth makes the pair a macvtap sits on: the load's end holds the
 // gateway, the other end is the macvtap's lower device.
 func (q *Qemu) veth(ctx context.Context) error {
-	ns := q.cfg.Net.Netns
-	if err := netns.AddVeth(ctx, ns, vethHost, vethGuest, gateway); err != nil {
+	if err := q.addLink(ctx, vethHost, func(ns string) error { return netns.AddVeth(ctx, ns, vethHost, vethGuest, gateway) }); err != nil {
 		return err
 	}
-	q.life.push(func(ctx context.Context) error { return netns.DelLink(ctx, ns, vethHost) })
 	q.setLink(vethHost, macvtapDev)
 	return nil
 }
@@ -235,11 +241,10 @@ func (q *Qemu) veth(ctx context.Context) error {
 // The device node is made in a folder of benchbook's from the macvtap's
 // own major:minor, as /dev/tapIFINDEX may name another namespace's device.
 func (q *Qemu) macvtap(ctx context.Context) error {
-	ns := q.cfg.Net.Netns
-	if err := netns.AddMacvtap(ctx, ns, macvtapDev, vethGuest); err != nil {
+	if err := q.addLink(ctx, macvtapDev, func(ns string) error { return netns.AddMacvtap(ctx, ns, macvtapDev, vethGuest) }); err != nil {
 		return err
 	}
-	q.life.push(func(ctx context.Context) error { return netns.DelLink(ctx, ns, macvtapDev) })
+	ns := q.cfg.Net.Netns
 	mac, err := netns.LinkFile(ns, macvtapDev, "address")
 	if err != nil {
 		return err

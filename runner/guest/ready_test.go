@@ -95,14 +95,11 @@ func (c readyCase) start(t *testing.T, base string, trace func(StepEvent)) (*Pro
 	if err != nil {
 		t.Fatal(err)
 	}
-	g, err := NewProcess(ProcessConfig{
+	g := mustProcess(t, ProcessConfig{
 		Name: "srv", Command: c.command(port), Port: port, Ready: r, Files: c.files,
 		DirBase: base, ReadyTimeout: c.timeout,
 		LogPath: filepath.Join(t.TempDir(), "srv.log"), Trace: trace,
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
 	t.Cleanup(func() { g.Stop(context.Background()) })
 	ep, err := g.Start(context.Background())
 	return g, ep, err
@@ -329,10 +326,7 @@ func TestProcessScratch(t *testing.T) {
 		t.Errorf("scratch folder after Stop: %v", err)
 	}
 
-	plain, err := NewProcess(ProcessConfig{Name: "p", Command: []string{"sleep", "30"}, Port: port, Ready: Ready{Check: ReadyNone}, DirBase: base})
-	if err != nil {
-		t.Fatal(err)
-	}
+	plain := mustProcess(t, ProcessConfig{Name: "p", Command: []string{"sleep", "30"}, Port: port, Ready: Ready{Check: ReadyNone}, DirBase: base})
 	defer plain.Stop(context.Background())
 	if ep, err := plain.Start(context.Background()); err != nil || ep.Dir != "" {
 		t.Errorf("a guest that names no {dir}: %+v, %v", ep, err)

@@ -10,26 +10,19 @@ import (
 	"time"
 
 	hdr "github.com/HdrHistogram/hdrhistogram-go"
+
+	"github.com/benchbook/benchbook/internal/testutil/resptest"
 )
 
 // serve accepts one connection on loopback and runs handle on it; it
 // returns the client's side.
 func serve(t *testing.T, handle func(net.Conn)) net.Conn {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		c, err := ln.Accept()
-		if err != nil {
-			return
-		}
+	addr := resptest.Listen(t, func(c net.Conn) {
 		defer c.Close()
 		handle(c)
-	}()
-	conn, err := net.Dial("tcp", ln.Addr().String())
+	})
+	conn, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)
 	}

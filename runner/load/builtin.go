@@ -55,10 +55,9 @@ const (
 )
 
 func (builtin) Run(ctx context.Context, t Target, s Spec) (Measurement, error) {
-	s.Tool = ToolBuiltin
-	s = s.WithDefaults()
+	s, err := s.forTool(ToolBuiltin)
 	m := Measurement{Tool: ToolBuiltin, ToolVersion: BuiltinVersion, Command: builtinArgv(t, s)}
-	if err := s.Validate(); err != nil {
+	if err != nil {
 		return m, fmt.Errorf("builtin: %w", err)
 	}
 	// Threads means what it means to memtier: the generator uses that many
@@ -75,7 +74,7 @@ func (builtin) Run(ctx context.Context, t Target, s Spec) (Measurement, error) {
 		defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(procs))
 	}
 	r := newBuiltinRun(t, s)
-	err := r.run(ctx)
+	err = r.run(ctx)
 	r.measure(&m)
 	if err != nil {
 		return m, fmt.Errorf("builtin: %w", err)

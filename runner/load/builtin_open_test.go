@@ -15,11 +15,7 @@ import (
 func TestBuiltinOpenLoopRate(t *testing.T) {
 	addr, _ := redistest.Start(t)
 	s := Spec{Clients: 20, Rate: 2000, TestTime: 3 * time.Second, Warmup: 300 * time.Millisecond}
-	m, err := runWithin(context.Background(), t, 30*time.Second, ToolBuiltin, addr, s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	checkSane(t, m, s)
+	m := runSaneWithin(t, 30*time.Second, ToolBuiltin, addr, s)
 	if got := m.Totals.OpsPerSec; got < 1900 || got > 2100 {
 		t.Errorf("achieved %.0f ops/s, want 2000 within 5 %%", got)
 	}

@@ -130,11 +130,7 @@ func TestBuiltinErrorReplies(t *testing.T) {
 
 func TestBuiltinCommandIsDescriptive(t *testing.T) {
 	s := Spec{Threads: 2, Clients: 3, TestTime: time.Second}.WithDefaults()
-	got := strings.Join(builtinArgv(Target{Addr: "127.0.0.1:1"}, s), " ")
-	want := "benchbook-builtin --server=127.0.0.1:1 --threads=2 --clients=3 --test-time=1s --ratio=1:10 --data-size=32 --pipeline=1 --key-pattern=R:R --key-minimum=0 --key-maximum=10000000 --seed=0"
-	if got != want {
-		t.Errorf("argv\n got %s\nwant %s", got, want)
-	}
+	checkArgv(t, builtinArgv(Target{Addr: "127.0.0.1:1"}, s), nil, "benchbook-builtin --server=127.0.0.1:1 --threads=2 --clients=3 --test-time=1s --ratio=1:10 --data-size=32 --pipeline=1 --key-pattern=R:R --key-minimum=0 --key-maximum=10000000 --seed=0")
 }
 
 // hotClient returns a client of s connected to a real redis-server, ready

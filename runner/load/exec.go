@@ -164,8 +164,9 @@ func killGroup(cmd *exec.Cmd) error {
 	return err
 }
 
-// toolVersion runs `prog --version` and returns its first output line.
-func toolVersion(ctx context.Context, prog string) (string, error) {
+// toolVersion runs `prog --version` and returns what parse makes of its
+// first output line.
+func toolVersion(ctx context.Context, prog string, parse func(line string) string) (string, error) {
 	path, err := exec.LookPath(prog)
 	if err != nil {
 		return "", fmt.Errorf("%s not on PATH (see benchbook doctor): %w", prog, err)
@@ -177,7 +178,24 @@ func toolVersion(ctx context.Context, prog string) (string, error) {
 		return "", fmt.Errorf("%s --version: %w%s", prog, err, stderrHint(res.stderr))
 	}
 	line, _, _ := strings.Cut(string(res.stdout), "\n")
-	return strings.TrimSpace(line), nil
+	return parse(strings.TrimSpace(line)), nil
+}
+
+// secondField is the version in lines like "redis-benchmark 7.0.15": the
+// second word when the first is want (any first word when want is ""), or
+// else the whole line.
+func secondField(want string) func(string) string {
+	return func(line string) string {
+		if f := strings.Fields(line); len(f) >= 2 && (want == "" || f[0] == want) {
+			return f[1]
+		}
+		return line
+	}
+}
+
+// trimPrefix is the version in lines like "fio-3.33": the line without prefix.
+func trimPrefix(prefix string) func(string) string {
+	return func(line string) string { return strings.TrimPrefix(line, prefix) }
 }
 
 // checkReachable dials addr once. The external tools handle a dead server

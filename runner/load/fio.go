@@ -86,11 +86,7 @@ func (s FioSpec) check() error {
 }
 
 func fioVersion(ctx context.Context) (string, error) {
-	line, err := toolVersion(ctx, fioProg)
-	if err != nil {
-		return "", err
-	}
-	return strings.TrimPrefix(line, "fio-"), nil // "fio-3.33"
+	return toolVersion(ctx, fioProg, trimPrefix("fio-")) // "fio-3.33"
 }
 
 // fioRun runs one fio job (or job file) and judges it: a job fio reports an
@@ -98,11 +94,7 @@ func fioVersion(ctx context.Context) (string, error) {
 func fioRun(ctx context.Context, t Target, v notebook.Values) (Measurement, error) {
 	m := Measurement{Tool: ToolFio}
 	fail := func(err error) (Measurement, error) { return m, fmt.Errorf("fio: %w", err) }
-	s, path, err := decodeTool[FioSpec](t, v, fioProg)
-	if err != nil {
-		return fail(err)
-	}
-	dir, done, err := scratch(t, ToolFio)
+	s, path, dir, done, err := decodeInScratch[FioSpec](t, v, ToolFio, fioProg)
 	if err != nil {
 		return fail(err)
 	}

@@ -84,7 +84,13 @@ func childrenNamed(t testing.TB, name string) []int {
 // and checks the measurement is sane for s.
 func runSane(t *testing.T, tool, addr string, s Spec) Measurement {
 	t.Helper()
-	m, err := runWithin(context.Background(), t, 20*time.Second, tool, addr, s)
+	return runSaneWithin(t, 20*time.Second, tool, addr, s)
+}
+
+// runSaneWithin is runSane for runs that may take up to limit.
+func runSaneWithin(t *testing.T, limit time.Duration, tool, addr string, s Spec) Measurement {
+	t.Helper()
+	m, err := runWithin(context.Background(), t, limit, tool, addr, s)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -220,6 +226,17 @@ func needTool(t testing.TB, prog string) {
 	t.Helper()
 	if _, err := os.Stat("/usr/bin/" + prog); err != nil {
 		t.Fatalf("%s not installed: apt-get install -y %s (make setup)", prog, prog)
+	}
+}
+
+// checkArgv fails t on err, or when argv joined by spaces is not want.
+func checkArgv(t *testing.T, argv []string, err error, want string) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(argv, " "); got != want {
+		t.Errorf("argv\n got %s\nwant %s", got, want)
 	}
 }
 

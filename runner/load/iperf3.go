@@ -53,15 +53,7 @@ var iperf3Metrics = []notebook.Metric{
 }
 
 func iperf3Version(ctx context.Context) (string, error) {
-	line, err := toolVersion(ctx, iperf3Prog)
-	if err != nil {
-		return "", err
-	}
-	// "iperf 3.12 (cJSON 1.7.15)"
-	if f := strings.Fields(line); len(f) >= 2 && f[0] == "iperf" {
-		return f[1], nil
-	}
-	return line, nil
+	return toolVersion(ctx, iperf3Prog, secondField("iperf")) // "iperf 3.12 (cJSON 1.7.15)"
 }
 
 // iperf3Run runs one iperf3 test against t and judges it: the error iperf3

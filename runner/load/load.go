@@ -286,6 +286,18 @@ func decodeTool[S any](t Target, v notebook.Values, prog string) (s S, path stri
 	return s, path, nil
 }
 
+// decodeInScratch is decodeTool for a tool that works in a scratch folder:
+// dir is the folder, and done removes it (when it is not the target's).
+func decodeInScratch[S any](t Target, v notebook.Values, tool, prog string) (s S, path, dir string, done func(), err error) {
+	if s, path, err = decodeTool[S](t, v, prog); err != nil {
+		return s, "", "", nil, err
+	}
+	if dir, done, err = scratch(t, tool); err != nil {
+		return s, "", "", nil, err
+	}
+	return s, path, dir, done, nil
+}
+
 // dial connects to the target from its namespace.
 func (t Target) dial(ctx context.Context) (net.Conn, error) {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)

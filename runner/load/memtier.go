@@ -49,11 +49,7 @@ const memtierPercentiles = "50,90,99,99.9,99.99,100"
 var memtierVersionRE = regexp.MustCompile(`v=(\S+)(?:\s+sha=([0-9a-f]+))?`)
 
 func memtierVersion(ctx context.Context) (string, error) {
-	line, err := toolVersion(ctx, memtierProg)
-	if err != nil {
-		return "", err
-	}
-	return parseMemtierVersion(line), nil
+	return toolVersion(ctx, memtierProg, parseMemtierVersion)
 }
 
 // parseMemtierVersion reads "memtier_benchmark v=2.1.0 sha=...". A build from
@@ -106,11 +102,10 @@ func memtierArgv(path string, t Target, s Spec, jsonFile string) ([]string, erro
 }
 
 func (memtier) Run(ctx context.Context, t Target, s Spec) (Measurement, error) {
-	s.Tool = ToolMemtier
-	s = s.WithDefaults()
 	m := Measurement{Tool: ToolMemtier}
 	fail := func(err error) (Measurement, error) { return m, fmt.Errorf("memtier: %w", err) }
-	if err := s.Validate(); err != nil {
+	s, err := s.forTool(ToolMemtier)
+	if err != nil {
 		return fail(err)
 	}
 	if s.TestTime%time.Second != 0 {

@@ -189,13 +189,7 @@ func TestMemtierProgress(t *testing.T) {
 func TestMemtierArgv(t *testing.T) {
 	s := Spec{Tool: ToolMemtier, Threads: 2, Clients: 10, Requests: 2000, KeyMinimum: 0}.WithDefaults()
 	argv, err := memtierArgv("memtier_benchmark", Target{Addr: "127.0.0.1:6399"}, s, "out.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := "memtier_benchmark -s 127.0.0.1 -p 6399 --protocol=redis -t 2 -c 10 -n 2000 --ratio=1:10 -d 32 --pipeline=1 --key-pattern=R:R --key-maximum=10000000 --hide-histogram --print-percentiles=50,90,99,99.9,99.99,100 --json-out-file=out.json"
-	if got := strings.Join(argv, " "); got != want {
-		t.Errorf("argv\n got %s\nwant %s", got, want)
-	}
+	checkArgv(t, argv, err, "memtier_benchmark -s 127.0.0.1 -p 6399 --protocol=redis -t 2 -c 10 -n 2000 --ratio=1:10 -d 32 --pipeline=1 --key-pattern=R:R --key-maximum=10000000 --hide-histogram --print-percentiles=50,90,99,99.9,99.99,100 --json-out-file=out.json")
 }
 
 // memtier's per-second figures become the run's timeline, its last,

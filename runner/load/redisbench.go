@@ -40,15 +40,7 @@ var _ Load = redisBenchmark{}
 const redisBenchmarkProg = "redis-benchmark"
 
 func redisBenchmarkVersion(ctx context.Context) (string, error) {
-	line, err := toolVersion(ctx, redisBenchmarkProg)
-	if err != nil {
-		return "", err
-	}
-	// "redis-benchmark 7.0.15"
-	if f := strings.Fields(line); len(f) >= 2 {
-		return f[1], nil
-	}
-	return line, nil
+	return toolVersion(ctx, redisBenchmarkProg, secondField("")) // "redis-benchmark 7.0.15"
 }
 
 // rbRun is one redis-benchmark process of a plan.
@@ -95,11 +87,10 @@ func redisBenchmarkArgv(path string, t Target, s Spec, run rbRun) ([]string, err
 }
 
 func (redisBenchmark) Run(ctx context.Context, t Target, s Spec) (Measurement, error) {
-	s.Tool = ToolRedisBenchmark
-	s = s.WithDefaults()
 	m := Measurement{Tool: ToolRedisBenchmark}
 	fail := func(err error) (Measurement, error) { return m, fmt.Errorf("redis-benchmark: %w", err) }
-	if err := s.Validate(); err != nil {
+	s, err := s.forTool(ToolRedisBenchmark)
+	if err != nil {
 		return fail(err)
 	}
 	if s.TestTime > 0 {

@@ -124,13 +124,7 @@ func TestRedisBenchmarkRefuses(t *testing.T) {
 func TestRedisBenchmarkArgv(t *testing.T) {
 	s := Spec{Tool: ToolRedisBenchmark, Threads: 2, Clients: 25, Requests: 100, Pipeline: 16, KeyMaximum: 999}.WithDefaults()
 	argv, err := redisBenchmarkArgv("redis-benchmark", Target{Addr: "127.0.0.1:6399"}, s, rbRun{"set", 500})
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := "redis-benchmark -h 127.0.0.1 -p 6399 -c 50 -n 500 -d 32 -P 16 -r 1000 -t set -q --csv --threads 2"
-	if got := strings.Join(argv, " "); got != want {
-		t.Errorf("argv\n got %s\nwant %s", got, want)
-	}
+	checkArgv(t, argv, err, "redis-benchmark -h 127.0.0.1 -p 6399 -c 50 -n 500 -d 32 -P 16 -r 1000 -t set -q --csv --threads 2")
 }
 
 // A test that ends within redis-benchmark's millisecond clock prints an

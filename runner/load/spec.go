@@ -73,6 +73,13 @@ const (
 // DefaultRatio is the SET:GET ratio used when none is given.
 var DefaultRatio = Ratio{Set: 1, Get: 10}
 
+// forTool is s as tool runs it: with its defaults, and checked.
+func (s Spec) forTool(tool string) (Spec, error) {
+	s.Tool = tool
+	s = s.WithDefaults()
+	return s, s.Validate()
+}
+
 // WithDefaults returns s with every zero field set to its default.
 func (s Spec) WithDefaults() Spec {
 	if s.Tool == "" {

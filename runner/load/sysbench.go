@@ -65,11 +65,7 @@ var sysbenchMetrics = []notebook.Metric{
 }
 
 func sysbenchVersion(ctx context.Context) (string, error) {
-	line, err := toolVersion(ctx, sysbenchProg)
-	if err != nil {
-		return "", err
-	}
-	return strings.TrimPrefix(line, "sysbench "), nil // "sysbench 1.0.20"
+	return toolVersion(ctx, sysbenchProg, trimPrefix("sysbench ")) // "sysbench 1.0.20"
 }
 
 // sysbenchRun runs one sysbench test; fileio lays out its files in the
@@ -77,11 +73,7 @@ func sysbenchVersion(ctx context.Context) (string, error) {
 func sysbenchRun(ctx context.Context, t Target, v notebook.Values) (Measurement, error) {
 	m := Measurement{Tool: ToolSysbench}
 	fail := func(err error) (Measurement, error) { return m, fmt.Errorf("sysbench: %w", err) }
-	s, path, err := decodeTool[SysbenchSpec](t, v, sysbenchProg)
-	if err != nil {
-		return fail(err)
-	}
-	dir, done, err := scratch(t, ToolSysbench)
+	s, path, dir, done, err := decodeInScratch[SysbenchSpec](t, v, ToolSysbench, sysbenchProg)
 	if err != nil {
 		return fail(err)
 	}

@@ -16,11 +16,7 @@ import (
 func TestBuiltinTimeline(t *testing.T) {
 	addr, _ := redistest.Start(t)
 	s := Spec{Clients: 4, TestTime: 3500 * time.Millisecond, Warmup: 300 * time.Millisecond}
-	m, err := runWithin(context.Background(), t, 30*time.Second, ToolBuiltin, addr, s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	checkSane(t, m, s)
+	m := runSaneWithin(t, 30*time.Second, ToolBuiltin, addr, s)
 	tl := m.Timeline
 	if tl == nil || len(tl.OpsPerSec) != 3 || len(tl.LatencyP99) != 3 || tl.Interval != time.Second {
 		t.Fatalf("timeline %+v: want 3 intervals of 1s", tl)
