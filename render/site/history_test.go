@@ -3,6 +3,8 @@ package site
 import (
 	"bytes"
 	"encoding/xml"
+	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
@@ -246,5 +248,60 @@ func TestHistorySummariesChangeNoByte(t *testing.T) {
 	}
 	if rep := build(t, dir, out); rep.Built != 0 || rep.SiteFiles != 0 {
 		t.Errorf("without the summaries file, a rebuild built %d pages and %d site files", rep.Built, rep.SiteFiles)
+	}
+}
+
+// TestPrestat: the keys prestat takes while the manifest is decoded are
+// the ones examine would take itself, and examine then hashes the same
+// inputs; a notebook prestat did not reach is stat'ed by examine.
+func TestPrestat(t *testing.T) {
+	defer func(s time.Duration) { statSlack = s }(statSlack)
+	statSlack = -time.Hour
+	dir := filepath.Join(t.TempDir(), "notebooks")
+	for _, name := range []string{"a.toml", "b.toml"} {
+		nbtest.File(t, filepath.Join(dir, name), historyNotebook)
+	}
+	recordRuns(t, filepath.Join(dir, "a.toml"), "m1", time.Date(2026, 12, 1, 8, 0, 0, 0, time.UTC), 60000, 61000)
+	out := filepath.Join(t.TempDir(), "public")
+	build(t, dir, out)
+
+	b := &builder{dir: dir, opt: Options{Out: out, Version: "test"}, started: time.Now()}
+	jobs, err := b.jobsOf(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	loaded := make(chan *manifest, 1)
+	go func() {
+		time.Sleep(100 * time.Millisecond) // two notebooks take far less
+		loaded <- loadManifest(out, HTML)
+	}()
+	if b.old = b.prestat(jobs, loaded); !b.old.loaded {
+		t.Fatal("prestat did not return the manifest")
+	}
+	for _, j := range jobs {
+		if !j.pre.notebook.done || !j.pre.results.done {
+			t.Fatalf("%s: prestat did not stat it", j.source)
+		}
+		old := b.old.Pages[j.source]
+		with, _, dirWith, err1 := b.inputsOf(j.path, old, j.pre)
+		without, _, dirWithout, err2 := b.inputsOf(j.path, old, prestats{})
+		if err1 != nil || err2 != nil || !slices.Equal(with, without) || dirWith != dirWithout {
+			t.Errorf("%s: inputs with prestat %v %q %v, without %v %q %v", j.source, with, dirWith, err1, without, dirWithout, err2)
+		}
+	}
+	if k := jobs[0].pre.results.key; k == "" {
+		t.Error("a.toml's results folder has no key")
+	}
+	if err := jobs[1].pre.results.err; !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("b.toml has no results folder, prestat says %v", err)
+	}
+
+	// The manifest already there: nothing is stat'ed ahead.
+	ready := make(chan *manifest, 1)
+	ready <- loadManifest(out, HTML)
+	jobs, _ = b.jobsOf(dir)
+	b.prestat(jobs, ready)
+	if jobs[0].pre.notebook.done {
+		t.Error("prestat went on after the manifest was ready")
 	}
 }

@@ -44,31 +44,31 @@ var statSlack = 2 * time.Second
 // assets the old entry's page copied. Hashes of old inputs whose Stat still matches are reused. When it
 // reads the notebook it returns its bytes too. It also returns the results
 // folder's stat key (see resultsFiles).
-func (b *builder) inputsOf(nbPath string, old *entry) (ins []input, nbData []byte, dirKey string, err error) {
+func (b *builder) inputsOf(nbPath string, old *entry, pre prestats) (ins []input, nbData []byte, dirKey string, err error) {
 	var oldIns []input
 	if old != nil {
 		oldIns = old.Inputs
 	}
 	assets := assetsOf(oldIns)
 	ins = make([]input, 0, len(oldIns)+1)
-	add := func(name, file string, keep bool) error {
-		in, data, err := b.hashInput(name, file, cachedInput(oldIns, name), keep)
+	add := func(name, file string, keep bool, pre stated) error {
+		in, data, err := b.hashInput(name, file, cachedInput(oldIns, name), keep, pre)
 		ins = append(ins, in)
 		if keep {
 			nbData = data
 		}
 		return err
 	}
-	if err := add("notebook", nbPath, true); err != nil {
+	if err := add("notebook", nbPath, true, pre.notebook); err != nil {
 		return nil, nil, "", fmt.Errorf("read notebook: %w", err)
 	}
 	store := results.ForNotebook(nbPath)
-	names, dirKey, err := b.resultsFiles(store.Dir, old)
+	names, dirKey, err := b.resultsFiles(store.Dir, old, pre.results)
 	if err != nil {
 		return nil, nil, "", fmt.Errorf("results of %s: %w", nbPath, err)
 	}
 	for _, name := range names {
-		if err := add("results/"+name, filepath.Join(store.Dir, name), false); err != nil {
+		if err := add("results/"+name, filepath.Join(store.Dir, name), false, stated{}); err != nil {
 			return nil, nil, "", fmt.Errorf("results of %s: %w", nbPath, err)
 		}
 	}
@@ -76,9 +76,40 @@ func (b *builder) inputsOf(nbPath string, old *entry) (ins []input, nbData []byt
 	for _, a := range assets {
 		// A missing asset hashes as missing: the page is then rendered
 		// again, and render reports the missing file with its position.
-		_ = add("asset/"+a, filepath.Join(dir, filepath.FromSlash(a)), false)
+		_ = add("asset/"+a, filepath.Join(dir, filepath.FromSlash(a)), false, stated{})
 	}
 	return ins, nbData, dirKey, nil
+}
+
+// stated is a file's key (fileKey) taken ahead, if done.
+type stated struct {
+	key  string
+	err  error
+	done bool
+}
+
+// prestats are what prestat took of a notebook: the notebook's key and its
+// results folder's.
+type prestats struct{ notebook, results stated }
+
+// prestat takes the keys of the notebooks and of their results folders
+// while the manifest is decoded, for as long as it is: neither needs the
+// manifest, and this goroutine would only wait for it. It returns the
+// manifest.
+func (b *builder) prestat(jobs []*job, loaded <-chan *manifest) *manifest {
+	before := b.started.Add(-statSlack)
+	for _, j := range jobs {
+		select {
+		case m := <-loaded:
+			return m
+		default:
+		}
+		k, err := fileKey(j.path, before)
+		j.pre.notebook = stated{k, err, true}
+		k, err = fileKey(results.ForNotebook(j.path).Dir, before)
+		j.pre.results = stated{k, err, true}
+	}
+	return <-loaded
 }
 
 // cachedInput is the old input of that name whose Stat can be trusted. A
@@ -100,8 +131,11 @@ func cachedInput(old []input, name string) input {
 // that build: a no-change rebuild of a thousand pages then stats each
 // folder instead of opening and reading it (a third of its system calls).
 // The files themselves are still each checked by hashInput.
-func (b *builder) resultsFiles(dir string, old *entry) (names []string, key string, err error) {
-	key, err = fileKey(dir, b.started.Add(-statSlack))
+func (b *builder) resultsFiles(dir string, old *entry, pre stated) (names []string, key string, err error) {
+	key, err = pre.key, pre.err
+	if !pre.done {
+		key, err = fileKey(dir, b.started.Add(-statSlack))
+	}
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, "", nil
 	}
@@ -131,10 +165,13 @@ func (b *builder) resultsFiles(dir string, old *entry) (names []string, key stri
 // hashInput hashes one file, or reuses the cached hash when the file's stat
 // says it has not changed (then it does not read the file, and returns no
 // data even when keep is set).
-func (b *builder) hashInput(name, file string, cached input, keep bool) (input, []byte, error) {
+func (b *builder) hashInput(name, file string, cached input, keep bool, pre stated) (input, []byte, error) {
 	in := input{Name: name}
 	var buf [maxFileKey]byte
-	key, err := appendFileKey(buf[:0], file, b.started.Add(-statSlack))
+	key, err := append(buf[:0], pre.key...), pre.err
+	if !pre.done {
+		key, err = appendFileKey(buf[:0], file, b.started.Add(-statSlack))
+	}
 	if err != nil {
 		return in, nil, err
 	}
@@ -227,7 +264,7 @@ func (b *builder) withAssets(ins []input, nbPath string, assets []string) []inpu
 	}
 	dir := filepath.Dir(nbPath)
 	for _, a := range assets {
-		in, _, _ := b.hashInput("asset/"+a, filepath.Join(dir, filepath.FromSlash(a)), input{}, false)
+		in, _, _ := b.hashInput("asset/"+a, filepath.Join(dir, filepath.FromSlash(a)), input{}, false, stated{})
 		out = append(out, in)
 	}
 	return out

@@ -260,10 +260,11 @@ func Build(ctx context.Context, dir string, opt Options) (*Report, error) {
 			err = fmt.Errorf("output folder: %w", err)
 		}
 	}
-	b.old = <-loaded
 	if err != nil {
+		<-loaded
 		return nil, err
 	}
+	b.old = b.prestat(jobs, loaded)
 	rep, err := b.build(ctx, jobs)
 	if rep != nil {
 		rep.Duration = time.Since(start)
@@ -304,6 +305,7 @@ type job struct {
 	checks     bool   // the notebook has check cells
 	err        error  // cannot be published
 	entry      *entry // what the manifest records after the build
+	pre        prestats
 }
 
 // build runs a build's stages in order: examine every notebook, plan what
@@ -598,7 +600,7 @@ func (b *builder) parallel(ctx context.Context, jobs []*job, done func(), fn fun
 // examine hashes a notebook's inputs and, unless the manifest says the page
 // is as it was, parses it.
 func (b *builder) examine(j *job) {
-	ins, data, dirKey, err := b.inputsOf(j.path, j.old)
+	ins, data, dirKey, err := b.inputsOf(j.path, j.old, j.pre)
 	if err != nil {
 		j.err = err
 		return
