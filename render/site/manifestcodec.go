@@ -31,8 +31,9 @@ const manifestMagic = "\x00benchbook-site\n"
 // Bounds on what a decoded count may ask for: no more items than the
 // bytes left could hold, at the least size each takes.
 const (
-	minEntryBytes = 16 // an entry of empty fields: its counts and lengths
-	minInputBytes = 3
+	minEntryBytes      = 16 // an entry of empty fields: its counts and lengths
+	minInputBytes      = 3  // name, sum, stat
+	minRegressionBytes = 10 // six strings or times and three numbers
 )
 
 var errManifest = errors.New("manifest: damaged or cut")
@@ -199,7 +200,7 @@ func (r *codecReader) entry(e *entry) {
 	p.Summary = r.str()
 	p.Draft = r.flag()
 	p.History = r.flag()
-	if n := r.Count(minInputBytes); n > 0 {
+	if n := r.Count(minRegressionBytes); n > 0 {
 		p.Regressions = make([]render.Regression, n)
 		for i := range p.Regressions {
 			g := &p.Regressions[i]

@@ -252,15 +252,7 @@ func Build(ctx context.Context, dir string, opt Options) (*Report, error) {
 	loaded := make(chan *manifest, 1)
 	go func() { loaded <- loadManifest(opt.Out, opt.Format) }()
 	b := &builder{dir: dir, opt: opt, started: start}
-	jobs, err := b.jobsOf(dir)
-	if err == nil {
-		err = render.CheckOutDir(opt.Out, dir)
-	}
-	if err == nil {
-		if err = os.MkdirAll(opt.Out, 0o755); err != nil {
-			err = fmt.Errorf("output folder: %w", err)
-		}
-	}
+	jobs, err := b.prepare(dir)
 	if err != nil {
 		<-loaded
 		return nil, err
@@ -328,6 +320,22 @@ func (b *builder) build(ctx context.Context, jobs []*job) (*Report, error) {
 		return nil, err
 	}
 	return b.finish(jobs, slugs)
+}
+
+// prepare lists the notebooks of dir as jobs and makes sure the output
+// folder may be written and exists.
+func (b *builder) prepare(dir string) ([]*job, error) {
+	jobs, err := b.jobsOf(dir)
+	if err != nil {
+		return nil, err
+	}
+	if err := render.CheckOutDir(b.opt.Out, dir); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(b.opt.Out, 0o755); err != nil {
+		return nil, fmt.Errorf("output folder: %w", err)
+	}
+	return jobs, nil
 }
 
 // jobsOf lists the notebooks of dir as jobs, with their source paths.
