@@ -26,6 +26,10 @@ type benchView struct {
 	Env      string // how the environment differs from the notebook's newest run, or ""
 	Failure  string // the newest run failed: when and why
 	Guests   []benchGuest
+	// History links the cell's section of the history page, and Runs
+	// says how many runs it shows; empty without a history page.
+	History string
+	Runs    int
 }
 
 type benchGuest struct {
@@ -42,6 +46,9 @@ func (r *report) benchView(c *notebook.Cell) *benchView {
 	}
 	v := &benchView{ID: c.ID, Title: oneLine(c.Title), Desc: oneLine(c.Description), Fresh: bd.fresh, Stale: bd.stale, Env: bd.envNote}
 	v.Setup = r.setupText(c)
+	if r.opt.HistoryPage != "" && bd.runs >= 2 {
+		v.History, v.Runs = r.opt.HistoryPage+"#cell-"+c.ID, bd.runs
+	}
 	if bd.file != nil {
 		v.Ran = formatWhen(bd.file.Started)
 		// Guests that failed or were skipped for the same reason share a line.

@@ -13,8 +13,10 @@ import (
 	"github.com/benchbook/benchbook/results"
 )
 
-// HistoryDir is the folder of a page that holds its history page.
-const HistoryDir = "history"
+// HistoryFile is a page's history page, beside its index.html: a file, not
+// a folder of its own, as a thousand folders more were a tenth of what
+// history added to a cold site build.
+const HistoryFile = "history.html"
 
 // History is a notebook's trends page: per bench cell and metric, a chart
 // of a line per guest (and sweep point, and machine) over the cell's kept
@@ -59,7 +61,7 @@ func RenderHistory(nb *notebook.Notebook, store HistoryReader, opt HistoryOption
 	if opt.MinChange == 0 {
 		opt.MinChange = results.DefaultMinChange
 	}
-	v := historyView{Title: nb.Title, Version: opt.Version, CSS: template.CSS(stylesheet())}
+	v := historyView{Title: nb.Title, Version: opt.Version, CSS: baseStylesheet()}
 	h := &History{}
 	any2 := false
 	for _, c := range nb.BenchCells() {
@@ -386,7 +388,7 @@ const historyHTML = `<!DOCTYPE html>
 </head>
 <body>
 <main>
-<p><a href="../index.html">← {{.Title}}</a></p>
+<p><a href="index.html">← {{.Title}}</a></p>
 <h1>History: {{.Title}}</h1>
 <p>Every kept run of each bench cell, oldest first. A dashed red line is a change point: the runs after it differ from those before by the threshold or more (see benchbook's docs/history.md).</p>
 {{range .Cells}}<section id="cell-{{.ID}}">

@@ -62,6 +62,12 @@ type Options struct {
 	// left as written either way.
 	Jekyll bool
 
+	// HistoryPage is the page's history page (RenderHistory), relative to
+	// the page, where one is written beside it (a site build): each bench
+	// cell with two runs or more links to its section there. Empty links
+	// nothing.
+	HistoryPage string
+
 	// ForceOverwrite lets Write replace files in its output folder that no
 	// render wrote. It does not make CheckOutDir's folders acceptable.
 	ForceOverwrite bool

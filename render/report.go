@@ -40,6 +40,7 @@ type benchData struct {
 	// machines is the newest run of each machine side by side, when the
 	// cell's history holds runs of several (see machines.go); nil for one.
 	machines *sideBySide
+	runs     int // in the cell's history, where one was read
 }
 
 func newReport(nb *notebook.Notebook, opt Options) *report {
@@ -79,7 +80,11 @@ func newReport(nb *notebook.Notebook, opt Options) *report {
 			// history page and benchbook history say what is wrong.
 			// The summaries say whether several machines ran the cell;
 			// only then are their newest runs read whole.
-			if entries, err := hr.Summaries(c.ID); err == nil && machineCount(entries) >= 2 {
+			entries, err := hr.Summaries(c.ID)
+			if err == nil {
+				bd.runs = len(entries)
+			}
+			if err == nil && machineCount(entries) >= 2 {
 				if entries, err = hr.History(c.ID); err == nil {
 					bd.machines = machinesSideBySide(c, bd.file, entries, hash)
 				}

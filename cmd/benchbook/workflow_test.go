@@ -55,7 +55,7 @@ func TestExampleWorkflow(t *testing.T) {
 			t.Logf("site: %s", line)
 		}
 	}
-	hist := readFile(t, filepath.Join(world.artifacts, "site", "two", "history", "index.html"))
+	hist := readFile(t, filepath.Join(world.artifacts, "site", "two", "history.html"))
 	if !strings.Contains(hist, a) || !strings.Contains(hist, b) {
 		t.Errorf("the history page names neither machine or only one (%s, %s)", a, b)
 	}

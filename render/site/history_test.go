@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/benchbook/benchbook/internal/testutil/nbtest"
+	"github.com/benchbook/benchbook/render"
 	"github.com/benchbook/benchbook/results"
 )
 
@@ -59,7 +60,7 @@ func TestHistoryPageAndRegressionsFeed(t *testing.T) {
 	out := filepath.Join(t.TempDir(), "public")
 	build(t, dir, out)
 
-	page := readString(t, filepath.Join(out, "trends", "history", "index.html"))
+	page := readString(t, filepath.Join(out, "trends", render.HistoryFile))
 	entries, err := results.ForNotebook(nbPath).History("tp")
 	if err != nil || len(entries) != 5 {
 		t.Fatalf("history: %d runs, %v", len(entries), err)
@@ -75,6 +76,16 @@ func TestHistoryPageAndRegressionsFeed(t *testing.T) {
 		}
 	}
 
+	// The report links the cell's section of its history page, which
+	// links back.
+	report := readString(t, filepath.Join(out, "trends", render.HTMLFile))
+	if want := `<a class="bb-history" href="history.html#cell-tp">All 5 runs of this cell`; !strings.Contains(report, want) {
+		t.Errorf("the report lacks %q", want)
+	}
+	if !strings.Contains(page, `<section id="cell-tp">`) || !strings.Contains(page, `<a href="index.html">`) {
+		t.Error("the history page has no section cell-tp or no link back to its report")
+	}
+
 	data, err := os.ReadFile(filepath.Join(out, RegressionsFile))
 	if err != nil {
 		t.Fatal(err)
@@ -87,7 +98,7 @@ func TestHistoryPageAndRegressionsFeed(t *testing.T) {
 		t.Fatalf("%d entries, want 2:\n%s", len(feed.Entries), data)
 	}
 	e := feed.Entries[0]
-	if !strings.HasPrefix(e.Link.Href, "trends/history/index.html#tp-") || e.Updated != "2026-12-01T11:00:00Z" || !strings.Contains(feed.Entries[0].Title+feed.Entries[1].Title, "tp ops_per_sec -49.6 %") {
+	if !strings.HasPrefix(e.Link.Href, "trends/history.html#tp-") || e.Updated != "2026-12-01T11:00:00Z" || !strings.Contains(feed.Entries[0].Title+feed.Entries[1].Title, "tp ops_per_sec -49.6 %") {
 		t.Errorf("entry %+v", feed.Entries)
 	}
 
@@ -107,7 +118,7 @@ func TestHistoryPageAndRegressionsFeed(t *testing.T) {
 	if rep := build(t, dir, out); rep.Built != 1 {
 		t.Errorf("after a new run: built %d pages, want 1", rep.Built)
 	}
-	if page := readString(t, filepath.Join(out, "trends", "history", "index.html")); !strings.Contains(page, "<title>run 6: 31,000</title>") {
+	if page := readString(t, filepath.Join(out, "trends", render.HistoryFile)); !strings.Contains(page, "<title>run 6: 31,000</title>") {
 		t.Error("the history page does not show the sixth run")
 	}
 }
@@ -121,10 +132,13 @@ func TestNoHistoryPageForOneRun(t *testing.T) {
 	recordRuns(t, nbPath, "m1", time.Date(2026, 12, 1, 8, 0, 0, 0, time.UTC), 60000)
 	out := filepath.Join(t.TempDir(), "public")
 	build(t, dir, out)
-	for _, p := range []string{filepath.Join(out, "trends", "history"), filepath.Join(out, RegressionsFile)} {
+	for _, p := range []string{filepath.Join(out, "trends", render.HistoryFile), filepath.Join(out, RegressionsFile)} {
 		if _, err := os.Stat(p); err == nil {
 			t.Errorf("%s exists", p)
 		}
+	}
+	if strings.Contains(readString(t, filepath.Join(out, "trends", render.HTMLFile)), "bb-history") {
+		t.Error("the report links a history page that is not there")
 	}
 }
 

@@ -81,6 +81,9 @@ func (b *builder) renderPage(j *job) {
 	// The page and its history page both read the cells' histories: read
 	// each once.
 	ropt.Results = memoHistory(ropt.Results, j.inputs)
+	if b.opt.Format == HTML {
+		ropt.HistoryPage = render.HistoryFile // writeHistory writes it when a cell has two runs
+	}
 	ropt.Jekyll = b.opt.Format == Jekyll // Liquid, not Hugo's shortcodes, is what its Markdown must not run
 	written, err := render.WritePage(dir, nb, ropt)
 	if err != nil {
@@ -122,9 +125,8 @@ func (b *builder) renderPage(j *job) {
 }
 
 // writeHistory writes the page's history page into dir when the format is
-// HTML and a bench cell has two runs or more; it returns the files it wrote, relative to dir, and the
-// job's page, and returns the files it wrote, relative to dir, and the
-// page (nil when there is none).
+// HTML and a bench cell has two runs or more. It returns the files it
+// wrote, relative to dir, and the history (nil when there is none).
 func (b *builder) writeHistory(dir string, nb *notebook.Notebook, ropt render.Options) ([]string, *render.History, error) {
 	store, ok := ropt.Results.(render.HistoryReader)
 	if b.opt.Format != HTML || !ok {
@@ -134,16 +136,10 @@ func (b *builder) writeHistory(dir string, nb *notebook.Notebook, ropt render.Op
 	if err != nil || h == nil {
 		return nil, nil, err
 	}
-	rel := render.HistoryDir + "/" + render.HTMLFile
-	path := filepath.Join(dir, filepath.FromSlash(rel))
-	// dir is there: one mkdir, not MkdirAll's two stats more, a page.
-	if err := os.Mkdir(filepath.Dir(path), 0o755); err != nil && !errors.Is(err, fs.ErrExist) {
-		return nil, nil, err
-	}
-	if err := os.WriteFile(path, h.HTML, 0o644); err != nil {
+	if err := os.WriteFile(filepath.Join(dir, render.HistoryFile), h.HTML, 0o644); err != nil {
 		return nil, nil, fmt.Errorf("history page: %w", err)
 	}
-	return []string{rel}, h, nil
+	return []string{render.HistoryFile}, h, nil
 }
 
 // place moves a rendered page from dir to where the format wants it (dir

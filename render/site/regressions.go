@@ -43,7 +43,7 @@ func regressionsFeed(opt Options, pages []Page) ([]byte, error) {
 	}
 	f := siteFeed(opt, opt.Title+": regressions", updated)
 	for _, r := range regs {
-		href := pageURL(opt, r.page.Slug+"/"+render.HistoryDir+"/"+IndexFile+"#"+r.Anchor)
+		href := pageURL(opt, r.page.Slug+"/"+render.HistoryFile+"#"+r.Anchor)
 		desc := fmt.Sprintf("%s of %s in cell %s: %s → %s %s (%+.1f %%), from run %s on.", r.Metric, r.Trend, r.Cell, trimFloat(r.Before), trimFloat(r.After), r.Unit, 100*r.Rel, r.Run)
 		f.Add(&feeds.Item{
 			Title:       fmt.Sprintf("%s: %s %s %+.1f %%", r.page.Title, r.Cell, r.Metric, 100*r.Rel),

@@ -152,6 +152,12 @@ func (s *Server) loop(ctx context.Context, w *fsnotify.Watcher, srv *http.Server
 			// Event streams end with ctx (their requests' base context),
 			// so Shutdown does not wait for them.
 			err := srv.Shutdown(shut)
+			if errors.Is(err, context.DeadlineExceeded) {
+				// A request still busy after 2 s (a browser's, on a
+				// loaded machine) is cut: stopping was asked for, and is
+				// no error.
+				err = srv.Close()
+			}
 			<-served
 			return err
 		case err := <-served:

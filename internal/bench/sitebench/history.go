@@ -133,7 +133,7 @@ func (b *bench) measureHistory(ctx context.Context, h *historyBuilds, i int) err
 		return err
 	}
 	h.histNoChange = append(h.histNoChange, d)
-	pages, _ := filepath.Glob(filepath.Join(histOut, "*", "history", "index.html"))
+	pages, _ := filepath.Glob(filepath.Join(histOut, "*", "history.html"))
 	b.histPages = len(pages)
 	return nil
 }
