@@ -522,31 +522,22 @@ type summariesDecoder struct {
 	depth   int // of params within params
 
 	files  []File  // stock of runs, handed out by newFile
-	guests []Guest // what guestList hands out from
-	points []Point // what pointList hands out from
+	guests []Guest // stock of guests, handed out by cut
+	points []Point // stock of points, handed out by cut
 }
 
 // arenaChunk is how many guests or points a decoder allocates at once.
 const arenaChunk = 64
 
-// guestList is n guests cut from the decoder's stock, with no room to
-// append into the next one's.
-func (d *summariesDecoder) guestList(n int) []Guest {
-	if n > cap(d.guests)-len(d.guests) {
-		d.guests = make([]Guest, 0, max(n, arenaChunk))
+// cut is n guests or points cut from the decoder's stock of them, with no
+// room to append into the next list's.
+func cut[T any](stock *[]T, n int) []T {
+	if n > cap(*stock)-len(*stock) {
+		*stock = make([]T, 0, max(n, arenaChunk))
 	}
-	l := len(d.guests)
-	d.guests = d.guests[:l+n]
-	return d.guests[l : l+n : l+n]
-}
-
-func (d *summariesDecoder) pointList(n int) []Point {
-	if n > cap(d.points)-len(d.points) {
-		d.points = make([]Point, 0, max(n, arenaChunk))
-	}
-	l := len(d.points)
-	d.points = d.points[:l+n]
-	return d.points[l : l+n : l+n]
+	l := len(*stock)
+	*stock = (*stock)[:l+n]
+	return (*stock)[l : l+n : l+n]
 }
 
 // maxParamDepth bounds how deep params nest, as JSON decoders bound
@@ -669,7 +660,7 @@ func (d *summariesDecoder) file(f *File) {
 		}
 	}
 	if n, isNil := d.length(); !isNil {
-		f.Guests = d.guestList(n)
+		f.Guests = cut(&d.guests, n)
 		for i := range f.Guests {
 			d.guest(&f.Guests[i])
 		}
@@ -720,7 +711,7 @@ func (d *summariesDecoder) guest(g *Guest) {
 	g.Facts = d.stringMap()
 	g.Commands = d.strs()
 	if n, isNil := d.length(); !isNil {
-		g.Points = d.pointList(n)
+		g.Points = cut(&d.points, n)
 		for i := range g.Points {
 			d.point(&g.Points[i])
 		}
