@@ -304,10 +304,16 @@ func (e *summariesEncoder) strs(v []string) {
 }
 
 func (e *summariesEncoder) stringMap(m map[string]string) {
+	encodeMap(e, m, (*summariesEncoder).string)
+}
+
+// encodeMap writes a map of string keys, as decodeMap reads it: its
+// length, then each key, sorted, and its value as value writes it.
+func encodeMap[V any](e *summariesEncoder, m map[string]V, value func(*summariesEncoder, V)) {
 	e.length(m == nil, len(m))
 	for _, k := range sortedKeys(m) {
 		e.string(k)
-		e.string(m[k])
+		value(e, m[k])
 	}
 }
 
@@ -384,24 +390,20 @@ func (e *summariesEncoder) env(v *Env) {
 func (e *summariesEncoder) noise(n *Noise) {
 	e.int(n.Schema)
 	e.string(n.Machine)
-	e.length(n.Tools == nil, len(n.Tools))
-	for _, k := range sortedKeys(n.Tools) {
-		t := n.Tools[k]
-		e.string(k)
-		e.time(t.Calibrated)
-		for _, s := range [...]string{t.Benchbook, t.Notebook, t.Cell, t.Guest, t.Kind} {
-			e.string(s)
-		}
-		e.int(t.Repeats)
-		e.length(t.Metrics == nil, len(t.Metrics))
-		for _, mk := range sortedKeys(t.Metrics) {
-			m := t.Metrics[mk]
-			e.string(mk)
-			for _, f := range [...]float64{m.Spread, m.Median, m.CV, m.Change, m.P} {
-				e.float(f)
-			}
-		}
+	encodeMap(e, n.Tools, (*summariesEncoder).toolNoise)
+}
+
+func (e *summariesEncoder) toolNoise(t ToolNoise) {
+	e.time(t.Calibrated)
+	for _, s := range [...]string{t.Benchbook, t.Notebook, t.Cell, t.Guest, t.Kind} {
+		e.string(s)
 	}
+	e.int(t.Repeats)
+	encodeMap(e, t.Metrics, func(e *summariesEncoder, m MetricNoise) {
+		for _, f := range [...]float64{m.Spread, m.Median, m.CV, m.Change, m.P} {
+			e.float(f)
+		}
+	})
 }
 
 func (e *summariesEncoder) guest(g *Guest) {
@@ -434,10 +436,7 @@ func (e *summariesEncoder) point(p *Point) {
 	if p.Repeats != nil && e.err == nil {
 		e.err = errors.New("summaries keep no repeats")
 	}
-	e.length(p.Summary == nil, len(p.Summary))
-	for _, k := range sortedKeys(p.Summary) {
-		s := p.Summary[k]
-		e.string(k)
+	encodeMap(e, p.Summary, func(e *summariesEncoder, s Summary) {
 		e.int(s.N)
 		for _, f := range [...]float64{s.Median, s.Mean, s.Min, s.Max, s.Stddev, s.CV, s.CILow, s.CIHigh, s.CILevel} {
 			e.float(f)
@@ -445,7 +444,7 @@ func (e *summariesEncoder) point(p *Point) {
 		e.bool(s.CIExact)
 		e.int(s.Outliers)
 		e.string(s.Warning)
-	}
+	})
 	e.bool(p.Stop != nil)
 	if s := p.Stop; s != nil {
 		e.string(s.Reason)
@@ -472,11 +471,7 @@ const (
 )
 
 func (e *summariesEncoder) params(m map[string]any) {
-	e.length(m == nil, len(m))
-	for _, k := range sortedKeys(m) {
-		e.string(k)
-		e.value(m[k])
-	}
+	encodeMap(e, m, (*summariesEncoder).value)
 }
 
 func (e *summariesEncoder) value(v any) {
