@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"fmt"
 	"html/template"
-	"maps"
 	"math"
 	"runtime"
 	"slices"
@@ -313,7 +312,7 @@ func (r *report) pointBars(b *plot.Bar, c *notebook.Cell, gs []*results.Guest, l
 			if g.Status == results.StatusOK {
 				v.Note = "no data"
 				for pi := range g.Points {
-					if barLabel(g.Points[pi].Params) != label {
+					if results.PointValues(g.Points[pi].Params) != label {
 						continue
 					}
 					if s, ok := g.Points[pi].Summary[c.Y]; ok && s.N > 0 {
@@ -330,28 +329,18 @@ func (r *report) pointBars(b *plot.Bar, c *notebook.Cell, gs []*results.Guest, l
 	}
 }
 
-// pointLabels are the sweep points the guests ran, in order.
+// pointLabels are the sweep points the guests ran, in order, each by its
+// values alone ("tap", "tap 4"): the names are the cell's.
 func pointLabels(gs []*results.Guest) []string {
 	var out []string
 	for _, g := range gs {
 		for pi := range g.Points {
-			if l := barLabel(g.Points[pi].Params); !slices.Contains(out, l) {
+			if l := results.PointValues(g.Points[pi].Params); !slices.Contains(out, l) {
 				out = append(out, l)
 			}
 		}
 	}
 	return out
-}
-
-// barLabel names a point under its bars: its values alone ("tap", "tap
-// 4"), the params being the cell's.
-func barLabel(params map[string]any) string {
-	keys := slices.Sorted(maps.Keys(params))
-	vals := make([]string, len(keys))
-	for i, k := range keys {
-		vals[i] = fmt.Sprint(params[k])
-	}
-	return strings.Join(vals, " ")
 }
 
 func (r *report) lineChart(c *notebook.Cell, f *results.File, title string) (plot.Chart, []string) {

@@ -145,10 +145,23 @@ func values(p *Point, metric string) []float64 {
 
 // PointLabel is a sweep point's params as "a=1 b=x", sorted by name.
 func PointLabel(params map[string]any) string {
+	return joinParams(params, func(k string, v any) string { return fmt.Sprintf("%s=%v", k, v) })
+}
+
+// PointValues is a sweep point's param values alone, "1 x", in
+// PointLabel's order: a label where the names go without saying (a bar
+// plot's, under its bars, the params being the cell's).
+func PointValues(params map[string]any) string {
+	return joinParams(params, func(_ string, v any) string { return fmt.Sprint(v) })
+}
+
+// joinParams is each of params, sorted by name, as part says, joined by
+// spaces.
+func joinParams(params map[string]any, part func(k string, v any) string) string {
 	keys := slices.Sorted(maps.Keys(params))
 	parts := make([]string, len(keys))
 	for i, k := range keys {
-		parts[i] = fmt.Sprintf("%s=%v", k, params[k])
+		parts[i] = part(k, params[k])
 	}
 	return strings.Join(parts, " ")
 }

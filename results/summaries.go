@@ -304,10 +304,16 @@ func (e *summariesEncoder) strs(v []string) {
 }
 
 func (e *summariesEncoder) stringMap(m map[string]string) {
+	encodeMap(e, m, (*summariesEncoder).string)
+}
+
+// encodeMap writes a map of string keys, as decodeMap reads it: its
+// length, then each key, sorted, and its value as value writes it.
+func encodeMap[V any](e *summariesEncoder, m map[string]V, value func(*summariesEncoder, V)) {
 	e.length(m == nil, len(m))
 	for _, k := range sortedKeys(m) {
 		e.string(k)
-		e.string(m[k])
+		value(e, m[k])
 	}
 }
 
@@ -384,24 +390,20 @@ func (e *summariesEncoder) env(v *Env) {
 func (e *summariesEncoder) noise(n *Noise) {
 	e.int(n.Schema)
 	e.string(n.Machine)
-	e.length(n.Tools == nil, len(n.Tools))
-	for _, k := range sortedKeys(n.Tools) {
-		t := n.Tools[k]
-		e.string(k)
-		e.time(t.Calibrated)
-		for _, s := range [...]string{t.Benchbook, t.Notebook, t.Cell, t.Guest, t.Kind} {
-			e.string(s)
-		}
-		e.int(t.Repeats)
-		e.length(t.Metrics == nil, len(t.Metrics))
-		for _, mk := range sortedKeys(t.Metrics) {
-			m := t.Metrics[mk]
-			e.string(mk)
-			for _, f := range [...]float64{m.Spread, m.Median, m.CV, m.Change, m.P} {
-				e.float(f)
-			}
-		}
+	encodeMap(e, n.Tools, (*summariesEncoder).toolNoise)
+}
+
+func (e *summariesEncoder) toolNoise(t ToolNoise) {
+	e.time(t.Calibrated)
+	for _, s := range [...]string{t.Benchbook, t.Notebook, t.Cell, t.Guest, t.Kind} {
+		e.string(s)
 	}
+	e.int(t.Repeats)
+	encodeMap(e, t.Metrics, func(e *summariesEncoder, m MetricNoise) {
+		for _, f := range [...]float64{m.Spread, m.Median, m.CV, m.Change, m.P} {
+			e.float(f)
+		}
+	})
 }
 
 func (e *summariesEncoder) guest(g *Guest) {
@@ -434,10 +436,7 @@ func (e *summariesEncoder) point(p *Point) {
 	if p.Repeats != nil && e.err == nil {
 		e.err = errors.New("summaries keep no repeats")
 	}
-	e.length(p.Summary == nil, len(p.Summary))
-	for _, k := range sortedKeys(p.Summary) {
-		s := p.Summary[k]
-		e.string(k)
+	encodeMap(e, p.Summary, func(e *summariesEncoder, s Summary) {
 		e.int(s.N)
 		for _, f := range [...]float64{s.Median, s.Mean, s.Min, s.Max, s.Stddev, s.CV, s.CILow, s.CIHigh, s.CILevel} {
 			e.float(f)
@@ -445,7 +444,7 @@ func (e *summariesEncoder) point(p *Point) {
 		e.bool(s.CIExact)
 		e.int(s.Outliers)
 		e.string(s.Warning)
-	}
+	})
 	e.bool(p.Stop != nil)
 	if s := p.Stop; s != nil {
 		e.string(s.Reason)
@@ -472,11 +471,7 @@ const (
 )
 
 func (e *summariesEncoder) params(m map[string]any) {
-	e.length(m == nil, len(m))
-	for _, k := range sortedKeys(m) {
-		e.string(k)
-		e.value(m[k])
-	}
+	encodeMap(e, m, (*summariesEncoder).value)
 }
 
 func (e *summariesEncoder) value(v any) {
@@ -522,31 +517,22 @@ type summariesDecoder struct {
 	depth   int // of params within params
 
 	files  []File  // stock of runs, handed out by newFile
-	guests []Guest // what guestList hands out from
-	points []Point // what pointList hands out from
+	guests []Guest // stock of guests, handed out by cut
+	points []Point // stock of points, handed out by cut
 }
 
 // arenaChunk is how many guests or points a decoder allocates at once.
 const arenaChunk = 64
 
-// guestList is n guests cut from the decoder's stock, with no room to
-// append into the next one's.
-func (d *summariesDecoder) guestList(n int) []Guest {
-	if n > cap(d.guests)-len(d.guests) {
-		d.guests = make([]Guest, 0, max(n, arenaChunk))
+// cut is n guests or points cut from the decoder's stock of them, with no
+// room to append into the next list's.
+func cut[T any](stock *[]T, n int) []T {
+	if n > cap(*stock)-len(*stock) {
+		*stock = make([]T, 0, max(n, arenaChunk))
 	}
-	l := len(d.guests)
-	d.guests = d.guests[:l+n]
-	return d.guests[l : l+n : l+n]
-}
-
-func (d *summariesDecoder) pointList(n int) []Point {
-	if n > cap(d.points)-len(d.points) {
-		d.points = make([]Point, 0, max(n, arenaChunk))
-	}
-	l := len(d.points)
-	d.points = d.points[:l+n]
-	return d.points[l : l+n : l+n]
+	l := len(*stock)
+	*stock = (*stock)[:l+n]
+	return (*stock)[l : l+n : l+n]
 }
 
 // maxParamDepth bounds how deep params nest, as JSON decoders bound
@@ -669,7 +655,7 @@ func (d *summariesDecoder) file(f *File) {
 		}
 	}
 	if n, isNil := d.length(); !isNil {
-		f.Guests = d.guestList(n)
+		f.Guests = cut(&d.guests, n)
 		for i := range f.Guests {
 			d.guest(&f.Guests[i])
 		}
@@ -720,7 +706,7 @@ func (d *summariesDecoder) guest(g *Guest) {
 	g.Facts = d.stringMap()
 	g.Commands = d.strs()
 	if n, isNil := d.length(); !isNil {
-		g.Points = d.pointList(n)
+		g.Points = cut(&d.points, n)
 		for i := range g.Points {
 			d.point(&g.Points[i])
 		}

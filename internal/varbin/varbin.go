@@ -54,15 +54,15 @@ func (r *Reader) Uvarint() uint64 {
 	return v
 }
 
-// Varint reads a signed varint.
+// Varint reads a signed varint: the zig-zag coding of an unsigned one,
+// decoded as binary.Varint does.
 func (r *Reader) Varint() int64 {
-	v, n := binary.Varint(r.data[r.pos:])
-	if n <= 0 {
-		r.Fail()
-		return 0
+	ux := r.Uvarint()
+	x := int64(ux >> 1)
+	if ux&1 != 0 {
+		x = ^x
 	}
-	r.pos += n
-	return v
+	return x
 }
 
 // Count reads a count of things that take at least least bytes each in

@@ -45,19 +45,17 @@ func sampleBar() Bar {
 	}
 }
 
+// sampleGroupedBar is sampleBar's guests, their throughput split by command.
 func sampleGroupedBar() Bar {
-	return Bar{
-		Title:      "Throughput by command",
-		YLabel:     "Requests per second (ops/s)",
-		Categories: []string{"host", "linux", "osv", "rumprun"},
-		Colors:     []int{0, 1, 2, 3},
-		Groups:     []string{"sets", "gets", "totals"},
-		Values: [][]Value{
-			{{Median: 11000, Low: 10500, High: 11600}, {Median: 5800, Low: 5500, High: 6100}, {Median: 3700, Low: 3500, High: 3900}, {Missing: true, Note: "skipped"}},
-			{{Median: 110400, Low: 107000, High: 113900}, {Median: 58400, Low: 55800, High: 60200}, {Median: 37400, Low: 36100, High: 39300}, {Missing: true, Note: "skipped"}},
-			{{Median: 121400, Low: 118200, High: 124900}, {Median: 64200, Low: 61000, High: 66100}, {Median: 41100, Low: 39800, High: 43500}, {Missing: true, Note: "skipped"}},
-		},
+	b := sampleBar()
+	b.Title = "Throughput by command"
+	b.Groups = []string{"sets", "gets", "totals"}
+	b.Values = [][]Value{
+		{{Median: 11000, Low: 10500, High: 11600}, {Median: 5800, Low: 5500, High: 6100}, {Median: 3700, Low: 3500, High: 3900}, {Missing: true, Note: "skipped"}},
+		{{Median: 110400, Low: 107000, High: 113900}, {Median: 58400, Low: 55800, High: 60200}, {Median: 37400, Low: 36100, High: 39300}, {Missing: true, Note: "skipped"}},
+		{{Median: 121400, Low: 118200, High: 124900}, {Median: 64200, Low: 61000, High: 66100}, {Median: 41100, Low: 39800, High: 43500}, {Missing: true, Note: "skipped"}},
 	}
+	return b
 }
 
 func sampleLine() Line {
