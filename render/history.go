@@ -44,6 +44,10 @@ type HistoryOptions struct {
 	// 0 means results.DefaultMinChange.
 	MinChange float64
 	Version   string
+	// Buffer, when set, is where the page is written (after a Reset), and
+	// History.HTML is its bytes until the buffer is used again: a site
+	// build writes a thousand pages of some 40 KB each through a few.
+	Buffer *bytes.Buffer
 }
 
 // HistoryReader gives a cell's kept runs, oldest first: results.Store.
@@ -93,9 +97,13 @@ func RenderHistory(nb *notebook.Notebook, store HistoryReader, opt HistoryOption
 			size += len(ch.SVG) + 1024 + 256*(len(ch.Changes)+len(ch.Legend))
 		}
 	}
-	var b bytes.Buffer
+	b := opt.Buffer
+	if b == nil {
+		b = new(bytes.Buffer)
+	}
+	b.Reset()
 	b.Grow(size)
-	if err := historyTemplate().Execute(&b, v); err != nil {
+	if err := historyTemplate().Execute(b, v); err != nil {
 		return nil, fmt.Errorf("history page of %s: %w", nb.Path, err)
 	}
 	h.HTML = b.Bytes()

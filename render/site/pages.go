@@ -132,15 +132,21 @@ func (b *builder) writeHistory(dir string, nb *notebook.Notebook, ropt render.Op
 	if b.opt.Format != HTML || !ok {
 		return nil, nil, nil
 	}
-	h, err := render.RenderHistory(nb, store, render.HistoryOptions{Version: b.opt.Version})
+	buf := historyBuffers.Get().(*bytes.Buffer)
+	defer historyBuffers.Put(buf)
+	h, err := render.RenderHistory(nb, store, render.HistoryOptions{Version: b.opt.Version, Buffer: buf})
 	if err != nil || h == nil {
 		return nil, nil, err
 	}
+	defer func() { h.HTML = nil }() // buf's, which the next page reuses
 	if err := os.WriteFile(filepath.Join(dir, render.HistoryFile), h.HTML, 0o644); err != nil {
 		return nil, nil, fmt.Errorf("history page: %w", err)
 	}
 	return []string{render.HistoryFile}, h, nil
 }
+
+// historyBuffers hold history pages while they are written.
+var historyBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
 
 // place moves a rendered page from dir to where the format wants it (dir
 // is there already when inPlace) and returns what the page owns in the
